@@ -1,0 +1,57 @@
+/**
+ * Multi-call entry point: `tix <command> …`, or a shim named `nix-store`,
+ * `nix-build`, … that dispatches on its own name (like Nix's single binary).
+ */
+import { basename } from 'node:path';
+import { defaultContext, type CliContext } from './context.js';
+import { runModule } from './dispatch.js';
+import { reportError } from './report-error.js';
+
+/** Program name → module (relative to this file). */
+const PROGRAMS: Record<string, string> = {
+  nix: './nix.js',
+  'nix-store': './nix-store.js',
+  'nix-build': './nix-build.js',
+  'nix-instantiate': './nix-instantiate.js',
+  'nix-daemon': './nix-daemon.js',
+  'nix-hash': './nix-hash.js',
+};
+
+/** `tix <sub>` extras beyond the Nix names. */
+const TIX_SUBCOMMANDS: Record<string, string> = {
+  ...PROGRAMS,
+  daemon: './nix-daemon.js',
+  log: './tix-log.js',
+};
+
+export async function main(programName: string, args: string[], ctx?: CliContext): Promise<number> {
+  let name = programName;
+  let rest = args;
+  if (name === 'tix') {
+    if (rest.length === 0 || rest[0] === '--help' || rest[0] === '-h') {
+      (ctx?.stdout ?? process.stdout).write(`Usage: tix <${Object.keys(TIX_SUBCOMMANDS).join('|')}> [args…]\n`);
+      return rest.length === 0 ? 1 : 0;
+    }
+    name = rest[0]!;
+    rest = rest.slice(1);
+  }
+  const context = ctx ?? defaultContext(name);
+  const table = programName === 'tix' ? TIX_SUBCOMMANDS : PROGRAMS;
+  const mod = table[name];
+  try {
+    if (mod === undefined) {
+      context.stderr.write(`error: unknown command '${name}'\n`);
+      return 1;
+    }
+    return await runModule(mod, name, rest, context);
+  } catch (e) {
+    return reportError(e, context);
+  }
+}
+
+/** Used by `bin/*`: run and exit with the status. */
+export async function cliEntry(argv0: string, args: string[]): Promise<void> {
+  const status = await main(basename(argv0), args);
+  // Let stdout drain before exiting; pipes would otherwise lose output.
+  process.exitCode = status;
+}

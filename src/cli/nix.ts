@@ -1,0 +1,76 @@
+/**
+ * `nix <command>`: the new-style CLI. Each (sub)command is a module under
+ * `cli/nix/`. Global flags (`--option`, `--extra-experimental-features`, …)
+ * may come before or after the command words; command modules receive all
+ * non-command-word arguments and parse them with `cli/args.ts`.
+ */
+import { NixError, CoreErrorCode } from '../core/index.js';
+import type { CliContext } from './context.js';
+import { runModule } from './dispatch.js';
+
+/** Command words → module. Longest match wins. */
+const COMMANDS: Record<string, string> = {
+  'hash path': './nix/hash.js',
+  'hash file': './nix/hash.js',
+  'hash to-base16': './nix/hash.js',
+  'hash to-base32': './nix/hash.js',
+  'hash to-base64': './nix/hash.js',
+  'hash to-sri': './nix/hash.js',
+  'store add-path': './nix/store-add.js',
+  'store add-file': './nix/store-add.js',
+  'store gc': './nix/store-gc.js',
+  'store verify': './nix/store-verify.js',
+  'store delete': './nix/store-delete.js',
+  'store dump-path': './nix/store-dump-path.js',
+  'store ls': './nix/store-ls.js',
+  'store cat': './nix/store-cat.js',
+  'path-info': './nix/path-info.js',
+  'show-derivation': './nix/derivation-show.js',
+  'derivation show': './nix/derivation-show.js',
+  build: './nix/build.js',
+  eval: './nix/eval.js',
+  log: './nix/log.js',
+  'nar dump-path': './nix/store-dump-path.js',
+  'nar cat': './nix/store-cat.js',
+  'nar ls': './nix/store-ls.js',
+  daemon: './nix-daemon.js',
+};
+
+/** Flags that take one argument and may precede the command words. */
+const GLOBAL_FLAGS_WITH_ARG = new Set(['--store', '--extra-experimental-features', '--experimental-features', '--log-format', '--max-jobs', '-j', '--cores', '-I', '--eval-store']);
+const GLOBAL_FLAGS_WITH_TWO = new Set(['--option']);
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const words: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (GLOBAL_FLAGS_WITH_TWO.has(a)) {
+      rest.push(a, args[i + 1] ?? '', args[i + 2] ?? '');
+      i += 2;
+    } else if (GLOBAL_FLAGS_WITH_ARG.has(a)) {
+      rest.push(a, args[i + 1] ?? '');
+      i += 1;
+    } else if (words.length < 2 && rest.filter((r) => !r.startsWith('-')).length === 0 && !a.startsWith('-') && isCommandPrefix([...words, a])) {
+      words.push(a);
+    } else {
+      rest.push(a);
+    }
+  }
+  if (args.includes('--version')) {
+    ctx.stdout.write('nix (tix) 2.8.0\n');
+    return 0;
+  }
+  const key = words.join(' ');
+  const mod = COMMANDS[key];
+  if (mod === undefined) {
+    if (words.length === 0) throw new NixError(CoreErrorCode.E_USAGE, "no subcommand specified", { hint: "Try 'nix --help' for more information." });
+    throw new NixError(CoreErrorCode.E_USAGE, `'${key}' is not a recognised command`, { hint: "Try 'nix --help' for more information." });
+  }
+  return runModule(mod, `nix ${key}`, [...words, ...rest], ctx);
+}
+
+function isCommandPrefix(words: string[]): boolean {
+  const k = words.join(' ');
+  return Object.keys(COMMANDS).some((c) => c === k || c.startsWith(k + ' '));
+}

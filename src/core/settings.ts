@@ -1,0 +1,164 @@
+/**
+ * Settings (libutil/config.cc): `nix.conf`, `NIX_CONFIG` and `--option`.
+ *
+ * Values are kept as strings and parsed at use, with the default given by the
+ * caller, so each layer declares its own settings where it reads them and no
+ * team edits a central table. `extra-<name>` appends to a list setting, as Nix does.
+ * Reading files happens here (core may do IO); `formats` never sees settings.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NixError, CoreErrorCode } from './errors.js';
+
+export class Settings {
+  private readonly values = new Map<string, string>();
+  private readonly extras = new Map<string, string[]>();
+
+  set(name: string, value: string): void {
+    if (name.startsWith('extra-')) {
+      const base = name.slice(6);
+      const list = this.extras.get(base) ?? [];
+      list.push(value);
+      this.extras.set(base, list);
+    } else {
+      this.values.set(name, value);
+      this.extras.delete(name);
+    }
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name) || this.extras.has(name);
+  }
+
+  /** Raw string including `extra-` additions (space-joined). */
+  getRaw(name: string): string | undefined {
+    const base = this.values.get(name);
+    const extra = this.extras.get(name);
+    if (extra === undefined) return base;
+    return [base ?? '', ...extra].filter((s) => s !== '').join(' ');
+  }
+
+  getString(name: string, def: string): string {
+    return this.getRaw(name) ?? def;
+  }
+
+  getBool(name: string, def: boolean): boolean {
+    const v = this.getRaw(name);
+    if (v === undefined) return def;
+    if (v === 'true' || v === '1' || v === 'yes') return true;
+    if (v === 'false' || v === '0' || v === 'no' || v === '') return false;
+    throw new NixError(CoreErrorCode.E_SETTING_INVALID, `Boolean setting '${name}' has invalid value '${v}'`);
+  }
+
+  getInt(name: string, def: number): number {
+    const v = this.getRaw(name);
+    if (v === undefined) return def;
+    if (!/^-?\d+$/.test(v.trim())) {
+      throw new NixError(CoreErrorCode.E_SETTING_INVALID, `configuration setting '${name}' should have an integer value, got '${v}'`);
+    }
+    return Number(v.trim());
+  }
+
+  /** Whitespace-separated list; `def` applies when unset and there are no extras. */
+  getList(name: string, def: string[]): string[] {
+    const base = this.values.get(name);
+    const extra = this.extras.get(name) ?? [];
+    const items = base === undefined ? [...def] : splitWords(base);
+    for (const e of extra) items.push(...splitWords(e));
+    return items;
+  }
+
+  /** Parse nix.conf text: `name = value`, `#` comments, `include`/`!include`. */
+  loadText(text: string, origin: string, readInclude?: (p: string) => string | undefined): void {
+    for (const rawLine of text.split('\n')) {
+      const line = rawLine.replace(/#.*/, '').trim();
+      if (line === '') continue;
+      const inc = /^(!?)include\s+(.*)$/.exec(line);
+      if (inc) {
+        const content = readInclude?.(inc[2]!.trim());
+        if (content === undefined && inc[1] !== '!') {
+          throw new NixError(CoreErrorCode.E_SETTING_INVALID, `file '${inc[2]}' included from '${origin}' not found`);
+        }
+        if (content !== undefined) this.loadText(content, inc[2]!, readInclude);
+        continue;
+      }
+      const eq = line.indexOf('=');
+      if (eq < 0) throw new NixError(CoreErrorCode.E_SETTING_INVALID, `illegal configuration line '${rawLine}' in '${origin}'`);
+      this.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+    }
+  }
+
+  experimentalFeatures(): Set<string> {
+    return new Set(this.getList('experimental-features', []));
+  }
+
+  isExperimentalEnabled(feature: string): boolean {
+    return this.experimentalFeatures().has(feature);
+  }
+
+  requireExperimental(feature: string): void {
+    if (!this.isExperimentalEnabled(feature)) {
+      throw new NixError(
+        CoreErrorCode.E_EXPERIMENTAL_FEATURE,
+        `experimental Nix feature '${feature}' is disabled; use '--extra-experimental-features ${feature}' to override`,
+      );
+    }
+  }
+
+  clone(): Settings {
+    const s = new Settings();
+    for (const [k, v] of this.values) s.values.set(k, v);
+    for (const [k, v] of this.extras) s.extras.set(k, [...v]);
+    return s;
+  }
+
+  entries(): [string, string][] {
+    const names = new Set([...this.values.keys(), ...this.extras.keys()]);
+    return [...names].sort().map((n) => [n, this.getRaw(n) ?? '']);
+  }
+}
+
+function splitWords(s: string): string[] {
+  return s.split(/\s+/).filter((w) => w !== '');
+}
+
+/** The directories Nix uses, from the environment, with Nix's defaults. */
+export interface NixDirs {
+  storeDir: string;
+  stateDir: string;
+  logDir: string;
+  confDir: string;
+}
+
+export function nixDirs(env: NodeJS.ProcessEnv = process.env): NixDirs {
+  const stateDir = env.NIX_STATE_DIR || '/nix/var/nix';
+  return {
+    storeDir: stripSlash(env.NIX_STORE_DIR || env.NIX_STORE || '/nix/store'),
+    stateDir,
+    logDir: env.NIX_LOG_DIR || '/nix/var/log/nix',
+    confDir: env.NIX_CONF_DIR || '/etc/nix',
+  };
+}
+
+function stripSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+function tryRead(p: string): string | undefined {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Load settings the way Nix does: `$NIX_CONF_DIR/nix.conf`, then `NIX_CONFIG`. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const s = new Settings();
+  const dirs = nixDirs(env);
+  const confFile = join(dirs.confDir, 'nix.conf');
+  const text = tryRead(confFile);
+  if (text !== undefined) s.loadText(text, confFile, (p) => tryRead(p.startsWith('/') ? p : join(dirs.confDir, p)));
+  if (env.NIX_CONFIG) s.loadText(env.NIX_CONFIG, 'NIX_CONFIG');
+  return s;
+}

@@ -1,0 +1,5 @@
+/** Public surface of `formats`: pure (bytes) → value and value → bytes code. */
+export * from './errors.js';
+export * from './nixbase32.js';
+export * from './hash.js';
+export * from './store-path.js';

@@ -1,0 +1,3 @@
+/** Public surface of `store`. */
+export * from './errors.js';
+export * from './store.js';
