@@ -1,0 +1,84 @@
+/**
+ * Flags every Nix command accepts (libmain/shared.cc `LegacyArgs`, libutil/args.cc):
+ * `--option NAME VALUE`, any setting as `--NAME VALUE` / `--extra-NAME VALUE`,
+ * boolean settings as `--NAME` / `--no-NAME`, and the short build flags.
+ * Commands call `takeCommonFlags` first and parse what is left themselves.
+ */
+import { NixError, CoreErrorCode } from '../core/index.js';
+import type { CliContext } from './context.js';
+
+/** Common flags that map onto a setting and take one argument. */
+const SETTING_FLAGS: Record<string, string> = {
+  '--max-jobs': 'max-jobs', '-j': 'max-jobs',
+  '--cores': 'cores',
+  '--max-silent-time': 'max-silent-time',
+  '--timeout': 'timeout',
+  '--store': 'store',
+  '--log-format': 'log-format',
+  '--builders': 'builders',
+  '--eval-store': 'eval-store',
+};
+
+/** Common boolean flags → (setting, value). */
+const BOOL_FLAGS: Record<string, [string, string]> = {
+  '--keep-failed': ['keep-failed', 'true'], '-K': ['keep-failed', 'true'],
+  '--keep-going': ['keep-going', 'true'], '-k': ['keep-going', 'true'],
+  '--fallback': ['fallback', 'true'],
+  '--show-trace': ['show-trace', 'true'],
+  '--print-build-logs': ['print-build-logs', 'true'], '-L': ['print-build-logs', 'true'],
+  '--quiet': ['quiet', 'true'], '-Q': ['no-build-output', 'true'], '--no-build-output': ['no-build-output', 'true'],
+  '--impure': ['impure', 'true'],
+  '--readonly-mode': ['readonly-mode', 'true'],
+  '--sandbox': ['sandbox', 'true'], '--no-sandbox': ['sandbox', 'false'],
+  '--offline': ['offline', 'true'],
+  '--refresh': ['refresh', 'true'],
+};
+
+export interface CommonFlags {
+  /** Arguments not consumed, in order. */
+  rest: string[];
+  verbosity: number;
+}
+
+/**
+ * Consume common flags, applying them to `ctx.settings`. `knownSettings`, when
+ * given, lets `--<name> value` set any setting by name as Nix allows.
+ */
+export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: ReadonlySet<string> = new Set()): CommonFlags {
+  const rest: string[] = [];
+  let verbosity = 3;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const need = (n: number): string[] => {
+      if (i + n >= args.length) throw new NixError(CoreErrorCode.E_USAGE, `flag '${a}' requires ${n} argument${n > 1 ? 's' : ''}`);
+      const v = args.slice(i + 1, i + 1 + n);
+      i += n;
+      return v;
+    };
+    if (a === '--') {
+      rest.push(...args.slice(i));
+      break;
+    } else if (a === '--option') {
+      const [name, value] = need(2);
+      ctx.settings.set(name!, value!);
+    } else if (SETTING_FLAGS[a] !== undefined) {
+      ctx.settings.set(SETTING_FLAGS[a]!, need(1)[0]!);
+    } else if (BOOL_FLAGS[a] !== undefined) {
+      const [name, value] = BOOL_FLAGS[a]!;
+      ctx.settings.set(name, value);
+    } else if (a === '-v' || a === '--verbose') {
+      verbosity++;
+    } else if (/^-v+$/.test(a)) {
+      verbosity += a.length - 1;
+    } else if (a === '--extra-experimental-features' || a === '--experimental-features') {
+      ctx.settings.set(a.slice(2), need(1)[0]!);
+    } else if (a.startsWith('--extra-') && knownSettings.has(a.slice(8))) {
+      ctx.settings.set(a.slice(2), need(1)[0]!);
+    } else if (a.startsWith('--') && knownSettings.has(a.slice(2))) {
+      ctx.settings.set(a.slice(2), need(1)[0]!);
+    } else {
+      rest.push(a);
+    }
+  }
+  return { rest, verbosity };
+}
