@@ -1,0 +1,104 @@
+/**
+ * Build logs on disk, as Nix 2.8 keeps them (LocalFSStore `getBuildLog`,
+ * `addBuildLog`, DerivationGoal `openLogFile`):
+ * `<logDir>/drvs/<first 2 chars of the drv base name>/<rest>[.bz2]`, bzip2
+ * compressed when `compress-build-log` is true (the default). The reference
+ * `nix log` / `nix-store -l` read what we write and vice versa. The log holds
+ * the builder's raw bytes, not lines.
+ *
+ * Compression runs in a `bzip2` child fed as the build goes (there is no bzip2
+ * in Node's zlib); without a `bzip2` binary the log is stored uncompressed,
+ * which Nix also reads.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StorePath } from '../formats/index.js';
+
+let bzip2Path: string | null | undefined;
+
+function findBzip2(): string | null {
+  if (bzip2Path !== undefined) return bzip2Path;
+  bzip2Path = null;
+  for (const dir of ['/usr/bin', '/bin', ...(process.env.PATH ?? '').split(':')]) {
+    if (dir && existsSync(join(dir, 'bzip2'))) {
+      bzip2Path = join(dir, 'bzip2');
+      break;
+    }
+  }
+  return bzip2Path;
+}
+
+/** The two places Nix looks, newest layout first. */
+function logPaths(logDir: string, drvBase: string): string[] {
+  return [join(logDir, 'drvs', drvBase.slice(0, 2), drvBase.slice(2)), join(logDir, 'drvs', drvBase)];
+}
+
+/** Read a stored log (plain or .bz2); undefined when there is none. */
+export function readBuildLog(logDir: string, drvPath: StorePath): Uint8Array | undefined {
+  for (const p of logPaths(logDir, drvPath.baseName)) {
+    if (existsSync(p)) return new Uint8Array(readFileSync(p));
+    if (existsSync(p + '.bz2')) {
+      const bz = findBzip2();
+      if (bz === null) continue;
+      const r = spawnSync(bz, ['-dc'], { input: readFileSync(p + '.bz2'), maxBuffer: 1 << 30 });
+      if (r.status === 0) return new Uint8Array(r.stdout);
+    }
+  }
+  return undefined;
+}
+
+/** `addBuildLog`: store a complete log (compressed), atomically. */
+export function writeBuildLog(logDir: string, drvPath: StorePath, log: Uint8Array, compress = true): void {
+  const [target] = logPaths(logDir, drvPath.baseName) as [string];
+  mkdirSync(join(target, '..'), { recursive: true });
+  const bz = compress ? findBzip2() : null;
+  let data: Uint8Array = log;
+  let dest = target;
+  if (bz !== null) {
+    const r = spawnSync(bz, ['-c'], { input: log, maxBuffer: 1 << 30 });
+    if (r.status === 0) {
+      data = r.stdout;
+      dest = target + '.bz2';
+    }
+  }
+  const tmp = `${dest}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, dest);
+}
+
+/** A log file being written while the builder runs. */
+export class BuildLogSink {
+  private readonly fd: number;
+  private readonly child: ReturnType<typeof spawn> | undefined;
+  private readonly done: Promise<void>;
+
+  constructor(logDir: string, drvPath: StorePath, compress = true) {
+    const [target] = logPaths(logDir, drvPath.baseName) as [string];
+    mkdirSync(join(target, '..'), { recursive: true });
+    const bz = compress ? findBzip2() : null;
+    this.fd = openSync(bz !== null ? target + '.bz2' : target, 'w', 0o644);
+    if (bz !== null) {
+      const child = spawn(bz, ['-c'], { stdio: ['pipe', this.fd, 'ignore'] });
+      this.child = child;
+      this.done = new Promise((resolve) => {
+        child.on('close', () => resolve());
+        child.on('error', () => resolve());
+      });
+      child.stdin!.on('error', () => {});
+    } else {
+      this.done = Promise.resolve();
+    }
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.child !== undefined) this.child.stdin!.write(chunk);
+    else writeFileSync(this.fd, chunk);
+  }
+
+  async close(): Promise<void> {
+    this.child?.stdin!.end();
+    await this.done;
+    closeSync(this.fd);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Unsandboxed builds (`sandbox = false`): Nix 2.8 `startBuilder` without
+ * chroot — the builder runs as a child in its own session (`setsid`), with
+ * stdin from /dev/null, stdout and stderr on one log pipe, umask 0022, the
+ * build dir as cwd and only the computed environment.
+ *
+ * Node cannot dup one pipe onto fds 1 and 2 of a child, so a `/bin/sh`
+ * trampoline does `exec 2>&1` and then `exec`s the builder (same pid, same
+ * process group); the order of stdout/stderr bytes is then the builder's own.
+ */
+import { spawn } from 'node:child_process';
+import type { BuilderProcess, Sandbox, SpawnRequest } from '../hooks.js';
+
+const TRAMPOLINE = 'exec 2>&1; umask 022; exec "$@"';
+
+export function spawnDirect(req: SpawnRequest): BuilderProcess {
+  const child = spawn('/bin/sh', ['-c', TRAMPOLINE, 'nix-builder', req.builder, ...req.args], {
+    env: { ...req.env },
+    cwd: req.cwd,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+    child.on('error', () => resolve({ code: 127, signal: null }));
+  });
+  const pid = child.pid ?? -1;
+  return {
+    pid,
+    output: child.stdout!,
+    exited,
+    kill() {
+      if (pid <= 0) return;
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    },
+  };
+}
+
+/** The "no sandbox" sandbox: the build dir is seen at its host path. */
+export function directSandbox(buildDir: string): Sandbox {
+  return {
+    buildDirInSandbox: buildDir,
+    spawn: async (req) => spawnDirect(req),
+    addPath: async () => {},
+    destroy: async () => {},
+  };
+}
