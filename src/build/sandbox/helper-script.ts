@@ -1,0 +1,131 @@
+/**
+ * The per-build helper that owns the sandbox's "view" of the store.
+ *
+ * Mirrors the part of Nix 2.8 `LocalDerivationGoal::runChild` that prepares
+ * the chroot store (bind the input closure, make the store a shared mount) and
+ * `addDependency` (bind a new path into the running sandbox). Node cannot make
+ * mount(2)/prctl(2) calls, so this is a short perl program (perl-base is
+ * Essential on Debian) run as `unshare --mount [--user --map-root-user] perl`.
+ * It runs inside a fresh private mount namespace (the "helper namespace"):
+ *
+ *   1. bind the real store read-only at STORE_RO (only in this namespace);
+ *   2. bind VIEW onto itself and mark it shared;
+ *   3. bind each input from STORE_RO into VIEW (ro, because the source is ro);
+ *   4. fork an injection server that stays in this namespace and answers
+ *      `name\n` requests on fd 3 with `K\n` or `E <reason>\n`;
+ *   5. exec bwrap, which binds VIEW as the store: its copy is a slave of VIEW,
+ *      so anything the server mounts later appears live in the sandbox.
+ *
+ * Invariants: the host namespace never holds a mount (everything dies with the
+ * helper namespace); every mount target is created exclusively (an existing
+ * name is refused) and mounted through an O_NOFOLLOW fd, so a builder cannot
+ * redirect a mount with a symlink or a renamed directory.
+ *
+ * argv: SYS_mount SYS_prctl SYS_setgroups SYS_setresgid SYS_setresuid
+ *       REAL_STORE STORE_RO VIEW UID GID N input-name×N -- bwrap-argv…
+ * (UID/GID = -1: keep the current ids; otherwise drop to them before bwrap.)
+ */
+export const HELPER_SCRIPT = String.raw`
+use strict; use warnings; use Fcntl;
+my ($SYS_MOUNT, $SYS_PRCTL, $SYS_SETGROUPS, $SYS_SETRESGID, $SYS_SETRESUID,
+    $store, $ro, $view, $uid, $gid, $n) = splice(@ARGV, 0, 11);
+my @inputs = splice(@ARGV, 0, $n);
+shift @ARGV; # '--'
+my ($MS_RDONLY, $MS_NOSUID, $MS_NODEV, $MS_NOATIME, $MS_REMOUNT, $MS_BIND, $MS_SHARED, $MS_RELATIME, $MS_STRICTATIME) =
+   (1, 2, 4, 1024, 32, 4096, 1 << 20, 1 << 21, 1 << 24);
+my $z = 0;
+sub mnt { my ($s, $d, $f) = @_; return syscall($SYS_MOUNT, $s, $d, $z, $f, $z) == 0; }
+sub fail { print STDERR "tix-sandbox: $_[0]\n"; exit 125; }
+sub valid_name { my $x = shift; return $x =~ /\A[0-9a-z]{32}-[A-Za-z0-9+\-._?=]+\z/ && $x !~ /\A\./; }
+
+# Materialise one store path in the view. Returns undef or an error string.
+sub add {
+  my $name = shift;
+  return "invalid store path name '$name'" unless valid_name($name);
+  my ($src, $dst) = ("$ro/$name", "$view/$name");
+  lstat($src) or return "path is not in the store: $!";
+  if (-l _) {
+    my $t = readlink($src); defined $t or return "readlink: $!";
+    symlink($t, $dst) or return ($!{EEXIST} ? "exists" : "symlink: $!");
+    return undef;
+  }
+  my $fh;
+  if (-d _) {
+    mkdir($dst, 0555) or return ($!{EEXIST} ? "exists" : "mkdir: $!");
+    sysopen($fh, $dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) or return "open mount point: $!";
+  } elsif (-f _) {
+    sysopen($fh, $dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0444) or return ($!{EEXIST} ? "exists" : "create: $!");
+  } else {
+    return "unsupported file type";
+  }
+  # Mount through the fd: whatever the builder does to the name meanwhile,
+  # the mount lands on the inode we created, inside the view.
+  my $target = "/proc/self/fd/" . fileno($fh);
+  my $ok = mnt($src, $target, $MS_BIND);
+  my $err = "$!";
+  close($fh);
+  return $ok ? undef : "bind mount: $err";
+}
+
+# 1. read-only source of everything we bind (flags are inherited by binds
+#    and by propagated copies, unlike 'mount --bind -o ro').
+mnt($store, $ro, $MS_BIND) or fail("bind '$store': $!");
+my $ok = 0;
+for my $atime (0, $MS_NOATIME, $MS_RELATIME, $MS_STRICTATIME) {
+  if (mnt($z, $ro, $MS_REMOUNT | $MS_BIND | $MS_RDONLY | $MS_NOSUID | $MS_NODEV | $atime)) { $ok = 1; last; }
+}
+$ok or fail("remount '$ro' read-only: $!");
+# 2. the view is its own shared mount: later binds under it propagate.
+mnt($view, $view, $MS_BIND) or fail("bind '$view': $!");
+mnt($z, $view, $MS_SHARED) or fail("make '$view' shared: $!");
+# 3. the input closure.
+for my $i (@inputs) { my $e = add($i); fail("cannot add '$i' to the sandbox: $e") if defined $e; }
+
+open(my $ctl, '+<&=', 3) or fail("control fd: $!");
+my $pid = fork();
+defined $pid or fail("fork: $!");
+if ($pid == 0) {
+  # 4. injection server. Dies with bwrap (its parent) via PR_SET_PDEATHSIG.
+  syscall($SYS_PRCTL, 1, 9, $z, $z, $z);
+  open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
+  $ctl->autoflush(1);
+  print $ctl "R\n";
+  while (my $line = <$ctl>) {
+    chomp $line;
+    my $e = add($line);
+    print $ctl (defined $e ? "E $e\n" : "K\n");
+  }
+  exit 0;
+}
+close($ctl);
+# 5. the sandbox. SIGKILL if tix dies; one log stream for stdout and stderr.
+syscall($SYS_PRCTL, 1, 9, $z, $z, $z);
+if ($uid ne '-1') {
+  my $g = pack('L', $gid + 0);
+  syscall($SYS_SETGROUPS, 1, $g) == 0 or fail("setgroups: $!");
+  syscall($SYS_SETRESGID, $gid + 0, $gid + 0, $gid + 0) == 0 or fail("setresgid: $!");
+  syscall($SYS_SETRESUID, $uid + 0, $uid + 0, $uid + 0) == 0 or fail("setresuid: $!");
+}
+open(STDERR, '>&', \*STDOUT) or fail("dup stderr: $!");
+exec { $ARGV[0] } @ARGV;
+print STDOUT "tix-sandbox: exec $ARGV[0]: $!\n";
+exit 125;
+`;
+
+/** Syscall numbers the helper needs, per Node `process.arch`. */
+export interface SyscallNumbers {
+  mount: number;
+  prctl: number;
+  setgroups: number;
+  setresgid: number;
+  setresuid: number;
+}
+
+const SYSCALLS: Record<string, SyscallNumbers> = {
+  x64: { mount: 165, prctl: 157, setgroups: 116, setresgid: 119, setresuid: 117 },
+  arm64: { mount: 40, prctl: 167, setgroups: 159, setresgid: 149, setresuid: 147 },
+};
+
+export function syscallNumbers(arch: string = process.arch): SyscallNumbers | undefined {
+  return SYSCALLS[arch];
+}

@@ -1,0 +1,86 @@
+/**
+ * The build sandbox (issue 7). The builder calls
+ * `sandboxProvider.createSandbox(opts)` for a build with `sandbox = true` or
+ * `relaxed`, then `spawn`, and `destroy` after the builder exited; recursive
+ * Nix calls `addPath` for every path that joins a running build's allowed set.
+ *
+ *   const sb = await sandboxProvider.createSandbox({ drvPath, storeDir, buildDir,
+ *     inputClosure, outputs, network: isFixedOutput, noChroot, settings, requiredSystemFeatures });
+ *   const child = await sb.spawn({ builder, args, env, cwd: sb.buildDirInSandbox });
+ *   await sb.addPath('/nix/store/…-injected');     // visible inside at once, read-only
+ *   await child.exited; await sb.destroy();         // outputs now at sb.outputLocation(out)
+ *
+ * Mirrors Nix 2.8 `LocalDerivationGoal` (chroot builds, `addDependency`).
+ */
+import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { NixError, nixDirs } from '../../core/index.js';
+import { SandboxErrorCode } from './errors.js';
+import { sandboxAvailability, unavailableMessage } from './availability.js';
+import { decideSandbox, sandboxBuildDir, sandboxFallback, sandboxPaths } from './settings.js';
+import { acquireBuildUser, type BuildUser } from './build-user.js';
+import { LinuxSandbox } from './linux.js';
+import { NoSandbox } from './none.js';
+import type { Sandbox, SandboxOptions, SandboxProvider } from './types.js';
+
+export type { Sandbox, SandboxOptions, SandboxProvider, SpawnRequest, BuilderProcess } from './types.js';
+export { SandboxErrorCode } from './errors.js';
+export { sandboxMode, sandboxPaths, sandboxFallback, sandboxBuildDir, decideSandbox, parseSandboxPath, DEFAULT_SANDBOX_PATHS } from './settings.js';
+export type { SandboxMode, SandboxPath } from './settings.js';
+export { sandboxAvailability, unavailableMessage } from './availability.js';
+export { acquireBuildUser } from './build-user.js';
+export type { BuildUser } from './build-user.js';
+export { NoSandbox } from './none.js';
+export { passwdText, groupText, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
+
+/** Where warnings go (the fallback notice); the builder may replace it with its logger. */
+export let sandboxWarn: (msg: string) => void = (msg) => process.stderr.write(`warning: ${msg}\n`);
+export function setSandboxWarn(f: (msg: string) => void): void {
+  sandboxWarn = f;
+}
+
+async function buildUserFor(opts: SandboxOptions): Promise<BuildUser | undefined> {
+  const group = opts.settings.getString('build-users-group', '').trim();
+  if (group === '' || process.getuid?.() !== 0) return undefined;
+  return acquireBuildUser({ group, stateDir: nixDirs().stateDir });
+}
+
+export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
+  const drvPath = String(opts.drvPath);
+  const drvName = basename(drvPath);
+  const { useSandbox } = decideSandbox(opts.settings, drvPath.includes('/') ? drvPath : `${opts.storeDir}/${drvName}`, opts.noChroot, opts.network);
+  if (!useSandbox) return new NoSandbox(opts.buildDir, await buildUserFor(opts));
+  const avail = sandboxAvailability();
+  if (!avail.ok) {
+    const fallback = sandboxFallback(opts.settings);
+    if (!fallback) throw new NixError(SandboxErrorCode.E_SANDBOX_UNAVAILABLE, unavailableMessage(avail.reason, false));
+    sandboxWarn(unavailableMessage(avail.reason, true));
+    return new NoSandbox(opts.buildDir, await buildUserFor(opts));
+  }
+  const paths = sandboxPaths(opts.settings);
+  for (const p of paths) {
+    if (!p.optional && !existsSync(p.source)) {
+      throw new NixError(SandboxErrorCode.E_SANDBOX_PATH_MISSING, `getting attributes of path '${p.source}': No such file or directory`);
+    }
+  }
+  const buildUser = await buildUserFor(opts);
+  try {
+    return new LinuxSandbox({
+      storeDir: opts.storeDir,
+      id: drvName,
+      buildDir: opts.buildDir,
+      buildDirInSandbox: sandboxBuildDir(opts.settings),
+      inputClosure: opts.inputClosure,
+      outputs: opts.outputs.values(),
+      network: opts.network,
+      sandboxPaths: paths,
+      tools: avail.tools,
+      ...(buildUser ? { buildUser } : {}),
+    });
+  } catch (e) {
+    buildUser?.release();
+    throw e;
+  }
+}
+
+export const sandboxProvider: SandboxProvider = { createSandbox };

@@ -1,0 +1,352 @@
+/**
+ * The Linux build sandbox (Nix 2.8 `LocalDerivationGoal` chroot builds) on
+ * bubblewrap plus a per-build helper mount namespace (see docs/sandbox.md).
+ *
+ * Host layout, under the store dir so outputs can be renamed into the store:
+ *
+ *   <store>/.chroot-<drv>/view      the sandbox's store (shared mount in the helper ns)
+ *   <store>/.chroot-<drv>/store-ro  the real store, bound ro (helper ns only)
+ *   <store>/.chroot-<drv>/etc, tmp  /etc (ro) and /tmp of the sandbox
+ *
+ * Inside: new user, mount, pid, net (unless fixed-output), ipc, uts and cgroup
+ * namespaces; uid 1000/gid 100 mapped to the build user or to tix's own uid; no
+ * capabilities; the builder is pid 1, so when it exits (or tix kills the
+ * helper) the kernel kills everything it left behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, chmodSync, chownSync, lchownSync, rmSync, lstatSync, renameSync, existsSync, statSync, readdirSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { basename, dirname, join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { NixError } from '../../core/index.js';
+import { SandboxErrorCode } from './errors.js';
+import { HELPER_SCRIPT } from './helper-script.js';
+import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
+import type { SandboxTools } from './availability.js';
+import type { SandboxPath } from './settings.js';
+import type { BuilderProcess, Sandbox, SpawnRequest } from './types.js';
+import type { BuildUser } from './build-user.js';
+
+export interface LinuxSandboxOptions {
+  /** Store dir as builders see it; also the host location (no diverted stores). */
+  storeDir: string;
+  /** Names the chroot dir; any unique string (normally the drv's base name). */
+  id: string;
+  buildDir: string;
+  buildDirInSandbox: string;
+  /** Full store paths visible from the start. */
+  inputClosure: Iterable<string>;
+  /** Full store paths the builder writes (moved into the store by `destroy`). */
+  outputs: Iterable<string>;
+  network: boolean;
+  sandboxPaths: readonly SandboxPath[];
+  tools: SandboxTools;
+  buildUser?: BuildUser;
+}
+
+const STORE_NAME_RE = /^[0-9a-z]{32}-[A-Za-z0-9+\-._?=]+$/;
+
+type Reply = { ok: true } | { ok: false; reason: string };
+
+export class LinuxSandbox implements Sandbox {
+  readonly buildDirInSandbox: string;
+  private readonly chrootDir: string;
+  private readonly viewDir: string;
+  private readonly present = new Set<string>();
+  private readonly outputNames: string[];
+  private readonly moved = new Set<string>();
+  private helper: ChildProcess | undefined;
+  private ctl: Socket | undefined;
+  private ctlBuffer = '';
+  private readonly pending: ((r: Reply) => void)[] = [];
+  private helperExit: Promise<void> | undefined;
+  private destroyed = false;
+
+  constructor(private readonly opts: LinuxSandboxOptions) {
+    this.buildDirInSandbox = opts.buildDirInSandbox;
+    this.chrootDir = join(opts.storeDir, `.chroot-${opts.id}`);
+    this.viewDir = join(this.chrootDir, 'view');
+    this.outputNames = [...opts.outputs].map((p) => this.nameOf(p));
+    const outs = new Set(this.outputNames);
+    for (const p of opts.inputClosure) {
+      const n = this.nameOf(p);
+      if (!outs.has(n)) this.present.add(n); // an output being rebuilt must not be bound in
+    }
+    this.prepare();
+  }
+
+  /** Lay out the chroot dir on the host (no mounts: those live in the helper ns). */
+  private prepare(): void {
+    const { buildUser } = this.opts;
+    rmTree(this.chrootDir); // a leftover of an interrupted build (2.8 does the same)
+    mkdirSync(this.chrootDir, { mode: 0o750 });
+    for (const d of ['view', 'store-ro', 'tmp']) mkdirSync(join(this.chrootDir, d));
+    chmodSync(join(this.chrootDir, 'tmp'), 0o1777);
+    // Builders create their outputs here; the sticky bit keeps them off each other's entries.
+    chmodSync(this.viewDir, 0o1775);
+    writeEtc(join(this.chrootDir, 'etc'), this.buildDirInSandbox, this.opts.network);
+    for (const sp of this.opts.sandboxPaths) this.placeholderInEtc(sp);
+    if (buildUser) {
+      chownSync(this.chrootDir, 0, buildUser.gid);
+      chownSync(this.viewDir, 0, buildUser.gid);
+      chownTree(this.opts.buildDir, buildUser.uid, buildUser.gid);
+    }
+  }
+
+  /** `/etc` is bound read-only, so a sandbox path inside it needs its mount point made now. */
+  private placeholderInEtc(sp: SandboxPath): void {
+    if (!sp.target.startsWith('/etc/')) return;
+    const etc = join(this.chrootDir, 'etc');
+    const target = join(etc, sp.target.slice(5));
+    chmodSync(etc, 0o755);
+    try {
+      mkdirSync(dirname(target), { recursive: true });
+      const isDir = existsSync(sp.source) && statSync(sp.source).isDirectory();
+      if (!existsSync(target)) {
+        if (isDir) mkdirSync(target);
+        else writeFileSync(target, ''); // an empty file as the bind mount point
+      }
+    } finally {
+      chmodSync(etc, 0o555);
+    }
+  }
+
+  private nameOf(path: string): string {
+    const name = basename(path);
+    if (dirname(path) !== this.opts.storeDir || !STORE_NAME_RE.test(name)) {
+      throw new NixError(SandboxErrorCode.E_ADD_PATH_FAILED, `path '${path}' is not in the Nix store`);
+    }
+    return name;
+  }
+
+  private bwrapArgs(req: SpawnRequest): string[] {
+    const { storeDir, buildDir, network, sandboxPaths } = this.opts;
+    const a = ['--unshare-all', '--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID)];
+    if (network) a.push('--share-net');
+    a.push('--die-with-parent', '--new-session', '--as-pid-1', '--cap-drop', 'ALL', '--hostname', 'localhost');
+    a.push('--dev', '/dev', '--proc', '/proc');
+    a.push('--bind', join(this.chrootDir, 'tmp'), '/tmp');
+    a.push('--ro-bind', join(this.chrootDir, 'etc'), '/etc');
+    for (const sp of sandboxPaths) {
+      if (sp.target === this.buildDirInSandbox || sp.target === '/proc') continue; // 2.8 skips /proc
+      a.push(sp.optional ? '--ro-bind-try' : '--ro-bind', sp.source, sp.target);
+    }
+    a.push('--bind', buildDir, this.buildDirInSandbox);
+    a.push('--bind', this.viewDir, storeDir);
+    a.push('--clearenv');
+    for (const [k, v] of Object.entries(req.env)) a.push('--setenv', k, v);
+    a.push('--chdir', req.cwd, '--', req.builder, ...req.args);
+    return a;
+  }
+
+  async spawn(req: SpawnRequest): Promise<BuilderProcess> {
+    if (this.helper) throw new Error('Assertion failed: sandbox already spawned');
+    if (this.destroyed) throw new Error('Assertion failed: sandbox destroyed');
+    const { tools, storeDir, buildUser } = this.opts;
+    const sc = tools.syscalls;
+    const names = [...this.present];
+    const perlArgs = [
+      '-e', HELPER_SCRIPT,
+      String(sc.mount), String(sc.prctl), String(sc.setgroups), String(sc.setresgid), String(sc.setresuid),
+      storeDir, join(this.chrootDir, 'store-ro'), this.viewDir,
+      buildUser ? String(buildUser.uid) : '-1', buildUser ? String(buildUser.gid) : '-1',
+      String(names.length), ...names, '--',
+      tools.bwrap, ...this.bwrapArgs(req),
+    ];
+    const ns = tools.root ? ['--mount', '--propagation', 'private'] : ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
+    const child = spawn(tools.unshare, [...ns, '--', tools.perl, ...perlArgs], {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      // Nothing of the builder's environment reaches the helper (think LD_PRELOAD).
+      env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C' },
+    });
+    this.helper = child;
+    let killedByUs = false;
+    let setupErr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      if (setupErr.length < 65536) setupErr += d.toString();
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.failPending('the builder is not running');
+        resolve(killedByUs ? { code: null, signal: 'SIGKILL' } : mapStatus(code, signal));
+      });
+    });
+    this.helperExit = exited.then(() => undefined);
+    this.ctl = child.stdio[3] as Socket;
+    this.ctl.setEncoding('utf8');
+    this.ctl.on('error', () => this.failPending('the sandbox helper closed its control channel'));
+    const ready = new Promise<boolean>((resolve) => {
+      this.ctl!.once('data', (first: string) => {
+        this.onCtlData(first, resolve);
+        this.ctl!.on('data', (d: string) => this.onCtlData(d));
+      });
+      child.once('exit', () => resolve(false));
+    });
+    if (!(await ready)) {
+      await exited;
+      const msg = setupErr.trim().replace(/^tix-sandbox: /gm, '') || 'the sandbox helper exited early';
+      throw new NixError(SandboxErrorCode.E_SANDBOX_SETUP, `while setting up the build environment: ${msg}`);
+    }
+    return {
+      pid: child.pid!,
+      output: child.stdout!,
+      exited,
+      kill: () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          killedByUs = true;
+          child.kill('SIGKILL');
+        }
+      },
+    };
+  }
+
+  private onCtlData(chunk: string, onReady?: (ok: boolean) => void): void {
+    this.ctlBuffer += chunk;
+    let nl: number;
+    while ((nl = this.ctlBuffer.indexOf('\n')) >= 0) {
+      const line = this.ctlBuffer.slice(0, nl);
+      this.ctlBuffer = this.ctlBuffer.slice(nl + 1);
+      if (line === 'R') {
+        onReady?.(true);
+        continue;
+      }
+      const resolve = this.pending.shift();
+      if (!resolve) continue;
+      resolve(line === 'K' ? { ok: true } : { ok: false, reason: line.replace(/^E /, '') });
+    }
+  }
+
+  private failPending(reason: string): void {
+    for (const r of this.pending.splice(0)) r({ ok: false, reason });
+  }
+
+  async addPath(path: string): Promise<void> {
+    const name = this.nameOf(path);
+    if (this.present.has(name)) return; // already bound (input or earlier add)
+    if (!this.helper) {
+      this.present.add(name); // not started yet: part of the initial view
+      return;
+    }
+    const ctl = this.ctl;
+    if (!ctl || ctl.destroyed || this.helper.exitCode !== null || this.helper.signalCode !== null) {
+      throw new NixError(SandboxErrorCode.E_ADD_PATH_FAILED, `could not add path '${path}' to sandbox: the builder is not running`);
+    }
+    const reply = await new Promise<Reply>((resolve) => {
+      this.pending.push(resolve);
+      ctl.write(name + '\n');
+    });
+    if (reply.ok) {
+      this.present.add(name);
+      return;
+    }
+    if (reply.reason === 'exists') {
+      throw new NixError(SandboxErrorCode.E_PATH_EXISTS_IN_SANDBOX, `store path '${path}' already exists in the sandbox`);
+    }
+    throw new NixError(SandboxErrorCode.E_ADD_PATH_FAILED, `could not add path '${path}' to sandbox: ${reply.reason}`);
+  }
+
+  outputLocation(path: string): string {
+    const name = basename(path);
+    return this.moved.has(name) || !this.outputNames.includes(name) ? path : join(this.viewDir, name);
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const h = this.helper;
+    if (h && h.exitCode === null && h.signalCode === null) h.kill('SIGKILL');
+    if (this.helperExit) await this.helperExit;
+    this.ctl?.destroy();
+    const kept = this.moveOutputs();
+    rmTree(this.chrootDir, kept);
+    this.opts.buildUser?.release();
+  }
+
+  /**
+   * Outputs leave the chroot for their store location (as 2.8 does after the
+   * build, failed or not). An output whose store path already exists (`--check`)
+   * stays in the view, where `outputLocation` points.
+   */
+  private moveOutputs(): Set<string> {
+    const kept = new Set<string>();
+    const uid = process.getuid?.() ?? 0;
+    const gid = process.getgid?.() ?? 0;
+    for (const name of this.outputNames) {
+      const src = join(this.viewDir, name);
+      const dst = join(this.opts.storeDir, name);
+      if (!lexists(src)) continue;
+      if (this.opts.buildUser) chownTree(src, uid, gid);
+      if (lexists(dst)) {
+        kept.add(join(this.viewDir, name));
+        continue;
+      }
+      renameSync(src, dst);
+      this.moved.add(name);
+    }
+    return kept;
+  }
+}
+
+function mapStatus(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
+  // bwrap reports a builder killed by signal N as exit status 128+N.
+  if (code !== null && code > 128 && code < 128 + 65) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+    if (name) return { code: null, signal: name as NodeJS.Signals };
+  }
+  return { code, signal };
+}
+
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Remove a tree that may hold read-only dirs (outputs, mount points); keep `keep` and its parents. */
+export function rmTree(dir: string, keep: ReadonlySet<string> = new Set()): void {
+  if (!lexists(dir)) return;
+  if (keep.size === 0) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    } catch {
+      /* read-only dirs when not root: make writable, then retry */
+    }
+  }
+  walkWritable(dir);
+  if (keep.size === 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (keep.has(p)) continue;
+    if ([...keep].some((k) => k.startsWith(p + '/'))) rmTree(p, keep);
+    else rmSync(p, { recursive: true, force: true });
+  }
+}
+
+function walkWritable(dir: string): void {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    return;
+  }
+  if (!st.isDirectory()) return;
+  try {
+    chmodSync(dir, (st.mode & 0o7777) | 0o700);
+  } catch {
+    /* not ours */
+  }
+  for (const e of readdirSync(dir)) walkWritable(join(dir, e));
+}
+
+function chownTree(p: string, uid: number, gid: number): void {
+  const st = lstatSync(p);
+  if (st.isDirectory()) for (const e of readdirSync(p)) chownTree(join(p, e), uid, gid);
+  lchownSync(p, uid, gid); // never follow a symlink the builder planted
+}
