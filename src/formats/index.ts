@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './nixbase32.js';
 export * from './hash.js';
 export * from './store-path.js';
+export * from './wire/primitives.js';

@@ -1,0 +1,135 @@
+/**
+ * One daemon connection's state and its output side (daemon.cc
+ * `processConnection`). Output bytes are coalesced within a tick and written
+ * with back-pressure; the operation handlers live in server-ops*.ts.
+ */
+import type { Logger, Settings } from '../../core/index.js';
+import { WireWriter, type StoreDir } from '../../formats/index.js';
+import type { Store } from '../../store/store.js';
+import type { WireReader } from './reader.js';
+import { TunnelLogger, type ByteSink } from './tunnel-logger.js';
+
+/** Peer credentials from SO_PEERCRED (undefined for stdio and unknown peers). */
+export interface PeerCredentials {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
+export interface ServeOptions {
+  /** Trusted clients may repair, add signatures, skip signature checks, set any option. */
+  trusted: boolean;
+  /**
+   * Recursive-nix mode: the peer is a builder. Untrusted, SetOptions is parsed
+   * but ignored, and the connection may be closed when the build ends.
+   */
+  recursive?: boolean;
+  /** The daemon's own log (connection errors, debug). */
+  logger?: Logger;
+  /** Daemon settings (`trusted-substituters`, …); read-only. */
+  settings?: Settings;
+  peer?: PeerCredentials;
+  /** Version string sent to ≥1.33 clients. */
+  nixVersion?: string;
+}
+
+/** Output: writes are queued and sent together at the end of the tick. */
+export class SocketSink implements ByteSink {
+  private queue: Uint8Array[] = [];
+  private scheduled = false;
+  private closed = false;
+  private drainWaiters: (() => void)[] = [];
+  private needDrain = false;
+
+  constructor(private readonly out: NodeJS.WritableStream) {
+    out.on('drain', () => {
+      this.needDrain = false;
+      for (const w of this.drainWaiters.splice(0)) w();
+    });
+    out.on('close', () => this.markClosed());
+    out.on('error', () => this.markClosed());
+  }
+
+  private markClosed(): void {
+    this.closed = true;
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  write(b: Uint8Array): void {
+    if (b.length === 0 || this.closed) return;
+    this.queue.push(b);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.push());
+    }
+  }
+
+  private push(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0 || this.closed) return;
+    const parts = this.queue;
+    this.queue = [];
+    let n = 0;
+    for (const p of parts) n += p.length;
+    const buf = Buffer.allocUnsafe(n);
+    let off = 0;
+    for (const p of parts) {
+      buf.set(p, off);
+      off += p.length;
+    }
+    try {
+      if (!this.out.write(buf)) this.needDrain = true;
+    } catch {
+      this.markClosed();
+    }
+  }
+
+  /** Send everything queued and wait while the peer is not reading. */
+  async flush(): Promise<void> {
+    this.push();
+    if (this.needDrain && !this.closed) await new Promise<void>((r) => this.drainWaiters.push(r));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+/** What operation handlers see. */
+export class Conn {
+  readonly logger: TunnelLogger;
+  /** Reply payload, sent after STDERR_LAST. */
+  readonly reply = new WireWriter();
+  /** Set once `startWork` ran for the current op (errors after it are non-fatal). */
+  workStarted = false;
+  /** Set when the input position is unknown after an error: the connection must close. */
+  desync = false;
+  /** Set after STDERR_LAST of an op that streams after it (NarFromPath). */
+  streaming = false;
+  /** Per-connection option overrides from SetOptions. */
+  readonly overrides = new Map<string, string>();
+  readonly tempRoots = new Set<string>();
+
+  constructor(
+    readonly reader: WireReader,
+    readonly sink: SocketSink,
+    readonly store: Store,
+    readonly minor: number,
+    readonly opts: ServeOptions,
+  ) {
+    this.logger = new TunnelLogger(sink, minor);
+  }
+
+  get sd(): StoreDir {
+    return this.store.storeDir;
+  }
+
+  get trusted(): boolean {
+    return this.opts.trusted && !this.opts.recursive;
+  }
+
+  startWork(): void {
+    this.workStarted = true;
+    this.logger.startWork();
+  }
+}

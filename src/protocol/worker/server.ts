@@ -1,0 +1,143 @@
+/**
+ * The worker-protocol server loop (daemon.cc `processConnection`): handshake,
+ * then one operation at a time until the client closes. Serves any `Store`.
+ *
+ * Error policy (better than 2.8, see docs/deviations.md): an error raised once
+ * the request is fully parsed is one non-fatal STDERR_ERROR and the session
+ * goes on; an error that leaves the input position unknown (malformed data,
+ * unknown opcode, truncated upload) is reported once and the connection is
+ * closed. Nothing a client sends can throw out of `serveConnection`.
+ */
+import { NixError, Verbosity } from '../../core/index.js';
+import type { Store } from '../../store/store.js';
+import { ProtocolErrorCode } from '../errors.js';
+import { Conn, SocketSink, type ServeOptions } from './connection.js';
+import { handshakeServer } from './handshake.js';
+import { OP_NAMES } from './ops.js';
+import { StreamChunkSource, WireReader } from './reader.js';
+import type { RemoteErrorInfo } from './serialise.js';
+import { addOps } from './server-ops-add.js';
+import { buildOps } from './server-ops-build.js';
+import { queryOps, type Handler } from './server-ops-query.js';
+
+export type { ServeOptions, PeerCredentials } from './connection.js';
+
+const HANDLERS: Record<number, Handler> = { ...queryOps, ...addOps, ...buildOps };
+
+/** A duplex byte stream: a socket, or stdin/stdout. */
+export interface Duplex {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  /** Tear the transport down (called when the session ends or is closed). */
+  destroy(): void;
+}
+
+export interface ServerConnection {
+  /** Resolves when the session ended (never rejects). */
+  readonly done: Promise<void>;
+  close(): void;
+}
+
+/** Tracks live connections so a daemon (or a finished build) can close them all. */
+export class ConnectionSet {
+  private readonly live = new Set<ServerConnection>();
+  add(c: ServerConnection): void {
+    this.live.add(c);
+    void c.done.then(() => this.live.delete(c));
+  }
+  get size(): number {
+    return this.live.size;
+  }
+  /** Close every connection and wait for their loops to end. */
+  async closeAll(): Promise<void> {
+    const all = [...this.live];
+    for (const c of all) c.close();
+    await Promise.all(all.map((c) => c.done));
+  }
+}
+
+/** Everything still connected through `serveConnection` in this process. */
+export const allConnections = new ConnectionSet();
+
+function socketDuplex(socket: NodeJS.ReadableStream & NodeJS.WritableStream & { destroy(): void }): Duplex {
+  return { input: socket, output: socket, destroy: () => socket.destroy() };
+}
+
+/**
+ * Serve one client. `transport` is a connected socket or a `Duplex`.
+ * Returns at once; `done` resolves when the client is gone.
+ */
+export function serveConnection(
+  transport: (NodeJS.ReadableStream & NodeJS.WritableStream & { destroy(): void }) | Duplex,
+  store: Store,
+  opts: ServeOptions,
+): ServerConnection {
+  const d: Duplex = 'input' in transport ? transport : socketDuplex(transport);
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    d.destroy();
+  };
+  const done = runSession(d, store, opts)
+    .catch((e: unknown) => opts.logger?.log(Verbosity.Error, `error: unexpected daemon failure: ${String(e)}`))
+    .finally(close);
+  const conn = { done, close };
+  allConnections.add(conn);
+  return conn;
+}
+
+function errorInfo(e: unknown): RemoteErrorInfo {
+  if (e instanceof NixError) return { message: e.message, status: e.exitCode, traces: e.traces };
+  return { message: e instanceof Error ? e.message : String(e), status: 1, traces: [] };
+}
+
+function isEof(e: unknown): boolean {
+  return e instanceof NixError && e.code === ProtocolErrorCode.E_PROTOCOL_EOF;
+}
+
+async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<void> {
+  const reader = new WireReader(new StreamChunkSource(d.input));
+  const sink = new SocketSink(d.output);
+  let minor: number;
+  try {
+    minor = await handshakeServer(reader, sink, opts);
+  } catch (e) {
+    if (!isEof(e)) opts.logger?.log(Verbosity.Debug, `handshake failed: ${errorInfo(e).message}`);
+    return;
+  }
+  for (;;) {
+    if (await reader.atEof()) return;
+    const c = new Conn(reader, sink, store, minor, opts);
+    if (!(await runOp(c))) return;
+    await sink.flush();
+    if (sink.isClosed) return;
+  }
+}
+
+/** One operation; false when the connection must end. */
+async function runOp(c: Conn): Promise<boolean> {
+  let op = -1;
+  try {
+    op = await c.reader.u32();
+    const h = HANDLERS[op];
+    if (h === undefined) {
+      c.desync = true;
+      throw new NixError(ProtocolErrorCode.E_PROTOCOL_INVALID_OP, `invalid operation ${op}`);
+    }
+    await h(c);
+    c.logger.stopWork();
+    c.sink.write(c.reply.take());
+    if (c.streaming) c.streaming = false;
+    return true;
+  } catch (e) {
+    if (isEof(e) && !c.workStarted) return false;
+    if (c.streaming) return false; // after STDERR_LAST nothing can be reported in band
+    const info = errorInfo(e);
+    c.opts.logger?.log(Verbosity.Debug, `error processing ${OP_NAMES[op] ?? `operation ${op}`}: ${info.message}`);
+    if (isEof(e)) return false;
+    c.logger.stopWork(info);
+    // Not fully parsed, or its payload not consumed: the next byte is not an opcode.
+    return c.workStarted && !c.desync;
+  }
+}
