@@ -4,3 +4,5 @@ export * from './nixbase32.js';
 export * from './hash.js';
 export * from './store-path.js';
 export * from './wire/primitives.js';
+export * from './nar/node.js';
+export * from './nar/write.js';

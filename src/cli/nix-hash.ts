@@ -1,0 +1,76 @@
+/**
+ * `nix-hash` (Nix 2.8 src/nix/hash.cc `compatNixHash`): hash paths as NARs
+ * (or flat with `--flat`), or convert hashes with `--to-base16`/`--to-base32`.
+ * Defaults as in 2.8: md5, base16. 2.8 has no `--sri`/`--to-sri` here (they
+ * are `nix hash` features) and rejects them as unknown flags, so we do too.
+ */
+import { NixError, CoreErrorCode } from '../core/index.js';
+import { compressHash, encodeBase32, parseHash, parseHashType, type Hash, type HashType } from '../formats/index.js';
+import { hashFile, hashPath } from '../store/index.js';
+import { takeCommonFlags } from './args.js';
+import type { CliContext } from './context.js';
+
+interface Opts {
+  type: HashType;
+  flat: boolean;
+  base32: boolean;
+  truncate: boolean;
+  op: 'hash' | 'to-base16' | 'to-base32';
+  items: string[];
+}
+
+function usage(ctx: CliContext, msg: string): NixError {
+  return new NixError(CoreErrorCode.E_USAGE, msg, { hint: `Try '${ctx.programName} --help' for more information.` });
+}
+
+function parseArgs(args: string[], ctx: CliContext): Opts {
+  const o: Opts = { type: 'md5', flat: false, base32: false, truncate: false, op: 'hash', items: [] };
+  const rest = takeCommonFlags(args, ctx).rest;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '--flat') o.flat = true;
+    else if (a === '--base32') o.base32 = true;
+    else if (a === '--truncate') o.truncate = true;
+    else if (a === '--to-base16') o.op = 'to-base16';
+    else if (a === '--to-base32') o.op = 'to-base32';
+    else if (a === '--type') {
+      if (i + 1 >= rest.length) throw usage(ctx, "flag '--type' requires 1 argument");
+      try {
+        o.type = parseHashType(rest[++i]!);
+      } catch (e) {
+        throw usage(ctx, (e as Error).message);
+      }
+    } else if (a.startsWith('-') && a !== '') throw usage(ctx, `unrecognised flag '${a}'`);
+    else o.items.push(a);
+  }
+  return o;
+}
+
+function printHash(h: Hash, o: Opts): string {
+  const digest = o.truncate && h.digest.length > 20 ? compressHash(h.digest, 20) : h.digest;
+  return o.base32 ? encodeBase32(digest) : Buffer.from(digest).toString('hex');
+}
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  if (args.includes('--help')) {
+    ctx.stdout.write('Usage: nix-hash [--flat] [--base32] [--truncate] [--type TYPE] PATHS...\n       nix-hash [--to-base16|--to-base32] [--type TYPE] HASHES...\n');
+    return 0;
+  }
+  if (args.includes('--version')) {
+    ctx.stdout.write('nix-hash (Nix) 2.8.0\n');
+    return 0;
+  }
+  const o = parseArgs(args, ctx);
+  let out = '';
+  for (const item of o.items) {
+    if (o.op === 'hash') {
+      const h = o.flat ? hashFile(item, o.type) : hashPath(item, o.type).hash;
+      out += printHash(h, o) + '\n';
+    } else {
+      const h = parseHash(item, o.type);
+      out += h.toString(o.op === 'to-base32' ? 'base32' : 'base16', false) + '\n';
+    }
+  }
+  ctx.stdout.write(out);
+  return 0;
+}
