@@ -11,7 +11,7 @@
  *   1. bind the real store read-only at STORE_RO (only in this namespace);
  *   2. bind VIEW onto itself and mark it shared;
  *   3. bind each input from STORE_RO into VIEW (ro, because the source is ro);
- *   4. fork an injection server that stays in this namespace and answers
+ *   4. say `R` on fd 3, then fork an injection server that stays in this namespace and answers
  *      `name\n` requests on fd 3 with `K\n` or `E <reason>\n`;
  *   5. exec bwrap, which binds VIEW as the store: its copy is a slave of VIEW,
  *      so anything the server mounts later appears live in the sandbox.
@@ -26,7 +26,7 @@
  * (UID/GID = -1: keep the current ids; otherwise drop to them before bwrap.)
  */
 export const HELPER_SCRIPT = String.raw`
-use strict; use warnings; use Fcntl;
+use strict; use warnings; no warnings 'exec'; use Fcntl;
 my ($SYS_MOUNT, $SYS_PRCTL, $SYS_SETGROUPS, $SYS_SETRESGID, $SYS_SETRESUID,
     $store, $ro, $view, $uid, $gid, $n) = splice(@ARGV, 0, 11);
 my @inputs = splice(@ARGV, 0, $n);
@@ -82,14 +82,15 @@ mnt($z, $view, $MS_SHARED) or fail("make '$view' shared: $!");
 for my $i (@inputs) { my $e = add($i); fail("cannot add '$i' to the sandbox: $e") if defined $e; }
 
 open(my $ctl, '+<&=', 3) or fail("control fd: $!");
+# Ready, said before the fork: the server may be killed (with bwrap) before it runs.
+$ctl->autoflush(1);
+print $ctl "R\n";
 my $pid = fork();
 defined $pid or fail("fork: $!");
 if ($pid == 0) {
   # 4. injection server. Dies with bwrap (its parent) via PR_SET_PDEATHSIG.
   syscall($SYS_PRCTL, 1, 9, $z, $z, $z);
   open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
-  $ctl->autoflush(1);
-  print $ctl "R\n";
   while (my $line = <$ctl>) {
     chomp $line;
     my $e = add($line);

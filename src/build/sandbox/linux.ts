@@ -175,12 +175,13 @@ export class LinuxSandbox implements Sandbox {
     this.ctl = child.stdio[3] as Socket;
     this.ctl.setEncoding('utf8');
     this.ctl.on('error', () => this.failPending('the sandbox helper closed its control channel'));
+    this.ctl.on('close', () => this.failPending('the builder is not running'));
+    // 'R' comes before the helper execs bwrap; the channel closes only after
+    // the server (or a helper that failed before forking it) is gone, so a
+    // close without 'R' means setup failed, however fast the builder exits.
     const ready = new Promise<boolean>((resolve) => {
-      this.ctl!.once('data', (first: string) => {
-        this.onCtlData(first, resolve);
-        this.ctl!.on('data', (d: string) => this.onCtlData(d));
-      });
-      child.once('exit', () => resolve(false));
+      this.ctl!.on('data', (d: string) => this.onCtlData(d, resolve));
+      this.ctl!.once('close', () => resolve(false));
     });
     if (!(await ready)) {
       await exited;

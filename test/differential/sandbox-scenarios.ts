@@ -1,0 +1,307 @@
+/**
+ * Escape attempts and injection checks against the build sandbox, shared by
+ * the root test (in-process) and the non-root test (this file run as a
+ * program under an unprivileged uid, printing one JSON result per line).
+ *
+ * Each scenario runs a real builder (bash) in a fresh sandbox over a tiny
+ * fake store: `dep` is the input closure, `secret` is a valid-looking store
+ * path outside it, `inj` is what gets injected while the builder runs.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync, rmSync, chmodSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { Settings } from '../../src/core/index.js';
+import { createSandbox, type Sandbox, type BuilderProcess } from '../../src/build/sandbox/index.js';
+
+export interface Fixture {
+  root: string;
+  store: string;
+  dep: string;
+  secret: string;
+  inj: string;
+  /** A second injectable path. */
+  inj2: string;
+  out: string;
+  build: string;
+  settings: Settings;
+  cleanup(): void;
+}
+
+const h = (c: string): string => c.repeat(32);
+
+export function makeFixture(base = tmpdir()): Fixture {
+  const root = mkdtempSync(join(base, 'tix-sb-'));
+  chmodSync(root, 0o755);
+  const store = join(root, 'store');
+  mkdirSync(store);
+  const mk = (name: string, text: string): string => {
+    const p = join(store, name);
+    mkdirSync(p);
+    writeFileSync(join(p, 'f'), text);
+    chmodSync(join(p, 'f'), 0o444);
+    chmodSync(p, 0o555);
+    return p;
+  };
+  const dep = mk(`${h('a')}-dep`, 'hello\n');
+  const secret = mk(`${h('b')}-secret`, 'SECRET-CONTENT\n');
+  const inj = mk(`${h('c')}-inj`, 'INJECTED-CONTENT\n');
+  const inj2 = mk(`${h('f')}-inj2`, 'INJECTED-2\n');
+  const build = join(root, 'build');
+  mkdirSync(build);
+  const settings = new Settings();
+  settings.set('sandbox-paths', '/bin/sh=/bin/bash /bin/bash /usr /lib /lib64?');
+  return {
+    root, store, dep, secret, inj, inj2, build, settings,
+    out: join(store, `${h('d')}-out`),
+    cleanup() {
+      for (const p of [dep, secret, inj, inj2]) chmodSync(p, 0o755);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Run {
+  code: number | null;
+  signal: string | null;
+  out: string;
+}
+
+export interface RunOptions {
+  network?: boolean;
+  /** Runs while the builder does; gets the sandbox and process. */
+  during?: (sb: Sandbox, child: BuilderProcess) => Promise<void>;
+  timeoutMs?: number;
+}
+
+export async function runBuilder(fx: Fixture, script: string, opts: RunOptions = {}): Promise<Run> {
+  const sb = await createSandbox({
+    drvPath: join(fx.store, `${h('e')}-test.drv`),
+    storeDir: fx.store,
+    buildDir: fx.build,
+    inputClosure: new Set([fx.dep]),
+    outputs: new Map([['out', fx.out]]),
+    network: opts.network ?? false,
+    noChroot: false,
+    settings: fx.settings,
+    requiredSystemFeatures: [],
+  });
+  try {
+    const child = await sb.spawn({
+      builder: '/bin/bash',
+      args: ['-c', script],
+      env: { PATH: '/usr/bin:/bin', out: fx.out, dep: fx.dep, secret: fx.secret, inj: fx.inj, store: fx.store },
+      cwd: sb.buildDirInSandbox,
+    });
+    let out = '';
+    child.output.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill(), opts.timeoutMs ?? 30_000);
+    try {
+      if (opts.during) await opts.during(sb, child);
+      const st = await child.exited;
+      await new Promise((r) => setImmediate(r));
+      return { code: st.code, signal: st.signal, out };
+    } finally {
+      clearTimeout(timer);
+    }
+  } finally {
+    await sb.destroy();
+  }
+}
+
+/** Wait until the builder created `/build/<name>`. */
+async function waitFor(fx: Fixture, name: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!existsSync(join(fx.build, name))) {
+    if (Date.now() > end) throw new Error(`builder never created /build/${name}`);
+    await sleep(5);
+  }
+}
+
+const WAIT_GO = 'touch /build/ready; while [ ! -e /build/go ]; do sleep 0.01; done';
+
+/** Processes whose command line contains `marker`. */
+export function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'latin1').includes(marker)) found.push(Number(e));
+    } catch {
+      /* gone */
+    }
+  }
+  return found;
+}
+
+export interface Outcome {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+type Scenario = (fx: Fixture) => Promise<{ ok: boolean; detail: string }>;
+
+export const SCENARIOS: Record<string, Scenario> = {
+  async 'identity: uid 1000, pid 1, localhost, no capabilities, Nix /etc files'(fx) {
+    const r = await runBuilder(fx, 'id -u; echo pid=$$; hostname; grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; cat /etc/passwd /etc/group /etc/hosts; echo top=$NIX_BUILD_TOP; pwd');
+    const caps = [...r.out.matchAll(/^Cap\w+:\s*([0-9a-f]+)$/gm)].map((m) => m[1]);
+    const ok = r.code === 0 && /^1000$/m.test(r.out) && r.out.includes('pid=1\n') && /^localhost$/m.test(r.out) &&
+      caps.length === 5 && caps.every((c) => /^0+$/.test(c!)) && r.out.includes('nixbld:x:1000:100:Nix build user:/build:/noshell') &&
+      r.out.includes('nobody:x:65534:65534:Nobody:/:/noshell') && r.out.includes('nixbld:!:100:') && r.out.includes('127.0.0.1 localhost') &&
+      /^\/build$/m.test(r.out);
+    return { ok, detail: r.out };
+  },
+
+  async 'store shows only the input closure (by name and by listing)'(fx) {
+    const r = await runBuilder(fx, 'cat "$secret/f" && echo LEAK-BY-NAME; ls "$secret" && echo LEAK-DIR; ls -a "$store"; cat "$dep/f"');
+    const listed = r.out.split('\n').filter((l) => /^[0-9a-z]{32}-/.test(l));
+    const ok = !r.out.includes('LEAK') && !r.out.includes('SECRET-CONTENT') && r.out.includes('hello') &&
+      listed.length === 1 && listed[0] === `${h('a')}-dep`;
+    return { ok, detail: r.out };
+  },
+
+  async 'no network for a non-fixed-output build; a fixed-output one gets it'(fx) {
+    let connections = 0;
+    const server = createServer((s) => {
+      connections++;
+      s.end('PONG\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const probe = `if exec 3<>/dev/tcp/127.0.0.1/${port}; then read -r l <&3; echo "GOT-$l"; fi; ls /etc/resolv.conf 2>/dev/null && echo HAS-RESOLV; true`;
+    try {
+      const closed = await runBuilder(fx, probe);
+      const afterClosed = connections;
+      const open = await runBuilder(fx, probe, { network: true });
+      const ok = !closed.out.includes('GOT-') && afterClosed === 0 && !closed.out.includes('HAS-RESOLV') && open.out.includes('GOT-PONG') && connections === 1;
+      return { ok, detail: `non-FOD: ${closed.out}\nFOD: ${open.out}\nconnections=${connections}` };
+    } finally {
+      server.close();
+    }
+  },
+
+  async 'inputs are read-only'(fx) {
+    const before = statSync(join(fx.dep, 'f'));
+    const r = await runBuilder(fx, 'echo x > "$dep/f"; echo y > "$dep/new"; chmod u+w "$dep" "$dep/f"; rm -f "$dep/f"; mv "$dep/f" "$dep/g"; touch -d 2000-01-01 "$dep/f"; mkdir "$dep/d"; true');
+    const after = statSync(join(fx.dep, 'f'));
+    const ok = readFileSync(join(fx.dep, 'f'), 'utf8') === 'hello\n' && readdirSync(fx.dep).join() === 'f' &&
+      after.mtimeMs === before.mtimeMs && after.mode === before.mode && /Read-only file system/.test(r.out);
+    return { ok, detail: r.out };
+  },
+
+  async "host /root, /home, /etc/shadow and host processes' /proc are out of reach"(fx) {
+    const r = await runBuilder(fx, `for f in /root /home /etc/shadow /proc/${process.pid}/environ /proc/${process.pid}/cmdline /proc/1/root/etc/shadow; do cat "$f" >/dev/null 2>&1 && echo "READ $f"; ls "$f" >/dev/null 2>&1 && echo "LISTED $f"; done; echo procs=$(ls /proc | grep -c '^[0-9]'); true`);
+    const procs = Number(/procs=(\d+)/.exec(r.out)?.[1] ?? '999');
+    const ok = r.code === 0 && !/READ|LISTED/.test(r.out) && procs <= 4;
+    return { ok, detail: r.out };
+  },
+
+  async 'a path is injected live and read-only, visible within one call'(fx) {
+    let addErr = '';
+    const r = await runBuilder(fx, `${WAIT_GO}; cat "$inj/f"; echo z > "$inj/f"; echo z > "$inj/new"; ls "$store" | wc -l`, {
+      during: async (sb) => {
+        await waitFor(fx, 'ready');
+        try {
+          await sb.addPath(fx.inj);
+          await sb.addPath(fx.inj); // a second add of the same path is a no-op
+        } catch (e) {
+          addErr = String(e);
+        }
+        writeFileSync(join(fx.build, 'go'), '');
+      },
+    });
+    const ok = addErr === '' && r.out.includes('INJECTED-CONTENT') && (r.out.match(/Read-only file system/g) ?? []).length === 2 &&
+      readFileSync(join(fx.inj, 'f'), 'utf8') === 'INJECTED-CONTENT\n' && !existsSync(join(fx.inj, 'new')) && /^2$/m.test(r.out);
+    return { ok, detail: `${r.out}\naddPath: ${addErr}` };
+  },
+
+  async 'a pre-created path (dir or symlink) is refused'(fx) {
+    const errs: string[] = [];
+    mkdirSync(join(fx.build, 'target'));
+    const r = await runBuilder(fx, `mkdir "$inj"; ln -s /build/target "$store/${h('f')}-inj2"; ${WAIT_GO}; ls -A /build/target; ls -A "$inj"; echo done`, {
+      during: async (sb) => {
+        await waitFor(fx, 'ready');
+        for (const p of [fx.inj, fx.inj2]) {
+          try {
+            await sb.addPath(p);
+            errs.push('ACCEPTED');
+          } catch (e) {
+            errs.push(String((e as Error).message));
+          }
+        }
+        writeFileSync(join(fx.build, 'go'), '');
+      },
+    });
+    const ok = errs.length === 2 && errs.every((e) => /already exists in the sandbox/.test(e)) && !r.out.includes('f\n') &&
+      readdirSync(join(fx.build, 'target')).length === 0;
+    return { ok, detail: `${r.out}\n${errs.join('\n')}` };
+  },
+
+  async 'a symlink/rename race on an injected path cannot redirect the mount'(fx) {
+    mkdirSync(join(fx.build, 't'));
+    const p = fx.inj;
+    let outcome = '';
+    const r = await runBuilder(fx, `touch /build/ready; n=0; while [ ! -e /build/stop ]; do rm -rf "$inj" 2>/dev/null; ln -sfn /build/t "$inj" 2>/dev/null; rm -f "$inj"; mkdir "$inj" 2>/dev/null && mv "$inj" "$store/moved-$n" 2>/dev/null; n=$((n+1)); done; echo loops=$n; ls -A /build/t; cat "$inj/f" 2>/dev/null; grep -c -- "-inj" /proc/self/mountinfo; grep -- "-inj" /proc/self/mountinfo | cut -d' ' -f5`, {
+      during: async (sb) => {
+        await waitFor(fx, 'ready');
+        await sleep(100);
+        for (let i = 0; i < 20 && outcome !== 'ok'; i++) {
+          try {
+            await sb.addPath(p);
+            outcome = 'ok';
+          } catch (e) {
+            outcome = (e as Error).message;
+          }
+        }
+        writeFileSync(join(fx.build, 'stop'), '');
+      },
+    });
+    // Wherever the mount landed, it must be inside the store view, and /build/t stays empty.
+    const mountPoints = r.out.split('\n').filter((l) => l.startsWith('/') && l.includes('-inj') || l.startsWith(fx.store));
+    const ok = readdirSync(join(fx.build, 't')).length === 0 && /loops=\d+/.test(r.out) &&
+      mountPoints.every((m) => m.startsWith(fx.store + '/')) && (outcome === 'ok' || /already exists|could not add/.test(outcome));
+    return { ok, detail: `${r.out}\naddPath: ${outcome}` };
+  },
+
+  async 'no process survives the build (exit, and kill on timeout)'(fx) {
+    const m1 = `31337.${process.pid}1`;
+    const m2 = `31337.${process.pid}2`;
+    const detach = (m: string): string => `(setsid sleep ${m} &) ; nohup sleep ${m} >/dev/null 2>&1 & (sleep ${m} & disown) ; sleep ${m} </dev/null >/dev/null 2>&1 &`;
+    const a = await runBuilder(fx, `${detach(m1)} echo started; exit 0`);
+    await sleep(100);
+    const left1 = processesWith(m1);
+    let seenRunning = 0;
+    const b = await runBuilder(fx, `${detach(m2)} touch /build/ready; while true; do sleep 1; done`, {
+      during: async (_sb, child) => {
+        await waitFor(fx, 'ready');
+        seenRunning = processesWith(m2).length;
+        child.kill();
+      },
+    });
+    await sleep(100);
+    const left2 = processesWith(m2);
+    const ok = a.code === 0 && left1.length === 0 && seenRunning >= 4 && b.signal === 'SIGKILL' && left2.length === 0;
+    return { ok, detail: `exit: ${a.out} left=${left1}; killed: ${b.signal} running-before=${seenRunning} left=${left2}` };
+  },
+};
+
+export async function runScenario(name: string, base?: string): Promise<Outcome> {
+  const fx = makeFixture(base);
+  try {
+    const r = await SCENARIOS[name]!(fx);
+    return { name, ...r };
+  } catch (e) {
+    return { name, ok: false, detail: String((e as Error).stack ?? e) };
+  } finally {
+    fx.cleanup();
+  }
+}
+
+// As a program: run every scenario (as whatever user we are), one JSON line each.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const base = process.argv[2];
+  for (const name of Object.keys(SCENARIOS)) process.stdout.write(JSON.stringify(await runScenario(name, base)) + '\n');
+}
