@@ -6,3 +6,4 @@ export * from './store-path.js';
 export * from './wire/primitives.js';
 export * from './nar/node.js';
 export * from './nar/write.js';
+export * from './derivation/index.js';
