@@ -7,3 +7,4 @@ export * from './wire/primitives.js';
 export * from './nar/node.js';
 export * from './nar/write.js';
 export * from './derivation/index.js';
+export * from './references.js';
