@@ -1,0 +1,107 @@
+/**
+ * Attribute-set primops (Nix 2.8): attrNames, attrValues, getAttr, hasAttr,
+ * listToAttrs (first occurrence wins), mapAttrs, removeAttrs, intersectAttrs
+ * (values from the second set), catAttrs, zipAttrsWith, functionArgs,
+ * unsafeGetAttrPos. Values stay lazy exactly where 2.8 keeps them lazy.
+ */
+import { missingAttr } from '../compile.js';
+import { EvalError, EvalErrorCode } from '../errors.js';
+import {
+  Lambda, NixAttrs, PrimOp, PrimOpApp, force, forceAttrs, forceList, forceStr, wrongType,
+  type Lazy,
+} from '../value.js';
+import type { BuiltinRegistry } from './registry.js';
+import { app1, app2 } from './util.js';
+
+export function register(r: BuiltinRegistry): void {
+  r.add('attrNames', 1, ([s], pos) => [...forceAttrs(s!, pos).keys()]);
+  r.add('attrValues', 1, ([s], pos) => {
+    const a = forceAttrs(s!, pos);
+    return a.keys().map((k) => a.get(k)!);
+  });
+  r.add('getAttr', 2, ([n, s], pos) => {
+    const name = forceStr(n!, pos);
+    const a = forceAttrs(s!, pos);
+    const v = a.get(name);
+    if (v === undefined) throw missingAttr(name, a, pos!);
+    return force(v);
+  });
+  r.add('hasAttr', 2, ([n, s], pos) => {
+    const name = forceStr(n!, pos);
+    return forceAttrs(s!, pos).has(name);
+  });
+  r.add('listToAttrs', 1, ([l], pos) => {
+    const m = new Map<string, Lazy>();
+    for (const e of forceList(l!, pos)) {
+      const a = forceAttrs(e, pos);
+      const n = a.get('name');
+      if (n === undefined) throw missingAttr('name', a, pos!);
+      const name = forceStr(n, pos);
+      if (m.has(name)) continue;
+      const v = a.get('value');
+      if (v === undefined) throw missingAttr('value', a, pos!);
+      m.set(name, v);
+    }
+    return new NixAttrs(m);
+  });
+  r.add('mapAttrs', 2, ([f, s], pos) => {
+    const a = forceAttrs(s!, pos);
+    const m = new Map<string, Lazy>();
+    for (const k of a.keys()) m.set(k, app2(f!, k, a.get(k)!, pos));
+    return new NixAttrs(m);
+  });
+  r.add('removeAttrs', 2, ([s, l], pos) => {
+    const a = forceAttrs(s!, pos);
+    const names = forceList(l!, pos).map((x) => forceStr(x, pos));
+    const m = new Map(a.map);
+    for (const n of names) m.delete(n);
+    const out = new NixAttrs(m);
+    out.positions = a.positions;
+    return out;
+  });
+  r.add('intersectAttrs', 2, ([x, y], pos) => {
+    const a = forceAttrs(x!, pos);
+    const b = forceAttrs(y!, pos);
+    const m = new Map<string, Lazy>();
+    for (const k of b.keys()) if (a.has(k)) m.set(k, b.get(k)!);
+    return new NixAttrs(m);
+  });
+  r.add('catAttrs', 2, ([n, l], pos) => {
+    const name = forceStr(n!, pos);
+    const out: Lazy[] = [];
+    for (const e of forceList(l!, pos)) {
+      const v = forceAttrs(e, pos).get(name);
+      if (v !== undefined) out.push(v);
+    }
+    return out;
+  });
+  r.add('zipAttrsWith', 2, ([f, l], pos) => {
+    const groups = new Map<string, Lazy[]>();
+    for (const e of forceList(l!, pos)) {
+      const a = forceAttrs(e, pos);
+      for (const k of a.keys()) {
+        let g = groups.get(k);
+        if (!g) groups.set(k, (g = []));
+        g.push(a.get(k)!);
+      }
+    }
+    const m = new Map<string, Lazy>();
+    for (const [k, vs] of groups) m.set(k, app2(f!, k, vs, pos));
+    return new NixAttrs(m);
+  });
+  r.add('functionArgs', 1, ([f], pos) => {
+    const v = force(f!);
+    if (v instanceof PrimOp || v instanceof PrimOpApp) return NixAttrs.empty;
+    if (!(v instanceof Lambda)) throw wrongType(v, 'a function', pos);
+    const m = new Map<string, Lazy>();
+    for (const fm of v.info.formals ?? []) m.set(fm.name, fm.hasDefault);
+    return new NixAttrs(m);
+  });
+  r.add('unsafeGetAttrPos', 2, ([n, s], pos, state) => {
+    const name = forceStr(n!, pos);
+    const a = forceAttrs(s!, pos);
+    const p = a.posOf(name);
+    return p === undefined ? null : state.posToAttrs(p);
+  });
+  void EvalError; void EvalErrorCode; void app1;
+}

@@ -1,0 +1,155 @@
+/**
+ * Filesystem and store primops (Nix 2.8), all through `EvalIO`: import,
+ * scopedImport, readFile, readDir, pathExists, hashFile, findFile (+ the
+ * `<p>` desugaring's failure, catchable), toPath, storePath, path,
+ * filterSource, toFile, placeholder.
+ */
+import type { Pos } from '../ast.js';
+import { call1 } from '../call.js';
+import { coerceToPath } from '../coerce.js';
+import { CatchableError, EvalError, EvalErrorCode } from '../errors.js';
+import type { CopyToStoreOptions } from '../io.js';
+import { baseNameOf, canonPath } from '../paths.js';
+import type { EvalState } from '../state.js';
+import {
+  NixAttrs, NixPath, force, forceAttrs, forceBool, forceList, forceStr, forceStringValue, strOf, ctxOf,
+  type Lazy, type Value,
+} from '../value.js';
+import { encodeBase32 } from '../../formats/index.js';
+import { createHash } from 'node:crypto';
+import { isStorePath } from './context.js';
+import type { BuiltinRegistry } from './registry.js';
+import { hashHex } from './strings.js';
+import { mkStr } from './util.js';
+
+/** Coerce to an absolute path and make its context available (IFD). */
+export function realisePath(state: EvalState, v: Lazy, pos: Pos | undefined): string {
+  const ctx = new Set<string>();
+  const p = coerceToPath(state, v, ctx, pos);
+  if (ctx.size > 0) state.io.realiseContext([...ctx]);
+  return p;
+}
+
+function latin1(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
+export function placeholder(output: string): string {
+  const h = createHash('sha256').update('nix-output:' + output).digest();
+  return '/' + encodeBase32(new Uint8Array(h));
+}
+
+function findFile(state: EvalState, list: Lazy[], name: string, pos: Pos | undefined): Value {
+  for (const e of list) {
+    const a = forceAttrs(e, pos);
+    const pl = a.get('path');
+    if (pl === undefined) throw new EvalError(EvalErrorCode.E_MISSING_ATTR, "attribute 'path' missing", pos);
+    const prefix = a.has('prefix') ? forceStr(a.get('prefix')!, pos) : '';
+    let suffix: string;
+    if (prefix === '') suffix = '/' + name;
+    else if (name === prefix) suffix = '';
+    else if (name.startsWith(prefix + '/')) suffix = name.slice(prefix.length);
+    else continue;
+    const base = realisePath(state, pl, pos);
+    const full = canonPath(base + suffix);
+    if (state.io.pathExists(full)) return new NixPath(full);
+  }
+  throw new CatchableError(EvalErrorCode.E_NOT_FOUND,
+    `file '${name}' was not found in the Nix search path (add it using $NIX_PATH or -I)`, pos);
+}
+
+function addPath(state: EvalState, o: CopyToStoreOptions, pos: Pos | undefined): Value {
+  const sp = state.io.copyPathToStore(o);
+  void pos;
+  return mkStr(sp, new Set([sp]));
+}
+
+function filterFn(fl: Lazy | undefined, pos: Pos | undefined): CopyToStoreOptions['filter'] {
+  if (fl === undefined) return undefined;
+  const f = force(fl);
+  return (path, type) => forceBool(call1(call1(f, new NixPath(path), pos), type, pos), pos);
+}
+
+function builtinPath(state: EvalState, a: NixAttrs, pos: Pos | undefined): Value {
+  let path: string | undefined;
+  let name: string | undefined;
+  let recursive = true;
+  let sha256: string | undefined;
+  let filter: CopyToStoreOptions['filter'];
+  for (const k of a.keys()) {
+    const v = a.get(k)!;
+    if (k === 'path') path = realisePath(state, v, pos);
+    else if (k === 'name') name = forceStr(v, pos);
+    else if (k === 'filter') filter = filterFn(v, pos);
+    else if (k === 'recursive') recursive = forceBool(v, pos);
+    else if (k === 'sha256') sha256 = forceStr(v, pos);
+    else throw new EvalError(EvalErrorCode.E_EVAL, `unsupported argument '${k}' to 'addPath'`, pos);
+  }
+  if (path === undefined) throw new EvalError(EvalErrorCode.E_EVAL, "'path' required", pos);
+  return addPath(state, { path, name: name ?? baseNameOf(path), recursive, filter, expectedSha256: sha256 }, pos);
+}
+
+export function register(r: BuiltinRegistry): void {
+  r.add('import', 1, ([p], pos, state) => state.evalFile(realisePath(state, p!, pos)));
+  r.add('scopedImport', 2, ([s, p], pos, state) => {
+    const scope = forceAttrs(s!, pos);
+    return state.evalFileScoped(scope, realisePath(state, p!, pos));
+  });
+  r.add('readFile', 1, ([p], pos, state) => {
+    const path = realisePath(state, p!, pos);
+    return latin1(state.io.readFile(path));
+  });
+  r.add('readDir', 1, ([p], pos, state) => {
+    const path = realisePath(state, p!, pos);
+    const m = new Map<string, Lazy>();
+    for (const [n, t] of state.io.readDir(path)) m.set(n, t);
+    return new NixAttrs(m);
+  });
+  r.add('pathExists', 1, ([p], pos, state) => state.io.pathExists(realisePath(state, p!, pos)));
+  r.add('hashFile', 2, ([a, p], pos, state) => {
+    const algo = forceStr(a!, pos);
+    const path = realisePath(state, p!, pos);
+    return hashHex(algo, latin1(state.io.readFile(path)), pos);
+  });
+  r.add('findFile', 2, ([l, n], pos, state) => findFile(state, forceList(l!, pos), forceStr(n!, pos), pos));
+  r.add('toPath', 1, ([p], pos, state) => {
+    const ctx = new Set<string>();
+    const s = coerceToPath(state, p!, ctx, pos);
+    return mkStr(canonPath(s), ctx);
+  });
+  r.add('storePath', 1, ([p], pos, state) => {
+    const ctx = new Set<string>();
+    const path = canonPath(coerceToPath(state, p!, ctx, pos));
+    const dir = state.storeDir + '/';
+    const rest = path.startsWith(dir) ? path.slice(dir.length) : '';
+    const sp = rest === '' ? '' : dir + rest.split('/')[0];
+    if (!isStorePath(state, sp)) {
+      throw new EvalError(EvalErrorCode.E_EVAL, `path '${path}' is not in the Nix store`, pos);
+    }
+    if (!state.io.isValidPath(sp)) {
+      throw new EvalError(EvalErrorCode.E_EVAL, `path '${sp}' is not valid`, pos);
+    }
+    ctx.add(sp);
+    return mkStr(path, ctx);
+  });
+  r.add('path', 1, ([a], pos, state) => builtinPath(state, forceAttrs(a!, pos), pos));
+  r.add('filterSource', 2, ([f, p], pos, state) => {
+    const path = realisePath(state, p!, pos);
+    return addPath(state, { path, name: baseNameOf(path), recursive: true, filter: filterFn(f!, pos) }, pos);
+  });
+  r.add('toFile', 2, ([n, s], pos, state) => {
+    const name = forceStr(n!, pos);
+    const sv = forceStringValue(s!, pos);
+    const refs: string[] = [];
+    for (const c of ctxOf(sv)) {
+      if (c.startsWith('=') || c.startsWith('!')) {
+        throw new EvalError(EvalErrorCode.E_EVAL,
+          `in 'toFile': the file '${name}' cannot refer to derivation outputs`, pos);
+      }
+      refs.push(c);
+    }
+    const sp = state.io.addTextToStore(name, new Uint8Array(Buffer.from(strOf(sv), 'latin1')), refs.sort());
+    return mkStr(sp, new Set([sp]));
+  });
+  r.add('placeholder', 1, ([o], pos) => placeholder(forceStr(o!, pos)));
+}

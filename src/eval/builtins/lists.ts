@@ -1,0 +1,178 @@
+/**
+ * List primops (Nix 2.8). All loops, no recursion (1M-element lists).
+ * Laziness as in 2.8: `map`/`genList` elements are thunks, `foldl'` forces
+ * each accumulator (not the initial one) and never the elements, `elem` /
+ * `any` / `all` stop at the first hit, `sort` is stable (merge sort asking
+ * the comparator once per comparison).
+ */
+import type { Pos } from '../ast.js';
+import { call1, callN } from '../call.js';
+import { eqValues, lessThan } from '../compare.js';
+import { EvalError, EvalErrorCode } from '../errors.js';
+import {
+  NixAttrs, force, forceAttrs, forceBool, forceInt, forceList, forceStr, intToNumber, isFunction,
+  wrongType, type Lazy, type Value,
+} from '../value.js';
+import type { BuiltinRegistry } from './registry.js';
+import { app1 } from './util.js';
+
+function outOfBounds(i: number | bigint, pos: Pos | undefined): EvalError {
+  return new EvalError(EvalErrorCode.E_EVAL, `list index ${i} is out of bounds`, pos);
+}
+
+function forceFn(v: Lazy, pos: Pos | undefined): Value {
+  const f = force(v);
+  if (!isFunction(f) && !(f instanceof NixAttrs)) throw wrongType(f, 'a function', pos);
+  return f;
+}
+
+/** Stable merge sort; `less(a, b)` is the Nix comparator. */
+function mergeSort(xs: Lazy[], less: (a: Lazy, b: Lazy) => boolean): Lazy[] {
+  const n = xs.length;
+  let src = xs.slice();
+  let dst: Lazy[] = new Array(n);
+  for (let width = 1; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n), hi = Math.min(lo + 2 * width, n);
+      let i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) dst[k++] = less(src[j]!, src[i]!) ? src[j++]! : src[i++]!;
+      while (i < mid) dst[k++] = src[i++]!;
+      while (j < hi) dst[k++] = src[j++]!;
+    }
+    [src, dst] = [dst, src];
+  }
+  return src;
+}
+
+export function register(r: BuiltinRegistry): void {
+  r.add('length', 1, ([l], pos) => forceList(l!, pos).length);
+  r.add('head', 1, ([l], pos) => {
+    const xs = forceList(l!, pos);
+    if (xs.length === 0) throw outOfBounds(0, pos);
+    return force(xs[0]!);
+  });
+  r.add('tail', 1, ([l], pos) => {
+    const xs = forceList(l!, pos);
+    if (xs.length === 0) throw new EvalError(EvalErrorCode.E_EVAL, "'tail' called on an empty list", pos);
+    return xs.slice(1);
+  });
+  r.add('elemAt', 2, ([l, n], pos) => {
+    const xs = forceList(l!, pos);
+    const i = forceInt(n!, pos);
+    const k = intToNumber(i);
+    if (k < 0 || k >= xs.length) throw outOfBounds(i, pos);
+    return force(xs[k]!);
+  });
+  r.add('map', 2, ([f, l], pos) => forceList(l!, pos).map((x) => app1(f!, x, pos)));
+  r.add('filter', 2, ([f, l], pos) => {
+    const fn = forceFn(f!, pos);
+    const xs = forceList(l!, pos);
+    const out: Lazy[] = [];
+    for (const x of xs) if (forceBool(call1(fn, x, pos), pos)) out.push(x);
+    return out.length === xs.length ? xs : out;
+  });
+  r.add('concatLists', 1, ([l], pos) => {
+    const out: Lazy[] = [];
+    for (const x of forceList(l!, pos)) for (const y of forceList(x, pos)) out.push(y);
+    return out;
+  });
+  r.add('concatMap', 2, ([f, l], pos) => {
+    const fn = forceFn(f!, pos);
+    const out: Lazy[] = [];
+    for (const x of forceList(l!, pos)) for (const y of forceList(call1(fn, x, pos), pos)) out.push(y);
+    return out;
+  });
+  r.add("foldl'", 3, ([f, nul, l], pos) => {
+    const xs = forceList(l!, pos);
+    if (xs.length === 0) return force(nul!);
+    const fn = forceFn(f!, pos);
+    let acc: Lazy = nul!;
+    for (const x of xs) acc = callN(fn, [acc, x], pos);
+    return force(acc);
+  });
+  r.add('genList', 2, ([f, n], pos) => {
+    const len = intToNumber(forceInt(n!, pos));
+    if (len < 0) throw new EvalError(EvalErrorCode.E_EVAL, `cannot create list of size ${len}`, pos);
+    const out: Lazy[] = new Array(len);
+    for (let i = 0; i < len; i++) out[i] = app1(f!, i, pos);
+    return out;
+  });
+  r.add('elem', 2, ([x, l], pos) => {
+    const v = force(x!);
+    for (const y of forceList(l!, pos)) if (eqValues(v, force(y))) return true;
+    return false;
+  });
+  r.add('any', 2, ([f, l], pos) => {
+    const fn = forceFn(f!, pos);
+    for (const x of forceList(l!, pos)) if (forceBool(call1(fn, x, pos), pos)) return true;
+    return false;
+  });
+  r.add('all', 2, ([f, l], pos) => {
+    const fn = forceFn(f!, pos);
+    for (const x of forceList(l!, pos)) if (!forceBool(call1(fn, x, pos), pos)) return false;
+    return true;
+  });
+  r.add('sort', 2, ([f, l], pos) => {
+    const fn = forceFn(f!, pos);
+    const xs = forceList(l!, pos);
+    if (xs.length <= 1) return xs;
+    const less = (a: Lazy, b: Lazy) => forceBool(callN(fn, [a, b], pos), pos);
+    return mergeSort(xs, less);
+  });
+  r.add('partition', 2, ([f, l], pos) => {
+    const fn = forceFn(f!, pos);
+    const right: Lazy[] = [], wrong: Lazy[] = [];
+    for (const x of forceList(l!, pos)) (forceBool(call1(fn, x, pos), pos) ? right : wrong).push(x);
+    return new NixAttrs(new Map<string, Lazy>([['right', right], ['wrong', wrong]]));
+  });
+  r.add('groupBy', 2, ([f, l], pos) => {
+    const fn = forceFn(f!, pos);
+    const m = new Map<string, Lazy[]>();
+    for (const x of forceList(l!, pos)) {
+      const k = forceStr(call1(fn, x, pos), pos);
+      let g = m.get(k);
+      if (!g) m.set(k, (g = []));
+      g.push(x);
+    }
+    return new NixAttrs(new Map<string, Lazy>(m));
+  });
+  r.add('genericClosure', 1, ([a], pos) => genericClosure(forceAttrs(a!, pos), pos));
+}
+
+function keyOf(v: Value): string | null {
+  if (typeof v === 'number') return 'i' + v;
+  if (typeof v === 'string') return 's' + v;
+  return null;
+}
+
+/** 2.8 `genericClosure`: BFS over `startSet` with `operator`, deduplicated by `key`. */
+function genericClosure(args: NixAttrs, pos: Pos | undefined): Lazy[] {
+  const start = args.get('startSet');
+  if (start === undefined) throw new EvalError(EvalErrorCode.E_MISSING_ATTR, "attribute 'startSet' required", pos);
+  const op = args.get('operator');
+  if (op === undefined) throw new EvalError(EvalErrorCode.E_MISSING_ATTR, "attribute 'operator' required", pos);
+  const fn = forceFn(op, pos);
+  const queue: Lazy[] = [...forceList(start, pos)];
+  const fastSeen = new Set<string>();
+  const slowSeen: Value[] = [];
+  const out: Lazy[] = [];
+  for (let qi = 0; qi < queue.length; qi++) {
+    const e = queue[qi]!;
+    const ea = forceAttrs(e, pos);
+    const kl = ea.get('key');
+    if (kl === undefined) throw new EvalError(EvalErrorCode.E_MISSING_ATTR, "attribute 'key' required", pos);
+    const key = force(kl);
+    const fk = keyOf(key);
+    if (fk !== null) {
+      if (fastSeen.has(fk)) continue;
+      fastSeen.add(fk);
+    } else {
+      // Keys are ordered with `<` in 2.8 (std::set with CompareValues).
+      if (slowSeen.some((s) => !lessThan(s, key, pos) && !lessThan(key, s, pos))) continue;
+      slowSeen.push(key);
+    }
+    out.push(e);
+    for (const n of forceList(call1(fn, e, pos), pos)) queue.push(n);
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+/** Arithmetic and bit primops (Nix 2.8 `add`, `sub`, `mul`, `div`,
+ *  `lessThan`, `bitAnd/Or/Xor`, `ceil`, `floor`): i64 wrap-around. */
+import { add, div, mul, sub } from '../arith.js';
+import { lessThan } from '../compare.js';
+import { force, forceFloatOrInt, forceInt, mkInt, toBig } from '../value.js';
+import type { BuiltinRegistry } from './registry.js';
+
+function floatToInt(x: number): number | bigint {
+  if (!Number.isFinite(x)) return mkInt(-(1n << 63n));
+  return mkInt(BigInt(x));
+}
+
+export function register(r: BuiltinRegistry): void {
+  r.add('add', 2, ([a, b], pos) => add(force(a!), force(b!), pos));
+  r.add('sub', 2, ([a, b], pos) => sub(force(a!), force(b!), pos));
+  r.add('mul', 2, ([a, b], pos) => mul(force(a!), force(b!), pos));
+  r.add('div', 2, ([a, b], pos) => div(force(a!), force(b!), pos));
+  r.add('lessThan', 2, ([a, b], pos) => {
+    const x = force(a!);
+    return lessThan(x, force(b!), pos);
+  });
+  r.add('bitAnd', 2, ([a, b], pos) => mkInt(toBig(forceInt(a!, pos)) & toBig(forceInt(b!, pos))));
+  r.add('bitOr', 2, ([a, b], pos) => mkInt(toBig(forceInt(a!, pos)) | toBig(forceInt(b!, pos))));
+  r.add('bitXor', 2, ([a, b], pos) => mkInt(toBig(forceInt(a!, pos)) ^ toBig(forceInt(b!, pos))));
+  r.add('ceil', 1, ([a], pos) => floatToInt(Math.ceil(forceFloatOrInt(a!, pos))));
+  r.add('floor', 1, ([a], pos) => floatToInt(Math.floor(forceFloatOrInt(a!, pos))));
+}

@@ -1,0 +1,103 @@
+/**
+ * String primops (Nix 2.8): toString, stringLength, substring (byte
+ * offsets), concatStringsSep, replaceStrings (all replacements forced up
+ * front, as 2.8 does), hashString, baseNameOf, dirOf. Context is carried
+ * through as 2.8 does.
+ */
+import { createHash } from 'node:crypto';
+import { coerceToString } from '../coerce.js';
+import { EvalError, EvalErrorCode } from '../errors.js';
+import { baseNameOf, dirOf } from '../paths.js';
+import {
+  NixPath, force, forceInt, forceList, forceStr, forceStringValue, intToNumber, strOf, ctxOf,
+  type Lazy,
+} from '../value.js';
+import type { BuiltinRegistry } from './registry.js';
+import { coerceStr, mkStr } from './util.js';
+
+const HASH_ALGOS = new Set(['md5', 'sha1', 'sha256', 'sha512']);
+
+export function hashHex(algo: string, data: string, pos?: import('../ast.js').Pos): string {
+  if (!HASH_ALGOS.has(algo)) {
+    throw new EvalError(EvalErrorCode.E_EVAL, `unknown hash algorithm '${algo}'`, pos);
+  }
+  return createHash(algo).update(Buffer.from(data, 'latin1')).digest('hex');
+}
+
+export function register(r: BuiltinRegistry): void {
+  r.add('toString', 1, ([v], pos, state) => {
+    const ctx = new Set<string>();
+    const s = coerceToString(state, v!, ctx, { coerceMore: true, copyToStore: false }, pos);
+    return mkStr(s, ctx);
+  });
+  r.add('stringLength', 1, ([v], pos, state) => coerceStr(state, v!, new Set(), pos).length);
+  r.add('substring', 3, ([st, ln, v], pos, state) => {
+    const start = intToNumber(forceInt(st!, pos));
+    const len = intToNumber(forceInt(ln!, pos));
+    const ctx = new Set<string>();
+    const s = coerceStr(state, v!, ctx, pos);
+    if (start < 0) throw new EvalError(EvalErrorCode.E_EVAL, "negative start position in 'substring'", pos);
+    const end = len < 0 ? s.length : Math.min(s.length, start + len);
+    return mkStr(start >= s.length ? '' : s.slice(start, end), ctx);
+  });
+  r.add('concatStringsSep', 2, ([sepV, l], pos, state) => {
+    const sep = forceStringValue(sepV!, pos);
+    const ctx = new Set<string>(ctxOf(sep));
+    const parts: string[] = [];
+    for (const x of forceList(l!, pos)) parts.push(coerceStr(state, x, ctx, pos));
+    return mkStr(parts.join(strOf(sep)), ctx);
+  });
+  r.add('replaceStrings', 3, ([fromV, toV, sV], pos) => {
+    const from = forceList(fromV!, pos).map((x) => forceStr(x, pos));
+    const toList = forceList(toV!, pos);
+    if (from.length !== toList.length) {
+      throw new EvalError(EvalErrorCode.E_EVAL, "'from' and 'to' arguments to 'replaceStrings' have different lengths", pos);
+    }
+    const to = toList.map((x) => forceStringValue(x, pos));
+    const sv = forceStringValue(sV!, pos);
+    const s = strOf(sv);
+    const ctx = new Set<string>(ctxOf(sv));
+    let out = '';
+    let i = 0;
+    while (i <= s.length) {
+      let matched = false;
+      for (let k = 0; k < from.length; k++) {
+        const f = from[k]!;
+        if (s.startsWith(f, i)) {
+          out += strOf(to[k]!);
+          for (const c of ctxOf(to[k]!)) ctx.add(c);
+          if (f.length === 0) {
+            if (i < s.length) out += s[i];
+            i++;
+          } else i += f.length;
+          matched = true;
+          break;
+        }
+      }
+      if (!matched) {
+        if (i < s.length) out += s[i];
+        i++;
+      }
+    }
+    return mkStr(out, ctx);
+  });
+  r.add('hashString', 2, ([a, v], pos) => {
+    const algo = forceStr(a!, pos);
+    const s = forceStr(v!, pos);
+    return hashHex(algo, s, pos);
+  });
+  r.add('baseNameOf', 1, ([v], pos, state) => {
+    const ctx = new Set<string>();
+    const s = coerceToString(state, v!, ctx, { coerceMore: false, copyToStore: false }, pos);
+    return mkStr(baseNameOf(s), ctx);
+  });
+  r.add('dirOf', 1, ([v], pos, state) => {
+    const x = force(v!);
+    if (x instanceof NixPath) return new NixPath(dirOf(x.path));
+    const ctx = new Set<string>();
+    const s = coerceToString(state, x, ctx, { coerceMore: false, copyToStore: false }, pos);
+    return mkStr(dirOf(s), ctx);
+  });
+}
+
+export type { Lazy };

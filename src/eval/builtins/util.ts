@@ -1,0 +1,40 @@
+/**
+ * Helpers shared by builtin families: lazy application thunks and
+ * string/context plumbing.
+ */
+import type { Pos } from '../ast.js';
+import { call1, callN } from '../call.js';
+import { coerceToString } from '../coerce.js';
+import type { EvalState } from '../state.js';
+import {
+  NixAttrs, NixString, Thunk, force, mergeContexts, type Code, type Context, type Lazy, type Value,
+} from '../value.js';
+
+const APPLY1: Code = (env) => call1(force(env[0]), env[1], env[2]);
+const APPLY2: Code = (env) => callN(force(env[0]), [env[1], env[2]], env[3]);
+
+/** A thunk for `f x` (no closure allocation per element). */
+export function app1(f: Lazy, x: Lazy, pos: Pos | undefined): Thunk {
+  return new Thunk(APPLY1, [f, x, pos]);
+}
+
+/** A thunk for `f x y`. */
+export function app2(f: Lazy, x: Lazy, y: Lazy, pos: Pos | undefined): Thunk {
+  return new Thunk(APPLY2, [f, x, y, pos]);
+}
+
+export function mkStr(s: string, ctx: Context | Set<string> | null | undefined): string | NixString {
+  return ctx && ctx.size > 0 ? new NixString(s, ctx) : s;
+}
+
+/** Coerce with 2.8 defaults (`coerceMore = false`, `copyToStore = true`). */
+export function coerceStr(state: EvalState, v: Lazy, ctx: Set<string>, pos: Pos | undefined): string {
+  return coerceToString(state, v, ctx, { coerceMore: false, copyToStore: true }, pos);
+}
+
+export function attrsFrom(entries: Array<[string, Lazy]>): NixAttrs {
+  return new NixAttrs(new Map(entries));
+}
+
+export { mergeContexts };
+export type { Value };

@@ -1,0 +1,82 @@
+/**
+ * Function application (Nix 2.8 `EvalState::callFunction`): lambdas,
+ * primops with partial application (`PrimOpApp`), and sets with
+ * `__functor`. Adds the `while evaluating 'f'` / `from call site` trace
+ * frames as errors unwind.
+ */
+import type { Pos } from './ast.js';
+import { EvalError, EvalErrorCode } from './errors.js';
+import {
+  Lambda, NixAttrs, PrimOp, PrimOpApp, force, showType, type Lazy, type Value,
+} from './value.js';
+
+function addCallFrames(e: unknown, f: Lambda, pos: Pos | undefined): void {
+  if (!(e instanceof EvalError)) return;
+  const info = f.info;
+  e.addFrame(info.name === null ? 'while evaluating anonymous lambda' : `while evaluating '${info.name}'`, info.pos);
+  if (pos) e.addFrame('from call site', pos);
+}
+
+export function callLambda(f: Lambda, arg: Lazy, pos: Pos | undefined): Value {
+  const info = f.info;
+  try {
+    return info.body(info.enter(f.env, arg, pos, f));
+  } catch (e) {
+    if (e instanceof EvalError) {
+      if (e.pos === undefined) e.pos = pos;
+      addCallFrames(e, f, pos);
+    }
+    throw e;
+  }
+}
+
+function callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value {
+  try {
+    return p.fn(args, pos);
+  } catch (e) {
+    if (e instanceof EvalError && e.pos === undefined) e.pos = pos;
+    throw e;
+  }
+}
+
+/** Apply `f` to one argument. */
+export function call1(f: Value, arg: Lazy, pos: Pos | undefined): Value {
+  if (f instanceof Lambda) return callLambda(f, arg, pos);
+  return callN(f, [arg], pos);
+}
+
+/** Apply `f` to several arguments, left to right. */
+export function callN(f: Value, args: Lazy[], pos: Pos | undefined): Value {
+  let i = 0;
+  const n = args.length;
+  while (i < n) {
+    if (f instanceof Lambda) {
+      f = callLambda(f, args[i++]!, pos);
+    } else if (f instanceof PrimOp) {
+      const need = f.arity;
+      if (n - i >= need) {
+        f = callPrimOp(f, need === n && i === 0 ? args : args.slice(i, i + need), pos);
+        i += need;
+      } else {
+        return new PrimOpApp(f, args.slice(i));
+      }
+    } else if (f instanceof PrimOpApp) {
+      const p = f.primop;
+      const have = f.args.length;
+      const need = p.arity - have;
+      if (n - i >= need) {
+        f = callPrimOp(p, f.args.concat(args.slice(i, i + need)), pos);
+        i += need;
+      } else {
+        return new PrimOpApp(p, f.args.concat(args.slice(i)));
+      }
+    } else if (f instanceof NixAttrs && f.has('__functor')) {
+      const functor = force(f.get('__functor')!);
+      f = callN(functor, [f, args[i++]!], pos);
+    } else {
+      throw new EvalError(EvalErrorCode.E_TYPE,
+        `attempt to call something which is not a function but ${showType(f)}`, pos);
+    }
+  }
+  return f;
+}

@@ -1,0 +1,191 @@
+/**
+ * Operators (Nix 2.8 `ExprOp*`, `ExprConcatStrings`). Arithmetic and `<`
+ * go through the `__sub`/`__mul`/`__div`/`__lessThan` scope lookups 2.8's
+ * parser desugars them into; when those names are not shadowed (the normal
+ * case, decided at compile time) the primitive is inlined.
+ */
+import type * as A from './ast.js';
+import { add, div, mul, sub } from './arith.js';
+import { callN } from './call.js';
+import { coerceToString } from './coerce.js';
+import { eqValues, lessThan } from './compare.js';
+import type { Compiler } from './compile.js';
+import { EvalError, EvalErrorCode } from './errors.js';
+import { canonPath } from './paths.js';
+import { Scope, resolve } from './scope.js';
+import {
+  NixAttrs, NixFloat, NixPath, NixString, mkInt, showType, toBig, wrongType,
+  type Code, type Env, type Lazy, type Value,
+} from './value.js';
+
+/** Is `name` the builtin from the base scope (not shadowed)? */
+function isBase(scope: Scope, name: string): boolean {
+  const r = resolve(scope, name);
+  if (r.kind !== 'lexical') return false;
+  let s: Scope | null = scope;
+  for (let d = 0; d < r.depth; d++) s = s!.parent;
+  return s!.parent === null;
+}
+
+function varCall(c: Compiler, scope: Scope, name: string, args: A.Expr[], pos: A.Pos): Code {
+  const fn = c.compile({ kind: 'Var', name, pos }, scope);
+  const lz = args.map((a) => c.c(a, scope).lazy);
+  return (env) => callN(fn(env), lz.map((l) => l(env)), pos);
+}
+
+function bool(v: Value, pos: A.Pos): boolean {
+  if (typeof v === 'boolean') return v;
+  throw wrongType(v, 'a Boolean', pos);
+}
+
+export function compileNot(c: Compiler, e: A.Not, scope: Scope): Code {
+  const x = c.compile(e.expr, scope);
+  const pos = e.pos;
+  return (env) => !bool(x(env), pos);
+}
+
+export function compileNeg(c: Compiler, e: A.Neg, scope: Scope): Code {
+  const zero: A.Expr = { kind: 'Int', value: 0n, pos: e.pos };
+  if (!isBase(scope, '__sub')) return varCall(c, scope, '__sub', [zero, e.expr], e.pos);
+  const x = c.compile(e.expr, scope);
+  const pos = e.pos;
+  return (env) => sub(0, x(env), pos);
+}
+
+export function compileBinOp(c: Compiler, e: A.BinOp, scope: Scope): Code {
+  const pos = e.pos;
+  const l = c.compile(e.lhs, scope);
+  const r = c.compile(e.rhs, scope);
+  switch (e.op) {
+    case '==': return (env) => eqValues(l(env), r(env));
+    case '!=': return (env) => !eqValues(l(env), r(env));
+    case '&&': return (env) => bool(l(env), pos) && bool(r(env), pos);
+    case '||': return (env) => bool(l(env), pos) || bool(r(env), pos);
+    case '->': return (env) => !bool(l(env), pos) || bool(r(env), pos);
+    case '//': return (env) => update(l(env), r(env), pos);
+    case '++': return (env) => concatLists(l(env), r(env), pos);
+    case '+': return compilePlus(c, e, l, r);
+    case '-': return arith(c, scope, e, '__sub', sub, l, r);
+    case '*': return arith(c, scope, e, '__mul', mul, l, r);
+    case '/': return arith(c, scope, e, '__div', div, l, r);
+    case '<': return compare(c, scope, e, false, false, l, r);
+    case '>': return compare(c, scope, e, true, false, l, r);
+    case '<=': return compare(c, scope, e, true, true, l, r);
+    case '>=': return compare(c, scope, e, false, true, l, r);
+  }
+}
+
+function arith(
+  c: Compiler, scope: Scope, e: A.BinOp, name: string,
+  op: (a: Value, b: Value, pos?: A.Pos) => Value, l: Code, r: Code,
+): Code {
+  if (!isBase(scope, name)) return varCall(c, scope, name, [e.lhs, e.rhs], e.pos);
+  const pos = e.pos;
+  return (env) => op(l(env), r(env), pos);
+}
+
+/** `a < b` = `__lessThan a b`; `>` swaps; `<=`/`>=` negate the swapped form. */
+function compare(
+  c: Compiler, scope: Scope, e: A.BinOp, swap: boolean, negate: boolean, l: Code, r: Code,
+): Code {
+  const pos = e.pos;
+  if (!isBase(scope, '__lessThan')) {
+    const call = varCall(c, scope, '__lessThan', swap ? [e.rhs, e.lhs] : [e.lhs, e.rhs], pos);
+    return negate ? (env) => !bool(call(env), pos) : call;
+  }
+  if (swap) return negate ? (env) => { const b = r(env); return !lessThan(b, l(env), pos); }
+    : (env) => { const b = r(env); return lessThan(b, l(env), pos); };
+  return negate ? (env) => { const a = l(env); return !lessThan(a, r(env), pos); }
+    : (env) => { const a = l(env); return lessThan(a, r(env), pos); };
+}
+
+export function update(a: Value, b: Value, pos: A.Pos): NixAttrs {
+  if (!(a instanceof NixAttrs)) throw wrongType(a, 'a set', pos);
+  if (!(b instanceof NixAttrs)) throw wrongType(b, 'a set', pos);
+  if (b.size === 0) return a;
+  if (a.size === 0) return b;
+  const m = new Map(a.map);
+  for (const [k, v] of b.map) m.set(k, v);
+  const out = new NixAttrs(m);
+  if (a.positions || b.positions) {
+    const p = new Map(a.positions ?? []);
+    if (b.positions) for (const [k, v] of b.positions) p.set(k, v);
+    out.positions = p;
+  }
+  return out;
+}
+
+export function concatLists(a: Value, b: Value, pos: A.Pos): Lazy[] {
+  if (!Array.isArray(a)) throw wrongType(a, 'a list', pos);
+  if (!Array.isArray(b)) throw wrongType(b, 'a list', pos);
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  return a.concat(b);
+}
+
+function compilePlus(c: Compiler, e: A.BinOp, l: Code, r: Code): Code {
+  const state = c.state;
+  const parts = [{ code: l, pos: e.lhs.pos }, { code: r, pos: e.rhs.pos }];
+  return (env) => {
+    const a = l(env);
+    const b = r(env);
+    if (typeof a === 'number' && typeof b === 'number') return add(a, b);
+    return concatStrings(state, env, parts, false, [a, b]);
+  };
+}
+
+export function compileConcat(c: Compiler, e: A.Concat, scope: Scope): Code {
+  const state = c.state;
+  const parts = e.parts.map((p) => ({ code: c.compile(p, scope), pos: p.pos }));
+  return (env) => concatStrings(state, env, parts, e.forceString, null);
+}
+
+interface Part { code: Code; pos: A.Pos }
+
+/** 2.8 `ExprConcatStrings::eval`: the first part's type decides. */
+function concatStrings(
+  state: Compiler['state'], env: Env, parts: Part[], forceString: boolean, vals: Value[] | null,
+): Value {
+  const get = (i: number): Value => (vals ? vals[i]! : parts[i]!.code(env));
+  const v0 = get(0);
+  const kind = forceString ? 'string' : numKind(v0) ?? (v0 instanceof NixPath ? 'path' : 'string');
+  if (kind === 'int' || kind === 'float') return sumNumbers(get, parts, v0, kind);
+  const ctx = new Set<string>();
+  let s = '';
+  for (let i = 0; i < parts.length; i++) {
+    const v = i === 0 ? v0 : get(i);
+    s += coerceToString(state, v, ctx, { coerceMore: false, copyToStore: kind === 'string' }, parts[i]!.pos);
+  }
+  if (kind === 'path') {
+    if (ctx.size > 0) {
+      throw new EvalError(EvalErrorCode.E_EVAL, 'a string that refers to a store path cannot be appended to a path', parts[0]!.pos);
+    }
+    return new NixPath(canonPath(s));
+  }
+  return ctx.size > 0 ? new NixString(s, ctx) : s;
+}
+
+function numKind(v: Value): 'int' | 'float' | null {
+  if (typeof v === 'number' || typeof v === 'bigint') return 'int';
+  if (v instanceof NixFloat) return 'float';
+  return null;
+}
+
+function sumNumbers(get: (i: number) => Value, parts: Part[], v0: Value, kind0: 'int' | 'float'): Value {
+  let kind = kind0;
+  let n: bigint = kind === 'int' ? toBig(v0 as number | bigint) : 0n;
+  let f = kind === 'float' ? (v0 as NixFloat).value : 0;
+  for (let i = 1; i < parts.length; i++) {
+    const v = get(i);
+    if (typeof v === 'number' || typeof v === 'bigint') {
+      if (kind === 'int') n = BigInt.asIntN(64, n + toBig(v));
+      else f += Number(v);
+    } else if (v instanceof NixFloat) {
+      if (kind === 'int') { f = Number(n) + v.value; kind = 'float'; } else f += v.value;
+    } else {
+      throw new EvalError(EvalErrorCode.E_TYPE,
+        `cannot add ${showType(v)} to ${kind === 'int' ? 'an integer' : 'a float'}`, parts[i]!.pos);
+    }
+  }
+  return kind === 'int' ? mkInt(n) : new NixFloat(f);
+}

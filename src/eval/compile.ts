@@ -1,0 +1,398 @@
+/**
+ * Compiles the AST into JS closures (`Code = (env) => Value`), resolving
+ * variables to (depth, index) once, like Nix 2.8's `bindVars` followed by
+ * `Expr::eval`, but without re-walking the tree per evaluation.
+ *
+ * Laziness: sub-expressions in lazy positions (attribute values, list
+ * elements, arguments, let bindings) become `Thunk`s, except constants and
+ * variables, which are passed as they are (Nix's `maybeThunk`).
+ */
+import type * as A from './ast.js';
+import { callLambda, callN } from './call.js';
+import { CatchableError, EvalError, EvalErrorCode } from './errors.js';
+import { Scope, resolve } from './scope.js';
+import type { EvalState } from './state.js';
+import { compileBinOp, compileConcat, compileNeg, compileNot } from './compile-ops.js';
+import { compileLambda } from './compile-lambda.js';
+import {
+  Lambda, NixAttrs, NixFloat, NixPath, Thunk, force, forceAttrs, forceBool, mkInt,
+  strOf, wrongType, type Code, type Env, type Lazy, type Value,
+} from './value.js';
+import { didYouMean } from './suggest.js';
+
+/** Produces the lazy form of an expression in an environment. */
+export type LazyCode = (env: Env) => Lazy;
+
+export interface Compiled {
+  readonly code: Code;
+  readonly lazy: LazyCode;
+}
+
+export class Compiler {
+  constructor(readonly state: EvalState) {}
+
+  compile(e: A.Expr, scope: Scope): Code {
+    return this.c(e, scope).code;
+  }
+
+  /** Compile to both strict and lazy forms. */
+  c(e: A.Expr, scope: Scope): Compiled {
+    switch (e.kind) {
+      case 'Int': return constant(mkInt(e.value));
+      case 'Float': return constant(new NixFloat(e.value));
+      case 'Str': return constant(e.value);
+      case 'Path': return constant(new NixPath(e.value));
+      case 'Var': return this.var(e, scope);
+      default: {
+        const code = this.strict(e, scope);
+        const pos = e.pos;
+        return {
+          code,
+          lazy: (env) => {
+            const t = new Thunk(code, env);
+            t.pos = pos;
+            return t;
+          },
+        };
+      }
+    }
+  }
+
+  private strict(e: A.Expr, scope: Scope): Code {
+    switch (e.kind) {
+      case 'SearchPath': return this.searchPath(e, scope);
+      case 'Concat': return compileConcat(this, e, scope);
+      case 'CurPos': return this.curPos(e);
+      case 'Select': return this.select(e, scope);
+      case 'HasAttr': return this.hasAttr(e, scope);
+      case 'Attrs': return this.attrs(e, scope);
+      case 'List': return this.list(e, scope);
+      case 'Lambda': return compileLambda(this, e, scope, null);
+      case 'Call': return this.call(e, scope);
+      case 'Let': return this.let(e, scope);
+      case 'With': return this.with(e, scope);
+      case 'If': return this.if(e, scope);
+      case 'Assert': return this.assert(e, scope);
+      case 'Not': return compileNot(this, e, scope);
+      case 'Neg': return compileNeg(this, e, scope);
+      case 'BinOp': return compileBinOp(this, e, scope);
+      default: return this.c(e, scope).code;
+    }
+  }
+
+  private var(e: A.Var, scope: Scope): Compiled {
+    const r = resolve(scope, e.name);
+    const pos = e.pos;
+    if (r.kind === 'undefined') {
+      throw new EvalError(EvalErrorCode.E_UNDEFINED_VAR, `undefined variable '${e.name}'`, pos);
+    }
+    if (r.kind === 'with') return this.withVar(e.name, r.depths, pos);
+    const { depth, index } = r;
+    let slot: LazyCode;
+    switch (depth) {
+      case 0: slot = (env) => env[index]; break;
+      case 1: slot = (env) => env[0][index]; break;
+      case 2: slot = (env) => env[0][0][index]; break;
+      case 3: slot = (env) => env[0][0][0][index]; break;
+      default: slot = (env) => {
+        for (let d = depth; d > 0; d--) env = env[0];
+        return env[index];
+      };
+    }
+    const code: Code = (env) => {
+      const v = slot(env);
+      return v instanceof Thunk ? forceAt(v, pos) : v;
+    };
+    // A slot of a rec/let frame under construction is still empty: delay
+    // the lookup (Nix's ExprVar::maybeThunk does the same).
+    const lazy: LazyCode = (env) => {
+      const v = slot(env);
+      return v !== undefined ? v : new Thunk(code, env);
+    };
+    return { code, lazy };
+  }
+
+  private withVar(name: string, depths: number[], pos: A.Pos): Compiled {
+    const lookup = (env: Env): Lazy => {
+      let cur = env;
+      let at = 0;
+      for (const d of depths) {
+        while (at < d) { cur = cur[0]; at++; }
+        const attrs = forceAttrs(cur[1], pos);
+        const v = attrs.get(name);
+        if (v !== undefined) return v;
+      }
+      throw new EvalError(EvalErrorCode.E_UNDEFINED_VAR, `undefined variable '${name}'`, pos);
+    };
+    const code: Code = (env) => {
+      const v = lookup(env);
+      return v instanceof Thunk ? forceAt(v, pos) : v;
+    };
+    // Must stay lazy: the `with` set is forced only on use.
+    return { code, lazy: (env) => new Thunk(code, env) };
+  }
+
+  private searchPath(e: A.SearchPath, scope: Scope): Code {
+    const call: A.Call = {
+      kind: 'Call', pos: e.pos,
+      fn: { kind: 'Var', name: '__findFile', pos: e.pos },
+      args: [{ kind: 'Var', name: '__nixPath', pos: e.pos }, { kind: 'Str', value: e.path, pos: e.pos }],
+    };
+    return this.call(call, scope);
+  }
+
+  private curPos(e: A.CurPos): Code {
+    const v = this.state.posToAttrs(e.pos);
+    return () => v;
+  }
+
+  /** Evaluates one attribute name to a string (null for `${null}` keys). */
+  attrName(n: A.AttrName, scope: Scope): (env: Env) => string | null {
+    if (n.kind === 'static') {
+      const s = n.name;
+      return () => s;
+    }
+    const code = this.compile(n.expr, scope);
+    const pos = n.expr.pos;
+    return (env) => {
+      const v = code(env);
+      if (v === null) return null;
+      if (typeof v === 'string') return v;
+      return this.state.forceStringNoCtx(v, pos);
+    };
+  }
+
+  private select(e: A.Select, scope: Scope): Code {
+    const base = this.compile(e.expr, scope);
+    const names = e.path.map((n) => this.attrName(n, scope));
+    const def = e.default ? this.compile(e.default, scope) : null;
+    const pos = e.pos;
+    const state = this.state;
+    if (names.length === 1 && e.path[0]!.kind === 'static' && def === null) {
+      const name = e.path[0]!.name;
+      return (env) => {
+        const v = base(env);
+        if (!(v instanceof NixAttrs)) throw wrongType(v, 'a set', pos);
+        const a = v.get(name);
+        if (a === undefined) throw missingAttr(name, v, pos);
+        return a instanceof Thunk ? forceAt(a, pos) : a;
+      };
+    }
+    return (env) => {
+      let v = base(env);
+      for (const nameOf of names) {
+        const name = nameOf(env);
+        if (!(v instanceof NixAttrs)) {
+          if (def) return def(env);
+          throw wrongType(v, 'a set', pos);
+        }
+        const a = name === null ? undefined : v.get(name);
+        if (a === undefined) {
+          if (def) return def(env);
+          throw missingAttr(name ?? 'null', v, pos);
+        }
+        v = a instanceof Thunk ? forceAt(a, pos) : a;
+      }
+      void state;
+      return v;
+    };
+  }
+
+  private hasAttr(e: A.HasAttr, scope: Scope): Code {
+    const base = this.compile(e.expr, scope);
+    const names = e.path.map((n) => this.attrName(n, scope));
+    return (env) => {
+      let v = base(env);
+      for (const nameOf of names) {
+        if (!(v instanceof NixAttrs)) return false;
+        const name = nameOf(env);
+        const a = name === null ? undefined : v.get(name);
+        if (a === undefined) return false;
+        v = force(a);
+      }
+      return true;
+    };
+  }
+
+  private attrs(e: A.Attrs, scope: Scope): Code {
+    if (e.rec) return this.recAttrs(e, scope);
+    const defs = e.attrs.map((d) => ({ name: d.name, pos: d.pos, lazy: this.attrValue(d, scope) }));
+    const dyn = this.dynamicAttrs(e, scope);
+    return (env) => {
+      const m = new Map<string, Lazy>();
+      for (const d of defs) m.set(d.name, d.lazy(env));
+      const a = new NixAttrs(m);
+      if (defs.length > 0) {
+        const positions = new Map<string, A.Pos>();
+        for (const d of defs) positions.set(d.name, d.pos);
+        a.positions = positions;
+      }
+      if (dyn) dyn(env, env, a);
+      return a;
+    };
+  }
+
+  /** Compiles a binding's value, naming lambdas after their attribute. */
+  attrValue(d: A.AttrDef, scope: Scope): LazyCode {
+    if (d.value.kind === 'Lambda') {
+      // Still a thunk, as in 2.8 (non-strict printing shows <CODE>).
+      const code = compileLambda(this, d.value, scope, d.name);
+      return (env) => new Thunk(code, env);
+    }
+    return this.c(d.value, scope).lazy;
+  }
+
+  private dynamicAttrs(e: A.Attrs, scope: Scope): ((nameEnv: Env, valEnv: Env, a: NixAttrs) => void) | null {
+    if (e.dynamicAttrs.length === 0) return null;
+    const dyn = e.dynamicAttrs.map((d) => ({
+      name: this.attrName({ kind: 'dynamic', expr: d.nameExpr }, scope),
+      value: this.c(d.value, scope).lazy,
+      pos: d.pos,
+    }));
+    return (nameEnv, valEnv, a) => {
+      for (const d of dyn) {
+        const name = d.name(nameEnv);
+        if (name === null) continue;
+        if (a.has(name)) {
+          const prev = a.posOf(name);
+          throw new EvalError(EvalErrorCode.E_EVAL,
+            `dynamic attribute '${name}' already defined at ${prev ? this.state.showPos(prev) : '(unknown)'}`, d.pos);
+        }
+        a.set(name, d.value(valEnv), d.pos);
+      }
+    };
+  }
+
+  private recScope(e: A.Attrs, scope: Scope): Scope {
+    const vars = new Map<string, number>();
+    e.attrs.forEach((d, i) => vars.set(d.name, i + 1));
+    return new Scope(scope, vars);
+  }
+
+  private recAttrs(e: A.Attrs, scope: Scope): Code {
+    const inner = this.recScope(e, scope);
+    const defs = e.attrs.map((d) => ({
+      name: d.name, pos: d.pos, inherited: d.inherited,
+      lazy: this.attrValue(d, d.inherited ? scope : inner),
+    }));
+    const dyn = this.dynamicAttrs(e, inner);
+    const n = defs.length;
+    return (env) => {
+      const env2: Env = new Array(n + 1);
+      env2[0] = env;
+      const m = new Map<string, Lazy>();
+      const positions = new Map<string, A.Pos>();
+      for (let i = 0; i < n; i++) {
+        const d = defs[i]!;
+        const v = d.lazy(d.inherited ? env : env2);
+        env2[i + 1] = v;
+        m.set(d.name, v);
+        positions.set(d.name, d.pos);
+      }
+      const a = new NixAttrs(m);
+      a.positions = positions;
+      if (dyn) dyn(env2, env2, a);
+      return this.state.applyOverrides(a, env2, defs.map((d) => d.name));
+    };
+  }
+
+  private let(e: A.Let, scope: Scope): Code {
+    const inner = this.recScope(e.attrs, scope);
+    const defs = e.attrs.attrs.map((d) => ({
+      inherited: d.inherited, lazy: this.attrValue(d, d.inherited ? scope : inner),
+    }));
+    const body = this.compile(e.body, inner);
+    const n = defs.length;
+    return (env) => {
+      const env2: Env = new Array(n + 1);
+      env2[0] = env;
+      for (let i = 0; i < n; i++) {
+        const d = defs[i]!;
+        env2[i + 1] = d.lazy(d.inherited ? env : env2);
+      }
+      return body(env2);
+    };
+  }
+
+  private with(e: A.With, scope: Scope): Code {
+    const attrs = this.c(e.attrs, scope).lazy;
+    const body = this.compile(e.body, Scope.withScope(scope));
+    return (env) => body([env, attrs(env)]);
+  }
+
+  private list(e: A.List, scope: Scope): Code {
+    const elems = e.elems.map((x) => this.c(x, scope).lazy);
+    const n = elems.length;
+    if (n === 0) return () => [];
+    return (env) => {
+      const out: Lazy[] = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = elems[i]!(env);
+      return out;
+    };
+  }
+
+  private call(e: A.Call, scope: Scope): Code {
+    const fn = this.compile(e.fn, scope);
+    const args = e.args.map((a) => this.c(a, scope).lazy);
+    const pos = e.pos;
+    if (args.length === 1) {
+      const a0 = args[0]!;
+      return (env) => {
+        const f = fn(env);
+        if (f instanceof Lambda) return callLambda(f, a0(env), pos);
+        return callN(f, [a0(env)], pos);
+      };
+    }
+    return (env) => {
+      const f = fn(env);
+      const xs: Lazy[] = new Array(args.length);
+      for (let i = 0; i < args.length; i++) xs[i] = args[i]!(env);
+      return callN(f, xs, pos);
+    };
+  }
+
+  private if(e: A.If, scope: Scope): Code {
+    const cond = this.compile(e.cond, scope);
+    const t = this.compile(e.then, scope);
+    const f = this.compile(e.else, scope);
+    const pos = e.cond.pos;
+    return (env) => {
+      const c = cond(env);
+      if (c === true) return t(env);
+      if (c === false) return f(env);
+      throw wrongType(c, 'a Boolean', pos);
+    };
+  }
+
+  private assert(e: A.Assert, scope: Scope): Code {
+    const cond = this.compile(e.cond, scope);
+    const body = this.compile(e.body, scope);
+    const pos = e.pos;
+    const state = this.state;
+    return (env) => {
+      if (!forceBool(cond(env), pos)) {
+        throw new CatchableError(EvalErrorCode.E_ASSERTION,
+          `assertion '${state.showExpr(e.cond)}' failed`, pos);
+      }
+      return body(env);
+    };
+  }
+}
+
+function constant(v: Value): Compiled {
+  return { code: () => v, lazy: () => v };
+}
+
+/** Force a thunk, reporting infinite recursion at the forcing site. */
+export function forceAt(t: Thunk, pos: A.Pos): Value {
+  return t.code === null ? t.value : t.force(pos);
+}
+
+export function missingAttr(name: string, attrs: NixAttrs, pos: A.Pos): EvalError {
+  const e = new EvalError(EvalErrorCode.E_MISSING_ATTR, `attribute '${name}' missing`, pos);
+  const s = didYouMean(name, attrs.keys());
+  if (s) e.suggestion = s;
+  return e;
+}
+
+export { strOf };

@@ -1,0 +1,128 @@
+/**
+ * Value printing as `nix-instantiate --eval [--strict]` 2.8 prints it
+ * (`operator<<(ostream, Value)`), plus `forceValueDeep` (the `--strict` /
+ * `deepSeq` traversal with its `while evaluating the attribute` traces).
+ *
+ * Format: `{ a = 1; "b c" = 2; }`, `[ 1 2 ]`, strings escaped (`"` `\`
+ * `\n` `\r` `\t` `${`), paths bare, floats like C++ ostream (`%g`, 6
+ * significant digits), unevaluated thunks `<CODE>`, functions `<LAMBDA>` /
+ * `<PRIMOP>` / `<PRIMOP-APP>`, a non-empty set or list printed before
+ * `«repeated»`.
+ */
+import { EvalError } from './errors.js';
+import { showAttrName, showString } from './show-expr.js';
+import {
+  Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, Thunk, force,
+  type Lazy, type Value,
+} from './value.js';
+
+const REPEATED = Buffer.from('«repeated»', 'utf8').toString('latin1');
+
+/** C++ ostream default float formatting (`%g`, precision 6). */
+export function formatFloat(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const [mant, expStr] = x.toExponential(5).split('e') as [string, string];
+  const exp = Number(expStr);
+  if (exp < -4 || exp >= 6) {
+    const m = mant.includes('.') ? mant.replace(/0+$/, '').replace(/\.$/, '') : mant;
+    const sign = exp < 0 ? '-' : '+';
+    const a = Math.abs(exp);
+    return `${m}e${sign}${a < 10 ? '0' + a : a}`;
+  }
+  const fixed = x.toFixed(Math.max(0, 5 - exp));
+  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+}
+
+/** Print a value; unevaluated parts print as `<CODE>`. */
+export function printValue(v: Lazy): string {
+  const out: string[] = [];
+  const seen = new Set<object>();
+  printInto(v, out, seen);
+  return out.join('');
+}
+
+function printInto(lz: Lazy, out: string[], seen: Set<object>): void {
+  if (lz instanceof Thunk) {
+    if (!lz.evaluated) {
+      out.push('<CODE>');
+      return;
+    }
+    lz = lz.value;
+  }
+  const v: Value = lz;
+  switch (typeof v) {
+    case 'number':
+    case 'bigint':
+      out.push(v.toString());
+      return;
+    case 'boolean':
+      out.push(v ? 'true' : 'false');
+      return;
+    case 'string':
+      out.push(showString(v));
+      return;
+  }
+  if (v === null) out.push('null');
+  else if (v instanceof NixString) out.push(showString(v.s));
+  else if (v instanceof NixFloat) out.push(formatFloat(v.value));
+  else if (v instanceof NixPath) out.push(v.path);
+  else if (Array.isArray(v)) {
+    if (v.length > 0) {
+      if (seen.has(v)) return void out.push(REPEATED);
+      seen.add(v);
+    }
+    out.push('[ ');
+    for (const x of v) {
+      printInto(x, out, seen);
+      out.push(' ');
+    }
+    out.push(']');
+  } else if (v instanceof NixAttrs) {
+    if (v.size > 0) {
+      if (seen.has(v)) return void out.push(REPEATED);
+      seen.add(v);
+    }
+    out.push('{ ');
+    for (const k of v.keys()) {
+      out.push(showAttrName(k), ' = ');
+      printInto(v.get(k)!, out, seen);
+      out.push('; ');
+    }
+    out.push('}');
+  } else if (v instanceof Lambda) out.push('<LAMBDA>');
+  else if (v instanceof PrimOp) out.push('<PRIMOP>');
+  else if (v instanceof PrimOpApp) out.push('<PRIMOP-APP>');
+  else out.push('<UNKNOWN>');
+}
+
+/**
+ * Force a value completely (2.8 `forceValueDeep`). Errors get a
+ * `while evaluating the attribute 'x'` frame per enclosing attribute.
+ */
+export function forceValueDeep(v: Lazy): Value {
+  const seen = new Set<object>();
+  const top = force(v);
+  deep(top, seen);
+  return top;
+}
+
+function deep(v: Value, seen: Set<object>): void {
+  if (v instanceof NixAttrs) {
+    if (seen.has(v)) return;
+    seen.add(v);
+    for (const k of v.keys()) {
+      try {
+        deep(force(v.get(k)!), seen);
+      } catch (e) {
+        if (e instanceof EvalError) e.addFrame(`while evaluating the attribute '${k}'`, v.posOf(k));
+        throw e;
+      }
+    }
+  } else if (Array.isArray(v)) {
+    if (seen.has(v)) return;
+    seen.add(v);
+    for (const x of v) deep(force(x), seen);
+  }
+}
