@@ -192,8 +192,8 @@ class Lexer {
     if (s.startsWith("''$", i)) candidates.push([3, () => this.emit('IND_STR', 3, '$')]);
     if (s[i] === '$') candidates.push([1, () => this.emit('IND_STR', 1, '$')]);
     if (s.startsWith("'''", i)) candidates.push([3, () => this.emit('IND_STR', 3, "''")]);
-    if (s.startsWith("''\\", i) && i + 2 < s.length) {
-      candidates.push([3, () => this.emit('IND_STR', 3, unescapeStr(s.substr(i + 2, 2)))]);
+    if (s.startsWith("''\\", i) && i + 3 < s.length) {
+      candidates.push([4, () => this.emit('IND_STR', 4, unescapeStr(s.substr(i + 2, 2)))]);
     }
     if (s.startsWith('${', i)) candidates.push([2, () => { this.push('DEFAULT'); this.emit('DOLLAR_CURLY', 2); }]);
     if (s.startsWith("''", i)) candidates.push([2, () => { this.pop(); this.emit('IND_STRING_CLOSE', 2); }]);

@@ -16,6 +16,7 @@
 import { EvalError, EvalErrorCode } from '../errors.js';
 import { forceStrNoCtx, forceStringValue, strOf, type Lazy, type Value } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
+import { registerFamily } from './index.js';
 import type { Pos } from '../ast.js';
 
 class RegexSyntax extends Error {}
@@ -281,3 +282,5 @@ export function register(r: BuiltinRegistry): void {
     return parts.length === 1 ? [sv] : parts;
   });
 }
+
+registerFamily({ register });

@@ -1,0 +1,332 @@
+/**
+ * `builtins.toJSON` / `builtins.fromJSON` (Nix 2.8 value-to-json.cc,
+ * json-to-value.cc over nlohmann::json).
+ *
+ * toJSON: keys sorted bytewise, no spaces; strings escape `"` `\` `\n \r \t`
+ * and other C0 bytes as `\u00XX`, everything else raw; floats as C++ `%g`;
+ * paths are copied to the store; sets with `__toString` / `outPath` become
+ * that string; functions error. The result keeps the collected context.
+ * fromJSON: duplicate keys → last wins; integers wrap to i64 (unsigned
+ * range), integers beyond 64 bits become floats; a NUL truncates a string
+ * (2.8 stores C strings); errors use nlohmann's message texts.
+ */
+import type { Pos } from '../ast.js';
+import { coerceToString } from '../coerce.js';
+import { EvalError, EvalErrorCode } from '../errors.js';
+import { formatFloat } from '../print.js';
+import type { EvalState } from '../state.js';
+import {
+  Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, force, forceStrNoCtx, mkInt, mkString,
+  showType, type Lazy, type Value,
+} from '../value.js';
+import type { BuiltinRegistry } from './registry.js';
+import { registerFamily } from './index.js';
+
+export function jsonString(s: string): string {
+  let out = '"';
+  let run = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 32 && c !== 34 && c !== 92) continue;
+    out += s.slice(run, i);
+    run = i + 1;
+    if (c === 34) out += '\\"';
+    else if (c === 92) out += '\\\\';
+    else if (c === 10) out += '\\n';
+    else if (c === 13) out += '\\r';
+    else if (c === 9) out += '\\t';
+    else out += '\\u00' + (c < 16 ? '0' : '') + c.toString(16);
+  }
+  return out + s.slice(run) + '"';
+}
+
+/** Serialise a value (forcing it deeply) to JSON text; adds context to `ctx`. */
+export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: Pos): string {
+  const out: string[] = [];
+  write(state, v, ctx, pos, out);
+  return out.join('');
+}
+
+function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefined, out: string[]): void {
+  const v: Value = force(lz);
+  switch (typeof v) {
+    case 'number': case 'bigint': out.push(v.toString()); return;
+    case 'boolean': out.push(v ? 'true' : 'false'); return;
+    case 'string': out.push(jsonString(v)); return;
+  }
+  if (v === null) { out.push('null'); return; }
+  if (v instanceof NixString) {
+    for (const c of v.context) ctx.add(c);
+    out.push(jsonString(v.s));
+    return;
+  }
+  if (v instanceof NixPath) {
+    const sp = state.copyPathToStore(v.path, pos);
+    ctx.add(sp);
+    out.push(jsonString(sp));
+    return;
+  }
+  if (v instanceof NixFloat) { out.push(formatFloat(v.value)); return; }
+  if (v instanceof NixAttrs) {
+    if (v.has('__toString')) {
+      out.push(jsonString(coerceToString(state, v, ctx, { coerceMore: false, copyToStore: false }, pos)));
+      return;
+    }
+    const op = v.get('outPath');
+    if (op !== undefined) {
+      write(state, op, ctx, v.posOf('outPath') ?? pos, out);
+      return;
+    }
+    out.push('{');
+    let first = true;
+    for (const k of v.keys()) {
+      if (!first) out.push(',');
+      first = false;
+      out.push(jsonString(k), ':');
+      write(state, v.get(k)!, ctx, v.posOf(k) ?? pos, out);
+    }
+    out.push('}');
+    return;
+  }
+  if (Array.isArray(v)) {
+    out.push('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out.push(',');
+      write(state, v[i]!, ctx, pos, out);
+    }
+    out.push(']');
+    return;
+  }
+  if (v instanceof Lambda || v instanceof PrimOp || v instanceof PrimOpApp) {
+    throw new EvalError(EvalErrorCode.E_TYPE, `cannot convert ${showType(v)} to JSON`, pos);
+  }
+  throw new EvalError(EvalErrorCode.E_TYPE, `cannot convert ${showType(v)} to JSON`, pos);
+}
+
+// ---- fromJSON -------------------------------------------------------------
+
+class JsonError extends Error {}
+
+const I64_MAX = 9223372036854775807n;
+const U64_MAX = 18446744073709551615n;
+
+/** A JSON parser with nlohmann's number rules and error texts. */
+class JsonParser {
+  private i = 0;
+  private line = 1;
+  private lineStart = 0;
+  constructor(private readonly s: string) {}
+
+  private fail(ctx: string, detail: string, expected?: string, at = this.i): never {
+    const col = at - this.lineStart + 1;
+    throw new JsonError(`[json.exception.parse_error.101] parse error at line ${this.line}, column ${col}: syntax error while parsing ${ctx} - ${detail}${expected ? `; expected ${expected}` : ''}`);
+  }
+
+  private ws(): void {
+    const s = this.s;
+    for (;;) {
+      const c = s[this.i];
+      if (c === ' ' || c === '\t' || c === '\r') this.i++;
+      else if (c === '\n') { this.i++; this.line++; this.lineStart = this.i; }
+      else return;
+    }
+  }
+
+  private describe(): string {
+    const c = this.s[this.i];
+    if (c === undefined) return 'end of input';
+    if ('[]{}:,'.includes(c)) return `'${c}'`;
+    if (c === '"') return 'string literal';
+    if (c === '-' || (c >= '0' && c <= '9')) return 'number literal';
+    if (this.s.startsWith('true', this.i)) return 'true literal';
+    if (this.s.startsWith('false', this.i)) return 'false literal';
+    if (this.s.startsWith('null', this.i)) return 'null literal';
+    return '<parse error>';
+  }
+
+  /** Column reported for an unexpected token: after its first char, or 1 past the end. */
+  private unexpected(ctx: string, expected: string): never {
+    const d = this.describe();
+    if (d === '<parse error>') {
+      const start = this.i;
+      this.fail(ctx, `invalid literal; last read: '${this.s.slice(this.lineStart, start + 1)}'`, expected, start + 1);
+    }
+    this.fail(ctx, `unexpected ${d}`, expected, this.i + 1);
+  }
+
+  parseTop(): Value {
+    this.ws();
+    const v = this.value('value');
+    this.ws();
+    if (this.i < this.s.length) this.unexpected('value', 'end of input');
+    return v;
+  }
+
+  private value(ctx: string): Value {
+    const s = this.s;
+    const c = s[this.i];
+    if (c === '{') return this.object();
+    if (c === '[') return this.array();
+    if (c === '"') return truncateAtNul(this.string());
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
+    for (const [w, v] of [['true', true], ['false', false], ['null', null]] as const) {
+      if (s.startsWith(w, this.i)) { this.i += w.length; return v; }
+    }
+    this.unexpected(ctx, "'[', '{', or a literal");
+  }
+
+  private object(): Value {
+    this.i++;
+    const attrs = new NixAttrs();
+    this.ws();
+    if (this.s[this.i] === '}') { this.i++; return attrs; }
+    for (;;) {
+      if (this.s[this.i] !== '"') this.unexpected('object key', 'string literal');
+      const k = this.string();
+      this.ws();
+      if (this.s[this.i] !== ':') this.unexpected('object separator', "':'");
+      this.i++;
+      this.ws();
+      attrs.set(k, this.value('value'));
+      this.ws();
+      const c = this.s[this.i];
+      if (c === ',') { this.i++; this.ws(); continue; }
+      if (c === '}') { this.i++; return attrs; }
+      this.unexpected('object', "'}'");
+    }
+  }
+
+  private array(): Value {
+    this.i++;
+    const out: Value[] = [];
+    this.ws();
+    if (this.s[this.i] === ']') { this.i++; return out; }
+    for (;;) {
+      out.push(this.value('value'));
+      this.ws();
+      const c = this.s[this.i];
+      if (c === ',') { this.i++; this.ws(); continue; }
+      if (c === ']') { this.i++; return out; }
+      this.unexpected('array', "']'");
+    }
+  }
+
+  private number(): Value {
+    const m = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+    m.lastIndex = this.i;
+    const r = m.exec(this.s);
+    if (!r) this.fail('value', `invalid number; last read: '${this.s.slice(this.i, this.i + 1)}'`, undefined, this.i + 1);
+    const text = r[0];
+    this.i += text.length;
+    if (r[1] === undefined && r[2] === undefined) {
+      const b = BigInt(text);
+      if (b >= 0n && b <= U64_MAX) return mkInt(b);
+      if (b < 0n && b >= -I64_MAX - 1n) return mkInt(b);
+    }
+    const f = Number(text);
+    if (!Number.isFinite(f)) throw new JsonError(`[json.exception.out_of_range.406] number overflow parsing '${text}'`);
+    return new NixFloat(f);
+  }
+
+  private string(): string {
+    const s = this.s;
+    const start = this.i;
+    this.i++;
+    let out = '';
+    for (;;) {
+      const c = s.charCodeAt(this.i);
+      if (Number.isNaN(c)) this.stringError(start, 'invalid string: missing closing quote');
+      if (c === 34) { this.i++; return out; }
+      if (c === 92) {
+        const e = s[this.i + 1];
+        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        if (e !== undefined && simple[e] !== undefined) { out += simple[e]; this.i += 2; continue; }
+        if (e === 'u') { out += this.unicodeEscape(start); continue; }
+        this.i += 2;
+        this.stringError(start, "invalid string: forbidden character after backslash");
+      }
+      if (c < 32) {
+        this.i++;
+        this.stringError(start, `invalid string: control character U+${c.toString(16).toUpperCase().padStart(4, '0')} (${CONTROL_NAMES[c] ?? ''}) must be escaped to \\u${c.toString(16).toUpperCase().padStart(4, '0')}`);
+      }
+      const n = utf8SeqLen(s, this.i);
+      if (n === 0) { this.i++; this.stringError(start, 'invalid string: ill-formed UTF-8 byte'); }
+      out += s.slice(this.i, this.i + n);
+      this.i += n;
+    }
+  }
+
+  private unicodeEscape(start: number): string {
+    const hex4 = (at: number): number => {
+      const h = this.s.slice(at, at + 4);
+      if (!/^[0-9a-fA-F]{4}$/.test(h)) {
+        this.i = at + Math.min(4, h.length);
+        this.stringError(start, "invalid string: '\\u' must be followed by 4 hex digits");
+      }
+      return parseInt(h, 16);
+    };
+    let cp = hex4(this.i + 2);
+    this.i += 6;
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+      if (this.s[this.i] !== '\\' || this.s[this.i + 1] !== 'u') {
+        this.stringError(start, 'invalid string: surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF');
+      }
+      const lo = hex4(this.i + 2);
+      this.i += 6;
+      if (lo < 0xdc00 || lo > 0xdfff) this.stringError(start, 'invalid string: surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF');
+      cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+    } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+      this.stringError(start, 'invalid string: surrogate U+DC00..U+DFFF must follow U+D800..U+DBFF');
+    }
+    return Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1');
+  }
+
+  private stringError(start: number, msg: string): never {
+    this.fail('value', `${msg}; last read: '${this.s.slice(start, this.i)}'`, undefined, this.i);
+  }
+}
+
+const CONTROL_NAMES: Record<number, string> = { 0: 'NUL', 1: 'SOH', 2: 'STX', 3: 'ETX', 4: 'EOT', 5: 'ENQ', 6: 'ACK', 7: 'BEL', 8: 'BS', 9: 'HT', 10: 'LF', 11: 'VT', 12: 'FF', 13: 'CR' };
+
+/** Length of a valid UTF-8 sequence at `i` (bytes as chars), or 0. */
+function utf8SeqLen(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 0x80) return 1;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => {
+    const x = s.charCodeAt(i + k);
+    return x >= lo && x <= hi;
+  };
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+function truncateAtNul(s: string): string {
+  const k = s.indexOf('\0');
+  return k < 0 ? s : s.slice(0, k);
+}
+
+export function parseJSON(text: string, pos?: Pos): Value {
+  try {
+    return new JsonParser(text).parseTop();
+  } catch (e) {
+    if (e instanceof JsonError) throw new EvalError(EvalErrorCode.E_JSON, e.message, pos);
+    throw e;
+  }
+}
+
+export function register(r: BuiltinRegistry): void {
+  r.add('toJSON', 1, (args: Lazy[], pos, state) => {
+    const ctx = new Set<string>();
+    const s = valueToJSON(state, args[0]!, ctx, pos);
+    return mkString(s, ctx);
+  });
+  r.add('fromJSON', 1, (args: Lazy[], pos) => parseJSON(forceStrNoCtx(args[0]!, pos), pos));
+}
+
+registerFamily({ register });
