@@ -8,3 +8,6 @@ export * from './nar/node.js';
 export * from './nar/write.js';
 export * from './derivation/index.js';
 export * from './references.js';
+export * from './nar/reader.js';
+export * from './nar/read.js';
+export * from './nar/listing.js';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dumpPath, hashFile, hashPath, hashPathMulti } from './nar-fs.js';
+import { dumpPath, hashFile, hashPath, hashPathMulti, restorePath } from './nar-fs.js';
 
 async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -64,3 +64,25 @@ test('flat file hash, and errors name the path', withTree((d) => {
   assert.equal(hashFile(join(d, 'abc'), 'md5').base16, '900150983cd24fb0d6963f7d28e17f72');
   assert.throws(() => hashPath(join(d, 'nope')), /getting status of '.*nope': No such file or directory/);
 }));
+
+test('restore(dump(x)) reproduces x; the target must not exist', withTree(async (d) => {
+  const t = join(d, 't');
+  mkdirSync(join(t, 'deep', 'er'), { recursive: true });
+  writeFileSync(join(t, 'deep', 'er', 'f'), 'data');
+  writeFileSync(join(t, 'x'), 'exec');
+  chmodSync(join(t, 'x'), 0o700);
+  writeFileSync(join(t, Buffer.from([0xff, 0x61]).toString('latin1')), '');
+  symlinkSync('../nowhere', join(t, 'l'));
+  const nar = await collect(dumpPath(t));
+  await restorePath(join(d, 'r'), toAsync([nar]));
+  assert.deepEqual(await collect(dumpPath(join(d, 'r'))), nar);
+  await assert.rejects(restorePath(join(d, 'r'), toAsync([nar])), /creating directory '.*r': File exists/);
+  // a single file and a symlink at top level
+  const fnar = await collect(dumpPath(join(t, 'x')));
+  await restorePath(join(d, 'rx'), toAsync([fnar]));
+  assert.equal(hashPath(join(d, 'rx')).hash.base16, hashPath(join(t, 'x')).hash.base16);
+}));
+
+async function* toAsync(xs: Uint8Array[]): AsyncIterable<Uint8Array> {
+  yield* xs;
+}

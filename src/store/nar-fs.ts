@@ -10,13 +10,15 @@
  * and hashing stays at one copy per byte.
  */
 import {
-  closeSync, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync, constants as C, type Dirent,
+  closeSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, readdirSync, readlinkSync, symlinkSync, writeSync,
+  constants as C, type Dirent,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { NixError, CoreErrorCode } from '../core/index.js';
 import {
-  FormatsErrorCode, HASH_SIZES, Hash, narChunks, type HashType, type NarDirEntry, type NarNode, type NarRegular,
+  ByteReader, FormatsErrorCode, HASH_SIZES, Hash, narChunks, parseNar,
+  type HashType, type NarDirEntry, type NarNode, type NarRegular, type NarVisitor,
 } from '../formats/index.js';
 
 const SLASH = Buffer.from('/');
@@ -304,4 +306,89 @@ export function hashFile(fsPath: string | Uint8Array, algo: HashType = 'sha256')
     closeSync(fd);
   }
   return new Hash(algo, new Uint8Array(h.digest()));
+}
+
+/**
+ * `nix-store --restore` / `restorePath`: unpack one NAR at `dir`, which must
+ * not exist. The parser rejects malformed archives before anything unsafe is
+ * created: names cannot contain `/` or be `.`/`..`, entries are unique, and
+ * every file is created with O_EXCL|O_NOFOLLOW inside directories this
+ * restore made itself, so nothing is ever written outside `dir`. Returns the
+ * reader so a caller can continue with bytes after the NAR.
+ */
+export async function restorePath(dir: string, nar: AsyncIterable<Uint8Array> | ByteReader): Promise<ByteReader> {
+  const v = new RestoreVisitor(Buffer.from(dir, 'utf8'));
+  try {
+    return await parseNar(nar, v);
+  } finally {
+    v.abort();
+  }
+}
+
+class RestoreVisitor implements NarVisitor {
+  private fd = -1;
+  private filePath: Buffer = Buffer.alloc(0);
+  private executable = false;
+
+  constructor(private readonly root: Buffer) {}
+
+  private full(path: readonly Uint8Array[]): Buffer {
+    if (path.length === 0) return this.root;
+    const parts: Uint8Array[] = [this.root];
+    for (const p of path) parts.push(SLASH, p);
+    return Buffer.concat(parts);
+  }
+
+  directory(path: readonly Uint8Array[]): void {
+    const p = this.full(path);
+    try {
+      mkdirSync(p, 0o777);
+    } catch (e) {
+      throw ioError('creating directory', p, e);
+    }
+  }
+
+  fileStart(path: readonly Uint8Array[], executable: boolean): void {
+    const p = this.full(path);
+    try {
+      this.fd = openSync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o666);
+    } catch (e) {
+      throw ioError('creating file', p, e);
+    }
+    this.filePath = p;
+    this.executable = executable;
+  }
+
+  fileData(chunk: Uint8Array): void {
+    try {
+      for (let off = 0; off < chunk.length; ) off += writeSync(this.fd, chunk, off, chunk.length - off);
+    } catch (e) {
+      this.closeFile();
+      throw ioError('writing to file', this.filePath, e);
+    }
+  }
+
+  fileEnd(): void {
+    if (this.executable) fchmodSync(this.fd, fstatSync(this.fd).mode | 0o111);
+    this.closeFile();
+  }
+
+  private closeFile(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  symlink(path: readonly Uint8Array[], target: Uint8Array): void {
+    const p = this.full(path);
+    try {
+      symlinkSync(Buffer.from(target), p);
+    } catch (e) {
+      throw new NixError(CoreErrorCode.E_IO, `creating symlink from '${p.toString()}' to '${Buffer.from(target).toString()}': ${sysErrorText(e)}`, { cause: e });
+    }
+  }
+
+  /** Close an open file if parsing failed midway. */
+  abort(): void {
+    this.closeFile();
+  }
 }
