@@ -24,6 +24,14 @@ for (const name of Object.keys(SCENARIOS)) {
   });
 }
 
+test('root, plain store view (no overlayfs): every scenario holds', { skip: skip || (!isRoot && 'not root') }, async (t) => {
+  const program = join(fileURLToPath(new URL('.', import.meta.url)), 'sandbox-scenarios.js');
+  const r = spawnSync(process.execPath, [program], { env: { ...process.env, TIX_SANDBOX_OVERLAY: '0' }, timeout: 120_000 });
+  const outcomes = r.stdout.toString().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Outcome);
+  assert.equal(outcomes.length, Object.keys(SCENARIOS).length, `scenario program: ${r.stderr}`);
+  for (const o of outcomes) await t.test(o.name, () => assert.ok(o.ok, o.detail));
+});
+
 const USER = 'tixsbtest';
 
 function userIds(): { uid: number; gid: number } | undefined {

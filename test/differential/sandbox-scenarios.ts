@@ -9,6 +9,7 @@
  */
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync, rmSync, chmodSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,7 +58,7 @@ export function makeFixture(base = tmpdir()): Fixture {
     root, store, dep, secret, inj, inj2, build, settings,
     out: join(store, `${h('d')}-out`),
     cleanup() {
-      for (const p of [dep, secret, inj, inj2]) chmodSync(p, 0o755);
+      spawnSync('chmod', ['-R', 'u+w', root]); // store paths and the sandbox's /etc are read-only
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -4,9 +4,15 @@
  *
  * Host layout, under the store dir so outputs can be renamed into the store:
  *
- *   <store>/.chroot-<drv>/view      the sandbox's store (shared mount in the helper ns)
- *   <store>/.chroot-<drv>/store-ro  the real store, bound ro (helper ns only)
- *   <store>/.chroot-<drv>/etc, tmp  /etc (ro) and /tmp of the sandbox
+ *   <store>/.tix-sandbox/view         mount point of each build's store view (its helper ns)
+ *   <store>/.tix-sandbox/lower        mount point of the tmpfs with the inputs' mount points
+ *   <store>/.tix-sandbox/store-ro     mount point of the real store, bound ro
+ *   <store>/.tix-sandbox/etc-default  /etc of ordinary builds (read-only in the sandbox)
+ *   <store>/.tix-sandbox/upper-<drv>  what this builder wrote to its store ($out)
+ *   <store>/.tix-sandbox/work-<drv>   overlayfs scratch
+ *
+ * Mount points are shared by concurrent builds: every mount lives in one
+ * build's private helper namespace, so the host never holds one.
  *
  * Inside: new user, mount, pid, net (unless fixed-output), ipc, uts and cgroup
  * namespaces; uid 1000/gid 100 mapped to the build user or to tix's own uid; no
@@ -50,8 +56,12 @@ type Reply = { ok: true } | { ok: false; reason: string };
 
 export class LinuxSandbox implements Sandbox {
   readonly buildDirInSandbox: string;
-  private readonly chrootDir: string;
-  private readonly viewDir: string;
+  private readonly sharedDir: string;
+  private readonly upperDir: string;
+  private readonly workDir: string;
+  private etcDir: string;
+  /** `overlay` or `plain` (reported by the helper). */
+  viewMode = '';
   private readonly present = new Set<string>();
   private readonly outputNames: string[];
   private readonly moved = new Set<string>();
@@ -64,8 +74,10 @@ export class LinuxSandbox implements Sandbox {
 
   constructor(private readonly opts: LinuxSandboxOptions) {
     this.buildDirInSandbox = opts.buildDirInSandbox;
-    this.chrootDir = join(opts.storeDir, `.chroot-${opts.id}`);
-    this.viewDir = join(this.chrootDir, 'view');
+    this.sharedDir = join(opts.storeDir, '.tix-sandbox');
+    this.upperDir = join(this.sharedDir, `upper-${opts.id}`);
+    this.workDir = join(this.sharedDir, `work-${opts.id}`);
+    this.etcDir = join(this.sharedDir, 'etc-default');
     this.outputNames = [...opts.outputs].map((p) => this.nameOf(p));
     const outs = new Set(this.outputNames);
     for (const p of opts.inputClosure) {
@@ -75,20 +87,24 @@ export class LinuxSandbox implements Sandbox {
     this.prepare();
   }
 
-  /** Lay out the chroot dir on the host (no mounts: those live in the helper ns). */
+  /** Lay out the host side (no mounts: those live in the helper ns). */
   private prepare(): void {
     const { buildUser } = this.opts;
-    rmTree(this.chrootDir); // a leftover of an interrupted build (2.8 does the same)
-    mkdirSync(this.chrootDir, { mode: 0o750 });
-    for (const d of ['view', 'store-ro', 'tmp']) mkdirSync(join(this.chrootDir, d));
-    chmodSync(join(this.chrootDir, 'tmp'), 0o1777);
+    ensureShared(this.sharedDir);
+    for (const d of [this.upperDir, this.workDir]) rmTree(d); // leftovers of an interrupted build
     // Builders create their outputs here; the sticky bit keeps them off each other's entries.
-    chmodSync(this.viewDir, 0o1775);
-    writeEtc(join(this.chrootDir, 'etc'), this.buildDirInSandbox, this.opts.network);
-    for (const sp of this.opts.sandboxPaths) this.placeholderInEtc(sp);
+    mkdirSync(this.upperDir, { mode: 0o755 });
+    chmodSync(this.upperDir, 0o1775);
+    mkdirSync(this.workDir, { mode: 0o700 });
+    const etcShared = !this.opts.network && this.buildDirInSandbox === '/build' && !this.opts.sandboxPaths.some((p) => p.target.startsWith('/etc/'));
+    if (!etcShared) {
+      this.etcDir = join(this.sharedDir, `etc-${this.opts.id}`);
+      rmTree(this.etcDir);
+      writeEtc(this.etcDir, this.buildDirInSandbox, this.opts.network);
+      for (const sp of this.opts.sandboxPaths) this.placeholderInEtc(sp);
+    }
     if (buildUser) {
-      chownSync(this.chrootDir, 0, buildUser.gid);
-      chownSync(this.viewDir, 0, buildUser.gid);
+      chownSync(this.upperDir, 0, buildUser.gid);
       chownTree(this.opts.buildDir, buildUser.uid, buildUser.gid);
     }
   }
@@ -96,7 +112,7 @@ export class LinuxSandbox implements Sandbox {
   /** `/etc` is bound read-only, so a sandbox path inside it needs its mount point made now. */
   private placeholderInEtc(sp: SandboxPath): void {
     if (!sp.target.startsWith('/etc/')) return;
-    const etc = join(this.chrootDir, 'etc');
+    const etc = this.etcDir;
     const target = join(etc, sp.target.slice(5));
     chmodSync(etc, 0o755);
     try {
@@ -125,14 +141,14 @@ export class LinuxSandbox implements Sandbox {
     if (network) a.push('--share-net');
     a.push('--die-with-parent', '--new-session', '--as-pid-1', '--cap-drop', 'ALL', '--hostname', 'localhost');
     a.push('--dev', '/dev', '--proc', '/proc');
-    a.push('--bind', join(this.chrootDir, 'tmp'), '/tmp');
-    a.push('--ro-bind', join(this.chrootDir, 'etc'), '/etc');
+    a.push('--tmpfs', '/tmp');
+    a.push('--ro-bind', this.etcDir, '/etc');
     for (const sp of sandboxPaths) {
       if (sp.target === this.buildDirInSandbox || sp.target === '/proc') continue; // 2.8 skips /proc
       a.push(sp.optional ? '--ro-bind-try' : '--ro-bind', sp.source, sp.target);
     }
     a.push('--bind', buildDir, this.buildDirInSandbox);
-    a.push('--bind', this.viewDir, storeDir);
+    a.push('--bind', join(this.sharedDir, 'view'), storeDir);
     a.push('--clearenv');
     for (const [k, v] of Object.entries(req.env)) a.push('--setenv', k, v);
     a.push('--chdir', req.cwd, '--', req.builder, ...req.args);
@@ -148,7 +164,8 @@ export class LinuxSandbox implements Sandbox {
     const perlArgs = [
       '-e', HELPER_SCRIPT,
       String(sc.mount), String(sc.prctl), String(sc.setgroups), String(sc.setresgid), String(sc.setresuid),
-      storeDir, join(this.chrootDir, 'store-ro'), this.viewDir,
+      storeDir, join(this.sharedDir, 'store-ro'), join(this.sharedDir, 'view'), join(this.sharedDir, 'lower'),
+      this.upperDir, process.env.TIX_SANDBOX_OVERLAY === '0' ? '-' : this.workDir, tools.root ? '-' : 'userxattr',
       buildUser ? String(buildUser.uid) : '-1', buildUser ? String(buildUser.gid) : '-1',
       String(names.length), ...names, '--',
       tools.bwrap, ...this.bwrapArgs(req),
@@ -207,7 +224,8 @@ export class LinuxSandbox implements Sandbox {
     while ((nl = this.ctlBuffer.indexOf('\n')) >= 0) {
       const line = this.ctlBuffer.slice(0, nl);
       this.ctlBuffer = this.ctlBuffer.slice(nl + 1);
-      if (line === 'R') {
+      if (line.startsWith('R ')) {
+        this.viewMode = line.slice(2);
         onReady?.(true);
         continue;
       }
@@ -248,7 +266,7 @@ export class LinuxSandbox implements Sandbox {
 
   outputLocation(path: string): string {
     const name = basename(path);
-    return this.moved.has(name) || !this.outputNames.includes(name) ? path : join(this.viewDir, name);
+    return this.moved.has(name) || !this.outputNames.includes(name) ? path : join(this.upperDir, name);
   }
 
   async destroy(): Promise<void> {
@@ -259,7 +277,9 @@ export class LinuxSandbox implements Sandbox {
     if (this.helperExit) await this.helperExit;
     this.ctl?.destroy();
     const kept = this.moveOutputs();
-    rmTree(this.chrootDir, kept);
+    rmTree(this.upperDir, kept);
+    rmTree(this.workDir);
+    if (this.etcDir !== join(this.sharedDir, 'etc-default')) rmTree(this.etcDir);
     this.opts.buildUser?.release();
   }
 
@@ -273,12 +293,12 @@ export class LinuxSandbox implements Sandbox {
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
     for (const name of this.outputNames) {
-      const src = join(this.viewDir, name);
+      const src = join(this.upperDir, name);
       const dst = join(this.opts.storeDir, name);
       if (!lexists(src)) continue;
       if (this.opts.buildUser) chownTree(src, uid, gid);
       if (lexists(dst)) {
-        kept.add(join(this.viewDir, name));
+        kept.add(src);
         continue;
       }
       renameSync(src, dst);
@@ -286,6 +306,26 @@ export class LinuxSandbox implements Sandbox {
     }
     return kept;
   }
+}
+
+const sharedReady = new Set<string>();
+
+/** The per-store shared mount points and the default /etc, made once (safe against concurrent tix processes). */
+function ensureShared(dir: string): void {
+  if (sharedReady.has(dir)) return;
+  mkdirSync(dir, { recursive: true, mode: 0o711 });
+  for (const d of ['view', 'lower', 'store-ro']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
+  const etc = join(dir, 'etc-default');
+  if (!existsSync(join(etc, 'hosts'))) {
+    const tmp = join(dir, `etc-tmp-${process.pid}-${Date.now()}`);
+    writeEtc(tmp, '/build', false);
+    try {
+      renameSync(tmp, etc);
+    } catch {
+      rmTree(tmp); // another process won the race; its copy is identical
+    }
+  }
+  sharedReady.add(dir);
 }
 
 function mapStatus(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {

@@ -59,10 +59,6 @@ export class NoSandbox implements Sandbox {
   /** Unsandboxed builders see the whole store: nothing to inject. */
   async addPath(_path: string): Promise<void> {}
 
-  outputLocation(path: string): string {
-    return path;
-  }
-
   async destroy(): Promise<void> {
     this.buildUser?.release();
   }
