@@ -11,3 +11,6 @@ export * from './references.js';
 export * from './nar/reader.js';
 export * from './nar/read.js';
 export * from './nar/listing.js';
+export * from './content-address.js';
+export * from './narinfo.js';
+export * from './signature.js';
