@@ -104,15 +104,29 @@ export function update(a: Value, b: Value, pos: A.Pos): NixAttrs {
   if (!(b instanceof NixAttrs)) throw wrongType(b, 'a set', pos);
   if (b.size === 0) return a;
   if (a.size === 0) return b;
-  const m = new Map(a.map);
-  for (const [k, v] of b.map) m.set(k, v);
-  const out = new NixAttrs(m);
-  if (a.positions || b.positions) {
-    const p = new Map(a.positions ?? []);
-    if (b.positions) for (const [k, v] of b.positions) p.set(k, v);
-    out.positions = p;
+  return mergeAttrs(a, b);
+}
+
+/** Merge two sorted sets, right side winning (linear, like 2.8's `//`). */
+function mergeAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
+  const an = a.names, bn = b.names, av = a.values, bv = b.values;
+  const ap = a.positions, bp = b.positions;
+  const withPos = ap !== null || bp !== null;
+  const names: string[] = [], values: Lazy[] = [];
+  const pos: Array<A.Pos | undefined> | null = withPos ? [] : null;
+  let i = 0, j = 0;
+  while (i < an.length && j < bn.length) {
+    const x = an[i]!, y = bn[j]!;
+    if (x < y) {
+      names.push(x); values.push(av[i]!); pos?.push(ap?.[i]); i++;
+    } else {
+      if (x === y) i++;
+      names.push(y); values.push(bv[j]!); pos?.push(bp?.[j]); j++;
+    }
   }
-  return out;
+  for (; i < an.length; i++) { names.push(an[i]!); values.push(av[i]!); pos?.push(ap?.[i]); }
+  for (; j < bn.length; j++) { names.push(bn[j]!); values.push(bv[j]!); pos?.push(bp?.[j]); }
+  return new NixAttrs(names, values, pos);
 }
 
 export function concatLists(a: Value, b: Value, pos: A.Pos): Lazy[] {

@@ -45,15 +45,7 @@ export class Compiler {
       case 'Var': return this.var(e, scope);
       default: {
         const code = this.strict(e, scope);
-        const pos = e.pos;
-        return {
-          code,
-          lazy: (env) => {
-            const t = new Thunk(code, env);
-            t.pos = pos;
-            return t;
-          },
-        };
+        return { code, lazy: (env) => new Thunk(code, env) };
       }
     }
   }
@@ -216,17 +208,16 @@ export class Compiler {
 
   private attrs(e: A.Attrs, scope: Scope): Code {
     if (e.rec) return this.recAttrs(e, scope);
-    const defs = e.attrs.map((d) => ({ name: d.name, pos: d.pos, lazy: this.attrValue(d, scope) }));
+    const sorted = sortedDefs(e);
+    const lazies = sorted.map((d) => this.attrValue(d, scope));
+    const names = sorted.map((d) => d.name);
+    const positions = sorted.map((d) => d.pos);
     const dyn = this.dynamicAttrs(e, scope);
+    const n = names.length;
     return (env) => {
-      const m = new Map<string, Lazy>();
-      for (const d of defs) m.set(d.name, d.lazy(env));
-      const a = new NixAttrs(m);
-      if (defs.length > 0) {
-        const positions = new Map<string, A.Pos>();
-        for (const d of defs) positions.set(d.name, d.pos);
-        a.positions = positions;
-      }
+      const values: Lazy[] = new Array(n);
+      for (let i = 0; i < n; i++) values[i] = lazies[i]!(env);
+      const a = new NixAttrs(names, values, positions);
       if (dyn) dyn(env, env, a);
       return a;
     };
@@ -263,42 +254,39 @@ export class Compiler {
     };
   }
 
+  /** Slots follow the sorted attribute order, so a rec set's values are its env slots. */
   private recScope(e: A.Attrs, scope: Scope): Scope {
     const vars = new Map<string, number>();
-    e.attrs.forEach((d, i) => vars.set(d.name, i + 1));
+    sortedDefs(e).forEach((d, i) => vars.set(d.name, i + 1));
     return new Scope(scope, vars);
   }
 
   private recAttrs(e: A.Attrs, scope: Scope): Code {
     const inner = this.recScope(e, scope);
-    const defs = e.attrs.map((d) => ({
-      name: d.name, pos: d.pos, inherited: d.inherited,
-      lazy: this.attrValue(d, d.inherited ? scope : inner),
-    }));
+    const sorted = sortedDefs(e);
+    const defs = sorted.map((d) => ({ inherited: d.inherited, lazy: this.attrValue(d, d.inherited ? scope : inner) }));
+    const names = sorted.map((d) => d.name);
+    const positions = sorted.map((d) => d.pos);
     const dyn = this.dynamicAttrs(e, inner);
     const n = defs.length;
+    const hasOverrides = names.includes('__overrides');
     return (env) => {
       const env2: Env = new Array(n + 1);
       env2[0] = env;
-      const m = new Map<string, Lazy>();
-      const positions = new Map<string, A.Pos>();
+      const values: Lazy[] = new Array(n);
       for (let i = 0; i < n; i++) {
         const d = defs[i]!;
-        const v = d.lazy(d.inherited ? env : env2);
-        env2[i + 1] = v;
-        m.set(d.name, v);
-        positions.set(d.name, d.pos);
+        values[i] = env2[i + 1] = d.lazy(d.inherited ? env : env2);
       }
-      const a = new NixAttrs(m);
-      a.positions = positions;
+      const a = new NixAttrs(names, values, positions);
       if (dyn) dyn(env2, env2, a);
-      return this.state.applyOverrides(a, env2, defs.map((d) => d.name));
+      return hasOverrides ? this.state.applyOverrides(a, env2, names) : a;
     };
   }
 
   private let(e: A.Let, scope: Scope): Code {
     const inner = this.recScope(e.attrs, scope);
-    const defs = e.attrs.attrs.map((d) => ({
+    const defs = sortedDefs(e.attrs).map((d) => ({
       inherited: d.inherited, lazy: this.attrValue(d, d.inherited ? scope : inner),
     }));
     const body = this.compile(e.body, inner);
@@ -377,6 +365,10 @@ export class Compiler {
       return body(env);
     };
   }
+}
+
+function sortedDefs(e: A.Attrs): A.AttrDef[] {
+  return [...e.attrs].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
 }
 
 function constant(v: Value): Compiled {

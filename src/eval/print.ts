@@ -102,27 +102,34 @@ function printInto(lz: Lazy, out: string[], seen: Set<object>): void {
  * `while evaluating the attribute 'x'` frame per enclosing attribute.
  */
 export function forceValueDeep(v: Lazy): Value {
-  const seen = new Set<object>();
   const top = force(v);
-  deep(top, seen);
+  deep(top, ++deepEpoch, new Set());
   return top;
 }
 
-function deep(v: Value, seen: Set<object>): void {
+let deepEpoch = 0;
+
+function deep(v: Value, epoch: number, seenLists: Set<object>): void {
   if (v instanceof NixAttrs) {
-    if (seen.has(v)) return;
-    seen.add(v);
+    // An epoch mark instead of a Set: deepSeq of big trees visits ~1M sets.
+    if (v.mark === epoch) return;
+    v.mark = epoch;
     for (const k of v.keys()) {
+      const x = v.get(k)!;
+      if (!(x instanceof Thunk) && !(x instanceof NixAttrs) && !Array.isArray(x)) continue;
       try {
-        deep(force(v.get(k)!), seen);
+        deep(force(x), epoch, seenLists);
       } catch (e) {
         if (e instanceof EvalError) e.addFrame(`while evaluating the attribute '${k}'`, v.posOf(k));
         throw e;
       }
     }
   } else if (Array.isArray(v)) {
-    if (seen.has(v)) return;
-    seen.add(v);
-    for (const x of v) deep(force(x), seen);
+    if (v.length === 0 || seenLists.has(v)) return;
+    seenLists.add(v);
+    for (const x of v) {
+      if (!(x instanceof Thunk) && !(x instanceof NixAttrs) && !Array.isArray(x)) continue;
+      deep(force(x), epoch, seenLists);
+    }
   }
 }

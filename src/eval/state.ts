@@ -161,11 +161,11 @@ export class EvalState {
   posToAttrs(pos: A.Pos): NixAttrs {
     // 2.8 quirk: for `-E` the "file" is the expression text itself.
     const file = pos.file.origin === 'file' ? pos.file.path : pos.file.text;
-    return new NixAttrs(new Map<string, Lazy>([
+    return NixAttrs.fromEntries([
       ['column', pos.column],
       ['file', file],
       ['line', pos.line],
-    ]));
+    ]);
   }
 
   forceStringNoCtx(v: Value, pos?: A.Pos): string {

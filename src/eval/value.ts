@@ -49,24 +49,32 @@ export type Value =
 /** Compiled code: evaluates an expression in an environment to WHNF. */
 export type Code = (env: Env) => Value;
 
+/** What a thunk runs: compiled code, or a builtin helper that also gets the thunk. */
+export type ThunkCode = (env: any, self: Thunk) => Value;
+
 /** Environment frame: slot 0 is the parent frame, slots 1.. the variables.
  *  A `with` frame has the (lazy) attribute set in slot 1. */
 export type Env = any[];
 
-const BLACKHOLE: Code = () => {
+const BLACKHOLE: ThunkCode = () => {
   throw new Error('Assertion failed: blackhole executed');
 };
 
 /** A suspended computation (call-by-need), blackholed while forced. */
 export class Thunk {
-  code: Code | null;
-  env: Env | null;
-  value: Value = null;
-  pos?: Pos;
+  code: ThunkCode | null;
+  /** The environment, or (application thunks) the function. */
+  env: any;
+  /** The result; before evaluation, application thunks keep their argument here. */
+  value: any;
+  /** Call site of application thunks. */
+  pos: Pos | undefined;
 
-  constructor(code: Code, env: Env) {
+  constructor(code: ThunkCode, env: any, value: any = null, pos?: Pos) {
     this.code = code;
     this.env = env;
+    this.value = value;
+    this.pos = pos;
   }
 
   /** `pos`: the forcing site, reported on infinite recursion. */
@@ -76,7 +84,7 @@ export class Thunk {
     if (c === BLACKHOLE) throw infiniteRecursion(pos);
     this.code = BLACKHOLE;
     try {
-      const v = c(this.env!);
+      const v = c(this.env, this);
       this.value = v;
       this.code = null;
       this.env = null;
@@ -132,45 +140,109 @@ export class PrimOpApp {
   constructor(readonly primop: PrimOp, readonly args: Lazy[]) {}
 }
 
-/** Attribute set. Names are byte strings; order is bytewise (JS `<` on byte
- *  strings is bytewise), computed lazily. */
+/**
+ * Attribute set (Nix 2.8 `Bindings`): parallel arrays sorted bytewise by
+ * name (JS `<` on byte strings is bytewise), like Nix's sorted vector.
+ * Literal sets share their `names`/`positions` arrays between instances;
+ * only `values` is per instance. Lookup: linear for small sets, binary
+ * search above. Treat as immutable once built (`set` is for builders).
+ */
 export class NixAttrs {
-  private sortedKeys: string[] | null = null;
-  /** Source positions of attribute names (for unsafeGetAttrPos). */
-  positions: Map<string, Pos> | null = null;
+  /** Traversal mark (forceValueDeep epoch). */
+  mark = 0;
 
-  constructor(readonly map: Map<string, Lazy> = new Map()) {}
+  constructor(
+    public names: string[] = [],
+    public values: Lazy[] = [],
+    /** Source positions parallel to `names` (for unsafeGetAttrPos), or null. */
+    public positions: Array<Pos | undefined> | null = null,
+  ) {}
+
+  /** Build from unsorted entries (later duplicates replace earlier ones). */
+  static fromMap(m: ReadonlyMap<string, Lazy>, positions?: ReadonlyMap<string, Pos> | null): NixAttrs {
+    const names = [...m.keys()].sort(compareBytes);
+    const values = names.map((n) => m.get(n)!);
+    const pos = positions && positions.size > 0 ? names.map((n) => positions.get(n)) : null;
+    return new NixAttrs(names, values, pos);
+  }
+
+  static fromEntries(entries: Iterable<readonly [string, Lazy]>): NixAttrs {
+    return NixAttrs.fromMap(new Map(entries));
+  }
 
   get size(): number {
-    return this.map.size;
+    return this.names.length;
+  }
+
+  indexOf(name: string): number {
+    const ns = this.names;
+    const n = ns.length;
+    if (n <= 8) {
+      for (let i = 0; i < n; i++) if (ns[i] === name) return i;
+      return -1;
+    }
+    let lo = 0, hi = n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const k = ns[mid]!;
+      if (k === name) return mid;
+      if (k < name) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 
   get(name: string): Lazy | undefined {
-    return this.map.get(name);
+    const i = this.indexOf(name);
+    return i < 0 ? undefined : this.values[i];
   }
 
   has(name: string): boolean {
-    return this.map.has(name);
+    return this.indexOf(name) >= 0;
   }
 
-  /** Only while building a fresh set. */
+  /** Builder use only: insert or replace keeping the order. */
   set(name: string, v: Lazy, pos?: Pos): void {
-    this.map.set(name, v);
-    this.sortedKeys = null;
-    if (pos) (this.positions ??= new Map()).set(name, pos);
+    const i = this.indexOf(name);
+    if (i >= 0) {
+      this.values[i] = v;
+      if (pos) this.ownPositions()[i] = pos;
+      return;
+    }
+    let at = this.names.length;
+    while (at > 0 && this.names[at - 1]! > name) at--;
+    // names/positions may be shared with other instances of a literal: copy.
+    this.names = this.names.slice();
+    this.names.splice(at, 0, name);
+    this.values.splice(at, 0, v);
+    if (this.positions || pos) {
+      const p = this.positions ? this.positions.slice() : new Array<Pos | undefined>(this.names.length - 1);
+      p.splice(at, 0, pos);
+      this.positions = p;
+    }
   }
 
+  private ownPositions(): Array<Pos | undefined> {
+    this.positions = this.positions ? this.positions.slice() : new Array<Pos | undefined>(this.names.length);
+    return this.positions;
+  }
+
+  /** Sorted names (do not mutate). */
   keys(): string[] {
-    if (this.sortedKeys === null) {
-      const k = [...this.map.keys()];
-      k.sort(compareBytes);
-      this.sortedKeys = k;
-    }
-    return this.sortedKeys;
+    return this.names;
   }
 
   posOf(name: string): Pos | undefined {
-    return this.positions?.get(name);
+    if (!this.positions) return undefined;
+    const i = this.indexOf(name);
+    return i < 0 ? undefined : this.positions[i];
+  }
+
+  /** A Map view (copy). */
+  get map(): Map<string, Lazy> {
+    const m = new Map<string, Lazy>();
+    for (let i = 0; i < this.names.length; i++) m.set(this.names[i]!, this.values[i]!);
+    return m;
   }
 
   static readonly empty = new NixAttrs();
@@ -372,6 +444,6 @@ export function forceFloatOrInt(v: Lazy, pos?: Pos): number {
   throw wrongType(x, 'a float', pos);
 }
 
-export function mkAttrs(entries: Iterable<[string, Lazy]>): NixAttrs {
-  return new NixAttrs(new Map(entries));
+export function mkAttrs(entries: Iterable<readonly [string, Lazy]>): NixAttrs {
+  return NixAttrs.fromEntries(entries);
 }

@@ -42,29 +42,38 @@ export function register(r: BuiltinRegistry): void {
       if (v === undefined) throw missingAttr('value', a, pos!);
       m.set(name, v);
     }
-    return new NixAttrs(m);
+    return NixAttrs.fromMap(m);
   });
   r.add('mapAttrs', 2, ([f, s], pos) => {
     const a = forceAttrs(s!, pos);
-    const m = new Map<string, Lazy>();
-    for (const k of a.keys()) m.set(k, app2(f!, k, a.get(k)!, pos));
-    return new NixAttrs(m);
+    const names = a.names;
+    const values: Lazy[] = new Array(names.length);
+    for (let i = 0; i < names.length; i++) values[i] = app2(f!, names[i]!, a.values[i]!, pos);
+    return new NixAttrs(names, values, a.positions);
   });
   r.add('removeAttrs', 2, ([s, l], pos) => {
     const a = forceAttrs(s!, pos);
-    const names = forceList(l!, pos).map((x) => forceStr(x, pos));
-    const m = new Map(a.map);
-    for (const n of names) m.delete(n);
-    const out = new NixAttrs(m);
-    out.positions = a.positions;
+    const drop = new Set(forceList(l!, pos).map((x) => forceStr(x, pos)));
+    const out = new NixAttrs([], [], a.positions ? [] : null);
+    for (let i = 0; i < a.names.length; i++) {
+      if (drop.has(a.names[i]!)) continue;
+      out.names.push(a.names[i]!);
+      out.values.push(a.values[i]!);
+      out.positions?.push(a.positions![i]);
+    }
     return out;
   });
   r.add('intersectAttrs', 2, ([x, y], pos) => {
     const a = forceAttrs(x!, pos);
     const b = forceAttrs(y!, pos);
-    const m = new Map<string, Lazy>();
-    for (const k of b.keys()) if (a.has(k)) m.set(k, b.get(k)!);
-    return new NixAttrs(m);
+    const out = new NixAttrs([], [], b.positions ? [] : null);
+    for (let i = 0; i < b.names.length; i++) {
+      if (!a.has(b.names[i]!)) continue;
+      out.names.push(b.names[i]!);
+      out.values.push(b.values[i]!);
+      out.positions?.push(b.positions![i]);
+    }
+    return out;
   });
   r.add('catAttrs', 2, ([n, l], pos) => {
     const name = forceStr(n!, pos);
@@ -87,7 +96,7 @@ export function register(r: BuiltinRegistry): void {
     }
     const m = new Map<string, Lazy>();
     for (const [k, vs] of groups) m.set(k, app2(f!, k, vs, pos));
-    return new NixAttrs(m);
+    return NixAttrs.fromMap(m);
   });
   r.add('functionArgs', 1, ([f], pos) => {
     const v = force(f!);
@@ -95,7 +104,7 @@ export function register(r: BuiltinRegistry): void {
     if (!(v instanceof Lambda)) throw wrongType(v, 'a function', pos);
     const m = new Map<string, Lazy>();
     for (const fm of v.info.formals ?? []) m.set(fm.name, fm.hasDefault);
-    return new NixAttrs(m);
+    return NixAttrs.fromMap(m);
   });
   r.add('unsafeGetAttrPos', 2, ([n, s], pos, state) => {
     const name = forceStr(n!, pos);

@@ -15,10 +15,10 @@ export function register(r: BuiltinRegistry): void {
   r.constant('storeDir', (s) => s.storeDir);
   r.constant('currentSystem', (s) => s.io.currentSystem());
   r.constant('currentTime', (s) => s.io.currentTime());
-  r.constant('nixPath', (s) => s.searchPath.map((e) => new NixAttrs(new Map<string, Lazy>([
+  r.constant('nixPath', (s) => s.searchPath.map((e) => NixAttrs.fromEntries([
     ['path', e.path],
     ['prefix', e.prefix],
-  ]))));
+  ])));
   r.add('getEnv', 1, ([n], pos, state) => {
     const name = forceStr(n!, pos);
     if (state.pureEval) return '';

@@ -40,9 +40,9 @@ function getContext(ctx: Iterable<string>): NixAttrs {
     if (e.all) a.set('allOutputs', true);
     if (e.outputs.length > 0) a.set('outputs', e.outputs.sort());
     if (e.path) a.set('path', true);
-    m.set(p, new NixAttrs(a));
+    m.set(p, NixAttrs.fromMap(a));
   }
-  return new NixAttrs(m);
+  return NixAttrs.fromMap(m);
 }
 
 function appendContext(state: EvalState, s: string, ctxIn: Iterable<string>, attrs: NixAttrs, pos: Pos | undefined) {

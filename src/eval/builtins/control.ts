@@ -22,10 +22,10 @@ export function register(r: BuiltinRegistry): void {
   r.add('tryEval', 1, ([e]) => {
     try {
       const v = force(e!);
-      return new NixAttrs(new Map<string, Lazy>([['success', true], ['value', v]]));
+      return NixAttrs.fromEntries([['success', true], ['value', v]]);
     } catch (err) {
       if (err instanceof CatchableError) {
-        return new NixAttrs(new Map<string, Lazy>([['success', false], ['value', false]]));
+        return NixAttrs.fromEntries([['success', false], ['value', false]]);
       }
       throw err;
     }

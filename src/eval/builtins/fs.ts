@@ -103,7 +103,7 @@ export function register(r: BuiltinRegistry): void {
     const path = realisePath(state, p!, pos);
     const m = new Map<string, Lazy>();
     for (const [n, t] of state.io.readDir(path)) m.set(n, t);
-    return new NixAttrs(m);
+    return NixAttrs.fromMap(m);
   });
   r.add('pathExists', 1, ([p], pos, state) => state.io.pathExists(realisePath(state, p!, pos)));
   r.add('hashFile', 2, ([a, p], pos, state) => {

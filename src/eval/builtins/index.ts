@@ -13,22 +13,30 @@ import * as control from './control.js';
 import * as derivation from './derivation.js';
 import * as fetchers from './fetchers.js';
 import * as fs from './fs.js';
+import * as json from './json.js';
 import * as lists from './lists.js';
 import * as math from './math.js';
+import * as regex from './regex.js';
 import { BuiltinRegistry, GLOBAL } from './registry.js';
 import * as strings from './strings.js';
+import * as toml from './toml.js';
 import * as types from './types.js';
 import * as versions from './versions.js';
+import * as xml from './xml.js';
 
 /** Families registered in order; later registrations replace earlier ones. */
 const FAMILIES: Array<{ register(r: BuiltinRegistry): void }> = [
   constants, types, math, attrs, lists, strings, versions, control, context, fs, derivation, fetchers,
+  json, xml, toml, regex,
 ];
 
-/** eval-front's families (json, xml, toml, regex) call this at import time. */
-const extraFamilies: Array<{ register(r: BuiltinRegistry): void }> = [];
+/** Optional self-registration at import time (kept for modules that call
+ *  it; the families above are imported statically). `var`: callable while
+ *  this module is still initialising (import cycle). */
+// eslint-disable-next-line no-var
+var extraFamilies: Set<{ register(r: BuiltinRegistry): void }> | undefined;
 export function registerFamily(f: { register(r: BuiltinRegistry): void }): void {
-  extraFamilies.push(f);
+  (extraFamilies ??= new Set()).add(f);
 }
 
 export function createBuiltins(
@@ -36,7 +44,7 @@ export function createBuiltins(
 ): { scopeVars: Map<string, number>; env: Env; builtins: NixAttrs } {
   const r = new BuiltinRegistry();
   for (const f of FAMILIES) f.register(r);
-  for (const f of extraFamilies) f.register(r);
+  for (const f of extraFamilies ?? []) if (!FAMILIES.includes(f)) f.register(r);
   extra?.(r);
 
   const values = new Map<string, Lazy>();
@@ -48,8 +56,11 @@ export function createBuiltins(
       values.set(spec.name, new PrimOp(spec.name, spec.arity, (args, pos) => fn(args, pos, state)));
     }
   }
-  const builtins = new NixAttrs(values);
+  const builtins = new NixAttrs();
   values.set('builtins', builtins);
+  const all = NixAttrs.fromMap(values);
+  builtins.names = all.names;
+  builtins.values = all.values;
 
   const scopeVars = new Map<string, number>();
   const env: Env = [null];

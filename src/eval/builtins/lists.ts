@@ -123,7 +123,7 @@ export function register(r: BuiltinRegistry): void {
     const fn = forceFn(f!, pos);
     const right: Lazy[] = [], wrong: Lazy[] = [];
     for (const x of forceList(l!, pos)) (forceBool(call1(fn, x, pos), pos) ? right : wrong).push(x);
-    return new NixAttrs(new Map<string, Lazy>([['right', right], ['wrong', wrong]]));
+    return NixAttrs.fromEntries([['right', right], ['wrong', wrong]]);
   });
   r.add('groupBy', 2, ([f, l], pos) => {
     const fn = forceFn(f!, pos);
@@ -134,7 +134,7 @@ export function register(r: BuiltinRegistry): void {
       if (!g) m.set(k, (g = []));
       g.push(x);
     }
-    return new NixAttrs(new Map<string, Lazy>(m));
+    return NixAttrs.fromMap(m);
   });
   r.add('genericClosure', 1, ([a], pos) => genericClosure(forceAttrs(a!, pos), pos));
 }

@@ -7,15 +7,15 @@ import { call1, callN } from '../call.js';
 import { coerceToString } from '../coerce.js';
 import type { EvalState } from '../state.js';
 import {
-  NixAttrs, NixString, Thunk, force, mergeContexts, type Code, type Context, type Lazy, type Value,
+  NixAttrs, NixString, Thunk, force, mergeContexts, type Code, type ThunkCode, type Context, type Lazy, type Value,
 } from '../value.js';
 
-const APPLY1: Code = (env) => call1(force(env[0]), env[1], env[2]);
+const APPLY1: ThunkCode = (f, self) => call1(force(f), self.value, self.pos);
 const APPLY2: Code = (env) => callN(force(env[0]), [env[1], env[2]], env[3]);
 
-/** A thunk for `f x` (no closure allocation per element). */
+/** A thunk for `f x` (one allocation: the argument waits in `value`). */
 export function app1(f: Lazy, x: Lazy, pos: Pos | undefined): Thunk {
-  return new Thunk(APPLY1, [f, x, pos]);
+  return new Thunk(APPLY1, f, x, pos);
 }
 
 /** A thunk for `f x y`. */
@@ -33,7 +33,7 @@ export function coerceStr(state: EvalState, v: Lazy, ctx: Set<string>, pos: Pos 
 }
 
 export function attrsFrom(entries: Array<[string, Lazy]>): NixAttrs {
-  return new NixAttrs(new Map(entries));
+  return NixAttrs.fromEntries(entries);
 }
 
 export { mergeContexts };

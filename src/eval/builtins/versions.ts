@@ -67,6 +67,6 @@ export function register(r: BuiltinRegistry): void {
   r.add('compareVersions', 2, ([a, b], pos) => compareVersions(forceStr(a!, pos), forceStr(b!, pos)));
   r.add('parseDrvName', 1, ([v], pos) => {
     const d = parseDrvName(forceStr(v!, pos));
-    return new NixAttrs(new Map<string, Lazy>([['name', d.name], ['version', d.version]]));
+    return NixAttrs.fromEntries([['name', d.name], ['version', d.version]]);
   });
 }
