@@ -163,15 +163,16 @@ export class LinuxSandbox implements Sandbox {
     const names = [...this.present];
     const perlArgs = [
       '-e', HELPER_SCRIPT,
-      String(sc.mount), String(sc.prctl), String(sc.setgroups), String(sc.setresgid), String(sc.setresuid),
+      String(sc.mount), String(sc.prctl), String(sc.setgroups), String(sc.setresgid), String(sc.setresuid), String(sc.unshare),
+      String(sc.O_DIRECTORY), String(sc.O_NOFOLLOW),
+      tools.root ? '-1' : String(process.getuid!()), tools.root ? '-1' : String(process.getgid!()),
       storeDir, join(this.sharedDir, 'store-ro'), join(this.sharedDir, 'view'), join(this.sharedDir, 'lower'),
       this.upperDir, process.env.TIX_SANDBOX_OVERLAY === '0' ? '-' : this.workDir, tools.root ? '-' : 'userxattr',
       buildUser ? String(buildUser.uid) : '-1', buildUser ? String(buildUser.gid) : '-1',
       String(names.length), ...names, '--',
       tools.bwrap, ...this.bwrapArgs(req),
     ];
-    const ns = tools.root ? ['--mount', '--propagation', 'private'] : ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
-    const child = spawn(tools.unshare, [...ns, '--', tools.perl, ...perlArgs], {
+    const child = spawn(tools.perl, perlArgs, {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       // Nothing of the builder's environment reaches the helper (think LD_PRELOAD).
       env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C' },
