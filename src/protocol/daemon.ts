@@ -107,8 +107,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     server,
     connections,
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+      const closed = new Promise<void>((r) => server.close(() => r()));
       await connections.closeAll();
+      await closed;
     },
   };
 }

@@ -8,7 +8,8 @@
  * unknown opcode, truncated upload) is reported once and the connection is
  * closed. Nothing a client sends can throw out of `serveConnection`.
  */
-import { NixError, Verbosity } from '../../core/index.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { NixError, Verbosity, type Logger } from '../../core/index.js';
 import type { Store } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { Conn, SocketSink, type ServeOptions } from './connection.js';
@@ -23,6 +24,17 @@ import { queryOps, type Handler } from './server-ops-query.js';
 export type { ServeOptions, PeerCredentials } from './connection.js';
 
 const HANDLERS: Record<number, Handler> = { ...queryOps, ...addOps, ...buildOps };
+
+const opLogger = new AsyncLocalStorage<Logger>();
+
+/**
+ * The stderr-channel logger of the daemon operation running in the current
+ * async context (undefined outside one). Stores shared by many connections use
+ * it to send build logs to the client that asked (`withBuildOps({ logger: () => … })`).
+ */
+export function currentOpLogger(): Logger | undefined {
+  return opLogger.getStore();
+}
 
 /** A duplex byte stream: a socket, or stdin/stdout. */
 export interface Duplex {
@@ -125,10 +137,11 @@ async function runOp(c: Conn): Promise<boolean> {
       c.desync = true;
       throw new NixError(ProtocolErrorCode.E_PROTOCOL_INVALID_OP, `invalid operation ${op}`);
     }
-    await h(c);
-    c.logger.stopWork();
-    c.sink.write(c.reply.take());
-    if (c.streaming) c.streaming = false;
+    await opLogger.run(c.logger, () => h(c));
+    if (!c.streaming) {
+      c.logger.stopWork();
+      c.sink.write(c.reply.take());
+    }
     return true;
   } catch (e) {
     if (isEof(e) && !c.workStarted) return false;

@@ -1,0 +1,173 @@
+/** Server ⇄ client round trips over a real Unix socket, with the in-memory store. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Settings } from '../../core/index.js';
+import { WireParser, WireWriter, hashBytes, StorePath } from '../../formats/index.js';
+import { startDaemon } from '../daemon.js';
+import { MemoryStore, narOfFile } from '../testing/memory-store.js';
+import { RemoteStore } from './client.js';
+import { unixConnector } from './client-conn.js';
+import { Op } from './ops.js';
+import { STDERR_ERROR, STDERR_LAST, STDERR_READ, WORKER_MAGIC_1 } from './version.js';
+
+async function withDaemon(fn: (sock: string, store: MemoryStore) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-proto-'));
+  const store = new MemoryStore('/nix/store');
+  const sock = join(dir, 'socket');
+  const d = await startDaemon({ socketPath: sock, store, settings: new Settings() });
+  try {
+    await fn(sock, store);
+  } finally {
+    await d.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Send raw bytes, collect everything until the server closes or `ms` pass. */
+function rawSession(sock: string, data: Uint8Array, ms = 300): Promise<Uint8Array> {
+  return new Promise((resolve) => {
+    const s = connect(sock);
+    const parts: Buffer[] = [];
+    s.on('data', (b) => parts.push(b));
+    s.on('error', () => undefined);
+    const t = setTimeout(() => s.destroy(), ms);
+    s.on('close', () => {
+      clearTimeout(t);
+      resolve(new Uint8Array(Buffer.concat(parts)));
+    });
+    s.write(data);
+  });
+}
+
+function hello(minor: number): WireWriter {
+  return new WireWriter().u64(WORKER_MAGIC_1).u64((1 << 8) | minor).u64(0).u64(0);
+}
+
+test('client and server: add, query, NAR round trip, invalid path', async () => {
+  await withDaemon(async (sock) => {
+    const c = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock) });
+    const info = await c.getInfo();
+    assert.equal(info.minor, 37);
+    assert.equal(info.trusted, true);
+    const p = await c.addTextToStore('hello.txt', bytes('hello\n'), []);
+    const pi = await c.queryPathInfo(p);
+    assert.ok(pi);
+    assert.equal(pi.ca, `text:${hashBytes('sha256', 'hello\n').toString('base32')}`);
+    assert.ok(pi.narHash.equals(hashBytes('sha256', narOfFile(bytes('hello\n')))));
+    const chunks: Uint8Array[] = [];
+    for await (const ch of c.narFromPath(p)) chunks.push(ch);
+    assert.deepEqual(Buffer.concat(chunks), Buffer.from(narOfFile(bytes('hello\n'))));
+    assert.equal(await c.queryPathInfo(new StorePath('00000000000000000000000000000000-x')), undefined);
+    await assert.rejects(c.narFromPath(new StorePath('00000000000000000000000000000000-x'))[Symbol.asyncIterator]().next(), /is not valid/);
+    // the connection survived the error
+    assert.equal(await c.isValidPath(p), true);
+    const nar = narOfFile(bytes('x'.repeat(100_000)), true);
+    const path = new StorePath('1'.repeat(32) + '-big');
+    await c.addToStoreNar(
+      { path, narHash: hashBytes('sha256', nar), narSize: nar.length, references: [p], registrationTime: 0, ultimate: false, sigs: [] },
+      (async function* () { for (let i = 0; i < nar.length; i += 7000) yield nar.subarray(i, i + 7000); })(),
+    );
+    assert.deepEqual((await c.queryReferrers(p)).map(String), [path.baseName]);
+    await assert.rejects(
+      c.addToStoreNar({ path: new StorePath('2'.repeat(32) + '-bad'), narHash: hashBytes('sha256', 'x'), narSize: nar.length, references: [], registrationTime: 0, ultimate: false, sigs: [] }, (async function* () { yield nar; })()),
+      /hash mismatch/,
+    );
+    assert.equal(await c.isValidPath(path), true);
+    await c.close();
+  });
+});
+
+test('concurrent clients are served independently', async () => {
+  await withDaemon(async (sock) => {
+    // A client that connects and stalls mid-request must not block others.
+    const stalled = connect(sock);
+    stalled.write(hello(34).u64(Op.IsValidPath).u64(100).take());
+    const clients = Array.from({ length: 10 }, () => new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock) }));
+    const paths = await Promise.all(clients.map((c, i) => c.addTextToStore(`f${i}`, bytes(String(i)), [])));
+    for (const c of clients) assert.equal((await c.queryAllValidPaths()).length, 10);
+    assert.equal(new Set(paths.map(String)).size, 10);
+    stalled.destroy();
+    for (const c of clients) await c.close();
+  });
+});
+
+test('garbage is answered with one error or a closed connection; the daemon keeps serving', async () => {
+  await withDaemon(async (sock, store) => {
+    const cases: [string, Uint8Array][] = [
+      ['bad magic', new WireWriter().u64(0x1234).take()],
+      ['old client', new WireWriter().u64(WORKER_MAGIC_1).u64(0x109).take()],
+      ['unknown op', hello(34).u64(99).take()],
+      ['huge op', hello(34).u64(2n ** 40n).take()],
+      ['oversized string', hello(34).u64(Op.IsValidPath).u64(2n ** 50n).take()],
+      ['bad path', hello(34).u64(Op.IsValidPath).string('/etc/passwd').take()],
+      ['truncated frame', hello(34).u64(Op.AddToStore).string('x').string('fixed:r:sha256').u64(0).u64(0).u64(1000).raw(new Uint8Array(10)).take()],
+      ['bad method, framed payload drained', hello(34).u64(Op.AddToStore).string('x').string('fixed:r:bogus').u64(0).u64(0).u64(8).raw(bytes('garbage!')).u64(0).u64(Op.IsValidPath).string('/nix/store/' + '0'.repeat(32) + '-x').take()],
+    ];
+    for (const [name, data] of cases) {
+      const out = await rawSession(sock, data);
+      const errors = countErrors(out);
+      assert.ok(errors <= 1, `${name}: ${errors} error records`);
+    }
+    // The bad-NAR case reports the error and keeps the session in sync.
+    const last = await rawSession(sock, cases[cases.length - 1]![1]);
+    assert.ok(Buffer.from(last).includes(Buffer.from(new WireWriter().u64(STDERR_LAST).u64(0).take())), 'IsValidPath answered after the failed upload');
+    const c = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock) });
+    await c.addTextToStore('still-ok', bytes('y'), []);
+    assert.equal(store.infos.size, 1);
+    await c.close();
+  });
+});
+
+function countErrors(out: Uint8Array): number {
+  let n = 0;
+  const needle = Buffer.from(new WireWriter().u64(STDERR_ERROR).take());
+  let i = Buffer.from(out).indexOf(needle);
+  while (i >= 0) {
+    n++;
+    i = Buffer.from(out).indexOf(needle, i + 8);
+  }
+  return n;
+}
+
+test('1.21 client: AddToStoreNar pulled with STDERR_READ, no nixVersion, old error form', async () => {
+  await withDaemon(async (sock, store) => {
+    const nar = narOfFile(bytes('pull me'));
+    const path = new StorePath('3'.repeat(32) + '-pulled');
+    const s = connect(sock);
+    const got: Buffer[] = [];
+    let reads = 0;
+    const done = new Promise<void>((resolve) => {
+      s.on('data', (b) => {
+        got.push(b);
+        const all = new Uint8Array(Buffer.concat(got));
+        // After the handshake (magic, version, LAST = 24 bytes), the server asks for data.
+        const p = new WireParser(all, 24);
+        while (p.remaining >= 8) {
+          const code = p.u64();
+          if (code === STDERR_READ) {
+            p.u64();
+            if (++reads === 1) s.write(new WireWriter().string(nar).take());
+          } else if (code === STDERR_LAST) {
+            resolve();
+            return;
+          } else break;
+        }
+      });
+    });
+    const w = hello(21).u64(Op.AddToStoreNar).string('/nix/store/' + path.baseName).string('').string(hashBytes('sha256', nar).base16);
+    w.u64(0).u64(0).u64(nar.length).u64(0).u64(0).string('').u64(0).u64(0);
+    s.write(w.take());
+    await done;
+    s.destroy();
+    assert.ok(reads >= 1);
+    assert.ok(store.infos.has(path.baseName));
+    const err = await rawSession(sock, hello(21).u64(Op.QueryPathInfo).string('/nix/store/' + path.baseName).u64(Op.EnsurePath).string('/nix/store/' + '0'.repeat(32) + '-x').take());
+    assert.ok(Buffer.from(err).includes(Buffer.from('error: path')), 'old-style error text with the error: prefix');
+  });
+});
