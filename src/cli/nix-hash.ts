@@ -61,16 +61,14 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     return 0;
   }
   const o = parseArgs(args, ctx);
-  let out = '';
   for (const item of o.items) {
     if (o.op === 'hash') {
       const h = o.flat ? hashFile(item, o.type) : hashPath(item, o.type).hash;
-      out += printHash(h, o) + '\n';
+      ctx.stdout.write(printHash(h, o) + '\n');
     } else {
       const h = parseHash(item, o.type);
-      out += h.toString(o.op === 'to-base32' ? 'base32' : 'base16', false) + '\n';
+      ctx.stdout.write(h.toString(o.op === 'to-base32' ? 'base32' : 'base16', false) + '\n');
     }
   }
-  ctx.stdout.write(out);
   return 0;
 }

@@ -162,12 +162,12 @@ export function parseHash(s: string, type?: HashType): Hash {
   if (prefix !== undefined) {
     ht = parseHashType(prefix);
     if (type !== undefined && type !== ht) {
-      throw badHash(s, `should have type '${type}' but got '${ht}'`);
+      throw badHash(s, `should have type '${type}'`);
     }
   } else if (type !== undefined) {
     ht = type;
   } else {
-    throw new NixError(FormatsErrorCode.E_HASH_INVALID, `hash '${s}' does not include a type`);
+    throw new NixError(FormatsErrorCode.E_HASH_INVALID, `hash '${s}' does not include a type, nor is the type otherwise known from context`);
   }
   return decodeByLength(s, rest, ht, isSRI);
 }

@@ -297,7 +297,8 @@ export function hashFile(fsPath: string | Uint8Array, algo: HashType = 'sha256')
       try {
         n = readSync(fd, buf, 0, buf.length, null);
       } catch (e) {
-        throw ioError('reading file', path, e);
+        // Nix's text here names no path (`readFull`'s SysError).
+        throw new NixError(CoreErrorCode.E_IO, `reading from file: ${sysErrorText(e)}`, { cause: e });
       }
       if (n === 0) break;
       h.update(buf.subarray(0, n));
