@@ -77,7 +77,7 @@ export function compileLambda(c: Compiler, e: A.Lambda, scope: Scope, name: stri
     name,
     pos,
     formals: e.formals
-      ? formals.map((f) => ({ name: f.name, hasDefault: f.default !== undefined }))
+      ? formals.map((f) => ({ name: f.name, hasDefault: f.default !== undefined, pos: f.pos }))
         .sort((a, b) => compareBytes(a.name, b.name))
       : null,
     ellipsis: e.formals?.ellipsis ?? false,

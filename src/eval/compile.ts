@@ -223,6 +223,11 @@ export class Compiler {
     };
   }
 
+  private delayed(e: A.Expr, scope: Scope): LazyCode {
+    const code = this.compile(e, scope);
+    return (env) => new Thunk(code, env);
+  }
+
   /** Compiles a binding's value, naming lambdas after their attribute. */
   attrValue(d: A.AttrDef, scope: Scope): LazyCode {
     if (d.value.kind === 'Lambda') {
@@ -264,12 +269,17 @@ export class Compiler {
   private recAttrs(e: A.Attrs, scope: Scope): Code {
     const inner = this.recScope(e, scope);
     const sorted = sortedDefs(e);
-    const defs = sorted.map((d) => ({ inherited: d.inherited, lazy: this.attrValue(d, d.inherited ? scope : inner) }));
     const names = sorted.map((d) => d.name);
+    const hasOverrides = names.includes('__overrides');
+    // With __overrides the env slots change after construction: every value
+    // must look its variables up when forced.
+    const defs = sorted.map((d) => ({
+      inherited: d.inherited,
+      lazy: hasOverrides ? this.delayed(d.value, d.inherited ? scope : inner) : this.attrValue(d, d.inherited ? scope : inner),
+    }));
     const positions = sorted.map((d) => d.pos);
     const dyn = this.dynamicAttrs(e, inner);
     const n = defs.length;
-    const hasOverrides = names.includes('__overrides');
     return (env) => {
       const env2: Env = new Array(n + 1);
       env2[0] = env;

@@ -29,7 +29,7 @@ export interface CopyToStoreOptions {
   /** Optional filter (`filterSource`/`builtins.path { filter }`): called with
    *  each path below `path` and its type; `false` excludes it. */
   readonly filter?: (path: string, type: FileType) => boolean;
-  /** Expected `sha256` (base16) for `builtins.path { sha256 }`. */
+  /** Expected NAR `sha256`, base16 (parsed from any form) for `builtins.path { sha256 }`. */
   readonly expectedSha256?: string;
 }
 

@@ -13,6 +13,7 @@ import { parse } from './parser.js';
 import { baseNameOf, canonPath, dirOf } from './paths.js';
 import { Scope } from './scope.js';
 import { showExpr } from './show-expr.js';
+import { corepkgsSource } from './corepkgs.js';
 import {
   NixAttrs, NixString, Thunk, force, forceAttrs, showType, type Env, type Lazy, type Value,
 } from './value.js';
@@ -108,6 +109,10 @@ export class EvalState {
 
   /** Parse + evaluate a file (import semantics, cached by resolved path). */
   evalFile(path: string): Value {
+    const core = corepkgsSource(path);
+    if (core !== undefined) {
+      return this.evalExpr(this.parseSource({ origin: 'file', path, text: core }, '/'));
+    }
     const resolved = this.resolveExprPath(path);
     let v = this.importCache.get(resolved);
     if (v === undefined) {

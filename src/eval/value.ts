@@ -117,7 +117,7 @@ export interface LambdaInfo {
   readonly name: string | null;
   readonly pos: Pos;
   /** Formal names (sorted bytewise, for functionArgs) with has-default flags. */
-  readonly formals: ReadonlyArray<{ name: string; hasDefault: boolean }> | null;
+  readonly formals: ReadonlyArray<{ name: string; hasDefault: boolean; pos: Pos }> | null;
   readonly ellipsis: boolean;
   readonly arg: string | null;
   /** Builds the body's environment from the argument (checks formals). */

@@ -4,6 +4,7 @@
  * (values from the second set), catAttrs, zipAttrsWith, functionArgs,
  * unsafeGetAttrPos. Values stay lazy exactly where 2.8 keeps them lazy.
  */
+import type { Pos } from '../ast.js';
 import { missingAttr } from '../compile.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import {
@@ -103,8 +104,12 @@ export function register(r: BuiltinRegistry): void {
     if (v instanceof PrimOp || v instanceof PrimOpApp) return NixAttrs.empty;
     if (!(v instanceof Lambda)) throw wrongType(v, 'a function', pos);
     const m = new Map<string, Lazy>();
-    for (const fm of v.info.formals ?? []) m.set(fm.name, fm.hasDefault);
-    return NixAttrs.fromMap(m);
+    const ps = new Map<string, Pos>();
+    for (const fm of v.info.formals ?? []) {
+      m.set(fm.name, fm.hasDefault);
+      ps.set(fm.name, fm.pos);
+    }
+    return NixAttrs.fromMap(m, ps);
   });
   r.add('unsafeGetAttrPos', 2, ([n, s], pos, state) => {
     const name = forceStr(n!, pos);

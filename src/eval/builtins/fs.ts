@@ -6,7 +6,7 @@
  */
 import type { Pos } from '../ast.js';
 import { call1 } from '../call.js';
-import { coerceToPath } from '../coerce.js';
+import { coerceToPath, coerceToString } from '../coerce.js';
 import { CatchableError, EvalError, EvalErrorCode } from '../errors.js';
 import type { CopyToStoreOptions } from '../io.js';
 import { baseNameOf, canonPath } from '../paths.js';
@@ -15,9 +15,10 @@ import {
   NixAttrs, NixPath, force, forceAttrs, forceBool, forceList, forceStr, forceStringValue, strOf, ctxOf,
   type Lazy, type Value,
 } from '../value.js';
-import { encodeBase32 } from '../../formats/index.js';
+import { encodeBase32, parseHash } from '../../formats/index.js';
 import { createHash } from 'node:crypto';
 import { isStorePath } from './context.js';
+import { COREPKGS_PREFIX } from '../corepkgs.js';
 import type { BuiltinRegistry } from './registry.js';
 import { hashHex } from './strings.js';
 import { mkStr } from './util.js';
@@ -32,6 +33,15 @@ export function realisePath(state: EvalState, v: Lazy, pos: Pos | undefined): st
 
 function latin1(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}
+
+function parseSha256(s: string, pos: Pos | undefined): string | undefined {
+  if (s === '') return undefined;
+  try {
+    return parseHash(s, 'sha256').base16;
+  } catch (e) {
+    throw new EvalError(EvalErrorCode.E_EVAL, (e as Error).message, pos);
+  }
 }
 
 export function placeholder(output: string): string {
@@ -50,10 +60,15 @@ function findFile(state: EvalState, list: Lazy[], name: string, pos: Pos | undef
     else if (name === prefix) suffix = '';
     else if (name.startsWith(prefix + '/')) suffix = name.slice(prefix.length);
     else continue;
-    const base = realisePath(state, pl, pos);
+    const ctx = new Set<string>();
+    let base = coerceToString(state, pl, ctx, { coerceMore: false, copyToStore: false }, pos);
+    if (ctx.size > 0) state.io.realiseContext([...ctx]);
+    // 2.8 resolveSearchPathElem: entries are made absolute against the cwd.
+    if (!base.startsWith('/')) base = process.cwd() + '/' + base;
     const full = canonPath(base + suffix);
     if (state.io.pathExists(full)) return new NixPath(full);
   }
+  if (name.startsWith('nix/')) return new NixPath(COREPKGS_PREFIX + name.slice(4));
   throw new CatchableError(EvalErrorCode.E_NOT_FOUND,
     `file '${name}' was not found in the Nix search path (add it using $NIX_PATH or -I)`, pos);
 }
@@ -82,7 +97,7 @@ function builtinPath(state: EvalState, a: NixAttrs, pos: Pos | undefined): Value
     else if (k === 'name') name = forceStr(v, pos);
     else if (k === 'filter') filter = filterFn(v, pos);
     else if (k === 'recursive') recursive = forceBool(v, pos);
-    else if (k === 'sha256') sha256 = forceStr(v, pos);
+    else if (k === 'sha256') sha256 = parseSha256(forceStr(v, pos), pos);
     else throw new EvalError(EvalErrorCode.E_EVAL, `unsupported argument '${k}' to 'addPath'`, pos);
   }
   if (path === undefined) throw new EvalError(EvalErrorCode.E_EVAL, "'path' required", pos);
