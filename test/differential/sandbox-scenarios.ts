@@ -72,6 +72,8 @@ export interface Run {
 
 export interface RunOptions {
   network?: boolean;
+  /** More input paths besides `dep`. */
+  extraInputs?: string[];
   /** Runs while the builder does; gets the sandbox and process. */
   during?: (sb: Sandbox, child: BuilderProcess) => Promise<void>;
   timeoutMs?: number;
@@ -82,7 +84,7 @@ export async function runBuilder(fx: Fixture, script: string, opts: RunOptions =
     drvPath: join(fx.store, `${h('e')}-test.drv`),
     storeDir: fx.store,
     buildDir: fx.build,
-    inputClosure: new Set([fx.dep]),
+    inputClosure: new Set([fx.dep, ...(opts.extraInputs ?? [])]),
     outputs: new Map([['out', fx.out]]),
     network: opts.network ?? false,
     noChroot: false,
@@ -143,16 +145,21 @@ export interface Outcome {
   detail: string;
 }
 
+/** Fds listed by `ls -l /proc/self/fd`, minus the one ls opened for the listing. */
+function inheritedFds(out: string): string[] {
+  return [...out.matchAll(/ (\d+) -> (.*)$/gm)].filter((m) => !m[2]!.startsWith('/proc/')).map((m) => m[1]!);
+}
+
 type Scenario = (fx: Fixture) => Promise<{ ok: boolean; detail: string }>;
 
 export const SCENARIOS: Record<string, Scenario> = {
   async 'identity: uid 1000, pid 1, localhost, no capabilities, Nix /etc files'(fx) {
-    const r = await runBuilder(fx, 'id -u; echo pid=$$; hostname; grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; cat /etc/passwd /etc/group /etc/hosts; echo top=$NIX_BUILD_TOP; pwd');
+    const r = await runBuilder(fx, 'id -u; echo pid=$$; hostname; grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status; cat /etc/passwd /etc/group /etc/hosts; echo top=$NIX_BUILD_TOP; pwd; exec ls -l /proc/self/fd');
     const caps = [...r.out.matchAll(/^Cap\w+:\s*([0-9a-f]+)$/gm)].map((m) => m[1]);
     const ok = r.code === 0 && /^1000$/m.test(r.out) && r.out.includes('pid=1\n') && /^localhost$/m.test(r.out) &&
       caps.length === 5 && caps.every((c) => /^0+$/.test(c!)) && r.out.includes('nixbld:x:1000:100:Nix build user:/build:/noshell') &&
       r.out.includes('nobody:x:65534:65534:Nobody:/:/noshell') && r.out.includes('nixbld:!:100:') && r.out.includes('127.0.0.1 localhost') &&
-      /^\/build$/m.test(r.out);
+      /^\/build$/m.test(r.out) && inheritedFds(r.out).join() === '0,1,2';
     return { ok, detail: r.out };
   },
 
@@ -182,6 +189,20 @@ export const SCENARIOS: Record<string, Scenario> = {
     } finally {
       server.close();
     }
+  },
+
+  async 'a 300-path closure is all there, read-only, and nothing else'(fx) {
+    const extra: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const p = join(fx.store, `${String(i).padStart(32, 'g')}-in${i}`);
+      mkdirSync(p);
+      writeFileSync(join(p, 'f'), `in ${i}\n`);
+      extra.push(p);
+    }
+    const r = await runBuilder(fx, `ls "$store" | wc -l; cat "$store/${String(299).padStart(32, 'g')}-in299/f"; echo x > "$store/${String(7).padStart(32, 'g')}-in7/f"; ls "$secret" 2>&1 | head -1`, { extraInputs: extra });
+    const ok = /^301$/m.test(r.out) && r.out.includes('in 299') && r.out.includes('Read-only file system') && /No such file/.test(r.out) &&
+      readFileSync(join(extra[7]!, 'f'), 'utf8') === 'in 7\n';
+    return { ok, detail: r.out };
   },
 
   async 'inputs are read-only'(fx) {

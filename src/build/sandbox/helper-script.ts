@@ -23,7 +23,7 @@
  * name is refused) and mounted through an O_NOFOLLOW fd, so a builder cannot
  * redirect a mount with a symlink or a renamed directory.
  *
- * argv: SYS_mount SYS_prctl SYS_setgroups SYS_setresgid SYS_setresuid SYS_unshare
+ * argv: SYS_mount SYS_prctl SYS_setgroups SYS_setresgid SYS_setresuid SYS_unshare SYS_close
  *       O_DIRECTORY O_NOFOLLOW HOST_UID HOST_GID (-1 -1: root, no user namespace)
  *       REAL_STORE STORE_RO VIEW LOWER UPPER WORK OVERLAY_EXTRA
  *       UID GID N input-name×N -- bwrap-argv…
@@ -33,8 +33,8 @@
  * (UID/GID = -1: keep the current ids; otherwise drop to them before bwrap.)
  */
 export const HELPER_SCRIPT = String.raw`
-my ($SYS_MOUNT, $SYS_PRCTL, $SYS_SETGROUPS, $SYS_SETRESGID, $SYS_SETRESUID, $SYS_UNSHARE, $O_DIRECTORY, $O_NOFOLLOW, $huid, $hgid,
-    $store, $ro, $view, $lower, $upper, $work, $ovextra, $uid, $gid, $n) = splice(@ARGV, 0, 20);
+my ($SYS_MOUNT, $SYS_PRCTL, $SYS_SETGROUPS, $SYS_SETRESGID, $SYS_SETRESUID, $SYS_UNSHARE, $SYS_CLOSE, $O_DIRECTORY, $O_NOFOLLOW, $huid, $hgid,
+    $store, $ro, $view, $lower, $upper, $work, $ovextra, $uid, $gid, $n) = splice(@ARGV, 0, 21);
 my ($O_RDONLY, $O_WRONLY, $O_CREAT, $O_EXCL, $EEXIST) = (0, 1, 64, 128, 17);
 my @inputs = splice(@ARGV, 0, $n);
 shift @ARGV; # '--'
@@ -90,6 +90,23 @@ sub mount_on {
   return $ok ? undef : "bind mount: $err";
 }
 
+# Wait until the sandbox (pid $cp) has bound the view at the store dir: its
+# mountinfo shows the mount at '/newroot<store>' (bwrap's setup root) or, after
+# its pivot_root, at '<store>'. Gives up after 10 s (binds then still land).
+sub wait_for_store_mount {
+  my $cp = shift;
+  my $want = $store; $want =~ s/([ \t\n\\])/sprintf('\\%03o', ord($1))/ge;
+  for (my $i = 0; $i < 20000; $i++) {
+    open(my $m, '<', "/proc/$cp/mountinfo") or exit 0; # the sandbox is gone
+    while (my $l = <$m>) {
+      my $mp = (split(/ /, $l))[4];
+      return if $mp eq $want || $mp eq "/newroot$want";
+    }
+    close($m);
+    select(undef, undef, undef, 0.0005);
+  }
+}
+
 # Mount points for the inputs in the lower tmpfs: cheap, unlike on disk.
 sub premake {
   for my $name (@inputs) {
@@ -134,8 +151,10 @@ if ($work ne '-' && "$lower$upper$work" !~ /[,:\\]/) {
   $mode = 'overlay' if mntfs('overlay', $view, $MS_NOSUID | $MS_NODEV, $o);
 }
 if ($mode eq 'overlay') {
+  # The inputs are bound later, by the server, once bwrap has bound the view:
+  # they then propagate into the sandbox (one mount each) instead of being
+  # copied twice by bwrap (its namespace copy and its recursive bind).
   mnt($z, $view, $MS_SHARED) or fail("make '$view' shared: $!");
-  for my $i (@inputs) { my $e = add($i, 1); fail("cannot add '$i' to the sandbox: $e") if defined $e; }
 } else {
   mnt($upper, $view, $MS_BIND) or fail("bind '$upper': $!");
   mnt($z, $view, $MS_SHARED) or fail("make '$view' shared: $!");
@@ -146,12 +165,36 @@ open(my $ctl, '+<&=', 3) or fail("control fd: $!");
 # Ready, said before the fork: the server may be killed (with bwrap) before it runs.
 select((select($ctl), $| = 1)[0]);
 print $ctl "R $mode\n";
+# bwrap waits on --block-fd until the server has bound the inputs (overlay mode);
+# --info-fd tells the server the sandbox's pid. Both pipes survive exec ($^F).
+$^F = 255;
+my ($br, $bw, $ir, $iw);
+if ($mode eq 'overlay') {
+  pipe($br, $bw) or fail("pipe: $!");
+  pipe($ir, $iw) or fail("pipe: $!");
+}
 my $pid = fork();
 defined $pid or fail("fork: $!");
 if ($pid == 0) {
   # 4. injection server. Dies with bwrap (its parent) via PR_SET_PDEATHSIG.
   syscall($SYS_PRCTL, 1, 9, $z, $z, $z);
   open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
+  if ($mode eq 'overlay') {
+    close($br); close($iw);
+    my $info = do { local $/; <$ir> };
+    close($ir);
+    my ($cp) = ($info // '') =~ /"child-pid":\s*(\d+)/;
+    exit 0 unless defined $cp;
+    wait_for_store_mount($cp);
+    for my $i (@inputs) {
+      my $e = add($i, 1);
+      next unless defined $e;
+      print $ctl "F cannot add '$i' to the sandbox: $e\n";
+      kill 9, getppid(); # never let the builder start without its inputs
+      exit 1;
+    }
+    syswrite($bw, "x"); close($bw);
+  }
   while (my $line = <$ctl>) {
     chomp $line;
     my $e = add($line);
@@ -160,6 +203,10 @@ if ($pid == 0) {
   exit 0;
 }
 close($ctl);
+if ($mode eq 'overlay') {
+  close($bw); close($ir);
+  splice(@ARGV, 1, 0, '--block-fd', fileno($br), '--info-fd', fileno($iw));
+}
 # 5. the sandbox. SIGKILL if tix dies; one log stream for stdout and stderr.
 syscall($SYS_PRCTL, 1, 9, $z, $z, $z);
 if ($uid ne '-1') {
@@ -169,6 +216,13 @@ if ($uid ne '-1') {
   syscall($SYS_SETRESUID, $uid + 0, $uid + 0, $uid + 0) == 0 or fail("setresuid: $!");
 }
 open(STDERR, '>&', \*STDOUT) or fail("dup stderr: $!");
+# bwrap passes every open fd on to the builder: close all but stdio and its pipes
+# (Nix's closeMostFDs), whatever tix itself inherited.
+my %keep = map { $_ => 1 } (0, 1, 2, ($mode eq 'overlay' ? (fileno($br), fileno($iw)) : ()));
+opendir(my $fdh, '/proc/self/fd') or fail("opendir /proc/self/fd: $!");
+my @fds = grep { /\A\d+\z/ && !$keep{$_} } readdir($fdh);
+closedir($fdh);
+syscall($SYS_CLOSE, $_ + 0) for @fds;
 { exec { $ARGV[0] } @ARGV; }
 print STDOUT "tix-sandbox: exec $ARGV[0]: $!\n";
 exit 125;
@@ -178,6 +232,7 @@ exit 125;
 export interface SyscallNumbers {
   mount: number;
   unshare: number;
+  close: number;
   O_DIRECTORY: number;
   O_NOFOLLOW: number;
   prctl: number;
@@ -187,8 +242,8 @@ export interface SyscallNumbers {
 }
 
 const SYSCALLS: Record<string, SyscallNumbers> = {
-  x64: { mount: 165, unshare: 272, prctl: 157, setgroups: 116, setresgid: 119, setresuid: 117, O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000 },
-  arm64: { mount: 40, unshare: 97, prctl: 167, setgroups: 159, setresgid: 149, setresuid: 147, O_DIRECTORY: 0o40000, O_NOFOLLOW: 0o100000 },
+  x64: { mount: 165, unshare: 272, close: 3, prctl: 157, setgroups: 116, setresgid: 119, setresuid: 117, O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000 },
+  arm64: { mount: 40, unshare: 97, close: 57, prctl: 167, setgroups: 159, setresgid: 149, setresuid: 147, O_DIRECTORY: 0o40000, O_NOFOLLOW: 0o100000 },
 };
 
 export function syscallNumbers(arch: string = process.arch): SyscallNumbers | undefined {

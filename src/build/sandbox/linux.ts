@@ -163,7 +163,7 @@ export class LinuxSandbox implements Sandbox {
     const names = [...this.present];
     const perlArgs = [
       '-e', HELPER_SCRIPT,
-      String(sc.mount), String(sc.prctl), String(sc.setgroups), String(sc.setresgid), String(sc.setresuid), String(sc.unshare),
+      String(sc.mount), String(sc.prctl), String(sc.setgroups), String(sc.setresgid), String(sc.setresuid), String(sc.unshare), String(sc.close),
       String(sc.O_DIRECTORY), String(sc.O_NOFOLLOW),
       tools.root ? '-1' : String(process.getuid!()), tools.root ? '-1' : String(process.getgid!()),
       storeDir, join(this.sharedDir, 'store-ro'), join(this.sharedDir, 'view'), join(this.sharedDir, 'lower'),
@@ -228,6 +228,11 @@ export class LinuxSandbox implements Sandbox {
       if (line.startsWith('R ')) {
         this.viewMode = line.slice(2);
         onReady?.(true);
+        continue;
+      }
+      if (line.startsWith('F ')) {
+        // The server could not bind an input and killed the sandbox before the builder ran.
+        sandboxSetupFailure(line.slice(2));
         continue;
       }
       const resolve = this.pending.shift();
@@ -307,6 +312,10 @@ export class LinuxSandbox implements Sandbox {
     }
     return kept;
   }
+}
+
+function sandboxSetupFailure(msg: string): void {
+  process.stderr.write(`error: while setting up the build environment: ${msg}\n`);
 }
 
 const sharedReady = new Set<string>();
