@@ -241,11 +241,12 @@ class Lexer {
     const id = matchLen(RE.id, s, i);
     if (id > 0) {
       const word = s.substr(i, id);
-      const kw = KEYWORDS[word];
+      const kw = Object.hasOwn(KEYWORDS, word) ? KEYWORDS[word] : undefined;
       cands.push([id, () => this.emit(kw ?? 'ID', id)]);
     }
     if (s.startsWith('...', i)) cands.push([3, () => this.emit('ELLIPSIS', 3)]);
-    const two = TWO_CHAR[s.substr(i, 2)];
+    const twoText = s.substr(i, 2);
+    const two = Object.hasOwn(TWO_CHAR, twoText) ? TWO_CHAR[twoText] : undefined;
     if (two !== undefined) cands.push([2, () => this.emit(two, 2)]);
     const int = matchLen(RE.int, s, i);
     if (int > 0) cands.push([int, () => this.emitInt(int)]);

@@ -232,6 +232,7 @@ class Parser {
   private parseOp(minPrec: number): A.Expr {
     let left: A.Expr;
     const t = this.peek();
+    const start = this.posOf(t);
     if (this.isChar(t, '!')) {
       this.next();
       left = { kind: 'Not', pos: this.posOf(t), expr: this.parseOp(PREC_NOT + 1) };
@@ -246,7 +247,7 @@ class Parser {
       if (this.isChar(op, '?')) {
         if (PREC_HASATTR < minPrec) break;
         this.next();
-        left = { kind: 'HasAttr', pos: left.pos, expr: left, path: this.parseAttrPath() };
+        left = { kind: 'HasAttr', pos: start, expr: left, path: this.parseAttrPath() };
         if (this.isChar(this.peek(), '?')) throw this.unexpected(this.peek());
         continue;
       }
@@ -256,7 +257,7 @@ class Parser {
       if (prec < minPrec) break;
       this.next();
       const rhs = this.parseOp(assoc === 'right' ? prec : prec + 1);
-      left = { kind: 'BinOp', pos: left.pos, op: name, lhs: left, rhs };
+      left = { kind: 'BinOp', pos: start, op: name, lhs: left, rhs };
       if (assoc === 'none') {
         const n = this.peek();
         const ni = n.type === 'CHAR' ? BINARY_CHARS[n.value] : BINARY[n.type];
@@ -281,6 +282,7 @@ class Parser {
   }
 
   private parseApp(): A.Expr {
+    const start = this.posOf(this.peek());
     const first = this.parseSelect();
     if (!this.startsSelect(this.peek())) return first;
     // `(f a) b` extends the inner call, as Nix's parser does.
@@ -291,10 +293,11 @@ class Parser {
       args.push(...first.args);
     }
     while (this.startsSelect(this.peek())) args.push(this.parseSelect());
-    return { kind: 'Call', pos: first.pos, fn, args };
+    return { kind: 'Call', pos: start, fn, args };
   }
 
   private parseSelect(): A.Expr {
+    const start = this.posOf(this.peek());
     const e = this.parseSimple();
     const t = this.peek();
     if (this.isChar(t, '.')) {
@@ -302,14 +305,14 @@ class Parser {
       const path = this.parseAttrPath();
       if (this.peek().type === 'OR_KW') {
         this.next();
-        return { kind: 'Select', pos: e.pos, expr: e, path, default: this.parseSelect() };
+        return { kind: 'Select', pos: start, expr: e, path, default: this.parseSelect() };
       }
-      return { kind: 'Select', pos: e.pos, expr: e, path };
+      return { kind: 'Select', pos: start, expr: e, path };
     }
     if (t.type === 'OR_KW') {
       // Legacy: `map or [...]` calls `map` with the variable `or`.
       this.next();
-      return { kind: 'Call', pos: e.pos, fn: e, args: [{ kind: 'Var', pos: e.pos, name: 'or' }] };
+      return { kind: 'Call', pos: start, fn: e, args: [{ kind: 'Var', pos: start, name: 'or' }] };
     }
     return e;
   }

@@ -177,9 +177,9 @@ class JsonParser {
 
   private object(): Value {
     this.i++;
-    const attrs = new NixAttrs();
+    const attrs = new Map<string, Lazy>();
     this.ws();
-    if (this.s[this.i] === '}') { this.i++; return attrs; }
+    if (this.s[this.i] === '}') { this.i++; return NixAttrs.fromMap(attrs); }
     for (;;) {
       if (this.s[this.i] !== '"') this.unexpected('object key', 'string literal');
       const k = this.string();
@@ -191,7 +191,7 @@ class JsonParser {
       this.ws();
       const c = this.s[this.i];
       if (c === ',') { this.i++; this.ws(); continue; }
-      if (c === '}') { this.i++; return attrs; }
+      if (c === '}') { this.i++; return NixAttrs.fromMap(attrs); }
       this.unexpected('object', "'}'");
     }
   }

@@ -24,9 +24,9 @@ function convert(x: unknown): Value {
   if (x instanceof TomlDate || x instanceof Date) throw new DateError('Dates and times are not supported');
   if (Array.isArray(x)) return x.map(convert);
   if (x !== null && typeof x === 'object') {
-    const a = new NixAttrs();
+    const a = new Map<string, Value>();
     for (const [k, v] of Object.entries(x)) a.set(Buffer.from(k, 'utf8').toString('latin1'), convert(v));
-    return a;
+    return NixAttrs.fromMap(a);
   }
   return null;
 }

@@ -1,0 +1,198 @@
+/**
+ * One evaluation request from the CLI (`nix-instantiate`, `nix eval`,
+ * `nix-build`), run on the evaluator thread: builds an `EvalState` over
+ * `GlueIO`, evaluates, and renders stdout/stderr exactly as Nix 2.8's
+ * `nix-instantiate` / `nix eval` do (nix-instantiate.cc `processExpr`,
+ * nix/eval.cc). Errors are rendered here too, so the CLI only copies bytes.
+ */
+import {
+  EvalError, EvalState, NixAttrs, NixString, Thunk, coerceToString, force, forceValueDeep, isStackOverflow,
+  printAst, printValue, renderEvalError, valueToJSON, valueToXML, type Lazy, type SearchPathEntry, type Value,
+} from '../eval/index.js';
+import { isNixError } from '../core/index.js';
+import { autoCallFunction, findAlongAttrPath, getDerivations } from './attr-path.js';
+import { registerDerivation } from './derivation-builtin.js';
+import { registerFetchers } from './fetchers.js';
+import { GlueIO, type StoreBridge } from './store-io.js';
+
+export type EvalInput =
+  | { kind: 'expr'; text: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'stdin'; text: string };
+
+export interface EvalJob {
+  mode: 'eval' | 'instantiate' | 'parse' | 'find-file' | 'nix-eval';
+  /** Byte strings. */
+  inputs: EvalInput[];
+  attrPaths: string[];
+  autoArgs: Array<{ name: string; kind: 'expr' | 'str'; value: string }>;
+  output: 'plain' | 'json' | 'xml' | 'raw';
+  strict: boolean;
+  location: boolean;
+  showTrace: boolean;
+  readWrite: boolean;
+  pureEval: boolean;
+  searchPath: SearchPathEntry[];
+  cwd: string;
+  home: string;
+  env: Record<string, string | undefined>;
+  storeDir: string;
+  system: string;
+  gcRoot?: string;
+}
+
+export interface EvalOutput {
+  stdout: Uint8Array;
+  stderr: string;
+  status: number;
+  /** For `instantiate`: the derivations found, in order. */
+  drvs?: Array<{ drvPath: string; outputName: string; attrPath: string }>;
+}
+
+class Out {
+  readonly chunks: string[] = [];
+  stderr = '';
+  write(s: string): void {
+    this.chunks.push(s);
+  }
+  bytes(): Uint8Array {
+    return new Uint8Array(Buffer.from(this.chunks.join(''), 'latin1'));
+  }
+}
+
+export function makeState(job: EvalJob, bridge: StoreBridge | undefined, err: (l: string) => void): { state: EvalState; io: GlueIO } {
+  const io = new GlueIO({ storeDir: job.storeDir, system: job.system, env: job.env, bridge, readWrite: job.readWrite, stderr: err });
+  const state = new EvalState({
+    io,
+    searchPath: job.searchPath,
+    pureEval: job.pureEval,
+    home: job.home,
+    extraBuiltins: (r) => {
+      registerDerivation(r, io);
+      registerFetchers(r, io);
+    },
+  });
+  return { state, io };
+}
+
+function autoArgsOf(state: EvalState, job: EvalJob): NixAttrs {
+  const a = new Map<string, Lazy>();
+  for (const arg of job.autoArgs) {
+    if (arg.kind === 'str') a.set(arg.name, arg.value);
+    else a.set(arg.name, new Thunk(() => state.evalString(arg.value, job.cwd), []));
+  }
+  return NixAttrs.fromMap(a);
+}
+
+function parseInput(state: EvalState, job: EvalJob, input: EvalInput) {
+  if (input.kind === 'expr') return state.parseSource({ origin: 'string', path: '', text: input.text }, job.cwd);
+  if (input.kind === 'stdin') return state.parseSource({ origin: 'stdin', path: '', text: input.text }, job.cwd);
+  const resolved = state.resolveExprPath(input.path);
+  const text = Buffer.from(state.io.readFile(resolved)).toString('latin1');
+  const dir = resolved.slice(0, Math.max(1, resolved.lastIndexOf('/')));
+  return state.parseSource({ origin: 'file', path: resolved, text }, dir);
+}
+
+function evalInput(state: EvalState, job: EvalJob, input: EvalInput): Value {
+  if (input.kind === 'file') {
+    const p = input.path.startsWith('<') && input.path.endsWith('>') ? findFile(state, input.path.slice(1, -1)) : input.path;
+    return state.evalFile(p);
+  }
+  return state.evalExpr(parseInput(state, job, input));
+}
+
+function printResult(state: EvalState, job: EvalJob, v: Lazy, out: Out): void {
+  if (job.output === 'xml') {
+    out.write(valueToXML(v, { strict: job.strict, location: job.location }));
+  } else if (job.output === 'json') {
+    out.write(valueToJSON(state, v, new Set()));
+  } else {
+    if (job.strict) forceValueDeep(v);
+    out.write(printValue(v) + '\n');
+  }
+}
+
+function runInstantiate(state: EvalState, io: GlueIO, job: EvalJob, v: Lazy, args: NixAttrs, out: Out, res: EvalOutput, rootNr: { n: number }): void {
+  for (const d of getDerivations(state, v, args)) {
+    if (d.outputName === '') throw new EvalError('E0301', `derivation '${d.drvPath}' lacks an 'outputName' attribute`);
+    let shown = d.drvPath;
+    if (job.gcRoot === undefined || job.gcRoot === '') {
+      if (!rootNr.n) out.stderr += "warning: you did not specify '--add-root'; the result might be removed by the garbage collector\n";
+      rootNr.n = -1;
+    } else if (io.writer?.addPermRoot) {
+      let link = job.gcRoot.startsWith('/') ? job.gcRoot : `${job.cwd}/${job.gcRoot}`;
+      if (++rootNr.n > 1) link += `-${rootNr.n}`;
+      shown = io.writer.addPermRoot(d.drvPath, link);
+    }
+    (res.drvs ??= []).push({ drvPath: d.drvPath, outputName: d.outputName, attrPath: d.attrPath });
+    out.write(`${shown}${d.outputName !== 'out' ? '!' + d.outputName : ''}\n`);
+  }
+}
+
+function runNixEval(state: EvalState, job: EvalJob, v: Lazy, out: Out): void {
+  if (job.output === 'raw') {
+    out.write(coerceToString(state, v, new Set(), { coerceMore: false, copyToStore: true }));
+  } else if (job.output === 'json') {
+    out.write(valueToJSON(state, v, new Set()));
+  } else {
+    forceValueDeep(v);
+    out.write(printValue(v) + '\n');
+  }
+}
+
+function findFile(state: EvalState, name: string): string {
+  const v = state.evalString(`__findFile __nixPath ${JSON.stringify(name)}`, '/');
+  return v instanceof NixString ? v.s : String(v && typeof v === 'object' && 'path' in v ? (v as { path: string }).path : v);
+}
+
+/** Render any error as 2.8 prints it (`error: …`), never a stack trace. */
+export function renderError(e: unknown, showTrace: boolean): string {
+  if (e instanceof EvalError) return renderEvalError(e, { showTrace });
+  if (isStackOverflow(e)) return 'error: stack overflow (possible infinite recursion)\n';
+  if (isNixError(e)) return `error: ${e.message}\n${e.hint ? e.hint + '\n' : ''}`;
+  const err = e as Error;
+  return `error: internal error: ${err?.message ?? String(e)}\n`;
+}
+
+/** Run a job on the current thread. */
+export function runEvalJob(job: EvalJob, bridge?: StoreBridge): EvalOutput {
+  const out = new Out();
+  const res: EvalOutput = { stdout: new Uint8Array(), stderr: '', status: 0 };
+  try {
+    const { state, io } = makeState(job, bridge, (l) => { out.stderr += l + '\n'; });
+    const args = autoArgsOf(state, job);
+    const rootNr = { n: 0 };
+    if (job.mode === 'find-file') {
+      for (const input of job.inputs) {
+        if (input.kind === 'file') out.write(findFile(state, input.path) + '\n');
+      }
+    }
+    for (const input of job.mode === 'find-file' ? [] : job.inputs) {
+      if (job.mode === 'parse') {
+        const e = parseInput(state, job, input);
+        state.compileExpr(e);
+        out.write(printAst(e) + '\n');
+        continue;
+      }
+      const root = evalInput(state, job, input);
+      for (const ap of job.attrPaths) {
+        const v = findAlongAttrPath(state, ap, args, root);
+        force(v);
+        if (job.mode === 'instantiate') {
+          runInstantiate(state, io, job, v, args, out, res, rootNr);
+        } else if (job.mode === 'nix-eval') {
+          runNixEval(state, job, v, out);
+        } else {
+          const vRes: Lazy = args.size === 0 ? v : autoCallFunction(state, args, v);
+          printResult(state, job, vRes, out);
+        }
+      }
+    }
+  } catch (e) {
+    out.stderr += renderError(e, job.showTrace);
+    res.status = 1;
+  }
+  res.stdout = out.bytes();
+  res.stderr = out.stderr;
+  return res;
+}

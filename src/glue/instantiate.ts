@@ -1,0 +1,122 @@
+/**
+ * The evaluation API used by the CLI (`nix-instantiate`, `nix eval`,
+ * `nix-build`, `nix build`): runs an `EvalJob` on a worker thread with a
+ * 256 MiB stack and serves its store requests from the main thread's
+ * `Store` (opened lazily: a pure `--eval` never opens the store).
+ */
+import { Worker, MessageChannel } from 'node:worker_threads';
+import * as fs from 'node:fs';
+import type { Store, DerivedPath } from '../store/index.js';
+import { StoreDir } from '../formats/index.js';
+import type { EvalJob, EvalOutput } from './eval-job.js';
+
+export type { EvalJob, EvalOutput, EvalInput } from './eval-job.js';
+export { runEvalJob } from './eval-job.js';
+
+export interface RunOptions {
+  /** Opens the store on first use. */
+  openStore?: () => Promise<Store>;
+  /** Stack for the evaluator thread (MiB). */
+  stackSizeMb?: number;
+}
+
+async function* once(data: Uint8Array): AsyncIterable<Uint8Array> {
+  yield data;
+}
+
+async function handle(store: Store, op: string, args: unknown[]): Promise<unknown> {
+  const sd = store.storeDir;
+  switch (op) {
+    case 'addTextToStore': {
+      const [name, text, refs] = args as [string, Uint8Array, string[]];
+      return sd.print(await store.addTextToStore(name, text, refs.map((r) => sd.parse(r))));
+    }
+    case 'addToStore': {
+      const [name, method, data] = args as [string, 'recursive' | 'flat', Uint8Array];
+      const info = await store.addToStore({ name, method, hashAlgo: 'sha256', source: once(data) });
+      return sd.print(info.path);
+    }
+    case 'isValidPath':
+      return store.isValidPath(sd.parse(args[0] as string));
+    case 'realise': {
+      const ctx = args[0] as string[];
+      const paths: DerivedPath[] = ctx.map((c) => {
+        if (c.startsWith('!')) {
+          const bang = c.indexOf('!', 1);
+          return { kind: 'built', drvPath: sd.parse(c.slice(bang + 1)), outputs: [c.slice(1, bang)] };
+        }
+        if (c.startsWith('=')) return { kind: 'built', drvPath: sd.parse(c.slice(1)), outputs: 'all' };
+        return { kind: 'opaque', path: sd.parse(c) };
+      });
+      if (!store.buildPaths) throw new Error(`cannot build '${ctx[0]}': this store cannot build`);
+      await store.buildPaths(paths);
+      return null;
+    }
+    case 'addPermRoot': {
+      const [path, link] = args as [string, string];
+      try {
+        fs.unlinkSync(link);
+      } catch {
+        /* not there yet */
+      }
+      fs.symlinkSync(path, link);
+      await store.addIndirectRoot(link);
+      return link;
+    }
+    default:
+      throw new Error(`Assertion failed: unknown store op ${op}`);
+  }
+}
+
+/** Evaluate on a worker thread; resolves with the rendered output. */
+export async function runEvalJobInWorker(job: EvalJob, opts: RunOptions = {}): Promise<EvalOutput> {
+  const { port1, port2 } = new MessageChannel();
+  const flagBuf = new SharedArrayBuffer(4);
+  const flag = new Int32Array(flagBuf);
+  let storeP: Promise<Store> | undefined;
+  const getStore = () => {
+    if (!opts.openStore) return Promise.reject(new Error('no store is available'));
+    return (storeP ??= opts.openStore());
+  };
+  port1.on('message', (m: { op: string; args: unknown[] }) => {
+    void (async () => {
+      let reply: { result?: unknown; error?: string };
+      try {
+        reply = { result: await handle(await getStore(), m.op, m.args) };
+      } catch (e) {
+        reply = { error: (e as Error).message ?? String(e) };
+      }
+      port1.postMessage(reply);
+      Atomics.store(flag, 0, 1);
+      Atomics.notify(flag, 0);
+    })();
+  });
+  const worker = new Worker(new URL('./eval-worker.js', import.meta.url), {
+    workerData: { job, port: port2, flag: flagBuf },
+    transferList: [port2],
+    resourceLimits: { stackSizeMb: opts.stackSizeMb ?? 256 },
+    stdout: false,
+    stderr: false,
+  });
+  try {
+    return await new Promise<EvalOutput>((resolve, reject) => {
+      worker.once('message', (r: EvalOutput) => resolve(r));
+      worker.once('error', (e) => {
+        const msg = /call stack|stack size/i.test(String(e)) ? 'stack overflow (possible infinite recursion)' : `internal error: ${(e as Error).message}`;
+        resolve({ stdout: new Uint8Array(), stderr: `error: ${msg}\n`, status: 1 });
+      });
+      worker.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`evaluator thread exited with ${code}`));
+      });
+    });
+  } finally {
+    port1.close();
+    await worker.terminate();
+    if (storeP) {
+      const s = await storeP.catch(() => undefined);
+      await s?.close?.();
+    }
+  }
+}
+
+export { StoreDir };
