@@ -38,7 +38,7 @@ interface FakeStore {
   inj: string[];
 }
 
-function fakeStore(nInputs: number, nInj: number): FakeStore {
+function fakeStore(nInputs: number, nInj: number, files = false): FakeStore {
   const dir = mkdtempSync(join(tmpdir(), 'tix-sb-bench-'));
   chmodSync(dir, 0o755);
   const store = join(dir, 'store');
@@ -46,8 +46,12 @@ function fakeStore(nInputs: number, nInj: number): FakeStore {
   const mk = (i: number, tag: string): string => {
     const hash = (tag + String(i).padStart(31, '0')).slice(0, 32).replace(/[^0-9a-z]/g, '0');
     const p = join(store, `${hash}-p${i}`);
-    mkdirSync(p);
-    writeFileSync(join(p, 'f'), `content ${i}\n`);
+    if (files) {
+      writeFileSync(p, `content ${i}\n`);
+    } else {
+      mkdirSync(p);
+      writeFileSync(join(p, 'f'), `content ${i}\n`);
+    }
     return p;
   };
   const inputs = Array.from({ length: nInputs }, (_, i) => mk(i, 'a'));
@@ -78,27 +82,41 @@ async function tixBuild(fs: FakeStore, sandboxed: boolean, inputs: string[], dur
   if (st.code !== 0) throw new Error(`bench builder failed: ${JSON.stringify(st)}`);
 }
 
-async function timeIt(rounds: number, f: () => Promise<void>): Promise<number> {
-  await f(); // warm-up
-  const xs: number[] = [];
+/** Mean time of `a` and of `b`, rounds interleaved so machine noise hits both alike. */
+async function timePair(rounds: number, a: () => Promise<void>, b: () => Promise<void>): Promise<[number, number]> {
+  await a();
+  await b(); // warm-up
+  const xa: number[] = [];
+  const xb: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    const t = performance.now();
-    await f();
-    xs.push(performance.now() - t);
+    let t = performance.now();
+    await a();
+    xa.push(performance.now() - t);
+    t = performance.now();
+    await b();
+    xb.push(performance.now() - t);
   }
-  return mean(xs);
+  return [mean(xa), mean(xb)];
 }
 
-async function tixFigures(): Promise<{ off: number; on: number; on300: number; off300: number; inject: number }> {
+interface Pair {
+  off: number;
+  on: number;
+}
+
+async function tixFigures(): Promise<{ trivial: Pair; dirs300: Pair; files300: Pair; inject: number }> {
   const fs1 = fakeStore(1, 0);
-  const fs300 = fakeStore(300, 0);
+  const fsDirs = fakeStore(300, 0);
+  const fsFiles = fakeStore(300, 0, true);
   const fsInj = fakeStore(1, 100);
   try {
-    // Interleave on/off rounds so machine noise hits both alike.
-    const off = await timeIt(ROUNDS, () => tixBuild(fs1, false, fs1.inputs));
-    const on = await timeIt(ROUNDS, () => tixBuild(fs1, true, fs1.inputs));
-    const off300 = await timeIt(ROUNDS, () => tixBuild(fs300, false, fs300.inputs));
-    const on300 = await timeIt(ROUNDS, () => tixBuild(fs300, true, fs300.inputs));
+    const pair = async (fs: FakeStore): Promise<Pair> => {
+      const [off, on] = await timePair(ROUNDS, () => tixBuild(fs, false, fs.inputs), () => tixBuild(fs, true, fs.inputs));
+      return { off, on };
+    };
+    const trivial = await pair(fs1);
+    const dirs300 = await pair(fsDirs);
+    const files300 = await pair(fsFiles);
     // Injection: one addPath at a time into a running builder.
     const per: number[] = [];
     await tixBuild(fsInj, true, fsInj.inputs, async (sb) => {
@@ -109,9 +127,9 @@ async function tixFigures(): Promise<{ off: number; on: number; on300: number; o
       }
       writeFileSync(join(fsInj.dir, 'build', 'stop'), '');
     }, 'while [ ! -e /build/stop ]; do sleep 0.01; done; echo x > $out');
-    return { off, on, off300, on300, inject: mean(per) };
+    return { trivial, dirs300, files300, inject: mean(per) };
   } finally {
-    for (const f of [fs1, fs300, fsInj]) rmSync(f.dir, { recursive: true, force: true });
+    for (const f of [fs1, fsDirs, fsFiles, fsInj]) rmSync(f.dir, { recursive: true, force: true });
   }
 }
 
@@ -123,29 +141,43 @@ function ref(root: NixRoot, prog: string, args: string[]): string {
   return r.stdout.trim();
 }
 
-function refTime(root: NixRoot, drv: string, sandbox: boolean): number {
-  const xs: number[] = [];
-  const args = ['--realise', '--check', drv, '--option', 'sandbox', String(sandbox), '--quiet'];
-  ref(root, 'nix-store', args);
+function refPair(root: NixRoot, drv: string): Pair {
+  const args = (sb: boolean): string[] => ['--realise', '--check', drv, '--option', 'sandbox', String(sb), '--quiet'];
+  ref(root, 'nix-store', args(false));
+  ref(root, 'nix-store', args(true));
+  const xa: number[] = [];
+  const xb: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const t = performance.now();
-    ref(root, 'nix-store', args);
-    xs.push(performance.now() - t);
+    let t = performance.now();
+    ref(root, 'nix-store', args(false));
+    xa.push(performance.now() - t);
+    t = performance.now();
+    ref(root, 'nix-store', args(true));
+    xb.push(performance.now() - t);
   }
-  return mean(xs);
+  return { off: mean(xa), on: mean(xb) };
 }
 
-function refFigures(): { off: number; on: number; off300: number; on300: number } {
+function refFigures(): { trivial: Pair; dirs300: Pair; files300: Pair } {
   const root = makeRoot({ conf: `sandbox-paths = ${SANDBOX_PATHS.replace('?', '')}\nsandbox-fallback = false` });
   try {
-    const trivial = 'derivation { name = "trivial"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" "echo hi > $out"]; }';
-    const many = `let srcs = builtins.genList (i: builtins.toFile "in\${toString i}" "content \${toString i}") 300; in
-      derivation { name = "many"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" "echo hi > $out"]; inherit srcs; }`;
-    const d1 = ref(root, 'nix-instantiate', ['--expr', trivial]);
-    const d300 = ref(root, 'nix-instantiate', ['--expr', many]);
-    ref(root, 'nix-store', ['--realise', d1, '--quiet']);
-    ref(root, 'nix-store', ['--realise', d300, '--quiet']);
-    return { off: refTime(root, d1, false), on: refTime(root, d1, true), off300: refTime(root, d300, false), on300: refTime(root, d300, true) };
+    const src = join(root.dir, 'src');
+    for (let i = 0; i < 300; i++) {
+      mkdirSync(join(src, `d${i}`), { recursive: true });
+      writeFileSync(join(src, `d${i}`, 'f'), `content ${i}\n`);
+    }
+    const drv = (name: string, extra: string): string =>
+      `derivation { name = "${name}"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" "echo hi > $out"]; ${extra} }`;
+    const trivial = drv('trivial', '');
+    const files = `let srcs = builtins.genList (i: builtins.toFile "in\${toString i}" "content \${toString i}") 300; in ${drv('files', 'inherit srcs;')}`;
+    const dirs = `let srcs = builtins.genList (i: builtins.path { path = ${src} + "/d\${toString i}"; name = "d\${toString i}"; }) 300; in ${drv('dirs', 'inherit srcs;')}`;
+    const out: Record<string, Pair> = {};
+    for (const [k, e] of [['trivial', trivial], ['files300', files], ['dirs300', dirs]] as const) {
+      const d = ref(root, 'nix-instantiate', ['--expr', e]);
+      ref(root, 'nix-store', ['--realise', d, '--quiet']);
+      out[k] = refPair(root, d);
+    }
+    return { trivial: out.trivial!, files300: out.files300!, dirs300: out.dirs300! };
   } finally {
     root.cleanup();
   }
@@ -157,14 +189,15 @@ async function main(): Promise<void> {
   const t = await tixFigures();
   const r = refFigures();
   const f = (x: number): string => `${x.toFixed(1)} ms`;
-  const tixOver = t.on - t.off;
-  const refOver = r.on - r.off;
-  const tixOver300 = t.on300 - t.off300;
-  const refOver300 = r.on300 - r.off300;
-  console.log(`rounds: ${ROUNDS} (10% trimmed means), ${avail.tools.root ? 'root' : 'non-root'}, store view: ${viewMode}`);
-  console.log(`trivial build   tix: off ${f(t.off)}, on ${f(t.on)}, overhead ${f(tixOver)} | reference: off ${f(r.off)}, on ${f(r.on)}, overhead ${f(refOver)} | ratio ${(tixOver / refOver).toFixed(2)}`);
-  console.log(`300 inputs      tix: off ${f(t.off300)}, on ${f(t.on300)}, overhead ${f(tixOver300)} | reference: off ${f(r.off300)}, on ${f(r.on300)}, overhead ${f(refOver300)} | ratio ${(tixOver300 / refOver300).toFixed(2)}`);
-  console.log(`one injection   tix: ${f(t.inject)} per addPath (running builder, 100 paths one at a time)`);
+  console.log(`rounds: ${ROUNDS} interleaved (10% trimmed means), ${avail.tools.root ? 'root' : 'non-root'}, store view: ${viewMode}`);
+  for (const [label, k] of [['trivial build', 'trivial'], ['300 dir inputs', 'dirs300'], ['300 file inputs', 'files300']] as const) {
+    const a = t[k];
+    const b = r[k];
+    const ta = a.on - a.off;
+    const tb = b.on - b.off;
+    console.log(`${label.padEnd(16)} tix: off ${f(a.off)}, on ${f(a.on)}, overhead ${f(ta)} | reference: off ${f(b.off)}, on ${f(b.on)}, overhead ${f(tb)} | overhead ratio tix/ref ${(ta / tb).toFixed(2)}`);
+  }
+  console.log(`one injection    tix: ${f(t.inject)} per addPath (running builder, 100 paths one at a time)`);
 }
 
 await main();
