@@ -8,3 +8,4 @@ export * from './policy.js';
 export * from './registry.js';
 export * from './restricted-store.js';
 export * from './session.js';
+export * from './drv-info.js';
