@@ -25,7 +25,7 @@ export function jsonString(s: string): string {
   return out + '"';
 }
 
-type J = string | J[] | [string, J][] | { obj: [string, J][] };
+type J = string | J[] | { obj: [string, J][] } | { raw: string };
 
 function obj(entries: [string, J][]): J {
   return { obj: entries };
@@ -38,6 +38,7 @@ function render(v: J, indent: string): string {
     if (v.length === 0) return '[]';
     return `[\n${v.map((x) => inner + render(x as J, inner)).join(',\n')}\n${indent}]`;
   }
+  if ('raw' in v) return v.raw;
   if (v.obj.length === 0) return '{}';
   return `{\n${v.obj.map(([k, x]) => `${inner}${jsonString(k)}: ${render(x, inner)}`).join(',\n')}\n${indent}}`;
 }
@@ -51,6 +52,7 @@ function outputsJson(drv: Derivation): J {
       const kind = outputKind(o);
       if (kind === 'fixed' || kind === 'floating' || kind === 'impure') fields.push(['hashAlgo', o.hashAlgo]);
       if (kind === 'fixed') fields.push(['hash', o.hash]);
+      if (kind === 'impure') fields.push(['impure', { raw: 'true' }]);
       return [name, obj(fields)];
     }),
   );
