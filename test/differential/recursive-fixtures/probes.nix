@@ -1,0 +1,37 @@
+# Probes of the beyond-upstream items, run by recursive-e2e.test.ts. Each
+# builder records what happened in $out instead of failing, so the test can
+# compare tix with the reference.
+with import ./config.nix;
+let
+  probe = name: cmd: mkDerivation {
+    inherit name;
+    unreachable = builtins.getEnv "TIX_TEST_UNREACHABLE";
+    lingerMs = builtins.getEnv "TIX_TEST_LINGER_MS";
+    requiredSystemFeatures = [ "recursive-nix" ];
+    buildCommand = ''
+      mkdir $out
+      sock=''${NIX_REMOTE#unix://}
+      ${cmd}
+    '';
+  };
+in
+{
+  # 6.1: reading a path outside the closure by name.
+  dump = probe "probe-dump" ''
+    if nix-store --dump $unreachable > $out/nar 2> $out/err; then echo leaked > $out/status; else echo refused > $out/status; fi
+  '';
+  # 6.4: a client that connects and closes before the handshake.
+  hangup = probe "probe-hangup" ''
+    node -e "const s=require('net').connect(process.argv[1]);s.on('connect',()=>s.destroy());s.on('error',()=>{})" "$sock"
+    node -e "const s=require('net').connect(process.argv[1]);s.on('connect',()=>{s.write(Buffer.from('garbage, not a worker protocol handshake'));s.end()});s.on('error',()=>{})" "$sock"
+    nix path-info $unreachable 2>/dev/null || true
+    echo survived > $out/status
+  '';
+  # 6.4: a client that keeps its connection open after the builder exits.
+  linger = probe "probe-linger" ''
+    setsid node -e "const s=require('net').connect(process.argv[1]);s.on('error',()=>{});setTimeout(()=>process.exit(0),Number(process.argv[2]))" "$sock" "$lingerMs" > /dev/null 2>&1 < /dev/null &
+    echo $! > $out/linger-pid
+    sleep 0.5
+    echo done > $out/status
+  '';
+}
