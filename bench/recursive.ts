@@ -1,0 +1,89 @@
+/**
+ * Recursive-nix benchmarks (issue 8), tix against the reference Nix 2.8 with
+ * `recursive-nix` enabled, each in a fresh isolated root, unsandboxed:
+ *  1. the upstream scenario (test/differential/recursive-fixtures/recursive.nix), total time;
+ *  2. latency of one inner `nix path-info` (timed inside the builder, averaged over N calls);
+ *  3. a build that performs 50 inner builds (`nix-build -E` each).
+ * Each side uses its own client inside the builder. Prints tix/reference ratios.
+ *
+ *   node dist/bench/recursive.js [rounds=3]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeRoot, runRef, runTix, REF_BIN, REPO_ROOT, TIX_BIN, type NixRoot, type RunResult } from '../test/harness/index.js';
+
+const ROUNDS = Number(process.argv[2] ?? 3);
+const FIX = join(REPO_ROOT, 'test/differential/recursive-fixtures');
+const BENCH = join(REPO_ROOT, 'bench/recursive-fixtures/bench.nix');
+type Host = 'tix' | 'ref';
+
+function run(host: Host, root: NixRoot, prog: string, args: string[], env: NodeJS.ProcessEnv): RunResult {
+  const r = (host === 'tix' ? runTix : runRef)(root, prog, args, { env, cwd: FIX, timeoutMs: 600_000 });
+  if (r.status !== 0) throw new Error(`${host} ${prog} ${args.join(' ')} failed (${r.status}):\n${r.stderr.slice(-3000)}`);
+  return r;
+}
+
+function baseEnv(host: Host): NodeJS.ProcessEnv {
+  return { TIX_TEST_NIX_BIN: host === 'tix' ? TIX_BIN : REF_BIN, TIX_TEST_PATH: '/usr/bin:/bin' };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timed(fn: () => void): number {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function scenario(host: Host): number {
+  const root = makeRoot();
+  try {
+    writeFileSync(join(root.dir, 'secret'), 'x\n');
+    const unreachable = run(host, root, 'nix', ['store', 'add-path', join(root.dir, 'secret')], {}).stdout.trim();
+    const env = { ...baseEnv(host), TIX_TEST_UNREACHABLE: unreachable };
+    return timed(() => run(host, root, 'nix-build', [join(FIX, 'recursive.nix'), '--no-out-link'], env));
+  } finally {
+    root.cleanup();
+  }
+}
+
+/** ms per inner `nix path-info`, as measured by the builder. */
+function pathInfo(host: Host, round: number): number {
+  const root = makeRoot();
+  try {
+    const env = { ...baseEnv(host), TIX_BENCH_N: '20', TIX_BENCH_SALT: `r${round}` };
+    const out = run(host, root, 'nix-build', [BENCH, '-A', 'pathInfo', '--no-out-link'], env).stdout.trim().split('\n').pop()!;
+    return Number(readFileSync(out, 'utf8').trim()) / 1e6;
+  } finally {
+    root.cleanup();
+  }
+}
+
+function manyBuilds(host: Host, round: number): number {
+  const root = makeRoot();
+  try {
+    const env = { ...baseEnv(host), TIX_BENCH_N: '50', TIX_BENCH_SALT: `r${round}` };
+    return timed(() => run(host, root, 'nix-build', [BENCH, '-A', 'manyBuilds', '--no-out-link'], env));
+  } finally {
+    root.cleanup();
+  }
+}
+
+function compare(name: string, unit: string, f: (h: Host, round: number) => number): void {
+  const tix: number[] = [];
+  const ref: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    ref.push(f('ref', i));
+    tix.push(f('tix', i));
+  }
+  const t = median(tix);
+  const r = median(ref);
+  console.log(`${name.padEnd(34)} tix ${t.toFixed(1).padStart(8)} ${unit}   ref ${r.toFixed(1).padStart(8)} ${unit}   ratio ${(t / r).toFixed(2)}`);
+}
+
+compare('upstream scenario (total)', 'ms', (h) => scenario(h));
+compare('one inner nix path-info', 'ms', pathInfo);
+compare('50 inner builds (total)', 'ms', manyBuilds);
