@@ -35,7 +35,26 @@ const OPS: Record<string, string> = {
   '--version': './nix-store/version.js',
 };
 
-export async function run(args: string[], ctx: CliContext): Promise<number> {
+/** Nix's `-qR` → `-q -R` and `-j3` → `-j 3` expansion (libmain/shared.cc). */
+function expandCompound(args: string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    if (a.length > 2 && a[0] === '-' && a[1] !== '-' && /[A-Za-z]/.test(a[1]!)) {
+      out.push('-' + a[1]);
+      for (let j = 2; j < a.length; j++) {
+        if (/[A-Za-z]/.test(a[j]!)) out.push('-' + a[j]);
+        else {
+          out.push(a.slice(j));
+          break;
+        }
+      }
+    } else out.push(a);
+  }
+  return out;
+}
+
+export async function run(argsIn: string[], ctx: CliContext): Promise<number> {
+  const args = expandCompound(argsIn);
   let op: string | undefined;
   const rest: string[] = [];
   let afterDashDash = false;

@@ -2,3 +2,10 @@
 export * from './errors.js';
 export * from './store.js';
 export * from './nar-fs.js';
+export { LocalStore, type LocalStoreOptions, type AddPathOptions } from './local/local-store.js';
+export { MemoryStore } from './memory-store.js';
+export { addPermRoot, addIndirectRoot, findRootsMap, formatRoots, type RootMap } from './gc/roots.js';
+export { collectGarbage, type GCLog } from './gc/collect.js';
+export { verifyStore, checkContents, type VerifyLog } from './local/verify.js';
+export { PathLocks, lockFile, tryLockFile, type FileLock } from './locks.js';
+export { drvOutputPaths } from './local/path-info.js';

@@ -1,0 +1,227 @@
+/**
+ * `nix-store --query` (nix-store.cc `opQuery`, graphs.cc), Nix 2.8 flags and
+ * output: `--outputs` (default), `--requisites`/`-R`, `--references`,
+ * `--referrers`, `--referrers-closure`, `--deriver`/`-d`, `--hash`, `--size`,
+ * `--tree`, `--graph`, `--resolve`, `--roots`, modifiers `--use-output`/`-u`,
+ * `--include-outputs`. Path lists print in Nix's topological order
+ * (dependencies first).
+ */
+import { readFileSync } from 'node:fs';
+import { NixError, CoreErrorCode, compareUtf8 } from '../../core/index.js';
+import { StorePath } from '../../formats/index.js';
+import { drvOutputPaths, findRootsMap, type LocalStore } from '../../store/index.js';
+import { takeCommonFlags } from '../args.js';
+import type { CliContext } from '../context.js';
+import { followLinksToStorePath, notValid, usageError, withStore } from './store-common.js';
+
+type Query =
+  | 'outputs' | 'requisites' | 'references' | 'referrers' | 'referrers-closure' | 'deriver' | 'hash' | 'size'
+  | 'tree' | 'graph' | 'graphml' | 'resolve' | 'roots' | 'binding';
+
+const QUERY_FLAGS: Record<string, Query> = {
+  '--outputs': 'outputs', '--requisites': 'requisites', '-R': 'requisites', '--references': 'references',
+  '--referrers': 'referrers', '--referers': 'referrers', '--referrers-closure': 'referrers-closure',
+  '--referers-closure': 'referrers-closure', '--deriver': 'deriver', '-d': 'deriver', '--hash': 'hash', '--size': 'size',
+  '--tree': 'tree', '--graph': 'graph', '--graphml': 'graphml', '--resolve': 'resolve', '--roots': 'roots',
+  '--binding': 'binding', '-b': 'binding',
+};
+
+interface QueryOpts {
+  query: Query;
+  useOutput: boolean;
+  forceRealise: boolean;
+  includeOutputs: boolean;
+  args: string[];
+}
+
+function parse(rest: string[]): QueryOpts {
+  const o: QueryOpts = { query: 'outputs', useOutput: false, forceRealise: false, includeOutputs: false, args: [] };
+  let query: Query | undefined;
+  const flags: string[] = [];
+  for (const a of rest) {
+    if (a.startsWith('-') && a !== '--') flags.push(a);
+    else if (a !== '--') o.args.push(a);
+  }
+  for (const f of flags) {
+    const prev = query;
+    if (QUERY_FLAGS[f] !== undefined) {
+      query = QUERY_FLAGS[f];
+      if (query === 'binding') {
+        if (o.args.length === 0) throw usageError(`option '${f}' requires an argument`);
+        o.args.shift();
+      }
+    } else if (f === '--use-output' || f === '-u') o.useOutput = true;
+    else if (f === '--force-realise' || f === '--force-realize' || f === '-f') o.forceRealise = true;
+    else if (f === '--include-outputs') o.includeOutputs = true;
+    else throw usageError(`unknown flag '${f}'`);
+    if (prev !== undefined && prev !== query) throw usageError(`query type '${f}' conflicts with earlier flag`);
+  }
+  o.query = query ?? 'outputs';
+  return o;
+}
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const { rest } = takeCommonFlags(args, ctx);
+  const o = parse(rest);
+  if (o.forceRealise || o.query === 'graphml' || o.query === 'binding') {
+    throw new NixError(CoreErrorCode.E_NOT_IMPLEMENTED, `'nix-store --query' with this flag is not implemented yet`);
+  }
+  return withStore(ctx, async (store) => {
+    const out: string[] = [];
+    await runQuery(store, o, out, ctx);
+    ctx.stdout.write(out.join(''));
+    return 0;
+  });
+}
+
+function info(store: LocalStore, p: StorePath) {
+  const i = store.queryPathInfoSync(p);
+  if (i === undefined) throw notValid(store, p);
+  return i;
+}
+
+/** `maybeUseOutputs`: a derivation's output paths (from the .drv) or the path itself. */
+function maybeUseOutputs(store: LocalStore, p: StorePath, useOutput: boolean): StorePath[] {
+  if (!useOutput || !p.isDerivation()) return [p];
+  info(store, p);
+  const text = readFileSync(store.print(p), 'utf8');
+  return drvOutputPaths(text).map(([, out]) => store.storeDir.parse(out)).sort(cmp);
+}
+
+const cmp = (a: StorePath, b: StorePath): number => compareUtf8(a.baseName, b.baseName);
+
+async function runQuery(store: LocalStore, o: QueryOpts, out: string[], ctx: CliContext): Promise<void> {
+  const resolveArg = (a: string): StorePath => followLinksToStorePath(store, a);
+  switch (o.query) {
+    case 'outputs':
+      for (const a of o.args) for (const p of maybeUseOutputs(store, resolveArg(a), true)) out.push(store.print(p) + '\n');
+      return;
+    case 'requisites': case 'references': case 'referrers': case 'referrers-closure': {
+      const paths = new Map<string, StorePath>();
+      const add = (p: StorePath): void => void paths.set(p.baseName, p);
+      for (const a of o.args) {
+        for (const j of maybeUseOutputs(store, resolveArg(a), o.useOutput)) {
+          if (o.query === 'requisites') {
+            for (const f of await store.computeFSClosure([j], { includeOutputs: o.includeOutputs })) add(store.storeDir.parse(f));
+          } else if (o.query === 'references') info(store, j).references.forEach(add);
+          else if (o.query === 'referrers') (await store.queryReferrers(j)).forEach(add);
+          else for (const f of await store.computeFSClosure([j], { flipDirection: true })) add(store.storeDir.parse(f));
+        }
+      }
+      for (const p of topoSortPaths(store, [...paths.values()]).reverse()) out.push(store.print(p) + '\n');
+      return;
+    }
+    case 'deriver':
+      for (const a of o.args) {
+        const i = info(store, resolveArg(a));
+        out.push((i.deriver ? store.print(i.deriver) : 'unknown-deriver') + '\n');
+      }
+      return;
+    case 'hash': case 'size':
+      for (const a of o.args) {
+        for (const p of maybeUseOutputs(store, resolveArg(a), o.useOutput)) {
+          const i = info(store, p);
+          out.push((o.query === 'hash' ? i.narHash.toString('base32') : String(i.narSize)) + '\n');
+        }
+      }
+      return;
+    case 'tree': {
+      const done = new Set<string>();
+      for (const a of o.args) printTree(store, resolveArg(a), '', '', done, out);
+      return;
+    }
+    case 'graph': {
+      const roots: StorePath[] = [];
+      for (const a of o.args) roots.push(...maybeUseOutputs(store, resolveArg(a), o.useOutput));
+      printDotGraph(store, roots, out);
+      return;
+    }
+    case 'resolve':
+      for (const a of o.args) out.push(store.print(resolveArg(a)) + '\n');
+      return;
+    case 'roots':
+      await printRoots(store, o, out, ctx);
+      return;
+    default:
+      throw new Error(`Assertion failed: query ${o.query}`);
+  }
+}
+
+async function printRoots(store: LocalStore, o: QueryOpts, out: string[], ctx: CliContext): Promise<void> {
+  const referrers = new Set<string>();
+  const keepOutputs = store.settings.getBool('keep-outputs', false);
+  const keepDerivations = store.settings.getBool('keep-derivations', true);
+  for (const a of o.args) {
+    for (const p of maybeUseOutputs(store, followLinksToStorePath(store, a), o.useOutput)) {
+      const c = await store.computeFSClosure([p], { flipDirection: true, includeOutputs: keepOutputs, includeDerivers: keepDerivations });
+      for (const f of c) referrers.add(f);
+    }
+  }
+  const roots = await findRootsMap(store, false, { info: (m) => ctx.stderr.write(m + '\n') });
+  const targets = [...roots.keys()].sort(compareUtf8);
+  for (const t of targets) {
+    if (!referrers.has(t)) continue;
+    for (const l of [...roots.get(t)!].sort(compareUtf8)) out.push(`${l} -> ${t}\n`);
+  }
+}
+
+/**
+ * Nix's `topoSortPaths`: DFS over references restricted to `paths`, visiting
+ * in sorted order; returns referrers before their references.
+ */
+export function topoSortPaths(store: LocalStore, paths: StorePath[]): StorePath[] {
+  const items = new Map(paths.map((p) => [p.baseName, p]));
+  const sorted: StorePath[] = [];
+  const visited = new Set<string>();
+  const parents = new Set<string>();
+  const visit = (p: StorePath, parent?: StorePath): void => {
+    if (parents.has(p.baseName)) {
+      throw new NixError('E0204', `cycle detected in the references of '${store.print(parent!)}' from '${store.print(p)}'`);
+    }
+    if (visited.has(p.baseName)) return;
+    visited.add(p.baseName);
+    parents.add(p.baseName);
+    for (const r of info(store, p).references) if (!r.equals(p) && items.has(r.baseName)) visit(items.get(r.baseName)!, p);
+    sorted.push(p);
+    parents.delete(p.baseName);
+  };
+  for (const p of [...items.values()].sort(cmp)) visit(p);
+  return sorted.reverse();
+}
+
+function printTree(store: LocalStore, p: StorePath, firstPad: string, tailPad: string, done: Set<string>, out: string[]): void {
+  if (done.has(p.baseName)) {
+    out.push(`${firstPad}${store.print(p)} [...]\n`);
+    return;
+  }
+  done.add(p.baseName);
+  out.push(`${firstPad}${store.print(p)}\n`);
+  const sorted = topoSortPaths(store, info(store, p).references).reverse();
+  sorted.forEach((r, n) => {
+    const last = n + 1 === sorted.length;
+    printTree(store, r, tailPad + (last ? '└───' : '├───'), tailPad + (last ? '    ' : '│   '), done, out);
+  });
+}
+
+const COLOURS = ['black', 'red', 'green', 'blue', 'magenta', 'burlywood'];
+
+function printDotGraph(store: LocalStore, roots: StorePath[], out: string[]): void {
+  let colour = 0;
+  const work = new Map(roots.map((p) => [p.baseName, p]));
+  const done = new Set<string>();
+  out.push('digraph G {\n');
+  while (work.size > 0) {
+    const first = [...work.keys()].sort(compareUtf8)[0]!;
+    const p = work.get(first)!;
+    work.delete(first);
+    if (done.has(first)) continue;
+    done.add(first);
+    out.push(`"${p.baseName}" [label = "${p.name}", shape = box, style = filled, fillcolor = "#ff0000"];\n`);
+    for (const r of info(store, p).references) {
+      if (r.equals(p)) continue;
+      work.set(r.baseName, r);
+      out.push(`"${r.baseName}" -> "${p.baseName}" [color = "${COLOURS[colour++ % COLOURS.length]}"];\n`);
+    }
+  }
+  out.push('}\n');
+}

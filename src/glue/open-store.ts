@@ -1,0 +1,76 @@
+/**
+ * Store selection (libstore/store-api.cc `openStore`): `--store` / the
+ * `store` setting, else `NIX_REMOTE`, else `auto`. For now every choice that
+ * names a local store opens `LocalStore`; the protocol team adds `daemon` and
+ * `unix://…`, the build team wraps the result with build operations.
+ *
+ * Accepted: '' / `auto` / `local` / `local?root=DIR` / an absolute path (a
+ * chroot store: logical `/nix/store`, real files under DIR — only when DIR is
+ * `/`, otherwise refused until chroot stores exist).
+ */
+import { join } from 'node:path';
+import { NixError, CoreErrorCode, type NixDirs, type Settings } from '../core/index.js';
+import { LocalStore, type Store } from '../store/index.js';
+import { defaultSocketPath, isRemoteStoreUri, openRemoteStore } from '../protocol/index.js';
+import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
+
+export interface OpenStoreOptions {
+  settings: Settings;
+  dirs: NixDirs;
+  env: NodeJS.ProcessEnv;
+  /** Override the URI (else `store` setting, else NIX_REMOTE). */
+  uri?: string;
+  readOnly?: boolean;
+}
+
+/** The store URI in effect. */
+export function storeUri(opts: OpenStoreOptions): string {
+  return opts.uri ?? opts.settings.getRaw('store') ?? opts.env.NIX_REMOTE ?? 'auto';
+}
+
+export function openLocalStore(opts: OpenStoreOptions): LocalStore {
+  const uri = storeUri(opts);
+  const { base, params } = splitUri(uri);
+  if (base !== '' && base !== 'auto' && base !== 'local') {
+    throw new NixError(CoreErrorCode.E_USAGE, `don't know how to open Nix store '${uri}'`);
+  }
+  const root = params.get('root');
+  const storeDir = params.get('store') ?? opts.dirs.storeDir;
+  const stateDir = params.get('state') ?? (root ? join(root, 'nix/var/nix') : opts.dirs.stateDir);
+  if (root !== undefined && root !== '/') {
+    throw new NixError(CoreErrorCode.E_NOT_IMPLEMENTED, `chroot stores ('${uri}') are not implemented yet`);
+  }
+  return LocalStore.open({ storeDir, stateDir, settings: opts.settings, readOnly: opts.readOnly });
+}
+
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const uri = storeUri(opts);
+  if (isRemoteStoreUri(uri) || (uri === 'auto' && autoIsDaemon(opts))) {
+    // Daemon / unix:// / ssh-ng:// stores (protocol team).
+    return openRemoteStore(uri === 'auto' ? 'daemon' : uri, { storeDir: opts.dirs.storeDir, stateDir: opts.dirs.stateDir, env: opts.env, settings: opts.settings });
+  }
+  return openLocalStore(opts);
+}
+
+/** `auto` (2.8 store-api.cc): local if the state dir is writable, else the daemon if its socket exists. */
+function autoIsDaemon(opts: OpenStoreOptions): boolean {
+  try {
+    accessSync(opts.dirs.stateDir, fsConstants.W_OK);
+    return false;
+  } catch {
+    return existsSync(defaultSocketPath(opts.dirs.stateDir, opts.env));
+  }
+}
+
+function splitUri(uri: string): { base: string; params: Map<string, string> } {
+  const q = uri.indexOf('?');
+  const base = q < 0 ? uri : uri.slice(0, q);
+  const params = new Map<string, string>();
+  if (q >= 0) {
+    for (const kv of uri.slice(q + 1).split('&')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) params.set(decodeURIComponent(kv.slice(0, eq)), decodeURIComponent(kv.slice(eq + 1)));
+    }
+  }
+  return { base, params };
+}

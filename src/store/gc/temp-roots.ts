@@ -1,0 +1,129 @@
+/**
+ * Temporary GC roots (libstore/gc.cc `addTempRoot`, `findTempRoots`).
+ *
+ * Each process that adds paths owns `<state>/temproots/<pid>`, holding a
+ * shared flock on it for its whole life; entries are full store paths, each
+ * followed by NUL, only ever appended. Appends happen under a shared lock on
+ * `gc.lock`; when that fails the collector is running, and the path is sent
+ * to it over `<state>/gc-socket/socket`, which answers `1` once it will keep
+ * the path. A temproots file the GC can lock exclusively belongs to a dead
+ * process: it is deleted.
+ */
+import { createConnection } from 'node:net';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { NixError } from '../../core/index.js';
+import { StoreErrorCode } from '../errors.js';
+import { appendTempRoot, lockFile, tryLockFile, type FileLock } from '../locks.js';
+
+export function gcLockPath(stateDir: string): string {
+  return join(stateDir, 'gc.lock');
+}
+export function gcSocketPath(stateDir: string): string {
+  return join(stateDir, 'gc-socket', 'socket');
+}
+
+export class TempRoots {
+  private file: FileLock | undefined;
+  private opening: Promise<FileLock> | undefined;
+  private readonly added = new Set<string>();
+
+  constructor(private readonly stateDir: string) {}
+
+  private async open(): Promise<FileLock> {
+    if (this.file !== undefined) return this.file;
+    this.opening ??= (async () => {
+      const path = join(this.stateDir, 'temproots', String(process.pid));
+      for (;;) {
+        const l = await lockFile(path, 'read');
+        // A non-empty file was deleted by a GC that thought its owner dead (a
+        // previous process with our pid): start again with a fresh one.
+        if (l.size === 0) return l;
+        await l.deleteAndRelease();
+      }
+    })();
+    this.file = await this.opening;
+    return this.file;
+  }
+
+  /** Keep `printed` (a full store path) alive for the rest of this process. */
+  async add(printed: string): Promise<void> {
+    if (this.added.has(printed)) return;
+    const f = await this.open();
+    for (;;) {
+      if (await appendTempRoot(f, gcLockPath(this.stateDir), printed)) break;
+      if (await tellCollector(gcSocketPath(this.stateDir), printed)) break;
+      // The collector went away between our lock attempt and connect: retry.
+    }
+    this.added.add(printed);
+  }
+
+  /** Drop our file (normal exit); a killed process leaves it for the GC to find stale. */
+  async close(): Promise<void> {
+    const f = this.file;
+    this.file = undefined;
+    this.opening = undefined;
+    if (f !== undefined) await f.deleteAndRelease();
+  }
+}
+
+/** Send one path to a running collector; false when nobody listens. */
+function tellCollector(socketPath: string, printed: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(socketPath);
+    let answered = false;
+    sock.on('connect', () => sock.write(printed + '\n'));
+    sock.on('data', (d) => {
+      answered = true;
+      sock.destroy();
+      if (d[0] === 0x31) resolve(true);
+      else reject(new NixError(StoreErrorCode.E_LOCK, `garbage collector gave an unexpected answer about '${printed}'`));
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') resolve(false);
+      else reject(new NixError(StoreErrorCode.E_LOCK, `connecting to the garbage collector: ${e.message}`));
+    });
+    sock.on('close', () => {
+      if (!answered) resolve(false);
+    });
+  });
+}
+
+/**
+ * Read every live temproots file (GC side; the caller holds gc.lock
+ * exclusively). Stale files, whose owner is dead, are removed.
+ */
+export async function findTempRoots(stateDir: string, censor: boolean): Promise<Map<string, Set<string>>> {
+  const dir = join(stateDir, 'temproots');
+  const roots = new Map<string, Set<string>>();
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return roots;
+  }
+  for (const name of names) {
+    if (name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (name !== String(process.pid)) {
+      const l = await tryLockFile(path, 'write');
+      if (l !== undefined) {
+        await l.deleteAndRelease();
+        continue;
+      }
+    }
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const p of text.split('\0')) {
+      if (p === '') continue;
+      let s = roots.get(p);
+      if (s === undefined) roots.set(p, (s = new Set()));
+      s.add(censor ? '{censored}' : `{temp:${name}}`);
+    }
+  }
+  return roots;
+}

@@ -1,0 +1,146 @@
+/**
+ * Atomic, crash-safe addition of store objects (local-store.cc
+ * `addToStoreFromDump`, `addTextToStore`, `addToStore(info, source)`).
+ *
+ * Protocol, for every kind of add:
+ *   1. write the object under a temp name inside the store dir
+ *      (`<hashPart>-tix-tmp-<pid>-<n>`, its hash part a temp root);
+ *   2. compute its hashes from what was written, decide the final path;
+ *   3. take a temp root, then the path lock; if the path became valid, drop
+ *      the temp copy (a no-op add);
+ *   4. canonicalise metadata, fsync contents, rename into place, fsync the
+ *      store dir, and register in one transaction.
+ * A kill before 4's rename leaves only a temp entry (GC removes it); a kill
+ * between rename and commit leaves complete but unregistered contents under
+ * the final name, which is invalid and gets replaced by the next add or GC.
+ */
+import { existsSync, lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { NixError, CoreErrorCode } from '../../core/index.js';
+import {
+  Hash, HashSink, checkName, encodeBase32, hashBytes, serialiseNar, regularFromBytes, type HashType, type StoreDir,
+} from '../../formats/index.js';
+import { canonicalisePathMetaData, fsyncTree, fsyncDir } from './canonicalise.js';
+
+let counter = 0;
+
+/**
+ * A fresh temp name inside the store dir. It parses as a store path whose
+ * hash part is `hashPart` (the final path's, or a random one): the caller
+ * makes that hash part a temp root first, so neither Nix's GC nor ours
+ * deletes the entry while we fill it (both spare invalid entries whose hash
+ * part is a temp root, and delete unparseable ones).
+ */
+export function makeTempPath(storeDir: StoreDir, hashPart: string): string {
+  return join(storeDir.dir, `${hashPart}-tix-tmp-${process.pid}-${counter++}`);
+}
+
+/** A random 32-char nix-base32 hash part for temp entries. */
+export function randomHashPart(): string {
+  return encodeBase32(randomBytes(20));
+}
+
+/** Remove a file-system object, making read-only dirs writable first. */
+export function deletePath(path: string): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (st.isDirectory()) {
+    if ((st.mode & 0o700) !== 0o700) chmodSync(path, st.mode | 0o700);
+    for (const e of readdirSync(path)) deletePath(join(path, e));
+  }
+  rmSync(path, { recursive: true, force: true });
+}
+
+/** Total bytes used on disk by a path (for `bytesFreed`), lstat-based. */
+export function diskUsage(path: string): number {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return 0;
+  }
+  let n = st.blocks * 512;
+  if (st.isDirectory()) for (const e of readdirSync(path)) n += diskUsage(join(path, e));
+  return n;
+}
+
+export interface Finalise {
+  tmp: string;
+  final: string;
+  fsync: boolean;
+}
+
+/** Step 4 up to (not including) registration: canonicalise, fsync, rename. */
+export function moveIntoPlace(f: Finalise): void {
+  canonicalisePathMetaData(f.tmp);
+  if (f.fsync) fsyncTree(f.tmp);
+  if (existsSync(f.final) || isDanglingLink(f.final)) deletePath(f.final);
+  renameSync(f.tmp, f.final);
+  if (f.fsync) fsyncDir(f.final.slice(0, f.final.lastIndexOf('/')) || '/');
+}
+
+function isDanglingLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Validate a name the way Nix does before touching the store. */
+export function checkAddName(name: string): void {
+  checkName(name, name);
+}
+
+/** Write bytes to a new file (0444 later) and fsync. */
+export function writeNewFile(path: string, data: Uint8Array, fsync: boolean): void {
+  const fd = openSync(path, 'wx', 0o644);
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    if (fsync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Stream bytes into a new file while hashing them. */
+export async function writeStreamHashed(path: string, source: AsyncIterable<Uint8Array>, algo: HashType): Promise<{ hash: Hash; size: number }> {
+  const fd = openSync(path, 'wx', 0o644);
+  const sink = new HashSink(algo);
+  try {
+    for await (const chunk of source) {
+      sink.update(chunk);
+      let off = 0;
+      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { hash: sink.finish(), size: sink.bytes };
+}
+
+/** NAR hash and size of a single regular file with these contents. */
+export function narOfBytes(contents: Uint8Array, executable = false): { narHash: Hash; narSize: number } {
+  const nar = serialiseNar(regularFromBytes(contents, executable));
+  return { narHash: hashBytes('sha256', nar), narSize: nar.length };
+}
+
+/** The content-address string for a fixed-output add. */
+export function fixedCa(recursive: boolean, hash: Hash): string {
+  return `fixed:${recursive ? 'r:' : ''}${hash.type}:${hash.base32}`;
+}
+
+export function textCa(hash: Hash): string {
+  return `text:sha256:${hash.base32}`;
+}
+
+export function notFound(path: string): NixError {
+  return new NixError(CoreErrorCode.E_IO, `getting status of '${path}': No such file or directory`);
+}
+

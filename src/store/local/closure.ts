@@ -1,0 +1,52 @@
+/**
+ * `computeFSClosure` (libstore/misc.cc): the start paths plus everything
+ * reachable through references (or referrers when flipped), optionally
+ * following derivation outputs and derivers. Returns full printed paths.
+ * Reads straight from the database with prepared statements: one indexed
+ * lookup per visited path, iteratively (no recursion depth limit).
+ */
+import { NixError } from '../../core/index.js';
+import { StoreErrorCode } from '../errors.js';
+import type { StorePath } from '../../formats/index.js';
+import type { LocalStore } from './local-store.js';
+
+export interface ClosureOptions {
+  flipDirection?: boolean;
+  includeOutputs?: boolean;
+  includeDerivers?: boolean;
+}
+
+export function computeClosure(store: LocalStore, start: readonly StorePath[], opts: ClosureOptions): Set<string> {
+  const db = store.db;
+  const seen = new Set<string>();
+  const stack = start.map((p) => store.print(p));
+  const drvSuffix = '.drv';
+  db.read(() => {
+    for (const p of stack) if (!db.isValid(p)) throw notValid(p);
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      if (seen.has(p)) continue;
+      const row = db.queryPathInfo(p);
+      if (row === undefined) continue;
+      seen.add(p);
+      if (opts.flipDirection) {
+        for (const r of db.queryReferrers(p)) if (!seen.has(r)) stack.push(r);
+        if (opts.includeOutputs) for (const d of db.queryValidDerivers(p)) if (!seen.has(d)) stack.push(d);
+        if (opts.includeDerivers && p.endsWith(drvSuffix)) {
+          for (const [, out] of db.queryDerivationOutputs(row.id)) if (db.isValid(out) && !seen.has(out)) stack.push(out);
+        }
+      } else {
+        for (const r of db.queryReferences(row.id)) if (!seen.has(r)) stack.push(r);
+        if (opts.includeOutputs && p.endsWith(drvSuffix)) {
+          for (const [, out] of db.queryDerivationOutputs(row.id)) if (db.isValid(out) && !seen.has(out)) stack.push(out);
+        }
+        if (opts.includeDerivers && row.deriver !== null && db.isValid(row.deriver) && !seen.has(row.deriver)) stack.push(row.deriver);
+      }
+    }
+  });
+  return seen;
+}
+
+function notValid(p: string): NixError {
+  return new NixError(StoreErrorCode.E_PATH_NOT_VALID, `path '${p}' is not valid`);
+}

@@ -1,0 +1,397 @@
+/**
+ * `LocalStore` (libstore/local-store.cc): a Nix-compatible store on the local
+ * file system, sharing its state dir, database and lock files with Nix 2.8.
+ *
+ * Layout (`NIX_STORE_DIR`, `NIX_STATE_DIR`): `<state>/db/{db.sqlite,schema,
+ * big-lock,reserved}`, `gc.lock`, `gcroots/`, `profiles/`, `temproots/`.
+ * Every add follows add-to-store.ts's temp-write → rename → register protocol.
+ */
+import { mkdirSync, existsSync, openSync, closeSync, ftruncateSync, writeFileSync, renameSync, copyFileSync, lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NixError, Settings, compareUtf8 } from '../../core/index.js';
+import {
+  Hash, StoreDir, StorePath, hashBytes, type HashType,
+} from '../../formats/index.js';
+import { dumpPath, hashPathMulti, hashFile } from '../nar-fs.js';
+import { StoreErrorCode } from '../errors.js';
+import type {
+  AddToStoreNarOptions, AddToStoreOptions, ByteSource, GCOptions, GCResults, Roots, Store, ValidPathInfo,
+} from '../store.js';
+import { PathLocks } from '../locks.js';
+import { TempRoots } from '../gc/temp-roots.js';
+import { StoreDb } from './db.js';
+import { drvOutputPaths, infoToRow, rowToInfo, sortPaths } from './path-info.js';
+import {
+  checkAddName, deletePath, fixedCa, makeTempPath, randomHashPart, moveIntoPlace, narOfBytes, notFound, textCa, writeNewFile, writeStreamHashed,
+} from './add-to-store.js';
+import { copyTree } from './canonicalise.js';
+import { restoreNarHashed } from './nar.js';
+import { computeClosure } from './closure.js';
+
+export interface LocalStoreOptions {
+  storeDir: string;
+  stateDir: string;
+  settings?: Settings;
+  readOnly?: boolean;
+}
+
+export interface AddPathOptions {
+  name: string;
+  fsPath: string;
+  method: 'flat' | 'recursive';
+  hashAlgo: HashType;
+  repair?: boolean;
+}
+
+export class LocalStore implements Store {
+  readonly storeDir: StoreDir;
+  readonly stateDir: string;
+  readonly settings: Settings;
+  readonly db: StoreDb;
+  readonly tempRoots: TempRoots;
+  /** fsync contents before renaming into place (crash safety on power loss). */
+  readonly fsync: boolean;
+
+  private constructor(opts: LocalStoreOptions, db: StoreDb) {
+    this.storeDir = new StoreDir(opts.storeDir);
+    this.stateDir = opts.stateDir;
+    this.settings = opts.settings ?? new Settings();
+    this.db = db;
+    this.tempRoots = new TempRoots(this.stateDir);
+    this.fsync = this.settings.getBool('fsync-store-paths', true);
+  }
+
+  /** Open the store, creating the store dir, state dir and database as Nix does. */
+  static open(opts: LocalStoreOptions): LocalStore {
+    const state = opts.stateDir;
+    try {
+      if (!opts.readOnly) initDirs(opts.storeDir, state);
+    } catch (e) {
+      throw new NixError(StoreErrorCode.E_DB, `creating the Nix store at '${opts.storeDir}': ${(e as Error).message}`, { cause: e });
+    }
+    const db = StoreDb.open(join(state, 'db'), { readOnly: opts.readOnly });
+    return new LocalStore(opts, db);
+  }
+
+  async close(): Promise<void> {
+    await this.tempRoots.close();
+    this.db.close();
+  }
+
+  print(p: StorePath): string {
+    return this.storeDir.print(p);
+  }
+
+  // ---- queries -------------------------------------------------------------
+
+  async isValidPath(path: StorePath): Promise<boolean> {
+    return this.db.isValid(this.print(path));
+  }
+
+  async queryValidPaths(paths: StorePath[]): Promise<StorePath[]> {
+    return paths.filter((p) => this.db.isValid(this.print(p)));
+  }
+
+  async queryAllValidPaths(): Promise<StorePath[]> {
+    return sortPaths(this.db.queryAllValidPaths().map((p) => this.storeDir.parse(p)));
+  }
+
+  queryPathInfoSync(path: StorePath): ValidPathInfo | undefined {
+    const row = this.db.queryPathInfo(this.print(path));
+    if (row === undefined) return undefined;
+    return rowToInfo(this.storeDir, row, this.db.queryReferences(row.id));
+  }
+
+  async queryPathInfo(path: StorePath): Promise<ValidPathInfo | undefined> {
+    return this.queryPathInfoSync(path);
+  }
+
+  async queryReferrers(path: StorePath): Promise<StorePath[]> {
+    return sortPaths(this.db.queryReferrers(this.print(path)).map((p) => this.storeDir.parse(p)));
+  }
+
+  async queryValidDerivers(path: StorePath): Promise<StorePath[]> {
+    return sortPaths(this.db.queryValidDerivers(this.print(path)).map((p) => this.storeDir.parse(p)));
+  }
+
+  async queryDerivationOutputMap(drvPath: StorePath): Promise<Map<string, StorePath | undefined>> {
+    const id = this.db.pathId(this.print(drvPath));
+    if (id === undefined) throw new NixError(StoreErrorCode.E_PATH_NOT_VALID, `path '${this.print(drvPath)}' is not valid`);
+    const m = new Map<string, StorePath | undefined>();
+    for (const [name, p] of this.db.queryDerivationOutputs(id).sort((a, b) => compareUtf8(a[0], b[0]))) {
+      m.set(name, this.storeDir.parse(p));
+    }
+    return m;
+  }
+
+  async queryPathFromHashPart(hashPart: string): Promise<StorePath | undefined> {
+    if (hashPart.length !== 32) throw new NixError(StoreErrorCode.E_PATH_NOT_VALID, `invalid hash part '${hashPart}'`);
+    const p = this.db.queryPathFromHashPart(`${this.storeDir.dir}/${hashPart}`);
+    return p === undefined ? undefined : this.storeDir.parse(p);
+  }
+
+  async computeFSClosure(
+    paths: StorePath[],
+    opts: { flipDirection?: boolean; includeOutputs?: boolean; includeDerivers?: boolean } = {},
+  ): Promise<Set<string>> {
+    return computeClosure(this, paths, opts);
+  }
+
+  // ---- adding --------------------------------------------------------------
+
+  /**
+   * Register already-present contents (`registerValidPaths`): one transaction.
+   * Each reference must be valid or among `infos`.
+   */
+  registerValidPaths(infos: readonly ValidPathInfo[]): void {
+    const inSet = new Set(infos.map((i) => i.path.baseName));
+    for (const info of infos) {
+      for (const r of info.references) {
+        if (!inSet.has(r.baseName) && !this.db.isValid(this.print(r))) {
+          throw new NixError(
+            StoreErrorCode.E_BAD_REFERENCE,
+            `cannot add path '${this.print(info.path)}' because it references path '${this.print(r)}' which is not valid`,
+          );
+        }
+      }
+    }
+    const rows = infos.map((i) => infoToRow(this.storeDir, i, i.path.isDerivation() ? this.drvOutputsOf(i.path) : undefined));
+    this.db.registerValidPaths(rows);
+  }
+
+  private drvOutputsOf(p: StorePath): [string, string][] {
+    try {
+      return drvOutputPaths(readFileSync(this.print(p), 'utf8')).filter(([, out]) => this.storeDir.isStorePath(out));
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * The common tail of every add: temp root, path lock, re-check, move into
+   * place, register. `tmp` is consumed (moved or deleted).
+   */
+  private async finishAdd(tmp: string, info: ValidPathInfo, repair = false): Promise<ValidPathInfo> {
+    const printed = this.print(info.path);
+    try {
+      await this.addTempRoot(info.path);
+      if (!repair && this.db.isValid(printed)) return this.queryPathInfoSync(info.path)!;
+      const locks = await PathLocks.lock([printed]);
+      try {
+        if (!repair && this.db.isValid(printed)) return this.queryPathInfoSync(info.path)!;
+        moveIntoPlace({ tmp, final: printed, fsync: this.fsync });
+        this.registerValidPaths([info]);
+        return info;
+      } finally {
+        await locks.unlock();
+      }
+    } finally {
+      deletePath(tmp);
+    }
+  }
+
+  /** A temp entry name whose (random) hash part is already a temp root. */
+  private async makeRootedTemp(): Promise<string> {
+    const hp = randomHashPart();
+    await this.tempRoots.add(`${this.storeDir.dir}/${hp}-tix-tmp`);
+    return makeTempPath(this.storeDir, hp);
+  }
+
+  /** Add a file-system path (`nix-store --add`, `--add-fixed`, `builtins.path`). */
+  async addPathToStore(opts: AddPathOptions): Promise<ValidPathInfo> {
+    // As in Nix, a bad name is reported when the path is made (after hashing).
+    let st;
+    try {
+      st = lstatSync(opts.fsPath);
+    } catch {
+      throw notFound(opts.fsPath);
+    }
+    const tmp = await this.makeRootedTemp();
+    try {
+      let caHash: Hash;
+      let narHash: Hash;
+      let narSize: number;
+      if (opts.method === 'recursive') {
+        copyTree(opts.fsPath, tmp);
+        const algos: HashType[] = opts.hashAlgo === 'sha256' ? ['sha256'] : ['sha256', opts.hashAlgo];
+        const r = hashPathMulti(tmp, algos);
+        narHash = r.hashes[0]!;
+        caHash = r.hashes[algos.length - 1]!;
+        narSize = r.narSize;
+      } else {
+        if (st.isDirectory()) throw new NixError(StoreErrorCode.E_NOT_IN_STORE, 'reading from file: Is a directory');
+        copyFileSync(opts.fsPath, tmp);
+        caHash = hashFile(tmp, opts.hashAlgo);
+        ({ hash: narHash, narSize } = hashPathWithSize(tmp));
+      }
+      const recursive = opts.method === 'recursive';
+      const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name });
+      const info: ValidPathInfo = {
+        path, narHash, narSize, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
+      };
+      return await this.finishAdd(tmp, info, opts.repair);
+    } finally {
+      deletePath(tmp);
+    }
+  }
+
+  /** `addToStore` from a stream: a NAR for `recursive`, file bytes for `flat`/`text`. */
+  async addToStore(opts: AddToStoreOptions): Promise<ValidPathInfo> {
+    checkAddName(opts.name);
+    if (opts.method === 'text') {
+      const chunks: Uint8Array[] = [];
+      for await (const c of opts.source) chunks.push(c);
+      const p = await this.addTextToStore(opts.name, Buffer.concat(chunks), opts.references ?? []);
+      return this.queryPathInfoSync(p)!;
+    }
+    const tmp = await this.makeRootedTemp();
+    try {
+      let caHash: Hash;
+      let narHash: Hash;
+      let narSize: number;
+      if (opts.method === 'recursive') {
+        const r = await restoreNarHashed(tmp, opts.source, opts.hashAlgo);
+        ({ narHash, narSize, caHash } = r);
+      } else {
+        ({ hash: caHash } = await writeStreamHashed(tmp, opts.source, opts.hashAlgo));
+        ({ hash: narHash, narSize } = hashPathWithSize(tmp));
+      }
+      const recursive = opts.method === 'recursive';
+      const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name, references: opts.references });
+      const info: ValidPathInfo = {
+        path, narHash, narSize, references: sortPaths([...(opts.references ?? [])]), registrationTime: 0, ultimate: false, sigs: [],
+        ca: fixedCa(recursive, caHash),
+      };
+      return await this.finishAdd(tmp, info, opts.repair);
+    } finally {
+      deletePath(tmp);
+    }
+  }
+
+  async addTextToStore(name: string, text: Uint8Array, references: StorePath[]): Promise<StorePath> {
+    checkAddName(name);
+    const contentHash = hashBytes('sha256', text);
+    const path = this.storeDir.makeTextPath(name, contentHash, references);
+    const printed = this.print(path);
+    await this.addTempRoot(path);
+    if (this.db.isValid(printed)) return path;
+    this.checkRefsValid(printed, references);
+    const tmp = makeTempPath(this.storeDir, path.hashPart);
+    try {
+      writeNewFile(tmp, text, this.fsync);
+      const { narHash, narSize } = narOfBytes(text);
+      const info: ValidPathInfo = {
+        path, narHash, narSize, references: sortPaths([...references]), registrationTime: 0, ultimate: false, sigs: [], ca: textCa(contentHash),
+      };
+      await this.finishAdd(tmp, info);
+      return path;
+    } finally {
+      deletePath(tmp);
+    }
+  }
+
+  private checkRefsValid(printed: string, refs: readonly StorePath[]): void {
+    for (const r of refs) {
+      if (!this.db.isValid(this.print(r))) {
+        throw new NixError(StoreErrorCode.E_BAD_REFERENCE, `cannot add path '${printed}' because it references path '${this.print(r)}' which is not valid`);
+      }
+    }
+  }
+
+  /** `addToStore(info, narSource)`: the NAR must match `info.narHash`/`narSize`. */
+  async addToStoreNar(info: ValidPathInfo, nar: ByteSource, opts: AddToStoreNarOptions = {}): Promise<void> {
+    const printed = this.print(info.path);
+    const selfRefOk = info.references.filter((r) => !r.equals(info.path));
+    this.checkRefsValid(printed, selfRefOk);
+    await this.addTempRoot(info.path);
+    if (!opts.repair && this.db.isValid(printed)) {
+      for await (const _ of nar) void _; // drain, as Nix does
+      return;
+    }
+    const tmp = makeTempPath(this.storeDir, info.path.hashPart);
+    try {
+      const r = await restoreNarHashed(tmp, nar, 'sha256');
+      if (!r.narHash.equals(info.narHash)) {
+        throw new NixError(
+          StoreErrorCode.E_NAR_HASH_MISMATCH,
+          `hash mismatch importing path '${printed}';\n  specified: ${info.narHash.toString('base32')}\n  got:       ${r.narHash.toString('base32')}`,
+        );
+      }
+      if (info.narSize !== 0 && info.narSize !== r.narSize) {
+        throw new NixError(StoreErrorCode.E_NAR_HASH_MISMATCH, `size mismatch importing path '${printed}';\n  specified: ${info.narSize}\n  got:       ${r.narSize}`);
+      }
+      await this.finishAdd(tmp, { ...info, narSize: r.narSize }, opts.repair);
+    } finally {
+      deletePath(tmp);
+    }
+  }
+
+  async *narFromPath(path: StorePath): ByteSource {
+    const printed = this.print(path);
+    if (!this.db.isValid(printed)) throw new NixError(StoreErrorCode.E_PATH_NOT_VALID, `path '${printed}' is not valid`);
+    yield* dumpPath(printed);
+  }
+
+  async addSignatures(path: StorePath, sigs: string[]): Promise<void> {
+    const printed = this.print(path);
+    this.db.immediate(() => {
+      const row = this.db.queryPathInfo(printed);
+      if (row === undefined) throw new NixError(StoreErrorCode.E_PATH_NOT_VALID, `path '${printed}' is not valid`);
+      const all = new Set([...(row.sigs ?? '').split(' ').filter((s) => s !== ''), ...sigs]);
+      this.db.setSigs(row.id, all.size > 0 ? [...all].sort(compareUtf8).join(' ') : null);
+    });
+  }
+
+  // ---- roots, GC, verification (gc/*.ts, verify.ts) ------------------------
+
+  async addTempRoot(path: StorePath): Promise<void> {
+    await this.tempRoots.add(this.print(path));
+  }
+
+  async addIndirectRoot(path: string): Promise<void> {
+    const { addIndirectRoot } = await import('../gc/roots.js');
+    addIndirectRoot(this.stateDir, path);
+  }
+
+  async findRoots(censor: boolean): Promise<Roots> {
+    const { findRoots } = await import('../gc/roots.js');
+    return findRoots(this, censor);
+  }
+
+  async collectGarbage(opts: GCOptions): Promise<GCResults> {
+    const { collectGarbage } = await import('../gc/collect.js');
+    return collectGarbage(this, opts);
+  }
+
+  async verifyStore(checkContents: boolean, repair: boolean): Promise<boolean> {
+    const { verifyStore } = await import('./verify.js');
+    return verifyStore(this, { checkContents, repair });
+  }
+}
+
+function hashPathWithSize(p: string): { hash: Hash; narSize: number } {
+  const r = hashPathMulti(p, ['sha256']);
+  return { hash: r.hashes[0]!, narSize: r.narSize };
+}
+
+/** Create the store dir and the state dir's fixed entries, as Nix does on first use. */
+function initDirs(storeDir: string, state: string): void {
+  mkdirSync(storeDir, { recursive: true });
+  for (const d of ['db', 'gcroots', 'profiles', 'temproots', 'gc-socket']) mkdirSync(join(state, d), { recursive: true });
+  for (const f of [join(state, 'gc.lock'), join(state, 'db', 'big-lock')]) {
+    if (!existsSync(f)) closeSync(openSync(f, 'a', 0o600));
+  }
+  const reserved = join(state, 'db', 'reserved');
+  if (!existsSync(reserved)) {
+    // Space kept back so GC can run on a full disk (Nix's reserved-size, 8 MiB).
+    const tmp = `${reserved}.tmp-${process.pid}`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      ftruncateSync(fd, 8 * 1024 * 1024);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, reserved);
+  }
+  void writeFileSync;
+}
