@@ -9,3 +9,6 @@ export { collectGarbage, type GCLog } from './gc/collect.js';
 export { verifyStore, checkContents, type VerifyLog } from './local/verify.js';
 export { PathLocks, lockFile, tryLockFile, type FileLock } from './locks.js';
 export { drvOutputPaths } from './local/path-info.js';
+export { exportPaths, importPaths } from './local/export.js';
+export { makeValidityRegistration, decodeValidPathInfos, type DecodedInfo } from './local/registration.js';
+export { canonicalisePathMetaData } from './local/canonicalise.js';

@@ -124,11 +124,11 @@ async function run(store: LocalStore, opts: GCOptions, server: RootsServer, log?
     return results;
   }
 
+  log?.info('determining live/dead paths...');
   if (opts.action === 'returnLive') {
     results.paths = [...live].sort();
     return results;
   }
-  log?.info('determining live/dead paths...');
   const dead = db.queryAllValidPaths().filter((p) => !live.has(p) && !isTempRoot(p));
   if (opts.action === 'returnDead') {
     results.paths = [...dead, ...invalidEntries(store, isTempRoot)].sort();

@@ -10,9 +10,9 @@ import { mkdirSync, existsSync, openSync, closeSync, ftruncateSync, writeFileSyn
 import { join } from 'node:path';
 import { NixError, Settings, compareUtf8 } from '../../core/index.js';
 import {
-  Hash, StoreDir, StorePath, hashBytes, type HashType,
+  Hash, StoreDir, StorePath, hashBytes, type HashType, type ByteReader,
 } from '../../formats/index.js';
-import { dumpPath, hashPathMulti, hashFile } from '../nar-fs.js';
+import { dumpPath, hashPathMulti, hashFile, restorePath } from '../nar-fs.js';
 import { StoreErrorCode } from '../errors.js';
 import type {
   AddToStoreNarOptions, AddToStoreOptions, ByteSource, GCOptions, GCResults, Roots, Store, ValidPathInfo,
@@ -190,6 +190,15 @@ export class LocalStore implements Store {
     }
   }
 
+  /**
+   * Register contents already restored at `tmp` (inside the store, rooted)
+   * as `info`: references must be valid (or the path itself).
+   */
+  async addFromTemp(tmp: string, info: ValidPathInfo): Promise<ValidPathInfo> {
+    this.checkRefsValid(this.print(info.path), info.references.filter((r) => !r.equals(info.path)));
+    return this.finishAdd(tmp, info);
+  }
+
   /** A temp entry name whose (random) hash part is already a temp root. */
   private async makeRootedTemp(): Promise<string> {
     const hp = randomHashPart();
@@ -299,13 +308,22 @@ export class LocalStore implements Store {
   }
 
   /** `addToStore(info, narSource)`: the NAR must match `info.narHash`/`narSize`. */
-  async addToStoreNar(info: ValidPathInfo, nar: ByteSource, opts: AddToStoreNarOptions = {}): Promise<void> {
+  async addToStoreNar(info: ValidPathInfo, nar: ByteSource | ByteReader, opts: AddToStoreNarOptions = {}): Promise<void> {
     const printed = this.print(info.path);
     const selfRefOk = info.references.filter((r) => !r.equals(info.path));
     this.checkRefsValid(printed, selfRefOk);
     await this.addTempRoot(info.path);
     if (!opts.repair && this.db.isValid(printed)) {
-      for await (const _ of nar) void _; // drain, as Nix does
+      // Consume the NAR anyway, as Nix does, so a stream of several stays in step.
+      if (Symbol.asyncIterator in nar) for await (const _ of nar as ByteSource) void _;
+      else {
+        const scratch = makeTempPath(this.storeDir, info.path.hashPart);
+        try {
+          await restorePath(scratch, nar);
+        } finally {
+          deletePath(scratch);
+        }
+      }
       return;
     }
     const tmp = makeTempPath(this.storeDir, info.path.hashPart);

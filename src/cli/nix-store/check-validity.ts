@@ -1,0 +1,26 @@
+/** `nix-store --check-validity [--print-invalid] PATHS…` (nix-store.cc `opCheckValidity`). */
+import { NixError } from '../../core/index.js';
+import { takeCommonFlags } from '../args.js';
+import type { CliContext } from '../context.js';
+import { followLinksToStorePath, usageError, withStore } from './store-common.js';
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const { rest } = takeCommonFlags(args, ctx);
+  let printInvalid = false;
+  const pos: string[] = [];
+  for (const a of rest) {
+    if (a === '--print-invalid') printInvalid = true;
+    else if (a.startsWith('-') && a !== '--') throw usageError(`unknown flag '${a}'`);
+    else if (a !== '--') pos.push(a);
+  }
+  return withStore(ctx, async (store) => {
+    for (const a of pos) {
+      const p = followLinksToStorePath(store, a);
+      if (!(await store.isValidPath(p))) {
+        if (printInvalid) ctx.stdout.write(store.print(p) + '\n');
+        else throw new NixError('E0201', `path '${store.print(p)}' is not valid`);
+      }
+    }
+    return 0;
+  });
+}
