@@ -20,12 +20,45 @@ import { REPO_ROOT, REF_BIN, TIX_BIN, haveReference, makeRoot, runRef, runTix, t
 const FIX = join(REPO_ROOT, 'test/differential/recursive-fixtures');
 const TOOLS = '/usr/bin:/bin';
 /** What a sandboxed builder needs from the host: bash, coreutils, node (tix's client), the reference client's libs. */
-const SANDBOX_CONF = 'sandbox = true\nsandbox-paths = /bin /usr /lib /lib64? /etc/ld.so.cache?\n';
+const SANDBOX_CONF = `sandbox = true\nsandbox-paths = /bin /usr /lib /lib64? /etc/ld.so.cache? ${REPO_ROOT}\n`;
 
 type Host = 'tix' | 'ref';
 
-function run(host: Host, root: NixRoot, prog: string, args: string[], env: NodeJS.ProcessEnv = {}): RunResult {
-  return (host === 'tix' ? runTix : runRef)(root, prog, args, { env, cwd: FIX, timeoutMs: 180_000 });
+interface Ids {
+  uid: number;
+  gid: number;
+}
+
+function run(host: Host, root: NixRoot, prog: string, args: string[], env: NodeJS.ProcessEnv = {}, as?: Ids): RunResult {
+  if (as === undefined) return (host === 'tix' ? runTix : runRef)(root, prog, args, { env, cwd: FIX, timeoutMs: 180_000 });
+  const bin = join(host === 'tix' ? TIX_BIN : REF_BIN, prog);
+  const r = spawnSync('setpriv', ['--reuid', String(as.uid), '--regid', String(as.gid), '--clear-groups', '--', bin, ...args], {
+    env: { ...root.env, ...env },
+    cwd: FIX,
+    timeout: 180_000,
+    maxBuffer: 1 << 28,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status ?? 128, stdout: r.stdout.toString(), stderr: r.stderr.toString(), stdoutBytes: r.stdout };
+}
+
+const TEST_USER = 'tix-recursive-test';
+
+/** A throwaway system user for the non-root runs (created once, removed at exit). */
+function testUser(): Ids | undefined {
+  const ids = (): Ids | undefined => {
+    const u = spawnSync('id', ['-u', TEST_USER]);
+    const g = spawnSync('id', ['-g', TEST_USER]);
+    if (u.status !== 0 || g.status !== 0) return undefined;
+    return { uid: Number(u.stdout.toString()), gid: Number(g.stdout.toString()) };
+  };
+  let found = ids();
+  if (found === undefined && isRoot) {
+    if (spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', TEST_USER]).status !== 0) return undefined;
+    process.on('exit', () => spawnSync('userdel', [TEST_USER]));
+    found = ids();
+  }
+  return found;
 }
 
 function show(r: RunResult): string {
@@ -54,11 +87,13 @@ interface ScenarioOptions {
   host: Host;
   clientBin: string;
   sandbox: boolean;
+  as?: Ids;
 }
 
-function addUnreachable(host: Host, root: NixRoot): string {
+function addUnreachable(host: Host, root: NixRoot, as?: Ids): string {
   writeFileSync(join(root.dir, 'secret'), 'not for the builder\n');
-  const r = run(host, root, 'nix', ['store', 'add-path', join(root.dir, 'secret')]);
+  if (as !== undefined) spawnSync('chown', ['-R', `${as.uid}:${as.gid}`, root.dir]);
+  const r = run(host, root, 'nix', ['store', 'add-path', join(root.dir, 'secret')], {}, as);
   assert.equal(r.status, 0, show(r));
   return r.stdout.trim();
 }
@@ -66,24 +101,25 @@ function addUnreachable(host: Host, root: NixRoot): string {
 function runScenario(o: ScenarioOptions): void {
   const root = makeRoot({ conf: o.sandbox ? SANDBOX_CONF : '' });
   try {
-    const unreachable = addUnreachable(o.host, root);
+    const unreachable = addUnreachable(o.host, root, o.as);
     const env = {
       TIX_TEST_NIX_BIN: o.clientBin,
       TIX_TEST_PATH: TOOLS,
       TIX_TEST_UNREACHABLE: unreachable,
       TIX_TEST_SANDBOXED: o.sandbox ? '1' : '',
+      ...(o.as ? { TMPDIR: join(root.dir, 'home') } : {}),
     };
     const result = join(root.dir, 'result');
-    const b = run(o.host, root, 'nix-build', [join(FIX, 'recursive.nix'), '-o', result], env);
+    const b = run(o.host, root, 'nix-build', [join(FIX, 'recursive.nix'), '-o', result], env, o.as);
     assert.equal(b.status, 0, show(b));
     assert.match(readFileSync(join(result, 'inner1'), 'utf8'), /-fnord blaat\n$/);
     assert.equal(readFileSync(join(result, 'inner2'), 'utf8'), 'inner2\n');
-    const q = run(o.host, root, 'nix', ['path-info', '-r', result]);
+    const q = run(o.host, root, 'nix', ['path-info', '-r', result], {}, o.as);
     assert.equal(q.status, 0, show(q));
     const closure = q.stdout.trim().split('\n').map((l) => l.replace(/^.*\/[0-9a-z]{32}-/, ''));
     assert.deepEqual(closure.sort(), ['foobar', 'fnord', 'inner1', 'inner2', 'recursive'].sort());
     // The unreachable path was never a reference and is still valid (GC ops were no-ops).
-    assert.equal(run(o.host, root, 'nix-store', ['--check-validity', unreachable]).status, 0);
+    assert.equal(run(o.host, root, 'nix-store', ['--check-validity', unreachable], {}, o.as).status, 0);
   } finally {
     root.cleanup();
   }
@@ -109,13 +145,24 @@ test('tix builds the scenario sandboxed, reference nix inside (root)', { skip: n
   runScenario({ host: 'tix', clientBin: REF_BIN, sandbox: true });
 });
 
+const user = noTix || !canSandbox ? undefined : testUser();
+const noUser = (!canSandbox && 'needs root (to drop to a test user) and bwrap') || (user === undefined && 'cannot create a test user');
+
+test('tix builds the scenario sandboxed as a non-root user, tix\'s own nix inside', { skip: noTix || noUser }, () => {
+  runScenario({ host: 'tix', clientBin: TIX_BIN, sandbox: true, as: user });
+});
+
+test('tix builds the scenario sandboxed as a non-root user, reference nix inside', { skip: noTix || noRef || noUser }, () => {
+  runScenario({ host: 'tix', clientBin: REF_BIN, sandbox: true, as: user });
+});
+
 // ---- beyond upstream: probes ----
 
 function runProbe(host: Host, attr: string, extra: NodeJS.ProcessEnv = {}): { build: RunResult; status?: string; out?: string; lingerPid?: number } {
   const root = makeRoot();
   try {
     const unreachable = addUnreachable(host, root);
-    const env = { TIX_TEST_NIX_BIN: host === 'tix' ? TIX_BIN : REF_BIN, TIX_TEST_PATH: TOOLS, TIX_TEST_UNREACHABLE: unreachable, ...extra };
+    const env = { TIX_TEST_NIX_BIN: host === 'tix' ? TIX_BIN : REF_BIN, TIX_TEST_PATH: TOOLS, TIX_TEST_UNREACHABLE: unreachable, TIX_TEST_REPO: REPO_ROOT, ...extra };
     const build = run(host, root, 'nix-build', [join(FIX, 'probes.nix'), '-A', attr, '--no-out-link'], env);
     const out = build.stdout.trim().split('\n').pop() ?? '';
     const statusFile = join(out, 'status');
@@ -128,7 +175,7 @@ function runProbe(host: Host, attr: string, extra: NodeJS.ProcessEnv = {}): { bu
   }
 }
 
-test('6.1: nix-store --dump of an unreachable path is refused (2.8 leaks it)', { skip: noTix }, () => {
+test('6.1: NarFromPath of an unreachable path is refused (2.8 streams it)', { skip: noTix }, () => {
   const tix = runProbe('tix', 'dump');
   assert.equal(tix.status, 'refused', show(tix.build));
   if (haveReference()) assert.equal(runProbe('ref', 'dump').status, 'leaked', 'the reference leaks the path (spec §3.3)');

@@ -7,6 +7,7 @@ let
     inherit name;
     unreachable = builtins.getEnv "TIX_TEST_UNREACHABLE";
     lingerMs = builtins.getEnv "TIX_TEST_LINGER_MS";
+    tixRepo = builtins.getEnv "TIX_TEST_REPO";
     requiredSystemFeatures = [ "recursive-nix" ];
     buildCommand = ''
       mkdir $out
@@ -16,9 +17,10 @@ let
   };
 in
 {
-  # 6.1: reading a path outside the closure by name.
+  # 6.1: reading a path outside the closure by name (NarFromPath over the socket).
   dump = probe "probe-dump" ''
-    if nix-store --dump $unreachable > $out/nar 2> $out/err; then echo leaked > $out/status; else echo refused > $out/status; fi
+    node ${./nar-probe.mjs} "$tixRepo" "$NIX_STORE_DIR" "$sock" "$unreachable" > $out/result
+    cut -d' ' -f1 $out/result | tr -d : > $out/status
   '';
   # 6.4: a client that connects and closes before the handshake.
   hangup = probe "probe-hangup" ''
