@@ -17,15 +17,18 @@ function addCallFrames(e: unknown, f: Lambda, pos: Pos | undefined): void {
   if (pos) e.addFrame('from call site', pos);
 }
 
+/** 2.8 adds the `while evaluating 'f'` / `from call site` frames only with
+ *  `--show-trace` (they cost a catch per call otherwise). */
+export const traceSettings = { showTrace: false };
+
 export function callLambda(f: Lambda, arg: Lazy, pos: Pos | undefined): Value {
   const info = f.info;
+  const env = info.enter(f.env, arg, pos, f);
+  if (!traceSettings.showTrace) return info.body(env);
   try {
-    return info.body(info.enter(f.env, arg, pos, f));
+    return info.body(env);
   } catch (e) {
-    if (e instanceof EvalError) {
-      if (e.pos === undefined) e.pos = pos;
-      addCallFrames(e, f, pos);
-    }
+    if (e instanceof EvalError) addCallFrames(e, f, pos);
     throw e;
   }
 }

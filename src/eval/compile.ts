@@ -9,7 +9,7 @@
  */
 import type * as A from './ast.js';
 import { callLambda, callN } from './call.js';
-import { CatchableError, EvalError, EvalErrorCode } from './errors.js';
+import { CatchableError, EvalError, EvalErrorCode, infiniteRecursion } from './errors.js';
 import { Scope, resolve } from './scope.js';
 import type { EvalState } from './state.js';
 import { compileBinOp, compileConcat, compileNeg, compileNot } from './compile-ops.js';
@@ -165,25 +165,41 @@ export class Compiler {
       return (env) => {
         const v = base(env);
         if (!(v instanceof NixAttrs)) throw wrongType(v, 'a set', pos);
-        const a = v.get(name);
-        if (a === undefined) throw missingAttr(name, v, pos);
-        return a instanceof Thunk ? forceAt(a, pos) : a;
+        const i = v.indexOf(name);
+        if (i < 0) throw missingAttr(name, v, pos);
+        const a = v.values[i]!;
+        if (!(a instanceof Thunk)) return a;
+        if (a.code === null) return a.value;
+        return forceSelected(a, v.positions?.[i], pos, name);
       };
     }
     return (env) => {
       let v = base(env);
-      for (const nameOf of names) {
-        const name = nameOf(env);
-        if (!(v instanceof NixAttrs)) {
-          if (def) return def(env);
-          throw wrongType(v, 'a set', pos);
+      let pos2: A.Pos | undefined;
+      const shown: string[] = [];
+      try {
+        for (const nameOf of names) {
+          const name = nameOf(env);
+          shown.push(name ?? 'null');
+          if (!(v instanceof NixAttrs)) {
+            if (def) return def(env);
+            throw wrongType(v, 'a set', pos2 ?? pos);
+          }
+          const i = name === null ? -1 : v.indexOf(name);
+          if (i < 0) {
+            if (def) return def(env);
+            throw missingAttr(name ?? 'null', v, pos2 ?? pos);
+          }
+          const a = v.values[i]!;
+          pos2 = v.positions?.[i];
+          if (a instanceof Thunk) {
+            if (a.blackholed) throw infiniteRecursion(pos2 ?? pos);
+            v = a.force();
+          } else v = a;
         }
-        const a = name === null ? undefined : v.get(name);
-        if (a === undefined) {
-          if (def) return def(env);
-          throw missingAttr(name ?? 'null', v, pos);
-        }
-        v = a instanceof Thunk ? forceAt(a, pos) : a;
+      } catch (err) {
+        if (pos2 && err instanceof EvalError) err.addFrame(`while evaluating the attribute '${shown.join('.')}'`, pos2);
+        throw err;
       }
       void state;
       return v;
@@ -353,7 +369,7 @@ export class Compiler {
     const cond = this.compile(e.cond, scope);
     const t = this.compile(e.then, scope);
     const f = this.compile(e.else, scope);
-    const pos = e.cond.pos;
+    const pos = e.pos;
     return (env) => {
       const c = cond(env);
       if (c === true) return t(env);
@@ -388,6 +404,18 @@ function constant(v: Value): Compiled {
 /** Force a thunk, reporting infinite recursion at the forcing site. */
 export function forceAt(t: Thunk, pos: A.Pos): Value {
   return t.code === null ? t.value : t.force(pos);
+}
+
+/** Force a selected attribute: 2.8 reports blackholes at the attribute's
+ *  definition and adds `while evaluating the attribute` to any error. */
+function forceSelected(a: Thunk, pos2: A.Pos | undefined, pos: A.Pos, name: string): Value {
+  if (a.blackholed) throw infiniteRecursion(pos2 ?? pos);
+  try {
+    return a.force();
+  } catch (err) {
+    if (pos2 && err instanceof EvalError) err.addFrame(`while evaluating the attribute '${name}'`, pos2);
+    throw err;
+  }
 }
 
 export function missingAttr(name: string, attrs: NixAttrs, pos: A.Pos): EvalError {

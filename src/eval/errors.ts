@@ -114,7 +114,8 @@ export function renderExcerpt(pos: Pos): string {
   if (idx > 0) out += `${pad(idx)}| ${decode(lines[idx - 1]!)}\n`;
   out += `${pad(idx + 1)}| ${decode(lines[idx]!)}\n`;
   out += `${' '.repeat(13)}| ${' '.repeat(Math.max(0, pos.column - 1))}^\n`;
-  if (idx + 1 < lines.length) out += `${pad(idx + 2)}| ${decode(lines[idx + 1]!)}\n`;
+  // The empty remainder after a final newline is not a line.
+  if (idx + 1 < lines.length && !(idx + 2 === lines.length && lines[idx + 1] === '')) out += `${pad(idx + 2)}| ${decode(lines[idx + 1]!)}\n`;
   return out;
 }
 

@@ -6,6 +6,7 @@
 import type * as A from './ast.js';
 import { createBuiltins } from './builtins/index.js';
 import type { BuiltinRegistry } from './builtins/registry.js';
+import { traceSettings } from './call.js';
 import { Compiler } from './compile.js';
 import { EvalError, EvalErrorCode, originName, showPos } from './errors.js';
 import type { EvalIO } from './io.js';
@@ -32,6 +33,8 @@ export interface EvalOptions {
   readonly pureEval?: boolean;
   /** `$HOME` for `~/` path literals. */
   readonly home?: string;
+  /** `--show-trace`: record call frames (costs a little per call). */
+  readonly showTrace?: boolean;
   /** Register/replace builtins after the standard ones (glue: derivationStrict, fetchers, …). */
   readonly extraBuiltins?: (r: BuiltinRegistry) => void;
 }
@@ -56,6 +59,7 @@ export class EvalState {
     this.pureEval = opts.pureEval ?? false;
     this.home = opts.home;
     this.compiler = new Compiler(this);
+    traceSettings.showTrace = opts.showTrace ?? false;
     this.trace = (line) => (this.io.trace ? this.io.trace(line) : process.stderr.write(line + '\n'));
     const { scopeVars, env, builtins } = createBuiltins(this, opts.extraBuiltins);
     this.baseScope = new Scope(null, scopeVars);

@@ -96,6 +96,10 @@ export class Thunk {
     }
   }
 
+  get blackholed(): boolean {
+    return this.code === BLACKHOLE;
+  }
+
   get evaluated(): boolean {
     return this.code === null;
   }
