@@ -52,5 +52,5 @@ export function writeEtc(etcDir: string, buildDirInSandbox: string, network: boo
       writeFileSync(join(etcDir, f), text);
     }
   }
-  chmodSync(etcDir, 0o555);
+  chmodSync(etcDir, 0o755); // as 2.8 leaves it; the sandbox binds it read-only anyway
 }

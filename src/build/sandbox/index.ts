@@ -39,6 +39,13 @@ export function setSandboxWarn(f: (msg: string) => void): void {
   sandboxWarn = f;
 }
 
+/** `system-features`; 2.8's default adds `kvm` when /dev/kvm exists. */
+function systemFeatures(settings: SandboxOptions['settings']): string[] {
+  const def = ['nixos-test', 'benchmark', 'big-parallel'];
+  if (existsSync('/dev/kvm')) def.push('kvm');
+  return settings.getList('system-features', def);
+}
+
 async function buildUserFor(opts: SandboxOptions): Promise<BuildUser | undefined> {
   const group = opts.settings.getString('build-users-group', '').trim();
   if (group === '' || process.getuid?.() !== 0) return undefined;
@@ -73,6 +80,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
       inputClosure: opts.inputClosure,
       outputs: opts.outputs.values(),
       network: opts.network,
+      kvm: systemFeatures(opts.settings).includes('kvm'),
       sandboxPaths: paths,
       tools: avail.tools,
       ...(buildUser ? { buildUser } : {}),

@@ -45,6 +45,8 @@ export interface LinuxSandboxOptions {
   /** Full store paths the builder writes (moved into the store by `destroy`). */
   outputs: Iterable<string>;
   network: boolean;
+  /** Give the builder /dev/kvm (the `kvm` system feature). */
+  kvm?: boolean;
   sandboxPaths: readonly SandboxPath[];
   tools: SandboxTools;
   buildUser?: BuildUser;
@@ -123,7 +125,7 @@ export class LinuxSandbox implements Sandbox {
         else writeFileSync(target, ''); // an empty file as the bind mount point
       }
     } finally {
-      chmodSync(etc, 0o555);
+      chmodSync(etc, 0o755);
     }
   }
 
@@ -141,7 +143,10 @@ export class LinuxSandbox implements Sandbox {
     if (network) a.push('--share-net');
     a.push('--die-with-parent', '--new-session', '--as-pid-1', '--cap-drop', 'ALL', '--hostname', 'localhost');
     a.push('--dev', '/dev', '--proc', '/proc');
-    a.push('--tmpfs', '/tmp');
+    if (this.opts.kvm) a.push('--dev-bind-try', '/dev/kvm', '/dev/kvm'); // 2.8: with the 'kvm' system feature
+    a.push('--perms', '1777', '--tmpfs', '/tmp');
+    // Parents of the store and build dir as 2.8's createDirs makes them (bwrap would use 0700).
+    for (const d of ancestors(storeDir, this.buildDirInSandbox)) a.push('--perms', '0755', '--dir', d);
     a.push('--ro-bind', this.etcDir, '/etc');
     for (const sp of sandboxPaths) {
       if (sp.target === this.buildDirInSandbox || sp.target === '/proc') continue; // 2.8 skips /proc
@@ -316,6 +321,19 @@ export class LinuxSandbox implements Sandbox {
 
 function sandboxSetupFailure(msg: string): void {
   process.stderr.write(`error: while setting up the build environment: ${msg}\n`);
+}
+
+/** Proper ancestors of the given absolute paths (not `/`), parents first, without duplicates. */
+function ancestors(...paths: string[]): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    const parts = p.split('/').filter((x) => x !== '');
+    for (let i = 1; i < parts.length; i++) {
+      const d = '/' + parts.slice(0, i).join('/');
+      if (!out.includes(d)) out.push(d);
+    }
+  }
+  return out;
 }
 
 const sharedReady = new Set<string>();

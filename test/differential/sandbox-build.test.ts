@@ -1,0 +1,131 @@
+/**
+ * Builds with `sandbox = true` on tix and on the reference Nix 2.8 give the
+ * same output paths and the same contents (NAR hashes). The derivations are
+ * made by the reference's nix-instantiate in each root (same dir, so same
+ * paths); one of them writes what the builder sees of its sandbox (ids,
+ * hostname, `/`, the store listing, /etc files, env, uid_map, modes), so the
+ * environments must match byte for byte, not just the build results.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeRoot, runRef, runTix, haveReference, type NixRoot } from '../harness/index.js';
+import { sandboxAvailability } from '../../src/build/sandbox/index.js';
+
+const CONF = [
+  'sandbox = true',
+  'sandbox-fallback = false',
+  'sandbox-paths = /bin/sh=/bin/bash /bin/bash /usr /lib /lib64',
+].join('\n');
+
+const sh = (script: string): string => JSON.stringify(`export PATH=/usr/bin; ${script}`);
+
+/** name → Nix expression of the derivation(s) to build (a list is built as a whole). */
+const CASES: Record<string, string> = {
+  'sandbox environment as the builder sees it': `derivation {
+    name = "probe"; system = builtins.currentSystem; builder = "/bin/sh";
+    args = ["-c" ${sh(
+      '{ id; hostname; echo pid=$$; ls -a /; ls -a "$NIX_STORE"; cat /etc/passwd /etc/group /etc/hosts; ls /etc; ' +
+        'env | sort; cat /proc/self/uid_map /proc/self/gid_map; umask; ls /proc/self/fd; ' +
+        'stat -c "%n %a %U %G" /build "$NIX_STORE" /tmp /etc /proc /dev/null; pwd; ls -a /build; } > $out 2>&1',
+    )}];
+  }`,
+  'multiple outputs': `derivation {
+    name = "multi"; system = builtins.currentSystem; builder = "/bin/sh"; outputs = [ "out" "dev" "doc" ];
+    args = ["-c" ${sh('mkdir -p $out/bin $dev/include; echo main > $out/bin/x; echo hdr > $dev/include/x.h; echo "$out" > $doc')}];
+  }`,
+  'a dependency chain and its closure': `let
+    a = derivation { name = "a"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" ${sh('mkdir $out; echo A > $out/a')}]; };
+    b = derivation { name = "b"; system = builtins.currentSystem; builder = "/bin/sh"; inherit a;
+      args = ["-c" ${sh('mkdir $out; cat $a/a > $out/b; echo B >> $out/b; ln -s $a $out/a-link; ls "$NIX_STORE" | wc -l > $out/visible')}]; };
+  in derivation { name = "c"; system = builtins.currentSystem; builder = "/bin/sh"; inherit b;
+      args = ["-c" ${sh('cat $b/b $b/a-link/a > $out; cat $b/visible >> $out; ls "$NIX_STORE" | wc -l >> $out')}]; }`,
+  'source inputs (toFile, builtins.path)': `derivation {
+    name = "srcs"; system = builtins.currentSystem; builder = "/bin/sh";
+    f = builtins.toFile "note.txt" "hello from toFile";
+    d = builtins.path { path = SRC_DIR; name = "srcdir"; };
+    args = ["-c" ${sh('mkdir $out; cat $f > $out/f; cp -r $d $out/d; ls -la $d | wc -l > $out/n')}];
+  }`,
+  'fixed-output derivation': `derivation {
+    name = "fod.txt"; system = builtins.currentSystem; builder = "/bin/sh";
+    outputHashMode = "flat"; outputHashAlgo = "sha256";
+    outputHash = "sha256-rc95GuKAPAwQ8Nq5xDDDmsWAv5XWqDSiSPTe3XLGlmU=";
+    args = ["-c" ${sh('echo fixed content > $out')}];
+  }`,
+  'passAsFile and the build dir': `derivation {
+    name = "paf"; system = builtins.currentSystem; builder = "/bin/sh"; passAsFile = [ "big" ]; big = "a long value";
+    args = ["-c" ${sh('echo "$bigPath" > $out; cat "$bigPath" >> $out; echo $NIX_BUILD_TOP $TMPDIR $PWD >> $out; touch /tmp/x && echo tmp-ok >> $out')}];
+  }`,
+  'a failing builder': `derivation {
+    name = "fail"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" ${sh('echo about to fail; exit 3')}];
+  }`,
+};
+
+interface Outcome {
+  status: number;
+  outputs: string[];
+  hashes: string[];
+  stderr: string;
+}
+
+function build(root: NixRoot, which: 'ref' | 'tix', expr: string): Outcome {
+  const src = join(root.dir, 'srcdir');
+  mkdirSync(src, { recursive: true });
+  writeFileSync(join(src, 'x'), 'x\n');
+  const file = join(root.dir, 'case.nix');
+  writeFileSync(file, expr.replace('SRC_DIR', src));
+  const inst = runRef(root, 'nix-instantiate', [file]);
+  assert.equal(inst.status, 0, inst.stderr);
+  const drvs = inst.stdout.trim().split('\n');
+  const run = which === 'ref' ? runRef : runTix;
+  const r = run(root, 'nix-store', ['--realise', ...drvs], { timeoutMs: 60_000 });
+  const outputs = r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n');
+  const hashes = outputs.map((o) => spawnSync('/usr/bin/nix-hash', ['--type', 'sha256', '--base32', o], { encoding: 'utf8' }).stdout.trim());
+  return { status: r.status, outputs, hashes, stderr: r.stderr };
+}
+
+/** Can tix build at all (sandbox off)? On a checkout without the builder, these tests are not about the sandbox. */
+function tixCanBuild(): boolean {
+  const root = makeRoot();
+  try {
+    const inst = runRef(root, 'nix-instantiate', ['--expr', 'derivation { name = "t"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" "echo > $out"]; }']);
+    return inst.status === 0 && runTix(root, 'nix-store', ['--realise', inst.stdout.trim()], { timeoutMs: 30_000 }).status === 0;
+  } finally {
+    root.cleanup();
+  }
+}
+
+const avail = sandboxAvailability();
+const skip = !haveReference()
+  ? 'no reference Nix'
+  : !avail.ok
+    ? `sandbox unavailable: ${avail.reason}`
+    : !tixCanBuild()
+      ? 'tix cannot build unsandboxed yet (no builder in this checkout)'
+      : false;
+
+for (const [name, expr] of Object.entries(CASES)) {
+  test(`sandboxed build matches the reference: ${name}`, { skip }, () => {
+    const base = mkdtempSync(join(tmpdir(), 'tix-sbb-'));
+    const dir = join(base, 'r');
+    try {
+      mkdirSync(dir);
+      const a = makeRoot({ dir, conf: CONF });
+      const ref = build(a, 'ref', expr);
+      a.cleanup();
+      mkdirSync(dir);
+      const b = makeRoot({ dir, conf: CONF });
+      const tix = build(b, 'tix', expr);
+      b.cleanup();
+      assert.equal(tix.status, ref.status, `exit status\nref: ${ref.stderr}\ntix: ${tix.stderr}`);
+      assert.deepEqual(tix.outputs, ref.outputs, 'output paths');
+      assert.deepEqual(tix.hashes, ref.hashes, 'output NAR hashes');
+      if (ref.status === 0) assert.ok(ref.outputs.length > 0);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+}
