@@ -30,7 +30,8 @@ import type { DerivedPath, KeyedBuildResult, Store } from '../store/index.js';
 
 /** Everything a sandbox needs to know to set up one build. */
 export interface SandboxOptions {
-  drvPath: StorePath;
+  /** Full path of the derivation. */
+  drvPath: string;
   /** Full store dir, e.g. `/nix/store`. */
   storeDir: string;
   /** Host path of the (already created, empty) build directory. */

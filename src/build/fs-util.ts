@@ -1,0 +1,41 @@
+/**
+ * File-system helpers of the builder: Nix's `deletePath` for store objects
+ * (which are read-only, so permissions are restored first) and the build
+ * directory (`createTempDir(tmpRoot, "nix-build-<drv name>", …)`: the first
+ * free `<prefix>-<n>`, n from 0, mode 0700).
+ */
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+function makeWritable(p: string): void {
+  let st;
+  try {
+    st = lstatSync(p);
+  } catch {
+    return;
+  }
+  if (st.isSymbolicLink()) return;
+  if (st.isDirectory()) {
+    if ((st.mode & 0o700) !== 0o700) chmodSync(p, (st.mode & 0o7777) | 0o700);
+    for (const e of readdirSync(p)) makeWritable(join(p, e));
+  }
+}
+
+/** Remove a path (file, symlink or tree), whatever its permissions. */
+export function deleteStorePathFs(p: string): void {
+  makeWritable(p);
+  rmSync(p, { recursive: true, force: true });
+}
+
+export function createBuildDir(tmpRoot: string, drvBaseName: string): string {
+  const prefix = join(tmpRoot, `nix-build-${drvBaseName.slice(33)}`);
+  for (let n = 0; ; n++) {
+    const dir = `${prefix}-${n}`;
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}

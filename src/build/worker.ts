@@ -1,0 +1,194 @@
+/**
+ * The scheduler (Nix 2.8 `Worker`, `Store::buildPaths`, `buildPathsWithResults`):
+ * one goal per derivation (so each output is built once per process; output
+ * path locks extend that across processes), dependency order through the
+ * goals awaiting their inputs, `max-jobs` job slots, `--keep-going`.
+ *
+ * Failure reporting mirrors Nix: a failed goal that other goals wait on logs
+ * its error at once; errors of top-level goals are kept and the first is
+ * rethrown (or "build of … failed" when several failed). Without keep-going the
+ * first failure cancels everything else (running builders are killed, silently).
+ * The exit status is Nix's bitmask: 100 | 1 timeout | 2 hash mismatch, 104 check.
+ */
+import { cpus } from 'node:os';
+import { NixError, Verbosity, compareUtf8, type Logger, type Settings } from '../core/index.js';
+import { StorePath } from '../formats/index.js';
+import { BuildStatus, type BuildMode, type BuildResult, type DerivedPath, type KeyedBuildResult } from '../store/index.js';
+import { BuildErrorCode } from './errors.js';
+import type { RecursiveHook, SandboxProvider } from './hooks.js';
+import { JobSlots } from './job-slots.js';
+import { DerivationGoal, type GoalResult } from './derivation-goal.js';
+import { readDerivation, type BuildDrv } from './derivation.js';
+import type { LocalBuildStore } from './output-registration.js';
+
+export interface WorkerOptions {
+  settings: Settings;
+  logger: Logger;
+  /** `NIX_LOG_DIR`. */
+  logDir: string;
+  /** The calling process's environment (TMPDIR, impureEnvVars). */
+  env?: NodeJS.ProcessEnv;
+  /** True when the logger shows build output, so failures need not repeat the log tail. */
+  verboseBuild?: boolean;
+  recursiveHook?: RecursiveHook;
+  sandboxProvider?: SandboxProvider;
+  /** How errors of goals with waiters are shown (Nix `logError`). Default: logger at Error level. */
+  logError?(e: NixError): void;
+}
+
+/** Flags behind the exit status (Worker::exitStatus). */
+export interface FailureFlags {
+  permanentFailure: boolean;
+  timedOut: boolean;
+  hashMismatch: boolean;
+  checkMismatch: boolean;
+}
+
+export function exitStatusOf(f: FailureFlags): number {
+  let mask = 0;
+  if (f.permanentFailure || f.timedOut || f.hashMismatch) mask |= 0x04;
+  if (f.timedOut) mask |= 0x01;
+  if (f.hashMismatch) mask |= 0x02;
+  if (f.checkMismatch) mask |= 0x08;
+  if (mask) mask |= 0x60;
+  return mask || 1;
+}
+
+export function parseMaxJobs(v: string | undefined): number {
+  if (v === undefined) return 1;
+  if (v === 'auto') return cpus().length;
+  if (!/^\d+$/.test(v)) throw new NixError(BuildErrorCode.E_MISC, `configuration setting 'max-jobs' should be 'auto' or an integer`);
+  return Number(v);
+}
+
+export class Worker {
+  readonly slots: JobSlots;
+  readonly flags: FailureFlags = { permanentFailure: false, timedOut: false, hashMismatch: false, checkMismatch: false };
+  readonly stopping = new AbortController();
+  readonly keepGoing: boolean;
+  private readonly goals = new Map<string, DerivationGoal>();
+  private readonly drvs = new Map<string, BuildDrv>();
+
+  constructor(readonly store: LocalBuildStore, readonly opts: WorkerOptions) {
+    this.slots = new JobSlots(parseMaxJobs(opts.settings.getRaw('max-jobs')));
+    this.keepGoing = opts.settings.getBool('keep-going', false);
+  }
+
+  get settings(): Settings {
+    return this.opts.settings;
+  }
+
+  logError(e: NixError): void {
+    if (this.opts.logError) this.opts.logError(e);
+    else this.opts.logger.log(Verbosity.Error, `error: ${e.message}`);
+  }
+
+  /** A failure that is not a cancellation stops everything unless keep-going. */
+  noteFailure(r: GoalResult): void {
+    if (r.status === BuildStatus.PermanentFailure) this.flags.permanentFailure = true;
+    if (r.status === BuildStatus.TimedOut) this.flags.timedOut = true;
+    if (r.status === BuildStatus.NotDeterministic) this.flags.checkMismatch = true;
+    if (r.hashMismatch) this.flags.hashMismatch = true;
+    if (!this.keepGoing && !r.cancelled) this.stopping.abort();
+  }
+
+  exitStatus(): number {
+    return exitStatusOf(this.flags);
+  }
+
+  loadDerivation(drvPath: StorePath): BuildDrv {
+    let d = this.drvs.get(drvPath.baseName);
+    if (d === undefined) {
+      d = readDerivation(this.store.storeDir, drvPath);
+      this.drvs.set(drvPath.baseName, d);
+    }
+    return d;
+  }
+
+  /** The goal for a derivation (shared by every requester in this process). */
+  goalFor(drvPath: StorePath, mode: BuildMode): DerivationGoal {
+    const key = `${mode}:${drvPath.baseName}`;
+    let g = this.goals.get(key);
+    if (g === undefined) {
+      g = new DerivationGoal(this, drvPath, mode);
+      this.goals.set(key, g);
+    }
+    return g;
+  }
+
+  /** Realise one derived path; never throws for build failures. */
+  async realise(p: DerivedPath, mode: BuildMode, asDependency: boolean): Promise<GoalResult> {
+    if (p.kind === 'opaque') return this.ensureOpaque(p.path);
+    const drvValid = await this.store.isValidPath(p.drvPath);
+    if (!drvValid) {
+      const e = new NixError(BuildErrorCode.E_BAD_DERIVATION, `cannot build missing derivation '${this.store.storeDir.print(p.drvPath)}'`);
+      return { status: BuildStatus.MiscFailure, error: e, outputs: new Map(), reported: false };
+    }
+    return this.goalFor(p.drvPath, mode).run(p.outputs, asDependency);
+  }
+
+  private async ensureOpaque(path: StorePath): Promise<GoalResult> {
+    if (await this.store.isValidPath(path)) return { status: BuildStatus.AlreadyValid, outputs: new Map(), reported: false };
+    // No substituters: Nix's substitution goal fails without an error message of its own.
+    return { status: BuildStatus.NoSubstituters, outputs: new Map(), reported: false };
+  }
+
+  /** `buildPathsWithResults`: one result per requested path, in order. */
+  async buildPathsWithResults(paths: DerivedPath[], mode: BuildMode = 'normal'): Promise<KeyedBuildResult[]> {
+    const results = await this.runTop(paths, mode);
+    return results.map(([path, r]) => ({ ...toBuildResult(r), path }));
+  }
+
+  /** `buildPaths`: throws Nix's error when anything failed. */
+  async buildPaths(paths: DerivedPath[], mode: BuildMode = 'normal'): Promise<void> {
+    const results = await this.runTop(paths, mode);
+    const failed = new Set<string>();
+    let ex: NixError | undefined;
+    for (const [p, r] of results) {
+      if (r.error !== undefined && !r.reported) {
+        if (ex === undefined) ex = r.error;
+        else this.logError(r.error);
+        r.reported = true;
+      }
+      if (!isSuccess(r.status)) failed.add(this.store.storeDir.print(p.kind === 'opaque' ? p.path : p.drvPath));
+    }
+    if (failed.size === 1 && ex !== undefined) {
+      throw new NixError(ex.code, ex.message, { exitCode: this.exitStatus(), hint: ex.hint, cause: ex.cause });
+    }
+    if (failed.size > 0) {
+      if (ex !== undefined) this.logError(ex);
+      const list = [...failed].sort(compareUtf8).map((f) => `'${f}'`).join(', ');
+      throw new NixError(BuildErrorCode.E_BUILD_FAILED, `build of ${list} failed`, { exitCode: this.exitStatus() });
+    }
+  }
+
+  private async runTop(paths: DerivedPath[], mode: BuildMode): Promise<[DerivedPath, GoalResult][]> {
+    if (this.slots.max === 0 && (await this.needsLocalBuild(paths, mode))) {
+      throw new NixError(BuildErrorCode.E_MISC, "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html");
+    }
+    return Promise.all(paths.map(async (p) => [p, await this.realise(p, mode, false)] as [DerivedPath, GoalResult]));
+  }
+
+  private async needsLocalBuild(paths: DerivedPath[], mode: BuildMode): Promise<boolean> {
+    const { queryMissing } = await import('./missing.js');
+    if (mode !== 'normal') return paths.some((p) => p.kind === 'built');
+    const m = await queryMissing(this.store, paths);
+    return m.willBuild.length > 0;
+  }
+}
+
+export function isSuccess(status: number): boolean {
+  return status === BuildStatus.Built || status === BuildStatus.AlreadyValid || status === BuildStatus.Substituted || status === BuildStatus.ResolvesToAlreadyValid;
+}
+
+function toBuildResult(r: GoalResult): BuildResult {
+  return {
+    status: r.status as BuildResult['status'],
+    errorMsg: r.error?.message ?? '',
+    timesBuilt: r.status === BuildStatus.Built ? 1 : 0,
+    isNonDeterministic: r.status === BuildStatus.NotDeterministic,
+    startTime: r.startTime ?? 0,
+    stopTime: r.stopTime ?? 0,
+    builtOutputs: r.outputs,
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Log sinks for the build commands (Nix 2.8 `SimpleLogger`, `ProgressBar`,
+ * `JSONLogger`; `--log-format raw|bar|bar-with-logs|internal-json`).
+ *
+ * - legacy commands (`nix-build`, `nix-store`): plain lines; activity texts get
+ *   "..."; build output is printed raw unless `-Q`.
+ * - `nix` commands (`bar`): on a TTY a status line `[done/running/expected built]`
+ *   with the current activity is redrawn under the log; without a TTY plain
+ *   lines. Build output only with `-L`, prefixed `<drv name>> `.
+ * - `internal-json`: one `@nix {…}` line per event.
+ * Errors are printed like Nix prints them: `error: ` and continuation lines
+ * indented by 7 spaces.
+ */
+import { ActivityType, ResultType, Verbosity, newActivityId, type Field, type Logger, type VerbosityLevel } from '../core/index.js';
+
+export type LogFormat = 'raw' | 'bar' | 'bar-with-logs' | 'internal-json';
+
+export interface ProgressOptions {
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  format: LogFormat;
+  /** Show build output lines. */
+  printBuildLogs: boolean;
+  /** Prefix build lines with the drv name (new CLI). */
+  prefixLines: boolean;
+  verbosity: number;
+}
+
+interface Act {
+  type: number;
+  text: string;
+  name?: string;
+  lastLine?: string;
+}
+
+export interface ProgressLogger extends Logger {
+  /** Whether build output is shown (then failures need not repeat the log tail). */
+  isVerbose(): boolean;
+  /** Clear the status line. */
+  stop(): void;
+}
+
+/** `error: …` with continuation lines indented like Nix's `showErrorInfo`. */
+export function formatError(msg: string, prefix = 'error: '): string {
+  return prefix + msg.split('\n').join('\n' + ' '.repeat(7)) + '\n';
+}
+
+function drvName(path: string): string {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  const name = base.slice(33);
+  return name.endsWith('.drv') ? name.slice(0, -4) : name;
+}
+
+export function makeProgressLogger(opts: ProgressOptions): ProgressLogger {
+  if (opts.format === 'internal-json') return new JsonLogger(opts);
+  return new TextLogger(opts);
+}
+
+class TextLogger implements ProgressLogger {
+  private readonly acts = new Map<number, Act>();
+  private readonly tty: boolean;
+  private statusShown = false;
+  private done = 0;
+  private expected = 0;
+  private running = 0;
+  private failed = 0;
+
+  constructor(private readonly opts: ProgressOptions) {
+    this.tty = opts.format !== 'raw' && opts.prefixLines && opts.stderr.isTTY === true;
+  }
+
+  isVerbose(): boolean {
+    return this.opts.printBuildLogs;
+  }
+
+  private write(line: string): void {
+    this.clearStatus();
+    this.opts.stderr.write(line.endsWith('\n') ? line : line + '\n');
+    this.drawStatus();
+  }
+
+  log(level: VerbosityLevel, msg: string): void {
+    if (level <= this.opts.verbosity) this.write(msg);
+  }
+
+  startActivity(type: number, text: string, fields: Field[] = [], _parent = 0, level: VerbosityLevel = Verbosity.Info): number {
+    const id = newActivityId();
+    const act: Act = { type, text };
+    if (type === ActivityType.Build && typeof fields[0] === 'string') {
+      act.name = drvName(fields[0]);
+      this.running++;
+    }
+    this.acts.set(id, act);
+    if (text !== '' && level <= this.opts.verbosity && type !== ActivityType.BuildWaiting) this.write(text + '...');
+    else this.drawStatus();
+    return id;
+  }
+
+  stopActivity(id: number): void {
+    const act = this.acts.get(id);
+    if (act?.type === ActivityType.Build) {
+      this.running--;
+      this.done++;
+    }
+    this.acts.delete(id);
+    this.drawStatus();
+  }
+
+  result(id: number, type: number, fields: Field[]): void {
+    const act = this.acts.get(id);
+    if (type === ResultType.BuildLogLine || type === ResultType.PostBuildLogLine) {
+      const line = String(fields[0] ?? '');
+      if (this.opts.printBuildLogs) {
+        this.write(this.opts.prefixLines ? `${act?.name ?? 'unnamed'}> ${line}` : line);
+      } else if (act) {
+        act.lastLine = line;
+        this.drawStatus();
+      }
+    } else if (type === ResultType.SetExpected && fields[0] === ActivityType.Build) {
+      this.expected = Number(fields[1] ?? 0);
+      this.drawStatus();
+    } else if (type === ResultType.Progress && act?.type === ActivityType.Builds) {
+      this.done = Number(fields[0]);
+      this.expected = Number(fields[1]);
+      this.running = Number(fields[2]);
+      this.failed = Number(fields[3]);
+      this.drawStatus();
+    }
+  }
+
+  private statusText(): string {
+    let current: Act | undefined;
+    for (const a of this.acts.values()) if (a.type === ActivityType.Build) current = a;
+    const counts = `[${this.done}/${this.running}/${Math.max(this.expected, this.done + this.running)} built${this.failed ? `, ${this.failed} failed` : ''}]`;
+    if (!current) return counts;
+    return `${counts} building ${current.name ?? ''}${current.lastLine ? `: ${current.lastLine}` : ''}`;
+  }
+
+  private clearStatus(): void {
+    if (this.statusShown) {
+      this.opts.stderr.write('\r\x1b[K');
+      this.statusShown = false;
+    }
+  }
+
+  private drawStatus(): void {
+    if (!this.tty) return;
+    const cols = (this.opts.stderr as { columns?: number }).columns ?? 80;
+    const text = this.statusText().slice(0, Math.max(cols - 1, 10));
+    this.opts.stderr.write('\r\x1b[K' + text);
+    this.statusShown = true;
+  }
+
+  stop(): void {
+    this.clearStatus();
+  }
+}
+
+/** `--log-format internal-json` (Nix `JSONLogger`). */
+class JsonLogger implements ProgressLogger {
+  constructor(private readonly opts: ProgressOptions) {}
+  private emit(obj: Record<string, unknown>): void {
+    this.opts.stderr.write('@nix ' + JSON.stringify(obj) + '\n');
+  }
+  isVerbose(): boolean {
+    return this.opts.printBuildLogs;
+  }
+  log(level: VerbosityLevel, msg: string): void {
+    if (level <= this.opts.verbosity) this.emit({ action: 'msg', level, msg });
+  }
+  startActivity(type: number, text: string, fields: Field[] = [], parent = 0, level: VerbosityLevel = Verbosity.Info): number {
+    const id = newActivityId();
+    this.emit({ action: 'start', id, level, type, text, parent, fields });
+    return id;
+  }
+  stopActivity(id: number): void {
+    this.emit({ action: 'stop', id });
+  }
+  result(id: number, type: number, fields: Field[]): void {
+    this.emit({ action: 'result', id, type, fields });
+  }
+  stop(): void {}
+}

@@ -1,0 +1,7 @@
+/** Public surface of `glue`. */
+export * from './open-store.js';
+export * from './instantiate.js';
+export * from './eval-args.js';
+export { renderError } from './eval-job.js';
+export { GlueIO, type StoreBridge } from './store-io.js';
+export { findAlongAttrPath, autoCallFunction, getDerivations, parseAttrPath, type DrvInfo } from './attr-path.js';
