@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, chownSync, rmSync } from 'node:fs';
+import { mkdtempSync, chownSync, rmSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sandboxAvailability } from '../../src/build/sandbox/index.js';
-import { SCENARIOS, runScenario, type Outcome } from './sandbox-scenarios.js';
+import { SCENARIOS, runScenario, makeFixture, runBuilder, type Outcome } from './sandbox-scenarios.js';
 
 const avail = sandboxAvailability();
 const skip = avail.ok ? false : `sandbox unavailable: ${avail.reason}`;
@@ -66,5 +66,52 @@ test('non-root (throwaway user): every scenario holds', { skip: skip || (!isRoot
   } finally {
     rmSync(base, { recursive: true, force: true });
     if (created) spawnSync('userdel', [USER]);
+  }
+});
+
+test('root with build-users-group: the builder runs as a locked build user, outputs come back owned by root', { skip: skip || (!isRoot && 'not root') }, async (t) => {
+  const group = 'tixsbbld';
+  const member = 'tixsbbld1';
+  const made: string[] = [];
+  if (spawnSync('getent', ['group', group]).status !== 0) {
+    if (spawnSync('groupadd', ['-r', group]).status !== 0) return t.skip('cannot create a group');
+    made.push('group');
+  }
+  if (spawnSync('id', ['-u', member]).status !== 0) {
+    if (spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', '-g', group, '-G', group, member]).status !== 0) return t.skip('cannot create a user');
+    made.push('user');
+  }
+  spawnSync('gpasswd', ['-a', member, group]);
+  const uid = Number(spawnSync('id', ['-u', member]).stdout.toString());
+  const fx = makeFixture();
+  const state = mkdtempSync(join(tmpdir(), 'tix-sb-state-'));
+  const savedState = process.env.NIX_STATE_DIR;
+  process.env.NIX_STATE_DIR = state; // the user pool lock lives here, never in the machine's /nix
+  try {
+    fx.settings.set('build-users-group', group);
+    let hostOwner = -1;
+    let lockHeld = false;
+    const r = await runBuilder(fx, `id -u; mkdir $out; echo hi > $out/f; touch /build/ready; while [ ! -e /build/go ]; do sleep 0.01; done`, {
+      during: async (sb) => {
+        const end = Date.now() + 20_000;
+        while (!existsSync(join(fx.build, 'ready')) && Date.now() < end) await new Promise((res) => setTimeout(res, 5));
+        hostOwner = statSync(join(sb.outputLocation!(fx.out), 'f')).uid;
+        lockHeld = existsSync(join(state, 'userpool', String(uid)));
+        writeFileSync(join(fx.build, 'go'), '');
+      },
+    });
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^1000$/m);
+    assert.equal(hostOwner, uid, 'files the builder writes belong to the build user on the host');
+    assert.ok(lockHeld, 'the build user is locked while the build runs');
+    assert.ok(!existsSync(join(state, 'userpool', String(uid))), 'and released after');
+    assert.equal(statSync(join(fx.out, 'f')).uid, 0, 'outputs are handed back to root');
+  } finally {
+    if (savedState === undefined) delete process.env.NIX_STATE_DIR;
+    else process.env.NIX_STATE_DIR = savedState;
+    fx.cleanup();
+    rmSync(state, { recursive: true, force: true });
+    if (made.includes('user')) spawnSync('userdel', [member]);
+    if (made.includes('group')) spawnSync('groupdel', [group]);
   }
 });
