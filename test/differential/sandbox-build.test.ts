@@ -129,3 +129,28 @@ for (const [name, expr] of Object.entries(CASES)) {
     }
   });
 }
+
+test('timeout: tix kills the sandboxed build and everything it started (status 101, as the reference)', { skip }, () => {
+  const marker = `4242.${process.pid}`;
+  const expr = `derivation { name = "hang"; system = builtins.currentSystem; builder = "/bin/sh";
+    args = ["-c" ${sh(`(setsid sleep ${marker} &); nohup sleep ${marker} >/dev/null 2>&1 & (sleep ${marker} & disown); while true; do sleep 1; done`)}]; }`;
+  const base = mkdtempSync(join(tmpdir(), 'tix-sbb-'));
+  const dir = join(base, 'r');
+  try {
+    const statuses: number[] = [];
+    for (const which of ['ref', 'tix'] as const) {
+      mkdirSync(dir);
+      const root = makeRoot({ dir, conf: CONF + '\ntimeout = 2' });
+      const drv = runRef(root, 'nix-instantiate', ['--expr', expr]).stdout.trim();
+      const r = (which === 'ref' ? runRef : runTix)(root, 'nix-store', ['--realise', drv], { timeoutMs: 60_000 });
+      statuses.push(r.status);
+      spawnSync('sleep', ['0.2']);
+      const left = spawnSync('pgrep', ['-f', `sleep ${marker}`], { encoding: 'utf8' }).stdout.trim();
+      assert.equal(left, '', `${which}: processes left behind`);
+      root.cleanup();
+    }
+    assert.deepEqual(statuses, [101, 101]);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});

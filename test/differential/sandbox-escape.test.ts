@@ -115,3 +115,34 @@ test('root with build-users-group: the builder runs as a locked build user, outp
     if (made.includes('group')) spawnSync('groupdel', [group]);
   }
 });
+
+test('no sandbox available: sandbox-fallback decides, and the message says why', { skip }, async () => {
+  const { resetAvailability, createSandbox } = await import('../../src/build/sandbox/index.js');
+  const fx = makeFixture();
+  const warnings: string[] = [];
+  const { setSandboxWarn } = await import('../../src/build/sandbox/index.js');
+  setSandboxWarn((m) => warnings.push(m));
+  resetAvailability({ ok: false, reason: 'user namespaces appear to be disabled; check /proc/sys/user/max_user_namespaces' });
+  try {
+    const opts = {
+      drvPath: join(fx.store, `${'e'.repeat(32)}-x.drv`), storeDir: fx.store, buildDir: fx.build, inputClosure: new Set([fx.dep]),
+      outputs: new Map([['out', fx.out]]), network: false, noChroot: false, settings: fx.settings, requiredSystemFeatures: [],
+    };
+    const sb = await createSandbox(opts);
+    assert.equal(sb.buildDirInSandbox, fx.build, 'falls back to an unsandboxed build');
+    const child = await sb.spawn({ builder: '/bin/sh', args: ['-c', 'cat "$secret/f"'], env: { secret: fx.secret }, cwd: fx.build });
+    let out = '';
+    child.output.on('data', (d: Buffer) => (out += d.toString()));
+    assert.equal((await child.exited).code, 0);
+    await sb.destroy();
+    assert.match(out, /SECRET-CONTENT/, 'and is really unsandboxed');
+    assert.match(warnings.join('\n'), /sandbox is not available: user namespaces appear to be disabled.*building without the sandbox because 'sandbox-fallback' is true/);
+    fx.settings.set('sandbox-fallback', 'false');
+    await assert.rejects(createSandbox(opts), (e: Error & { code?: string }) =>
+      e.code === 'E0601' && /max_user_namespaces; not building without it because 'sandbox-fallback' is false/.test(e.message));
+  } finally {
+    resetAvailability();
+    setSandboxWarn((m) => process.stderr.write(`warning: ${m}\n`));
+    fx.cleanup();
+  }
+});

@@ -31,9 +31,9 @@ export function sandboxAvailability(): Availability {
   return cached;
 }
 
-/** For tests: forget the cached answer. */
-export function resetAvailability(): void {
-  cached = undefined;
+/** For tests: forget the cached answer, or pretend one (e.g. "no user namespaces"). */
+export function resetAvailability(pretend?: Availability): void {
+  cached = pretend;
 }
 
 function findProgram(name: string): string | undefined {

@@ -27,7 +27,7 @@ export type { Sandbox, SandboxOptions, SandboxProvider, SpawnRequest, BuilderPro
 export { SandboxErrorCode } from './errors.js';
 export { sandboxMode, sandboxPaths, sandboxFallback, sandboxBuildDir, decideSandbox, parseSandboxPath, DEFAULT_SANDBOX_PATHS } from './settings.js';
 export type { SandboxMode, SandboxPath } from './settings.js';
-export { sandboxAvailability, unavailableMessage } from './availability.js';
+export { sandboxAvailability, unavailableMessage, resetAvailability } from './availability.js';
 export { acquireBuildUser } from './build-user.js';
 export type { BuildUser } from './build-user.js';
 export { NoSandbox } from './none.js';
