@@ -128,7 +128,13 @@ function parseOutputHash(b: DrvBuild, pos?: Pos): Hash {
   }
 }
 
-export function derivationStrict(state: EvalState, io: GlueIO, arg: Lazy, pos?: Pos): Value {
+function requireFeature(features: ReadonlySet<string>, f: string, pos?: Pos): void {
+  if (!features.has(f)) {
+    throw err(`experimental Nix feature '${f}' is disabled; use '--extra-experimental-features ${f}' to override`, pos);
+  }
+}
+
+export function derivationStrict(state: EvalState, io: GlueIO, arg: Lazy, pos?: Pos, features: ReadonlySet<string> = new Set()): Value {
   const attrs = forceAttrs(arg, pos);
   const nameV = attrs.get('name');
   if (nameV === undefined) throw err(`required attribute 'name' missing`, pos);
@@ -146,8 +152,13 @@ export function derivationStrict(state: EvalState, io: GlueIO, arg: Lazy, pos?: 
     const apos = attrs.posOf(key) ?? pos;
     try {
       if (ignoreNulls && force(v) === null) continue;
-      if (key === '__contentAddressed') b.contentAddressed = forceBool(v, apos);
-      else if (key === '__impure') b.impure = forceBool(v, apos);
+      if (key === '__contentAddressed') {
+        b.contentAddressed = forceBool(v, apos);
+        if (b.contentAddressed) requireFeature(features, 'ca-derivations', apos);
+      } else if (key === '__impure') {
+        b.impure = forceBool(v, apos);
+        if (b.impure) requireFeature(features, 'impure-derivations', apos);
+      }
       addAttr(state, b, key, v, json, apos);
     } catch (e) {
       if (e instanceof EvalError) e.addFrame(`while evaluating the attribute '${key}' of the derivation '${drvName}'`, apos);
@@ -219,6 +230,6 @@ function drvMemo(io: GlueIO): DrvHashMemo {
 
 
 /** Register the store-backed `derivationStrict`. */
-export function registerDerivation(r: BuiltinRegistry, io: GlueIO): void {
-  r.add('derivationStrict', 1, (args, pos, state) => derivationStrict(state, io, args[0]!, pos));
+export function registerDerivation(r: BuiltinRegistry, io: GlueIO, features: ReadonlySet<string> = new Set()): void {
+  r.add('derivationStrict', 1, (args, pos, state) => derivationStrict(state, io, args[0]!, pos, features));
 }

@@ -129,5 +129,6 @@ export function baseJob(b: JobBase, ea: EvalArgs): EvalJob {
     env: { ...b.env },
     storeDir: b.storeDir,
     system: currentSystem(b.settings),
+    experimentalFeatures: [...b.settings.experimentalFeatures()],
   };
 }

@@ -38,6 +38,8 @@ export interface EvalJob {
   env: Record<string, string | undefined>;
   storeDir: string;
   system: string;
+  /** Enabled experimental features (`ca-derivations`, `impure-derivations`, …). */
+  experimentalFeatures?: string[];
   gcRoot?: string;
 }
 
@@ -68,7 +70,7 @@ export function makeState(job: EvalJob, bridge: StoreBridge | undefined, err: (l
     pureEval: job.pureEval,
     home: job.home,
     extraBuiltins: (r) => {
-      registerDerivation(r, io);
+      registerDerivation(r, io, new Set(job.experimentalFeatures ?? []));
       registerFetchers(r, io);
     },
   });

@@ -11,7 +11,8 @@ import { runEvalJob, type EvalJob } from './eval-job.js';
 import type { StoreBridge } from './store-io.js';
 
 interface WorkerInput {
-  job: EvalJob;
+  /** One job, or a batch (tests, fuzzing): each gets a fresh EvalState. */
+  jobs: EvalJob[];
   port: MessagePort;
   flag: SharedArrayBuffer;
 }
@@ -38,5 +39,5 @@ function makeBridge(port: MessagePort, flagBuf: SharedArrayBuffer): StoreBridge 
 }
 
 const input = workerData as WorkerInput;
-const result = runEvalJob(input.job, makeBridge(input.port, input.flag));
-parentPort!.postMessage(result);
+const bridge = makeBridge(input.port, input.flag);
+parentPort!.postMessage(input.jobs.map((j) => runEvalJob(j, bridge)));

@@ -1,7 +1,7 @@
 /**
  * The evaluation API used by the CLI (`nix-instantiate`, `nix eval`,
  * `nix-build`, `nix build`): runs an `EvalJob` on a worker thread with a
- * 256 MiB stack and serves its store requests from the main thread's
+ * 64 MiB stack (~400k Nix call levels; 2.8 manages ~72k) and serves its store requests from the main thread's
  * `Store` (opened lazily: a pure `--eval` never opens the store).
  */
 import { Worker, MessageChannel } from 'node:worker_threads';
@@ -70,6 +70,11 @@ async function handle(store: Store, op: string, args: unknown[]): Promise<unknow
 
 /** Evaluate on a worker thread; resolves with the rendered output. */
 export async function runEvalJobInWorker(job: EvalJob, opts: RunOptions = {}): Promise<EvalOutput> {
+  return (await runEvalJobsInWorker([job], opts))[0]!;
+}
+
+/** Evaluate several independent jobs on one worker thread (fresh EvalState each). */
+export async function runEvalJobsInWorker(jobs: EvalJob[], opts: RunOptions = {}): Promise<EvalOutput[]> {
   const { port1, port2 } = new MessageChannel();
   const flagBuf = new SharedArrayBuffer(4);
   const flag = new Int32Array(flagBuf);
@@ -92,18 +97,18 @@ export async function runEvalJobInWorker(job: EvalJob, opts: RunOptions = {}): P
     })();
   });
   const worker = new Worker(new URL('./eval-worker.js', import.meta.url), {
-    workerData: { job, port: port2, flag: flagBuf },
+    workerData: { jobs, port: port2, flag: flagBuf },
     transferList: [port2],
-    resourceLimits: { stackSizeMb: opts.stackSizeMb ?? 256 },
+    resourceLimits: { stackSizeMb: opts.stackSizeMb ?? 64 },
     stdout: false,
     stderr: false,
   });
   try {
-    return await new Promise<EvalOutput>((resolve, reject) => {
-      worker.once('message', (r: EvalOutput) => resolve(r));
+    return await new Promise<EvalOutput[]>((resolve, reject) => {
+      worker.once('message', (r: EvalOutput[]) => resolve(r));
       worker.once('error', (e) => {
         const msg = /call stack|stack size/i.test(String(e)) ? 'stack overflow (possible infinite recursion)' : `internal error: ${(e as Error).message}`;
-        resolve({ stdout: new Uint8Array(), stderr: `error: ${msg}\n`, status: 1 });
+        resolve(jobs.map(() => ({ stdout: new Uint8Array(), stderr: `error: ${msg}\n`, status: 1 })));
       });
       worker.once('exit', (code) => {
         if (code !== 0) reject(new Error(`evaluator thread exited with ${code}`));

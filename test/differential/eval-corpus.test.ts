@@ -1,0 +1,35 @@
+/**
+ * Differential corpus: every expression in `eval-corpus/*.nix.txt` is
+ * evaluated with the reference `nix-instantiate --eval --strict -E` and with
+ * tix; stdout and success/failure must agree. Divergences we know about are
+ * listed in `eval-corpus/known-divergences.txt`; a listed case that starts
+ * agreeing is reported (not failed: other layers fix them independently).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { haveReference, makeRoot } from '../harness/index.js';
+import {
+  compare, corpusEnv, knownList, loadCorpus, makeFixtures, runReference, runTixBatch, showMismatch,
+} from './eval-corpus-lib.js';
+
+test('eval corpus: tix agrees with nix-instantiate --eval --strict', { skip: !haveReference() && 'reference Nix not installed', timeout: 600_000 }, async () => {
+  const cases = loadCorpus();
+  assert.ok(cases.length >= 600, `corpus has ${cases.length} expressions`);
+  const root = makeRoot();
+  try {
+    const work = makeFixtures(root);
+    const env = corpusEnv(root, work);
+    const [ref, tix] = await Promise.all([runReference(cases, env, work), runTixBatch(cases, env, work, root)]);
+    const bad = compare(cases, ref, tix);
+    const known = knownList('known-divergences.txt');
+    const unexpected = bad.filter((m) => !known.has(m.id));
+    const badIds = new Set(bad.map((m) => m.id));
+    const fixed = [...known].filter((id) => !badIds.has(id) && cases.some((c) => c.id === id));
+    const failing = ref.filter((r) => r.status !== 0).length;
+    console.log(`eval corpus: ${cases.length} expressions (${failing} error cases), ${cases.length - bad.length} agree, ${bad.length} differ (${bad.length - unexpected.length} known)`);
+    if (fixed.length > 0) console.log(`known divergences that now agree (remove from known-divergences.txt): ${fixed.join(' ')}`);
+    assert.deepEqual(unexpected.map(showMismatch), [], 'unexpected divergences');
+  } finally {
+    root.cleanup();
+  }
+});
