@@ -14,3 +14,4 @@ export * from './nar/listing.js';
 export * from './content-address.js';
 export * from './narinfo.js';
 export * from './signature.js';
+export * from './rewrite.js';
