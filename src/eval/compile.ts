@@ -418,8 +418,9 @@ function forceSelected(a: Thunk, pos2: A.Pos | undefined, pos: A.Pos, name: stri
   }
 }
 
-export function missingAttr(name: string, attrs: NixAttrs, pos: A.Pos): EvalError {
-  const e = new EvalError(EvalErrorCode.E_MISSING_ATTR, `attribute '${name}' missing`, pos);
+export function missingAttr(name: string, attrs: NixAttrs, pos: A.Pos, primop?: string): EvalError {
+  const what = primop ? ` for call to '${primop}'` : '';
+  const e = new EvalError(EvalErrorCode.E_MISSING_ATTR, `attribute '${name}' missing${what}`, pos);
   const s = didYouMean(name, attrs.keys());
   if (s) e.suggestion = s;
   return e;

@@ -24,7 +24,7 @@ export function register(r: BuiltinRegistry): void {
     const name = forceStr(n!, pos);
     const a = forceAttrs(s!, pos);
     const v = a.get(name);
-    if (v === undefined) throw missingAttr(name, a, pos!);
+    if (v === undefined) throw missingAttr(name, a, pos!, 'getAttr');
     return force(v);
   });
   r.add('hasAttr', 2, ([n, s], pos) => {
@@ -36,11 +36,11 @@ export function register(r: BuiltinRegistry): void {
     for (const e of forceList(l!, pos)) {
       const a = forceAttrs(e, pos);
       const n = a.get('name');
-      if (n === undefined) throw missingAttr('name', a, pos!);
+      if (n === undefined) throw missingAttr('name', a, pos!, 'listToAttrs');
       const name = forceStr(n, pos);
       if (m.has(name)) continue;
       const v = a.get('value');
-      if (v === undefined) throw missingAttr('value', a, pos!);
+      if (v === undefined) throw missingAttr('value', a, pos!, 'listToAttrs');
       m.set(name, v);
     }
     return NixAttrs.fromMap(m);
