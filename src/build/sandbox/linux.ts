@@ -20,7 +20,7 @@
  * helper) the kernel kills everything it left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, chmodSync, chownSync, lchownSync, rmSync, lstatSync, renameSync, existsSync, statSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, chmodSync, chownSync, renameSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { constants as osConstants } from 'node:os';
@@ -28,6 +28,7 @@ import { NixError } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
 import { HELPER_SCRIPT } from './helper-script.js';
 import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
+import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
 import type { SandboxTools } from './availability.js';
 import type { SandboxPath } from './settings.js';
 import type { BuilderProcess, Sandbox, SpawnRequest } from './types.js';
@@ -160,23 +161,27 @@ export class LinuxSandbox implements Sandbox {
     return a;
   }
 
-  async spawn(req: SpawnRequest): Promise<BuilderProcess> {
-    if (this.helper) throw new Error('Assertion failed: sandbox already spawned');
-    if (this.destroyed) throw new Error('Assertion failed: sandbox destroyed');
+  /** The helper's arguments before the bwrap command line (see helper-script.ts). */
+  private helperArgs(): string[] {
     const { tools, storeDir, buildUser } = this.opts;
     const sc = tools.syscalls;
     const names = [...this.present];
-    const perlArgs = [
-      '-e', HELPER_SCRIPT,
-      String(sc.mount), String(sc.prctl), String(sc.setgroups), String(sc.setresgid), String(sc.setresuid), String(sc.unshare), String(sc.close),
-      String(sc.O_DIRECTORY), String(sc.O_NOFOLLOW),
+    const shared = (d: string): string => join(this.sharedDir, d);
+    return [
+      ...[sc.mount, sc.prctl, sc.setgroups, sc.setresgid, sc.setresuid, sc.unshare, sc.close, sc.O_DIRECTORY, sc.O_NOFOLLOW].map(String),
       tools.root ? '-1' : String(process.getuid!()), tools.root ? '-1' : String(process.getgid!()),
-      storeDir, join(this.sharedDir, 'store-ro'), join(this.sharedDir, 'view'), join(this.sharedDir, 'lower'),
+      storeDir, shared('store-ro'), shared('view'), shared('lower'),
       this.upperDir, process.env.TIX_SANDBOX_OVERLAY === '0' ? '-' : this.workDir, tools.root ? '-' : 'userxattr',
       buildUser ? String(buildUser.uid) : '-1', buildUser ? String(buildUser.gid) : '-1',
       String(names.length), ...names, '--',
-      tools.bwrap, ...this.bwrapArgs(req),
     ];
+  }
+
+  async spawn(req: SpawnRequest): Promise<BuilderProcess> {
+    if (this.helper) throw new Error('Assertion failed: sandbox already spawned');
+    if (this.destroyed) throw new Error('Assertion failed: sandbox destroyed');
+    const { tools } = this.opts;
+    const perlArgs = ['-e', HELPER_SCRIPT, ...this.helperArgs(), tools.bwrap, ...this.bwrapArgs(req)];
     const child = spawn(tools.perl, perlArgs, {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
       // Nothing of the builder's environment reaches the helper (think LD_PRELOAD).
@@ -323,39 +328,6 @@ function sandboxSetupFailure(msg: string): void {
   process.stderr.write(`error: while setting up the build environment: ${msg}\n`);
 }
 
-/** Proper ancestors of the given absolute paths (not `/`), parents first, without duplicates. */
-function ancestors(...paths: string[]): string[] {
-  const out: string[] = [];
-  for (const p of paths) {
-    const parts = p.split('/').filter((x) => x !== '');
-    for (let i = 1; i < parts.length; i++) {
-      const d = '/' + parts.slice(0, i).join('/');
-      if (!out.includes(d)) out.push(d);
-    }
-  }
-  return out;
-}
-
-const sharedReady = new Set<string>();
-
-/** The per-store shared mount points and the default /etc, made once (safe against concurrent tix processes). */
-function ensureShared(dir: string): void {
-  if (sharedReady.has(dir)) return;
-  mkdirSync(dir, { recursive: true, mode: 0o711 });
-  for (const d of ['view', 'lower', 'store-ro']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
-  const etc = join(dir, 'etc-default');
-  if (!existsSync(join(etc, 'hosts'))) {
-    const tmp = join(dir, `etc-tmp-${process.pid}-${Date.now()}`);
-    writeEtc(tmp, '/build', false);
-    try {
-      renameSync(tmp, etc);
-    } catch {
-      rmTree(tmp); // another process won the race; its copy is identical
-    }
-  }
-  sharedReady.add(dir);
-}
-
 function mapStatus(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
   // bwrap reports a builder killed by signal N as exit status 128+N.
   if (code !== null && code > 128 && code < 128 + 65) {
@@ -365,57 +337,3 @@ function mapStatus(code: number | null, signal: NodeJS.Signals | null): { code: 
   return { code, signal };
 }
 
-function lexists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Remove a tree that may hold read-only dirs (outputs, mount points); keep `keep` and its parents. */
-export function rmTree(dir: string, keep: ReadonlySet<string> = new Set()): void {
-  if (!lexists(dir)) return;
-  if (keep.size === 0) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-      return;
-    } catch {
-      /* read-only dirs when not root: make writable, then retry */
-    }
-  }
-  walkWritable(dir);
-  if (keep.size === 0) {
-    rmSync(dir, { recursive: true, force: true });
-    return;
-  }
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    if (keep.has(p)) continue;
-    if ([...keep].some((k) => k.startsWith(p + '/'))) rmTree(p, keep);
-    else rmSync(p, { recursive: true, force: true });
-  }
-}
-
-function walkWritable(dir: string): void {
-  let st;
-  try {
-    st = lstatSync(dir);
-  } catch {
-    return;
-  }
-  if (!st.isDirectory()) return;
-  try {
-    chmodSync(dir, (st.mode & 0o7777) | 0o700);
-  } catch {
-    /* not ours */
-  }
-  for (const e of readdirSync(dir)) walkWritable(join(dir, e));
-}
-
-function chownTree(p: string, uid: number, gid: number): void {
-  const st = lstatSync(p);
-  if (st.isDirectory()) for (const e of readdirSync(p)) chownTree(join(p, e), uid, gid);
-  lchownSync(p, uid, gid); // never follow a symlink the builder planted
-}
