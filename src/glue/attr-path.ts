@@ -96,9 +96,20 @@ export function isDerivationValue(v: Value): v is NixAttrs {
 
 export interface DrvInfo {
   attrPath: string;
-  drvPath: string;
-  outputName: string;
   attrs: NixAttrs;
+}
+
+/** 2.8 `DrvInfo::requireDrvPath` (evaluates the derivation, writing its `.drv`). */
+export function drvPathOf(state: EvalState, d: DrvInfo): string {
+  const dp = d.attrs.get('drvPath');
+  if (dp === undefined) throw fail(`derivation does not contain a 'drvPath' attribute`);
+  return coerceToString(state, dp, new Set(), { coerceMore: false, copyToStore: false });
+}
+
+/** 2.8 `DrvInfo::queryOutputName` ('' when absent). */
+export function outputNameOf(state: EvalState, d: DrvInfo): string {
+  const on = d.attrs.get('outputName');
+  return on === undefined ? '' : coerceToString(state, on, new Set(), { coerceMore: false, copyToStore: false });
 }
 
 const ATTR_RE = /^[A-Za-z_][A-Za-z0-9\-_+]*$/;
@@ -115,12 +126,7 @@ export function getDerivations(state: EvalState, v: Lazy, args: AutoArgs): DrvIn
     const name = val.get('name');
     if (name === undefined) throw fail('derivation name missing');
     force(name);
-    const dp = val.get('drvPath');
-    if (dp === undefined) throw fail(`derivation does not contain a 'drvPath' attribute`);
-    const drvPath = coerceToString(state, dp, new Set(), { coerceMore: false, copyToStore: false });
-    const on = val.get('outputName');
-    const outputName = on === undefined ? '' : coerceToString(state, on, new Set(), { coerceMore: false, copyToStore: false });
-    out.push({ attrPath: path, drvPath, outputName, attrs: val });
+    out.push({ attrPath: path, attrs: val });
     return false;
   };
   const walk = (vIn: Lazy, prefix: string): void => {

@@ -10,7 +10,7 @@ import {
   printAst, printValue, renderEvalError, valueToJSON, valueToXML, type Lazy, type SearchPathEntry, type Value,
 } from '../eval/index.js';
 import { isNixError } from '../core/index.js';
-import { autoCallFunction, findAlongAttrPath, getDerivations } from './attr-path.js';
+import { autoCallFunction, drvPathOf, findAlongAttrPath, getDerivations, outputNameOf } from './attr-path.js';
 import { registerDerivation } from './derivation-builtin.js';
 import { registerFetchers } from './fetchers.js';
 import { GlueIO, type StoreBridge } from './store-io.js';
@@ -115,7 +115,8 @@ function printResult(state: EvalState, job: EvalJob, v: Lazy, out: Out): void {
 }
 
 function runInstantiate(state: EvalState, io: GlueIO, job: EvalJob, v: Lazy, args: NixAttrs, out: Out, res: EvalOutput, rootNr: { n: number }): void {
-  for (const d of getDerivations(state, v, args)) {
+  for (const info of getDerivations(state, v, args)) {
+    const d = { drvPath: drvPathOf(state, info), outputName: outputNameOf(state, info), attrPath: info.attrPath };
     if (d.outputName === '') throw new EvalError('E0301', `derivation '${d.drvPath}' lacks an 'outputName' attribute`);
     let shown = d.drvPath;
     if (job.gcRoot === undefined || job.gcRoot === '') {

@@ -4,4 +4,4 @@ export * from './instantiate.js';
 export * from './eval-args.js';
 export { renderError } from './eval-job.js';
 export { GlueIO, type StoreBridge } from './store-io.js';
-export { findAlongAttrPath, autoCallFunction, getDerivations, parseAttrPath, type DrvInfo } from './attr-path.js';
+export { findAlongAttrPath, autoCallFunction, getDerivations, parseAttrPath, drvPathOf, outputNameOf, type DrvInfo } from './attr-path.js';
