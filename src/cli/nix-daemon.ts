@@ -1,0 +1,75 @@
+/**
+ * `nix-daemon` / `tix daemon` (2.8 nix-daemon.cc): serve the local store on
+ * `$NIX_STATE_DIR/daemon-socket/socket` (or `$NIX_DAEMON_SOCKET_PATH`) in the
+ * foreground, or one session on stdin/stdout with `--stdio`. With `--stdio`, a
+ * store that is itself a daemon gets the raw bytes spliced to its socket (the
+ * real daemon then decides trust); otherwise the peer is trusted, as in 2.8.
+ */
+import { connect } from 'node:net';
+import { NixError, CoreErrorCode, SimpleLogger, Verbosity, nullLogger, type VerbosityLevel } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import { withBuildOps } from '../build/index.js';
+import { openStore, storeUri } from '../glue/index.js';
+import { currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon } from '../protocol/index.js';
+import { takeCommonFlags } from './args.js';
+import type { CliContext } from './context.js';
+
+/** The local store, able to build, logging each operation to its own client. */
+async function openServedStore(ctx: CliContext, uri: string): Promise<Store> {
+  const store = await openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env, uri });
+  return withBuildOps(store, { settings: ctx.settings, logDir: ctx.dirs.logDir, env: ctx.env, logger: () => currentOpLogger() ?? nullLogger });
+}
+
+function spliceToDaemon(ctx: CliContext, socketPath: string): Promise<number> {
+  return new Promise((resolve) => {
+    const s = connect(socketPath);
+    s.on('error', (e) => {
+      ctx.stderr.write(`error: cannot connect to socket at '${socketPath}': ${e.message}\n`);
+      resolve(1);
+    });
+    s.on('connect', () => {
+      ctx.stdin.pipe(s);
+      s.pipe(ctx.stdout as NodeJS.WritableStream);
+    });
+    s.on('close', () => resolve(0));
+  });
+}
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const { rest, verbosity } = takeCommonFlags(args, ctx);
+  let stdio = false;
+  for (const a of rest) {
+    if (a === '--stdio') stdio = true;
+    else if (a === '--daemon') continue;
+    else if (a === '--help') {
+      ctx.stdout.write('Usage: nix-daemon [--daemon | --stdio] [--option NAME VALUE]...\n');
+      return 0;
+    } else throw new NixError(CoreErrorCode.E_USAGE, `unrecognised flag '${a}'`, { hint: "Try 'nix-daemon --help' for more information." });
+  }
+  const logger = new SimpleLogger((l) => ctx.stderr.write(l + '\n'), Math.min(verbosity, 7) as VerbosityLevel);
+  const uri = storeUri({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env });
+  const socketPath = defaultSocketPath(ctx.dirs.stateDir, ctx.env);
+  if (stdio && (uri === 'daemon' || uri.startsWith('unix://'))) {
+    return spliceToDaemon(ctx, uri.startsWith('unix://') ? uri.slice(7) : socketPath);
+  }
+  // The daemon itself always serves the local store (never itself).
+  const store = await openServedStore(ctx, isRemoteStoreUri(uri) ? 'local' : uri);
+  try {
+    if (stdio) {
+      const out = ctx.stdout as NodeJS.WritableStream;
+      const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger });
+      await conn.done;
+      return 0;
+    }
+    const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger });
+    logger.log(Verbosity.Info, `listening on '${socketPath}'`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    await daemon.close();
+    return 0;
+  } finally {
+    await store.close?.();
+  }
+}
