@@ -260,7 +260,7 @@ function checksFor(drv: BuildDrv, outputName: string): Checks | undefined {
       allowedRequisites: getStringsAttr(drv, 'allowedRequisites'),
       disallowedReferences: getStringsAttr(drv, 'disallowedReferences'),
       disallowedRequisites: getStringsAttr(drv, 'disallowedRequisites'),
-      ignoreSelfRefs: false,
+      ignoreSelfRefs: true,
     };
   }
   const oc = sa.outputChecks as Record<string, Record<string, unknown>> | undefined;

@@ -149,6 +149,8 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
     sandbox = await openSandbox(goal, drv, buildDir, closure, scratch);
     const rewrites = new Map<string, string>();
     for (const [name, p] of scratch) rewrites.set(hashPlaceholder(name), p);
+    // A redirected output: the builder must see (and write) the scratch path wherever the final one appears.
+    for (const s of specs) if (s.scratchPath) rewrites.set(s.finalPath.hashPart, s.scratchPath.hashPart);
     const env = makeBuilderEnv({
       storeDir: worker.store.storeDir.dir,
       drvEnv: drv.env,

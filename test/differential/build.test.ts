@@ -1,0 +1,150 @@
+/**
+ * Differential builds: every case of build-cases.nix is instantiated and
+ * realised with `nix-store -r` by the reference Nix 2.8 and by tix, each in a
+ * fresh root at the SAME directory (store paths depend on it). Compared: drv
+ * paths, exit codes, stdout, the first error line, the stored build logs, and
+ * the whole registration (`nix-store --dump-db`: paths, NAR hashes, sizes,
+ * derivers, references). Also: the reference `nix-store --verify
+ * --check-contents` accepts tix's store, and no build dir is left behind.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, haveReference, makeRoot, normalise, runRef, runIn, REF_BIN, TIX_BIN, type NixRoot, type RunResult } from '../harness/index.js';
+
+interface Case {
+  id: string;
+  attrs: string[];
+  flags?: string[];
+}
+
+const c = (id: string, flags?: string[], attrs?: string[]): Case => ({ id, attrs: attrs ?? [id], ...(flags ? { flags } : {}) });
+
+/** Order matters: later cases may rely on outputs of earlier ones. */
+const CASES: Case[] = [
+  c('plain'), c('withdep'), c('envdump'), c('passfile'), c('structured'), c('structuredMulti'),
+  c('structuredChecksOk'), c('structuredChecksBad'), c('fixed'), c('fixedSri'), c('fixedRec'), c('fixedSha1'),
+  c('fixedBad'), c('fixedBadRec'), c('fixedImpure'), c('fixedFails'), c('usefixed'), c('usefixed2'), c('multi'),
+  c('usemulti'), c('threeOutputs'), c('cycle'), c('selfref'), c('symlinkOut'), c('execFiles'), c('refInName'),
+  c('bareHashRef'), c('unreferencedDep'), c('discardedContext'), c('placeholderArg'), c('allowedOk'),
+  c('allowedEmptyOk'), c('allowedBad'), c('disallowedBad'), c('disallowedOk'), c('requisitesBad'),
+  c('requisitesOk'), c('disRequisitesBad'), c('allowedSelf'), c('failing'), c('failingSignal'), c('noOutput'),
+  c('depFails'), c('timeout', ['--timeout', '1'], ['timesOut']), c('silent', ['--max-silent-time', '1'], ['timesOut']),
+  c('stderrLog'), c('carriageReturn'), c('unicode'), c('specialArgs'), c('inputFile'), c('chain10'),
+  c('graph201', ['-j', '2']), c('wide'), c('checkOk', ['--check'], ['plain']), c('nondet'),
+  c('checkNondet', ['--check'], ['nondet']), c('keepGoing', ['--keep-going'], ['failingSignal', 'fixedFails', 'wide']),
+  c('quiet', ['-Q'], ['failing']),
+];
+
+const ALL_ATTRS = [...new Set(CASES.flatMap((k) => k.attrs))];
+
+interface CaseResult {
+  status: number;
+  stdout: string;
+  errors: string;
+}
+
+interface ImplResult {
+  drvs: Map<string, string>;
+  cases: Map<string, CaseResult>;
+  dumpDb: string;
+  logs: Map<string, string>;
+  leftovers: string[];
+  verify: RunResult;
+}
+
+function instantiate(root: NixRoot, file: string): Map<string, string> {
+  const args = [file, ...ALL_ATTRS.flatMap((a) => ['-A', a])];
+  const r = runRef(root, 'nix-instantiate', args);
+  assert.equal(r.status, 0, r.stderr);
+  const paths = r.stdout.trim().split('\n');
+  assert.equal(paths.length, ALL_ATTRS.length);
+  return new Map(ALL_ATTRS.map((a, i) => [a, paths[i]!]));
+}
+
+/** Error lines (Nix prints the interesting part after `error: `), normalised. */
+function errorLines(stderr: string, root: NixRoot): string {
+  return normalise(stderr, root)
+    .split('\n')
+    .filter((l) => l.startsWith('error:') || l.startsWith('       >') || l.startsWith('         '))
+    .join('\n');
+}
+
+/** Split `--dump-db` output into per-path groups, sorted, so order does not matter. */
+function groups(dump: string): string[] {
+  const lines = dump.split('\n').filter((l) => l !== '');
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const n = Number(lines[i + 4]);
+    const group = lines.slice(i, i + 5 + n).join('\n');
+    // `nondet` differs between any two builds by design.
+    if (!lines[i]!.endsWith('-nondet')) out.push(group);
+    i += 5 + n;
+  }
+  return out.sort();
+}
+
+function runImpl(bin: string, dir: string, casesFile: string): ImplResult {
+  mkdirSync(dir, { recursive: true });
+  const root = makeRoot({ dir });
+  try {
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    const env = { TMPDIR: tmp, TIX_IMPURE_TEST: 'impure-value' };
+    copyFileSync(casesFile, join(dir, 'build-cases.nix'));
+    const drvs = instantiate(root, join(dir, 'build-cases.nix'));
+    const cases = new Map<string, CaseResult>();
+    for (const k of CASES) {
+      const r = runIn(bin, root, 'nix-store', ['-r', ...k.attrs.map((a) => drvs.get(a)!), ...(k.flags ?? [])], { env, timeoutMs: 120_000 });
+      cases.set(k.id, { status: r.status, stdout: normalise(r.stdout, root), errors: errorLines(r.stderr, root) });
+    }
+    const dumpDb = normalise(runRef(root, 'nix-store', ['--dump-db']).stdout, root);
+    const logs = new Map<string, string>();
+    for (const [a, d] of drvs) {
+      const r = runRef(root, 'nix-store', ['-l', d]);
+      logs.set(a, r.status === 0 ? normalise(r.stdout, root) : `<no log: ${r.status}>`);
+    }
+    const verify = runRef(root, 'nix-store', ['--verify', '--check-contents']);
+    const leftovers = existsSync(tmp) ? readdirSync(tmp) : [];
+    return { drvs, cases, dumpDb, logs, leftovers, verify };
+  } finally {
+    root.cleanup();
+  }
+}
+
+test('builds match the reference Nix 2.8', { skip: !haveReference() ? 'no reference nix' : false, timeout: 600_000 }, async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'tix-build-diff-'));
+  const dir = join(base, 'r');
+  const casesFile = join(REPO_ROOT, 'test/differential/build-cases.nix');
+  try {
+    const ref = runImpl(REF_BIN, dir, casesFile);
+    const tix = runImpl(TIX_BIN, dir, casesFile);
+    assert.ok(CASES.length >= 40);
+    await t.test('drv paths', () => assert.deepEqual([...tix.drvs], [...ref.drvs]));
+    for (const k of CASES) {
+      await t.test(`case ${k.id}`, () => {
+        const a = ref.cases.get(k.id)!;
+        const b = tix.cases.get(k.id)!;
+        assert.equal(b.status, a.status, `exit status of ${k.id}\nref: ${a.errors}\ntix: ${b.errors}`);
+        assert.equal(b.stdout, a.stdout, `stdout of ${k.id}`);
+        assert.equal(b.errors, a.errors, `error lines of ${k.id}`);
+      });
+    }
+    await t.test('registrations (paths, NAR hashes, sizes, derivers, references)', () => {
+      assert.deepEqual(groups(tix.dumpDb), groups(ref.dumpDb));
+    });
+    await t.test('build logs', () => {
+      for (const a of ALL_ATTRS) {
+        if (a === 'nondet') continue;
+        assert.equal(tix.logs.get(a), ref.logs.get(a), `log of ${a}`);
+      }
+    });
+    await t.test('reference verifies tix store', () => assert.equal(tix.verify.status, 0, tix.verify.stderr));
+    await t.test('no leftover build directories', () => assert.deepEqual(tix.leftovers, []));
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
