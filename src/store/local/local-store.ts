@@ -130,6 +130,10 @@ export class LocalStore implements Store {
     return p === undefined ? undefined : this.storeDir.parse(p);
   }
 
+  computeFSClosureSync(paths: readonly StorePath[], opts: { flipDirection?: boolean; includeOutputs?: boolean; includeDerivers?: boolean } = {}): Set<string> {
+    return computeClosure(this, paths, opts);
+  }
+
   async computeFSClosure(
     paths: StorePath[],
     opts: { flipDirection?: boolean; includeOutputs?: boolean; includeDerivers?: boolean } = {},

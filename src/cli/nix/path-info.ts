@@ -1,0 +1,120 @@
+/**
+ * `nix path-info` (nix/path-info.cc, store-api.cc `pathInfoToJSON`, Nix 2.8):
+ * `-r`, `--json`, `-s`/`--size`, `-S`/`--closure-size`, `-h`, `--sigs`, `--all`.
+ * Plain output is topologically sorted (dependencies first); JSON is sorted
+ * by path, with invalid paths as `{"path":…,"valid":false}`.
+ */
+import { NixError } from '../../core/index.js';
+import type { StorePath } from '../../formats/index.js';
+import type { LocalStore, ValidPathInfo } from '../../store/index.js';
+import { takeCommonFlags } from '../args.js';
+import type { CliContext } from '../context.js';
+import { withStore, notValid } from '../nix-store/store-common.js';
+import { topoSortPaths } from '../nix-store/query.js';
+import { dropWords, nixUsage, reportUnknown, resolveInstallables } from './store-common.js';
+
+interface Opts {
+  recursive: boolean;
+  json: boolean;
+  size: boolean;
+  closureSize: boolean;
+  human: boolean;
+  sigs: boolean;
+  all: boolean;
+  args: string[];
+}
+
+function parse(rest: string[]): Opts {
+  const o: Opts = { recursive: false, json: false, size: false, closureSize: false, human: false, sigs: false, all: false, args: [] };
+  const short: Record<string, keyof Opts> = { r: 'recursive', s: 'size', S: 'closureSize', h: 'human' };
+  for (const a of rest) {
+    if (a === '--recursive') o.recursive = true;
+    else if (a === '--json') o.json = true;
+    else if (a === '--size') o.size = true;
+    else if (a === '--closure-size') o.closureSize = true;
+    else if (a === '--human-readable') o.human = true;
+    else if (a === '--sigs') o.sigs = true;
+    else if (a === '--all') o.all = true;
+    else if (/^-[rsSh]+$/.test(a)) for (const c of a.slice(1)) (o as unknown as Record<string, boolean>)[short[c]!] = true;
+    else if (a.startsWith('-') && a !== '-') throw nixUsage(`unrecognised flag '${a}'`);
+    else o.args.push(a);
+  }
+  return o;
+}
+
+function closureSize(store: LocalStore, p: StorePath): number {
+  let n = 0;
+  for (const f of store.db.read(() => store.computeFSClosureSync([p]))) n += store.db.queryPathInfo(f)?.narSize ?? 0;
+  return n;
+}
+
+function fmtSize(v: number, human: boolean): string {
+  if (!human) return '\t' + String(v).padStart(11);
+  const idents = ' KMGTPEZY';
+  let res = v;
+  let power = 0;
+  while (res > 1024 && power < idents.length - 1) {
+    power++;
+    res /= 1024;
+  }
+  return '\t' + res.toFixed(1).padStart(6) + idents[power];
+}
+
+function jsonOf(store: LocalStore, i: ValidPathInfo, o: Opts): Record<string, unknown> {
+  const j: Record<string, unknown> = {
+    path: store.print(i.path), narHash: i.narHash.sri, narSize: i.narSize, references: i.references.map((r) => store.print(r)),
+  };
+  if (i.ca) j.ca = i.ca;
+  if (o.closureSize) j.closureSize = closureSize(store, i.path);
+  if (i.deriver) j.deriver = store.print(i.deriver);
+  if (i.registrationTime) j.registrationTime = i.registrationTime;
+  if (i.ultimate) j.ultimate = true;
+  if (i.sigs.length > 0) j.signatures = i.sigs;
+  return j;
+}
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const { rest } = takeCommonFlags(dropWords(args, ['path-info']), ctx);
+  const o = parse(rest);
+  return withStore(ctx, async (store) => {
+    let paths = o.all ? await store.queryAllValidPaths() : resolveInstallables(store, o.args);
+    if (!o.all && o.args.length === 0) throw nixUsage("'nix path-info' requires at least one installable");
+    const unknown = reportUnknown(store, paths, ctx);
+    if (o.recursive) {
+      if (unknown.length > 0) throw notValid(store, unknown[0]!);
+      paths = [...(await store.computeFSClosure(paths))].map((f) => store.storeDir.parse(f));
+    }
+    if (o.json) {
+      const sorted = [...new Map(paths.map((p) => [p.baseName, p])).values()].sort((a, b) => (a.baseName < b.baseName ? -1 : 1));
+      const arr = sorted.map((p) => {
+        const i = store.queryPathInfoSync(p);
+        return i === undefined ? { path: store.print(p), valid: false } : jsonOf(store, i, o);
+      });
+      ctx.stdout.write(JSON.stringify(arr));
+      return 0;
+    }
+    if (unknown.length > 0) throw notValid(store, unknown[0]!);
+    const sorted = topoSortPaths(store, paths).reverse();
+    const width = Math.max(0, ...sorted.map((p) => store.print(p).length));
+    let out = '';
+    for (const p of sorted) {
+      const i = store.queryPathInfoSync(p);
+      if (i === undefined) throw new NixError('E0201', `path '${store.print(p)}' is not valid`);
+      const s = store.print(p);
+      out += s;
+      if (o.size || o.closureSize || o.sigs) out += ' '.repeat(Math.max(0, width - s.length));
+      if (o.size) out += fmtSize(i.narSize, o.human);
+      if (o.closureSize) out += fmtSize(closureSize(store, p), o.human);
+      if (o.sigs) {
+        const ss: string[] = [];
+        if (i.ultimate) ss.push('ultimate');
+        if (i.ca) ss.push('ca:' + i.ca);
+        ss.push(...i.sigs);
+        out += '\t' + ss.join(' ');
+      }
+      out += '\n';
+    }
+    ctx.stdout.write(out);
+    return 0;
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * `nix store verify` (nix/verify.cc): checks contents (unless `--no-contents`)
+ * and trust (unless `--no-trust`: ultimate, content-addressed, or enough
+ * signatures from `trusted-public-keys`; tix checks only the first two, so
+ * signed paths count as untrusted — see deviations). Exit status is the
+ * bitmask 1 corrupted | 2 untrusted | 4 failed.
+ */
+import type { StorePath } from '../../formats/index.js';
+import { checkContents, type LocalStore, type ValidPathInfo } from '../../store/index.js';
+import { takeCommonFlags } from '../args.js';
+import type { CliContext } from '../context.js';
+import { withStore } from '../nix-store/store-common.js';
+import { topoSortPaths } from '../nix-store/query.js';
+import { dropWords, nixUsage, resolveInstallables } from './store-common.js';
+
+/** Does the `ca` field really produce this path? (`ValidPathInfo::isContentAddressed`) */
+export function isContentAddressed(store: LocalStore, i: ValidPathInfo): boolean {
+  if (!i.ca) return false;
+  const m = /^(text|fixed):(r:)?(md5|sha1|sha256|sha512):(.+)$/.exec(i.ca);
+  if (m === null) return false;
+  try {
+    const hash = parseHashFor(m[3]!, m[4]!);
+    const refs = i.references.filter((r) => !r.equals(i.path));
+    const self = refs.length !== i.references.length;
+    const p: StorePath = m[1] === 'text'
+      ? store.storeDir.makeTextPath(i.path.name, hash, refs)
+      : store.storeDir.makeFixedOutputPath({ recursive: m[2] === 'r:', hash, name: i.path.name, references: refs, hasSelfReference: self });
+    return p.equals(i.path);
+  } catch {
+    return false;
+  }
+}
+
+import { parseHash } from '../../formats/index.js';
+function parseHashFor(algo: string, body: string) {
+  return parseHash(`${algo}:${body}`);
+}
+
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const { rest } = takeCommonFlags(dropWords(args, ['store', 'verify']), ctx);
+  let noContents = false;
+  let noTrust = false;
+  let recursive = false;
+  let all = false;
+  const pos: string[] = [];
+  for (const a of rest) {
+    if (a === '--no-contents') noContents = true;
+    else if (a === '--no-trust') noTrust = true;
+    else if (a === '--recursive' || a === '-r') recursive = true;
+    else if (a === '--all') all = true;
+    else if (a.startsWith('-')) throw nixUsage(`unrecognised flag '${a}'`);
+    else pos.push(a);
+  }
+  return withStore(ctx, async (store) => {
+    let paths = all ? await store.queryAllValidPaths() : resolveInstallables(store, pos);
+    if (recursive) paths = [...(await store.computeFSClosure(paths))].map((f) => store.storeDir.parse(f));
+    let corrupted = 0;
+    let untrusted = 0;
+    let failed = 0;
+    const log = { info: () => undefined, error: (m: string) => ctx.stderr.write(m + '\n') };
+    for (const p of topoSortPaths(store, paths).reverse()) {
+      ctx.stderr.write(`checking '${store.print(p)}'...\n`);
+      const i = store.queryPathInfoSync(p);
+      if (i === undefined) {
+        ctx.stderr.write(`error: path '${store.print(p)}' is not valid\n`);
+        failed++;
+        continue;
+      }
+      if (!noContents && !checkContents(store, store.print(p), log)) corrupted++;
+      if (!noTrust && !i.ultimate && !isContentAddressed(store, i)) {
+        untrusted++;
+        ctx.stderr.write(`path '${store.print(p)}' is untrusted\n`);
+      }
+    }
+    return (corrupted ? 1 : 0) | (untrusted ? 2 : 0) | (failed ? 4 : 0);
+  });
+}
