@@ -32,6 +32,15 @@ test('root, plain store view (no overlayfs): every scenario holds', { skip: skip
   for (const o of outcomes) await t.test(o.name, () => assert.ok(o.ok, o.detail));
 });
 
+/** useradd/groupadd and friends, retried: other test files may hold /etc/passwd's lock. */
+function admin(cmd: string, args: string[]): boolean {
+  for (let i = 0; i < 10; i++) {
+    if (spawnSync(cmd, args).status === 0) return true;
+    spawnSync('sleep', ['0.3']);
+  }
+  return false;
+}
+
 const USER = 'tixsbtest';
 
 function userIds(): { uid: number; gid: number } | undefined {
@@ -45,8 +54,7 @@ test('non-root (throwaway user): every scenario holds', { skip: skip || (!isRoot
   let ids = userIds();
   let created = false;
   if (!ids) {
-    const r = spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', USER]);
-    if (r.status !== 0) return t.skip(`cannot create a test user: ${r.stderr}`);
+    if (!admin('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', USER])) return t.skip('cannot create a test user');
     created = true;
     ids = userIds()!;
   }
@@ -65,7 +73,7 @@ test('non-root (throwaway user): every scenario holds', { skip: skip || (!isRoot
     }
   } finally {
     rmSync(base, { recursive: true, force: true });
-    if (created) spawnSync('userdel', [USER]);
+    if (created) admin('userdel', [USER]);
   }
 });
 
@@ -74,11 +82,11 @@ test('root with build-users-group: the builder runs as a locked build user, outp
   const member = 'tixsbbld1';
   const made: string[] = [];
   if (spawnSync('getent', ['group', group]).status !== 0) {
-    if (spawnSync('groupadd', ['-r', group]).status !== 0) return t.skip('cannot create a group');
+    if (!admin('groupadd', ['-r', group])) return t.skip('cannot create a group');
     made.push('group');
   }
   if (spawnSync('id', ['-u', member]).status !== 0) {
-    if (spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', '-g', group, '-G', group, member]).status !== 0) return t.skip('cannot create a user');
+    if (!admin('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', '-g', group, '-G', group, member])) return t.skip('cannot create a user');
     made.push('user');
   }
   spawnSync('gpasswd', ['-a', member, group]);
@@ -111,8 +119,8 @@ test('root with build-users-group: the builder runs as a locked build user, outp
     else process.env.NIX_STATE_DIR = savedState;
     fx.cleanup();
     rmSync(state, { recursive: true, force: true });
-    if (made.includes('user')) spawnSync('userdel', [member]);
-    if (made.includes('group')) spawnSync('groupdel', [group]);
+    if (made.includes('user')) admin('userdel', [member]);
+    if (made.includes('group')) admin('groupdel', [group]);
   }
 });
 

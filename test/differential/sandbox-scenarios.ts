@@ -11,7 +11,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdi
 import { createServer, type AddressInfo } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { Settings } from '../../src/core/index.js';
@@ -74,18 +74,26 @@ export interface RunOptions {
   network?: boolean;
   /** More input paths besides `dep`. */
   extraInputs?: string[];
+  /** Instead of `dep` (+ extraInputs). */
+  inputs?: string[];
+  /** Another build in the same store: its own drv, build dir and output. */
+  id?: string;
   /** Runs while the builder does; gets the sandbox and process. */
   during?: (sb: Sandbox, child: BuilderProcess) => Promise<void>;
   timeoutMs?: number;
 }
 
 export async function runBuilder(fx: Fixture, script: string, opts: RunOptions = {}): Promise<Run> {
+  const id = opts.id ?? '';
+  const buildDir = id === '' ? fx.build : join(fx.root, `build-${id}`);
+  const outPath = id === '' ? fx.out : join(fx.store, `${h('d').slice(0, 31)}${id}-out`);
+  if (id !== '') mkdirSync(buildDir, { recursive: true });
   const sb = await createSandbox({
-    drvPath: join(fx.store, `${h('e')}-test.drv`),
+    drvPath: join(fx.store, `${h('e')}-test${id}.drv`),
     storeDir: fx.store,
-    buildDir: fx.build,
-    inputClosure: new Set([fx.dep, ...(opts.extraInputs ?? [])]),
-    outputs: new Map([['out', fx.out]]),
+    buildDir,
+    inputClosure: new Set(opts.inputs ?? [fx.dep, ...(opts.extraInputs ?? [])]),
+    outputs: new Map([['out', outPath]]),
     network: opts.network ?? false,
     noChroot: false,
     settings: fx.settings,
@@ -95,7 +103,7 @@ export async function runBuilder(fx: Fixture, script: string, opts: RunOptions =
     const child = await sb.spawn({
       builder: '/bin/bash',
       args: ['-c', script],
-      env: { PATH: '/usr/bin:/bin', out: fx.out, dep: fx.dep, secret: fx.secret, inj: fx.inj, store: fx.store },
+      env: { PATH: '/usr/bin:/bin', out: outPath, dep: fx.dep, secret: fx.secret, inj: fx.inj, store: fx.store },
       cwd: sb.buildDirInSandbox,
     });
     let out = '';
@@ -203,6 +211,21 @@ export const SCENARIOS: Record<string, Scenario> = {
     const ok = /^301$/m.test(r.out) && r.out.includes('in 299') && r.out.includes('Read-only file system') && /No such file/.test(r.out) &&
       readFileSync(join(extra[7]!, 'f'), 'utf8') === 'in 7\n';
     return { ok, detail: r.out };
+  },
+
+  async 'concurrent builds in one store each see only their own inputs and outputs'(fx) {
+    const script = 'sleep 0.3; mkdir $out; ls "$store" > $out/seen; echo mine > $out/f';
+    const [a, b] = await Promise.all([
+      runBuilder(fx, script, { id: '1', inputs: [fx.dep] }),
+      runBuilder(fx, script, { id: '2', inputs: [fx.secret] }),
+    ]);
+    const outA = join(fx.store, `${h('d').slice(0, 31)}1-out`);
+    const outB = join(fx.store, `${h('d').slice(0, 31)}2-out`);
+    const seenA = readFileSync(join(outA, 'seen'), 'utf8').trim().split('\n');
+    const seenB = readFileSync(join(outB, 'seen'), 'utf8').trim().split('\n');
+    const ok = a.code === 0 && b.code === 0 && seenA.join() === [`${h('a')}-dep`, basename(outA)].join() &&
+      seenB.join() === [`${h('b')}-secret`, basename(outB)].join();
+    return { ok, detail: `A: ${seenA.join(' ')} ${a.out}\nB: ${seenB.join(' ')} ${b.out}` };
   },
 
   async 'inputs are read-only'(fx) {
