@@ -86,3 +86,16 @@ test('restore(dump(x)) reproduces x; the target must not exist', withTree(async 
 async function* toAsync(xs: Uint8Array[]): AsyncIterable<Uint8Array> {
   yield* xs;
 }
+
+test('a dump filter drops entries (and what is below them)', withTree(async (d) => {
+  const t = join(d, 'f');
+  mkdirSync(join(t, 'skip', 'x'), { recursive: true });
+  writeFileSync(join(t, 'keep'), 'k');
+  writeFileSync(join(t, 'skip', 'x', 'y'), 'y');
+  const filtered = await collect(dumpPath(t, 1 << 20, (p, type) => !(type === 'directory' && p.endsWith('/skip'))));
+  const only = join(d, 'only');
+  mkdirSync(only);
+  writeFileSync(join(only, 'keep'), 'k');
+  assert.deepEqual(filtered, await collect(dumpPath(only)));
+  assert.equal(hashPath(t, 'sha256', (p) => !p.endsWith('/skip')).hash.base16, hashPath(only).hash.base16);
+}));

@@ -85,7 +85,7 @@ function openRegular(path: Buffer): NarNode {
   return regularNode(path, fd, st.size, st.mode);
 }
 
-function directoryNode(path: Buffer): NarNode {
+function directoryNode(path: Buffer, filter?: DumpFilter): NarNode {
   return {
     type: 'directory',
     entries(): NarDirEntry[] {
@@ -95,21 +95,31 @@ function directoryNode(path: Buffer): NarNode {
       } catch (e) {
         throw ioError('opening directory', path, e);
       }
-      return list.map((d) => {
+      const out: NarDirEntry[] = [];
+      for (const d of list) {
         const name = d.name as unknown as Buffer;
         const child = Buffer.concat([path, SLASH, name]);
-        return { name, node: () => entryNode(child, d) };
-      });
+        if (filter && !filter(child.toString(), direntType(d))) continue;
+        out.push({ name, node: () => entryNode(child, d, filter) });
+      }
+      return out;
     },
   };
 }
 
+/** `PathFilter` of Nix's `dumpPath`: decides per entry (never for the top path) whether it is archived. */
+export type DumpFilter = (path: string, type: 'regular' | 'directory' | 'symlink' | 'unknown') => boolean;
+
+function direntType(d: Dirent): 'regular' | 'directory' | 'symlink' | 'unknown' {
+  return d.isFile() ? 'regular' : d.isDirectory() ? 'directory' : d.isSymbolicLink() ? 'symlink' : 'unknown';
+}
+
 /** Use the directory entry's type to skip an lstat where it is safe. */
-function entryNode(path: Buffer, d: Dirent): NarNode {
+function entryNode(path: Buffer, d: Dirent, filter?: DumpFilter): NarNode {
   if (d.isFile()) return openRegular(path);
-  if (d.isDirectory()) return directoryNode(path);
+  if (d.isDirectory()) return directoryNode(path, filter);
   if (d.isSymbolicLink()) return symlinkNode(path);
-  return fsNode(path);
+  return fsNode(path, filter);
 }
 
 function symlinkNode(path: Buffer): NarNode {
@@ -121,7 +131,7 @@ function symlinkNode(path: Buffer): NarNode {
 }
 
 /** The NAR view of a file-system object (lstat: symlinks are not followed). */
-export function fsNode(fsPath: string | Uint8Array): NarNode {
+export function fsNode(fsPath: string | Uint8Array, filter?: DumpFilter): NarNode {
   const path = toBuf(fsPath);
   let st;
   try {
@@ -130,19 +140,19 @@ export function fsNode(fsPath: string | Uint8Array): NarNode {
     throw ioError('getting status of', path, e);
   }
   if (st.isFile()) return openRegular(path);
-  if (st.isDirectory()) return directoryNode(path);
+  if (st.isDirectory()) return directoryNode(path, filter);
   if (st.isSymbolicLink()) return symlinkNode(path);
   throw new NixError(FormatsErrorCode.E_NAR_INVALID, `file '${path.toString()}' has an unsupported type`);
 }
 
 /** `nix-store --dump`: the NAR of a path as a stream of fresh (owned) chunks. */
-export async function* dumpPath(fsPath: string | Uint8Array, chunkSize = 1 << 20): AsyncIterable<Uint8Array> {
-  yield* narChunks(fsNode(fsPath), { chunkSize, reuseBuffer: false });
+export async function* dumpPath(fsPath: string | Uint8Array, chunkSize = 1 << 20, filter?: DumpFilter): AsyncIterable<Uint8Array> {
+  yield* narChunks(fsNode(fsPath, filter), { chunkSize, reuseBuffer: false });
 }
 
 /** The same NAR, synchronously, with one reused buffer: consume each chunk before the next. */
-export function dumpPathSync(fsPath: string | Uint8Array, chunkSize = 1 << 20): Iterable<Uint8Array> {
-  return narChunks(fsNode(fsPath), { chunkSize, reuseBuffer: true });
+export function dumpPathSync(fsPath: string | Uint8Array, chunkSize = 1 << 20, filter?: DumpFilter): Iterable<Uint8Array> {
+  return narChunks(fsNode(fsPath, filter), { chunkSize, reuseBuffer: true });
 }
 
 export interface PathHash {
@@ -158,10 +168,10 @@ export interface PathHash {
  * the NAR writer fills directly. The worker is started only once the NAR
  * passes a few MiB, so small paths never pay its start-up.
  */
-export function hashPath(fsPath: string | Uint8Array, algo: HashType = 'sha256'): PathHash {
+export function hashPath(fsPath: string | Uint8Array, algo: HashType = 'sha256', filter?: DumpFilter): PathHash {
   const ring = new HashRing(algo);
   let narSize = 0;
-  for (const chunk of narChunks(fsNode(fsPath), { allocate: () => ring.acquire() })) {
+  for (const chunk of narChunks(fsNode(fsPath, filter), { allocate: () => ring.acquire() })) {
     ring.publish(chunk.length);
     narSize += chunk.length;
   }
