@@ -6,7 +6,7 @@
  * nix/eval.cc). Errors are rendered here too, so the CLI only copies bytes.
  */
 import {
-  EvalError, EvalState, NixAttrs, NixString, Thunk, coerceToString, force, forceValueDeep, isStackOverflow,
+  EvalError, EvalState, NixAttrs, NixString, Thunk, callN, coerceToString, force, forceValueDeep, isStackOverflow,
   printAst, printValue, renderEvalError, valueToJSON, valueToXML, type Lazy, type SearchPathEntry, type Value,
 } from '../eval/index.js';
 import { isNixError } from '../core/index.js';
@@ -41,6 +41,8 @@ export interface EvalJob {
   /** Enabled experimental features (`ca-derivations`, `impure-derivations`, …). */
   experimentalFeatures?: string[];
   gcRoot?: string;
+  /** `nix eval --apply F`: a function applied to the selected value. */
+  apply?: string;
 }
 
 export interface EvalOutput {
@@ -184,7 +186,8 @@ export function runEvalJob(job: EvalJob, bridge?: StoreBridge): EvalOutput {
         if (job.mode === 'instantiate') {
           runInstantiate(state, io, job, v, args, out, res, rootNr);
         } else if (job.mode === 'nix-eval') {
-          runNixEval(state, job, v, out);
+          const applied: Lazy = job.apply === undefined ? v : callN(force(state.evalString(job.apply, job.cwd)), [v], undefined);
+          runNixEval(state, job, applied, out);
         } else {
           const vRes: Lazy = args.size === 0 ? v : autoCallFunction(state, args, v);
           printResult(state, job, vRes, out);
