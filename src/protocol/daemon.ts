@@ -70,6 +70,26 @@ export function isAllowed(settings: Settings, peer: PeerCredentials | undefined)
   return trusted || matchUser(names, settings.getList('allowed-users', ['*']));
 }
 
+/**
+ * Temp roots: 2.8 forks per connection, so a client's temp roots die with its
+ * connection. Our connections share one process (and its temproots file), so
+ * we release them when no connection is left: a root lives at least as long
+ * as the connection that made it (docs/deviations.md).
+ */
+class TempRootReleaser {
+  private releasing: Promise<void> = Promise.resolve();
+  constructor(private readonly store: Store) {}
+  release(): void {
+    const tr = (this.store as { tempRoots?: { close?: () => Promise<void> } }).tempRoots;
+    if (typeof tr?.close !== 'function') return;
+    this.releasing = this.releasing.then(() => tr.close!()).catch(() => undefined);
+  }
+  /** New connections wait until a release in progress is done. */
+  ready(): Promise<void> {
+    return this.releasing;
+  }
+}
+
 export function handleConnection(socket: Socket, opts: DaemonOptions, connections: ConnectionSet): void {
   socket.on('error', () => undefined);
   const peer = getPeerCredentials(socket);
@@ -97,7 +117,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // no stale socket
   }
   const connections = new ConnectionSet();
-  const server = createServer({ allowHalfOpen: false }, (s) => handleConnection(s, opts, connections));
+  const roots = new TempRootReleaser(opts.store);
+  connections.onIdle = () => roots.release();
+  const server = createServer({ allowHalfOpen: false }, (s) => {
+    s.pause();
+    void roots.ready().then(() => {
+      s.resume();
+      handleConnection(s, opts, connections);
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.socketPath, () => resolve());

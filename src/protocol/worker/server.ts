@@ -53,9 +53,14 @@ export interface ServerConnection {
 /** Tracks live connections so a daemon (or a finished build) can close them all. */
 export class ConnectionSet {
   private readonly live = new Set<ServerConnection>();
+  /** Called whenever the last live connection has ended. */
+  onIdle: (() => void) | undefined;
   add(c: ServerConnection): void {
     this.live.add(c);
-    void c.done.then(() => this.live.delete(c));
+    void c.done.then(() => {
+      this.live.delete(c);
+      if (this.live.size === 0) this.onIdle?.();
+    });
   }
   get size(): number {
     return this.live.size;

@@ -1,0 +1,100 @@
+/**
+ * Helpers for daemon tests: run the reference `nix-daemon` or tix's in the
+ * foreground in an isolated root, wait for its socket, and optionally put a
+ * recording proxy in front of it (client↔daemon transcripts for replay/fuzz).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createConnection, createServer, type Server } from 'node:net';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { REF_BIN, TIX_BIN, type NixRoot } from '../harness/index.js';
+
+export interface RunningDaemon {
+  socket: string;
+  proc: ChildProcess;
+  stderr: () => string;
+  stop(): Promise<void>;
+}
+
+export function socketOf(root: NixRoot): string {
+  return join(root.stateDir, 'daemon-socket', 'socket');
+}
+
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Start `nix-daemon` (reference or tix) in the foreground for `root`. */
+export async function startNixDaemon(kind: 'ref' | 'tix', root: NixRoot, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
+  const socket = socketOf(root);
+  rmSync(socket, { force: true });
+  const bin = join(kind === 'ref' ? REF_BIN : TIX_BIN, 'nix-daemon');
+  const proc = spawn(bin, [], { env: { ...root.env, NIX_REMOTE: '', ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  await waitFor(() => existsSync(socket) || proc.exitCode !== null, 20_000, `${kind} daemon socket`);
+  if (proc.exitCode !== null) throw new Error(`${kind} daemon exited: ${err}`);
+  return {
+    socket,
+    proc,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+export interface Chunk {
+  dir: 'c2s' | 's2c';
+  data: Buffer;
+}
+
+export interface Recorder {
+  socket: string;
+  /** One transcript per accepted connection, in order of acceptance. */
+  sessions: Chunk[][];
+  close(): Promise<void>;
+}
+
+/** A proxy on `listenPath` forwarding to `target` and recording both directions. */
+export async function startRecorder(listenPath: string, target: string): Promise<Recorder> {
+  rmSync(listenPath, { force: true });
+  const sessions: Chunk[][] = [];
+  const server: Server = createServer((client) => {
+    const log: Chunk[] = [];
+    sessions.push(log);
+    const upstream = createConnection(target);
+    client.on('data', (d) => {
+      log.push({ dir: 'c2s', data: Buffer.from(d) });
+      upstream.write(d);
+    });
+    upstream.on('data', (d) => {
+      log.push({ dir: 's2c', data: Buffer.from(d) });
+      client.write(d);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(listenPath, () => r()));
+  return {
+    socket: listenPath,
+    sessions,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** The client's half of a transcript, concatenated. */
+export function clientBytes(session: Chunk[]): Buffer {
+  return Buffer.concat(session.filter((c) => c.dir === 'c2s').map((c) => c.data));
+}
