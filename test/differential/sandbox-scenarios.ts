@@ -316,8 +316,7 @@ export const SCENARIOS: Record<string, Scenario> = {
     const m2 = `31337.${process.pid}2`;
     const detach = (m: string): string => `(setsid sleep ${m} &) ; nohup sleep ${m} >/dev/null 2>&1 & (sleep ${m} & disown) ; sleep ${m} </dev/null >/dev/null 2>&1 &`;
     const a = await runBuilder(fx, `${detach(m1)} echo started; exit 0`);
-    await sleep(100);
-    const left1 = processesWith(m1);
+    const left1 = processesWith(m1); // checked at once: destroy() waits for the namespace to be gone
     let seenRunning = 0;
     const b = await runBuilder(fx, `${detach(m2)} touch /build/ready; while true; do sleep 1; done`, {
       during: async (_sb, child) => {
@@ -326,7 +325,6 @@ export const SCENARIOS: Record<string, Scenario> = {
         child.kill();
       },
     });
-    await sleep(100);
     const left2 = processesWith(m2);
     const ok = a.code === 0 && left1.length === 0 && seenRunning >= 4 && b.signal === 'SIGKILL' && left2.length === 0;
     return { ok, detail: `exit: ${a.out} left=${left1}; killed: ${b.signal} running-before=${seenRunning} left=${left2}` };

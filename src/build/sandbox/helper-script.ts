@@ -13,8 +13,9 @@
  *   1. bind the real store read-only at STORE_RO (only in this namespace);
  *   2. bind VIEW onto itself and mark it shared;
  *   3. bind each input from STORE_RO into VIEW (ro, because the source is ro);
- *   4. say `R` on fd 3, then fork an injection server that stays in this namespace and answers
- *      `name\n` requests on fd 3 with `K\n` or `E <reason>\n`;
+ *   4. say `R` on fd 3, then fork an injection server that stays in this
+ *      namespace, says `P <sandbox pid>`, binds the inputs (overlay mode) and
+ *      answers `name\n` requests on fd 3 with `K\n` or `E <reason>\n`;
  *   5. exec bwrap, which binds VIEW as the store: its copy is a slave of VIEW,
  *      so anything the server mounts later appears live in the sandbox.
  *
@@ -165,32 +166,33 @@ open(my $ctl, '+<&=', 3) or fail("control fd: $!");
 # Ready, said before the fork: the server may be killed (with bwrap) before it runs.
 select((select($ctl), $| = 1)[0]);
 print $ctl "R $mode\n";
-# bwrap waits on --block-fd until the server has bound the inputs (overlay mode);
-# --info-fd tells the server the sandbox's pid. Both pipes survive exec ($^F).
+# --info-fd tells the server the sandbox's pid (passed on to tix, which kills
+# and waits for it); in overlay mode bwrap also waits on --block-fd until the
+# server has bound the inputs. Both pipes survive exec ($^F).
 $^F = 255;
 my ($br, $bw, $ir, $iw);
-if ($mode eq 'overlay') {
-  pipe($br, $bw) or fail("pipe: $!");
-  pipe($ir, $iw) or fail("pipe: $!");
-}
+pipe($ir, $iw) or fail("pipe: $!");
+pipe($br, $bw) or fail("pipe: $!") if $mode eq 'overlay';
 my $pid = fork();
 defined $pid or fail("fork: $!");
 if ($pid == 0) {
   # 4. injection server. Dies with bwrap (its parent) via PR_SET_PDEATHSIG.
   syscall($SYS_PRCTL, 1, 9, $z, $z, $z);
   open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
+  close($iw);
+  my $info = do { local $/; <$ir> };
+  close($ir);
+  my ($cp) = ($info // '') =~ /"child-pid":\s*(\d+)/;
+  exit 0 unless defined $cp;
+  print $ctl "P $cp\n";
   if ($mode eq 'overlay') {
-    close($br); close($iw);
-    my $info = do { local $/; <$ir> };
-    close($ir);
-    my ($cp) = ($info // '') =~ /"child-pid":\s*(\d+)/;
-    exit 0 unless defined $cp;
+    close($br);
     wait_for_store_mount($cp);
     for my $i (@inputs) {
       my $e = add($i, 1);
       next unless defined $e;
       print $ctl "F cannot add '$i' to the sandbox: $e\n";
-      kill 9, getppid(); # never let the builder start without its inputs
+      kill 9, $cp, getppid(); # never let the builder start without its inputs
       exit 1;
     }
     syswrite($bw, "x"); close($bw);
@@ -203,9 +205,11 @@ if ($pid == 0) {
   exit 0;
 }
 close($ctl);
+close($ir);
+splice(@ARGV, 1, 0, '--info-fd', fileno($iw));
 if ($mode eq 'overlay') {
-  close($bw); close($ir);
-  splice(@ARGV, 1, 0, '--block-fd', fileno($br), '--info-fd', fileno($iw));
+  close($bw);
+  splice(@ARGV, 1, 0, '--block-fd', fileno($br));
 }
 # 5. the sandbox. SIGKILL if tix dies; one log stream for stdout and stderr.
 syscall($SYS_PRCTL, 1, 9, $z, $z, $z);
@@ -218,7 +222,7 @@ if ($uid ne '-1') {
 open(STDERR, '>&', \*STDOUT) or fail("dup stderr: $!");
 # bwrap passes every open fd on to the builder: close all but stdio and its pipes
 # (Nix's closeMostFDs), whatever tix itself inherited.
-my %keep = map { $_ => 1 } (0, 1, 2, ($mode eq 'overlay' ? (fileno($br), fileno($iw)) : ()));
+my %keep = map { $_ => 1 } (0, 1, 2, fileno($iw), ($mode eq 'overlay' ? (fileno($br)) : ()));
 opendir(my $fdh, '/proc/self/fd') or fail("opendir /proc/self/fd: $!");
 my @fds = grep { /\A\d+\z/ && !$keep{$_} } readdir($fdh);
 closedir($fdh);

@@ -20,10 +20,11 @@
  * helper) the kernel kills everything it left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, chmodSync, chownSync, renameSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, chmodSync, chownSync, renameSync, existsSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { constants as osConstants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NixError } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
 import { HELPER_SCRIPT } from './helper-script.js';
@@ -65,6 +66,8 @@ export class LinuxSandbox implements Sandbox {
   private etcDir: string;
   /** `overlay` or `plain` (reported by the helper). */
   viewMode = '';
+  /** Host pid of the sandbox's pid 1 (the builder), once the helper reported it. */
+  private sandboxPid = 0;
   private readonly present = new Set<string>();
   private readonly outputNames: string[];
   private readonly moved = new Set<string>();
@@ -223,7 +226,7 @@ export class LinuxSandbox implements Sandbox {
       kill: () => {
         if (child.exitCode === null && child.signalCode === null) {
           killedByUs = true;
-          child.kill('SIGKILL');
+          this.killSandbox();
         }
       },
     };
@@ -238,6 +241,10 @@ export class LinuxSandbox implements Sandbox {
       if (line.startsWith('R ')) {
         this.viewMode = line.slice(2);
         onReady?.(true);
+        continue;
+      }
+      if (line.startsWith('P ')) {
+        this.sandboxPid = Number(line.slice(2));
         continue;
       }
       if (line.startsWith('F ')) {
@@ -285,12 +292,35 @@ export class LinuxSandbox implements Sandbox {
     return this.moved.has(name) || !this.outputNames.includes(name) ? path : join(this.upperDir, name);
   }
 
+  /** SIGKILL the builder (pid 1: the kernel takes its namespace with it) and bwrap. */
+  private killSandbox(): void {
+    if (this.sandboxPid > 0) {
+      try {
+        process.kill(this.sandboxPid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    this.helper?.kill('SIGKILL');
+  }
+
+  /**
+   * Wait until the sandbox's pid 1 is gone: its exit kills and reaps the whole
+   * pid namespace, so after this no builder process can touch the outputs.
+   */
+  private async sandboxGone(): Promise<void> {
+    const pid = this.sandboxPid;
+    if (pid <= 0) return;
+    for (let i = 0; i < 2000 && alive(pid); i++) await sleep(1);
+  }
+
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
     const h = this.helper;
-    if (h && h.exitCode === null && h.signalCode === null) h.kill('SIGKILL');
+    if (h && h.exitCode === null && h.signalCode === null) this.killSandbox();
     if (this.helperExit) await this.helperExit;
+    await this.sandboxGone();
     this.ctl?.destroy();
     const kept = this.moveOutputs();
     rmTree(this.upperDir, kept);
@@ -322,6 +352,18 @@ export class LinuxSandbox implements Sandbox {
     }
     return kept;
   }
+}
+
+/** Running (not gone, not a zombie). pid 1 of a pid namespace turns zombie only once the rest of it is gone. */
+function alive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return false;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 function sandboxSetupFailure(msg: string): void {
