@@ -140,3 +140,29 @@ test('JSON form matches 2.8 layout', () => {
   const ca = showDerivationJson(new Map([['/x', parse(`${S}kby6gbmq2av1naay3bq2caxhzv8slyh1-cafloat.drv`)]]));
   assert.match(ca, /"out": \{\n {8}"hashAlgo": "r:sha256"\n {6}\}/);
 });
+
+test('mutated ATerm texts give a Derivation or a NixError, nothing else', () => {
+  let seed = 12345;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const texts = Object.values(DRVS);
+  const alphabet = '()[],"\\/ax\n';
+  let parsed = 0;
+  for (let i = 0; i < 3000; i++) {
+    let t = texts[i % texts.length]!;
+    for (let k = 0; k < 1 + ((rand() * 3) | 0); k++) {
+      const pos = (rand() * t.length) | 0;
+      const r = rand();
+      if (r < 0.4) t = t.slice(0, pos) + t.slice(pos + 1 + ((rand() * 5) | 0));
+      else if (r < 0.8) t = t.slice(0, pos) + alphabet[(rand() * alphabet.length) | 0] + t.slice(pos);
+      else t = t.slice(0, pos);
+    }
+    try {
+      const d = parseDerivation(t, 'x');
+      printDerivation(d);
+      parsed++;
+    } catch (e) {
+      assert.equal((e as Error).name, 'NixError', `${(e as Error).stack} for ${JSON.stringify(t)}`);
+    }
+  }
+  assert.ok(parsed > 0);
+});
