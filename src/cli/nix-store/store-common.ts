@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { NixError, CoreErrorCode } from '../../core/index.js';
 import type { StorePath } from '../../formats/index.js';
 import type { LocalStore } from '../../store/index.js';
-import { openLocalStore } from '../../glue/open-store.js';
+import { openLocalStore } from '../../glue/index.js';
 import type { CliContext } from '../context.js';
 
 export function usageError(msg: string): NixError {
