@@ -6,11 +6,11 @@
  * the comparator once per comparison).
  */
 import type { Pos } from '../ast.js';
-import { call1, callN } from '../call.js';
+import { call1, callLambda, callN } from '../call.js';
 import { eqValues, lessThan } from '../compare.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import {
-  NixAttrs, force, forceAttrs, forceBool, forceInt, forceList, forceStr, intToNumber, isFunction,
+  Lambda, NixAttrs, PrimOp, force, forceAttrs, forceBool, forceInt, forceList, forceStr, intToNumber, isFunction,
   wrongType, type Lazy, type Value,
 } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
@@ -87,7 +87,16 @@ export function register(r: BuiltinRegistry): void {
     if (xs.length === 0) return force(nul!);
     const fn = forceFn(f!, pos);
     let acc: Lazy = nul!;
-    for (const x of xs) acc = callN(fn, [acc, x], pos);
+    if (fn instanceof Lambda) {
+      for (const x of xs) {
+        const g = callLambda(fn, acc, pos);
+        acc = g instanceof Lambda ? callLambda(g, x, pos) : call1(g, x, pos);
+      }
+    } else if (fn instanceof PrimOp && fn.arity === 2) {
+      for (const x of xs) acc = fn.fn([acc, x], pos);
+    } else {
+      for (const x of xs) acc = callN(fn, [acc, x], pos);
+    }
     return force(acc);
   });
   r.add('genList', 2, ([f, n], pos) => {
@@ -116,8 +125,19 @@ export function register(r: BuiltinRegistry): void {
     const fn = forceFn(f!, pos);
     const xs = forceList(l!, pos);
     if (xs.length <= 1) return xs;
-    const less = (a: Lazy, b: Lazy) => forceBool(callN(fn, [a, b], pos), pos);
-    return mergeSort(xs, less);
+    // 2.8 forces every element first, and compares directly for `lessThan`.
+    const vals: Value[] = xs.map((x) => force(x));
+    if (fn instanceof PrimOp && fn.name === 'lessThan') {
+      return mergeSort(vals, (a, b) => lessThan(a as Value, b as Value, pos));
+    }
+    if (fn instanceof Lambda) {
+      const less = (a: Lazy, b: Lazy) => {
+        const g = callLambda(fn, a, pos);
+        return forceBool(g instanceof Lambda ? callLambda(g, b, pos) : call1(g, b, pos), pos);
+      };
+      return mergeSort(vals, less);
+    }
+    return mergeSort(vals, (a, b) => forceBool(callN(fn, [a, b], pos), pos));
   });
   r.add('partition', 2, ([f, l], pos) => {
     const fn = forceFn(f!, pos);
