@@ -39,6 +39,9 @@ while (my $l = <STDIN>) {
       my $ok = syswrite($fh{$id}, "$sp\0"); flock($g, LOCK_UN);
       print defined($ok) ? "$rq ok\n" : "$rq err $!\n";
     } else { print "$rq busy\n"; }
+  } elsif ($op eq 'ap') {
+    my $ok = syswrite($fh{$id}, "$path\0");
+    print defined($ok) ? "$rq ok\n" : "$rq err $!\n";
   } else { print "$rq err bad op\n"; }
 }
 `;
@@ -93,7 +96,7 @@ class LockHelper {
     return this.nextId++;
   }
 
-  request(id: number, op: 'sh' | 'ex' | 'un' | 'rm' | 'tr', path = ''): Promise<Reply> {
+  request(id: number, op: 'sh' | 'ex' | 'un' | 'rm' | 'tr' | 'ap', path = ''): Promise<Reply> {
     const p = this.start();
     const rq = this.nextReq++;
     return new Promise((resolve) => {
@@ -120,6 +123,12 @@ export async function appendTempRoot(lock: FileLock, gcLockPath: string, storePa
   const r = await helper.request(lock.id, 'tr', `${gcLockPath}\t${storePath}`);
   if (r.err !== undefined) throw new NixError(StoreErrorCode.E_LOCK, `writing temporary roots file '${lock.path}': ${r.err}`);
   return r.ok;
+}
+
+/** Append a temp root without taking gc.lock (after the collector acknowledged it). */
+export async function appendTempRootUnlocked(lock: FileLock, storePath: string): Promise<void> {
+  const r = await helper.request(lock.id, 'ap', storePath);
+  if (r.err !== undefined) throw new NixError(StoreErrorCode.E_LOCK, `writing temporary roots file '${lock.path}': ${r.err}`);
 }
 
 /** A held flock. `release()` unlocks (and closes the helper's fd). */

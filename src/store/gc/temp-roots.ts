@@ -14,7 +14,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
-import { appendTempRoot, lockFile, tryLockFile, type FileLock } from '../locks.js';
+import { appendTempRoot, appendTempRootUnlocked, lockFile, tryLockFile, type FileLock } from '../locks.js';
 
 export function gcLockPath(stateDir: string): string {
   return join(stateDir, 'gc.lock');
@@ -52,8 +52,13 @@ export class TempRoots {
     const f = await this.open();
     for (;;) {
       if (await appendTempRoot(f, gcLockPath(this.stateDir), printed)) break;
-      if (await tellCollector(gcSocketPath(this.stateDir), printed)) break;
+      if (await tellCollector(gcSocketPath(this.stateDir), printed)) {
+        // Later collections read the file, so the root goes there too (as Nix does).
+        await appendTempRootUnlocked(f, printed);
+        break;
+      }
       // The collector went away between our lock attempt and connect: retry.
+      await new Promise((r) => setTimeout(r, 5));
     }
     this.added.add(printed);
   }
@@ -80,7 +85,8 @@ function tellCollector(socketPath: string, printed: string): Promise<boolean> {
       else reject(new NixError(StoreErrorCode.E_LOCK, `garbage collector gave an unexpected answer about '${printed}'`));
     });
     sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') resolve(false);
+      // Refused/gone/reset: the collector is exiting; the caller retries (as Nix does).
+      if (['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE'].includes(e.code ?? '')) resolve(false);
       else reject(new NixError(StoreErrorCode.E_LOCK, `connecting to the garbage collector: ${e.message}`));
     });
     sock.on('close', () => {
