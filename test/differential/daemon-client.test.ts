@@ -1,0 +1,90 @@
+/**
+ * tix's `RemoteStore` against the reference `nix-daemon` and against tix's:
+ * one scenario of Store calls, run in a fresh root at the same directory for
+ * each daemon; the results must be identical (issue 6: "tix's client against
+ * the reference daemon").
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WireWriter, hashBytes, StorePath } from '../../src/formats/index.js';
+import { RemoteStore, unixConnector } from '../../src/protocol/index.js';
+import { haveReference, makeRoot, runRef } from '../harness/index.js';
+import { startNixDaemon } from './daemon-harness.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const narOf = (s: string): Uint8Array =>
+  new WireWriter().string('nix-archive-1').string('(').string('type').string('regular').string('contents').string(s).string(')').take();
+async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield b;
+}
+async function collect(src: AsyncIterable<Uint8Array>): Promise<string> {
+  const parts: Uint8Array[] = [];
+  for await (const c of src) parts.push(c);
+  return Buffer.concat(parts).toString('hex');
+}
+
+async function scenario(kind: 'ref' | 'tix', dir: string): Promise<unknown[]> {
+  mkdirSync(dir, { recursive: true });
+  const root = makeRoot({ dir, conf: 'trusted-users = root' });
+  writeFileSync(join(dir, 'x.nix'), 'derivation { name = "x"; system = builtins.currentSystem; builder = "/bin/bash"; args = ["-c" "echo log-line; echo out > $out"]; }');
+  const d = await startNixDaemon(kind, root);
+  const s = new RemoteStore({ storeDir: root.storeDir, connect: unixConnector(d.socket) });
+  const sd = s.storeDir;
+  const show = (p: StorePath | undefined): string => (p ? p.baseName : '-');
+  const r: unknown[] = [];
+  try {
+    const info = await s.getInfo();
+    r.push(['daemon version', info.daemonVersion]);
+    const text = await s.addTextToStore('t.txt', enc('text\n'), []);
+    r.push(['text', show(text)]);
+    const flat = await s.addToStore({ name: 'flat', method: 'flat', hashAlgo: 'sha256', source: once(enc('flat')) });
+    r.push(['flat', show(flat.path), flat.ca, flat.narHash.base16, flat.narSize]);
+    const rec = await s.addToStore({ name: 'rec', method: 'recursive', hashAlgo: 'sha256', source: once(narOf('rec')), references: [text] });
+    r.push(['rec', show(rec.path), rec.ca, rec.references.map(show)]);
+    const nar = narOf('imported');
+    const ipath = sd.makeFixedOutputPath({ recursive: true, hash: hashBytes('sha256', nar), name: 'imp' });
+    await s.addToStoreNar({ path: ipath, narHash: hashBytes('sha256', nar), narSize: nar.length, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: `fixed:r:${hashBytes('sha256', nar).toString('base32')}` }, once(nar));
+    const ii = await s.queryPathInfo(ipath);
+    r.push(['imported', ii?.narHash.base16, ii?.narSize, ii?.ca]);
+    r.push(['nar', await collect(s.narFromPath(rec.path))]);
+    r.push(['referrers', (await s.queryReferrers(text)).map(show)]);
+    r.push(['valid', (await s.queryValidPaths([text, new StorePath('0'.repeat(32) + '-no')])).map(show)]);
+    r.push(['all', (await s.queryAllValidPaths()).map(show).sort()]);
+    r.push(['hash part', show(await s.queryPathFromHashPart(text.hashPart)), show(await s.queryPathFromHashPart('0'.repeat(32)))]);
+    r.push(['invalid info', await s.queryPathInfo(new StorePath('0'.repeat(32) + '-no'))]);
+    await s.addTempRoot(rec.path);
+    await assert.rejects(s.ensurePath(new StorePath('0'.repeat(32) + '-no')), (e: Error) => (r.push(['ensure', e.message.replace(/\x1b\[[0-9;]*m/g, '')]), true));
+    const drvOut = runRef(root, 'nix-instantiate', ['x.nix'], { env: { NIX_REMOTE: 'daemon' } }).stdout.trim();
+    const drv = sd.parse(drvOut);
+    const missing = await s.queryMissing([{ kind: 'built', drvPath: drv, outputs: ['out'] }]);
+    r.push(['missing', missing.willBuild.map(show), missing.unknown.map(show)]);
+    const results = await s.buildPathsWithResults([{ kind: 'built', drvPath: drv, outputs: ['out'] }]);
+    r.push(['build', results.map((b) => [b.status, b.errorMsg, [...b.builtOutputs.entries()].map(([k, v]) => [k, show(v)])])]);
+    const outs = await s.queryDerivationOutputMap(drv);
+    r.push(['outputs', [...outs.entries()].map(([k, v]) => [k, show(v)])]);
+    r.push(['verify', await s.verifyStore(false, false)]);
+    const dead = await s.collectGarbage({ action: 'returnDead' });
+    r.push(['dead', dead.paths.map((p) => p.slice(p.lastIndexOf('/') + 1)).sort()]);
+    return r;
+  } finally {
+    await s.close();
+    await d.stop();
+    root.cleanup();
+  }
+}
+
+test('RemoteStore gives the same results against the reference daemon and against tix', { skip: !haveReference() }, async () => {
+  const base = mkdtempSync(join(tmpdir(), 'tix-dclient-'));
+  try {
+    const ref = await scenario('ref', join(base, 'r'));
+    if (process.env.TIX_DEBUG) console.log(JSON.stringify(ref));
+    const tix = await scenario('tix', join(base, 'r'));
+    for (const [i, row] of ref.entries()) assert.deepEqual(tix[i], row, `row ${i}`);
+    assert.equal(ref.length, tix.length);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
