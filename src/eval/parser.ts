@@ -444,6 +444,8 @@ class Parser {
       if (n.type === 'STR') {
         this.next();
         parts.push({ kind: 'Str', pos: this.posOf(n), value: n.value });
+        // Grammar: a literal part right after the path must be followed by `${`.
+        if (parts.length === 2 && this.peek().type !== 'DOLLAR_CURLY') throw this.unexpected(this.peek(), ['DOLLAR_CURLY']);
       } else if (n.type === 'DOLLAR_CURLY') {
         this.next();
         parts.push(this.parseExpr());
