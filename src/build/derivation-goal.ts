@@ -46,6 +46,11 @@ export class DerivationGoal {
 
   constructor(readonly worker: Worker, readonly drvPath: StorePath, readonly mode: BuildMode) {}
 
+  /** The running build, if one was started. */
+  done(): Promise<GoalResult> | undefined {
+    return this.promise;
+  }
+
   get printed(): string {
     return this.worker.store.storeDir.print(this.drvPath);
   }
@@ -121,7 +126,10 @@ export class DerivationGoal {
         const valid = await this.validOutputs(drv, 'all');
         if (valid !== undefined) return { status: BuildStatus.AlreadyValid, outputs: valid, reported: false };
       }
-      return await runBuild(this, drv, finalPaths);
+      const r = await runBuild(this, drv, finalPaths);
+      // Before the slot is released: without keep-going nothing else may start now.
+      if (!isOk(r.status)) this.worker.noteFailure(r);
+      return r;
     } finally {
       this.worker.slots.release();
       for (const l of locks) await l.deleteAndRelease();
@@ -139,23 +147,24 @@ export class DerivationGoal {
     for (const s of drv.inputSrcs) pending.push(this.worker.realise({ kind: 'opaque', path: sd.parse(s) }, inputMode, true));
     if (pending.length === 0) return undefined;
     let nrFailed = 0;
-    let allCancelled = true;
+    let nrCancelled = 0;
     const keepGoing = this.worker.keepGoing;
     const failedEarly = await new Promise<boolean>((resolve) => {
       let left = pending.length;
       for (const p of pending) {
         void p.then((r) => {
           if (!isOk(r.status)) {
-            nrFailed++;
-            if (!r.cancelled) allCancelled = false;
-            if (!keepGoing) resolve(true);
+            if (r.cancelled) nrCancelled++;
+            else nrFailed++;
+            // Without keep-going the first real failure fails this goal at once (Nix `waiteeDone`).
+            if (!keepGoing && !r.cancelled) resolve(true);
           }
-          if (--left === 0) resolve(nrFailed > 0);
+          if (--left === 0) resolve(nrFailed + nrCancelled > 0);
         });
       }
     });
     if (!failedEarly) return undefined;
-    if (allCancelled) return failure(BuildStatus.MiscFailure, undefined, { cancelled: true });
+    if (nrFailed === 0) return failure(BuildStatus.MiscFailure, undefined, { cancelled: true });
     return failure(
       BuildStatus.DependencyFailed,
       new NixError(BuildErrorCode.E_DEPENDENCY_FAILED, `${nrFailed} dependencies of derivation '${this.printed}' failed to build`),

@@ -166,7 +166,21 @@ export class Worker {
     if (this.slots.max === 0 && (await this.needsLocalBuild(paths, mode))) {
       throw new NixError(BuildErrorCode.E_MISC, "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html");
     }
-    return Promise.all(paths.map(async (p) => [p, await this.realise(p, mode, false)] as [DerivedPath, GoalResult]));
+    const results = await Promise.all(paths.map(async (p) => [p, await this.realise(p, mode, false)] as [DerivedPath, GoalResult]));
+    // Like Nix's Worker::run, return only once every goal (cancelled ones too) has finished.
+    await this.settle();
+    return results;
+  }
+
+  /** Wait until no goal of this worker is still running. */
+  async settle(): Promise<void> {
+    for (;;) {
+      const running = [...this.goals.values()].map((g) => g.done()).filter((p) => p !== undefined);
+      if (running.length === 0) return;
+      const before = this.goals.size;
+      await Promise.allSettled(running);
+      if (this.goals.size === before) return;
+    }
   }
 
   private async needsLocalBuild(paths: DerivedPath[], mode: BuildMode): Promise<boolean> {

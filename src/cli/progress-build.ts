@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { NixError, Verbosity, isNixError, compareUtf8 } from '../core/index.js';
 import type { StorePath } from '../formats/index.js';
-import type { DerivedPath, Store } from '../store/index.js';
+import type { BuildMode, DerivedPath, Store } from '../store/index.js';
 import { buildOpsOf, queryMissing, readDerivation, withBuildOps, type Worker } from '../build/index.js';
 import { openStore } from '../glue/index.js';
 import type { CliContext } from './context.js';
@@ -18,7 +18,10 @@ import { formatError, makeProgressLogger, type LogFormat, type ProgressLogger } 
 export interface BuildSession {
   store: Store;
   logger: ProgressLogger;
+  /** A scheduler of our own (local stores only). */
   worker(): Worker;
+  /** `buildPaths` through our scheduler, or the store's own op (daemon stores). */
+  buildPaths(paths: DerivedPath[], mode: BuildMode): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,9 +45,14 @@ export async function openBuildSession(ctx: CliContext, o: SessionOptions): Prom
   const logger = makeLogger(ctx, o);
   let store = await openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env });
   if (buildOpsOf(store) === undefined) store = withBuildOps(store, { settings: ctx.settings, logDir: ctx.dirs.logDir, env: ctx.env });
-  return {
+  const session: BuildSession = {
     store,
     logger,
+    async buildPaths(paths, mode) {
+      if (buildOpsOf(store) !== undefined) return session.worker().buildPaths(paths, mode);
+      if (store.buildPaths === undefined) throw new NixError('E0413', 'this store cannot build');
+      return store.buildPaths(paths, mode);
+    },
     worker() {
       const ops = buildOpsOf(store);
       if (ops === undefined) throw new NixError('E0413', 'this store cannot build');
@@ -63,6 +71,7 @@ export async function openBuildSession(ctx: CliContext, o: SessionOptions): Prom
       await store.close?.();
     },
   };
+  return session;
 }
 
 /** Print an error the way Nix does and return the exit status. */

@@ -13,6 +13,7 @@ import { NixError, CoreErrorCode, type NixDirs, type Settings } from '../core/in
 import { LocalStore, type Store } from '../store/index.js';
 import { defaultSocketPath, isRemoteStoreUri, openRemoteStore } from '../protocol/index.js';
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
+import { withBuildOps } from '../build/index.js';
 
 export interface OpenStoreOptions {
   settings: Settings;
@@ -49,7 +50,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     // Daemon / unix:// / ssh-ng:// stores (protocol team).
     return openRemoteStore(uri === 'auto' ? 'daemon' : uri, { storeDir: opts.dirs.storeDir, stateDir: opts.dirs.stateDir, env: opts.env, settings: opts.settings });
   }
-  return openLocalStore(opts);
+  // A local store builds (build team): nix-store -r, nix-build and the daemon's build ops.
+  return withBuildOps(openLocalStore(opts), { settings: opts.settings, logDir: opts.dirs.logDir, env: opts.env });
 }
 
 /** `auto` (2.8 store-api.cc): local if the state dir is writable, else the daemon if its socket exists. */

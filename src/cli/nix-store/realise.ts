@@ -84,7 +84,7 @@ async function realise(session: BuildSession, flags: RealiseFlags, ctx: CliConte
     for (const p of paths) if (await store.isValidPath(p.kind === 'opaque' ? p.path : p.drvPath)) valid.push(p);
     paths = valid;
   }
-  await session.worker().buildPaths(paths, flags.mode);
+  await session.buildPaths(paths, flags.mode);
   if (flags.ignoreUnknown) return 0;
   const lines: string[] = [];
   let rootNr = 0;

@@ -1,0 +1,147 @@
+/**
+ * `nix-build` (Nix 2.8 nix-build.cc, the non-shell half): instantiate the
+ * derivations of a file (default `./default.nix`) or `-E` expressions with
+ * `-A`/`--arg`/`--argstr`, print what will be built, build them all at once,
+ * then create `result`, `result-2`, … (`-<output>` for non-`out` outputs)
+ * unless `--no-out-link`, and print the output paths.
+ * Flags: -o/--out-link, --no-out-link, --dry-run, --check, --repair, and the
+ * common build flags (-j, --cores, -k, -K, -Q, --option, --timeout, …).
+ */
+import { resolve } from 'node:path';
+import { NixError, CoreErrorCode } from '../core/index.js';
+import type { DerivedPath } from '../store/index.js';
+import { readDerivation } from '../build/index.js';
+import { baseJob, bytes, emptyEvalArgs, openStore, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
+import { takeCommonFlags } from './args.js';
+import type { CliContext } from './context.js';
+import { addPermRoot, openBuildSession, printMissing, reportBuildError } from './progress-build.js';
+
+interface Flags {
+  files: string[];
+  attrs: string[];
+  fromArgs: boolean;
+  outLink: string;
+  noOutLink: boolean;
+  dryRun: boolean;
+  mode: 'normal' | 'check' | 'repair';
+}
+
+function usage(ctx: CliContext, msg: string): number {
+  ctx.stderr.write(`error: ${msg}\nTry '${ctx.programName} --help' for more information.\n`);
+  return 1;
+}
+
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  const common = takeCommonFlags(argv, ctx);
+  const ea = emptyEvalArgs();
+  const f: Flags = { files: [], attrs: [], fromArgs: false, outLink: 'result', noOutLink: false, dryRun: false, mode: 'normal' };
+  const rest = common.rest;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    let n: number;
+    try {
+      n = takeEvalFlag(rest, i, ea);
+    } catch (e) {
+      return usage(ctx, (e as Error).message);
+    }
+    if (n > 0) {
+      i += n - 1;
+      continue;
+    }
+    const arg = (): string | undefined => rest[++i];
+    if (a === '--attr' || a === '-A') {
+      const v = arg();
+      if (v === undefined) return usage(ctx, `flag '${a}' requires 1 argument`);
+      f.attrs.push(v);
+    } else if (a === '-E' || a === '--expr') f.fromArgs = true;
+    else if (a === '-o' || a === '--out-link') {
+      const v = arg();
+      if (v === undefined) return usage(ctx, `flag '${a}' requires 1 argument`);
+      f.outLink = v;
+    } else if (a === '--no-out-link' || a === '--no-link') f.noOutLink = true;
+    else if (a === '--dry-run') f.dryRun = true;
+    else if (a === '--check') f.mode = 'check';
+    else if (a === '--repair') f.mode = 'repair';
+    else if (a === '--version') {
+      ctx.stdout.write('nix-build (Nix) 2.8.0\n');
+      return 0;
+    } else if (a === '--indirect' || a === '--add-root' || a === '--drv-link' || a === '--add-drv-link') {
+      if (a === '--drv-link') arg();
+    } else if (a !== '-' && a.startsWith('-')) return usage(ctx, `unrecognised flag '${a}'`);
+    else f.files.push(a);
+  }
+  const session = await openBuildSession(ctx, { newCli: false, verbosity: common.verbosity });
+  try {
+    return await build(session, f, ea, ctx);
+  } catch (e) {
+    return reportBuildError(e, ctx, session.logger);
+  } finally {
+    await session.close();
+  }
+}
+
+interface Target {
+  drvPath: string;
+  outputName: string;
+}
+
+async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: CliContext): Promise<Target[] | number> {
+  const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
+  job.mode = 'instantiate';
+  job.readWrite = true;
+  if (f.attrs.length > 0) job.attrPaths = f.attrs.map(bytes);
+  const targets: Target[] = [];
+  const files = f.files.length === 0 && !f.fromArgs ? ['./default.nix'] : f.files;
+  for (const file of files) {
+    // A store derivation given directly is built as is (nix-build.cc).
+    if (!f.fromArgs && file.endsWith('.drv') && resolve(file).startsWith(ctx.dirs.storeDir + '/')) {
+      targets.push({ drvPath: resolve(file), outputName: '' });
+      continue;
+    }
+    job.inputs.push(f.fromArgs ? { kind: 'expr', text: bytes(file) } : { kind: 'file', path: file.startsWith('<') ? bytes(file) : bytes(resolve(file)) });
+  }
+  if (job.inputs.length === 0) return targets;
+  const res = await runEvalJobInWorker(job, { openStore: () => openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env }) });
+  // nix-instantiate's GC warning is not nix-build's.
+  const stderr = res.stderr.split('\n').filter((l) => !l.startsWith("warning: you did not specify '--add-root'")).join('\n');
+  if (stderr !== '') ctx.stderr.write(Buffer.from(stderr, 'latin1'));
+  if (res.status !== 0) return res.status;
+  for (const d of res.drvs ?? []) targets.push({ drvPath: d.drvPath, outputName: d.outputName });
+  return targets;
+}
+
+async function build(session: Awaited<ReturnType<typeof openBuildSession>>, f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: CliContext): Promise<number> {
+  const targets = await evaluate(f, ea, ctx);
+  if (typeof targets === 'number') return targets;
+  const { store } = session;
+  const sd = store.storeDir;
+  const paths: DerivedPath[] = targets.map((t) => ({ kind: 'built', drvPath: sd.parse(t.drvPath), outputs: t.outputName === '' ? 'all' : [t.outputName] }));
+  // nix-build hands its paths to the store as a set: sorted by drv path.
+  const sorted = [...paths].sort((a, b) => ((a as { drvPath: { baseName: string } }).drvPath.baseName < (b as { drvPath: { baseName: string } }).drvPath.baseName ? -1 : 1));
+  await printMissing(session, sorted);
+  if (f.dryRun) return 0;
+  await session.buildPaths(sorted, f.mode);
+  const out: string[] = [];
+  const prefixes = new Map<string, string>();
+  for (const t of targets) {
+    const drv = readDerivation(sd, sd.parse(t.drvPath));
+    const names = t.outputName === '' ? [...drv.outputs.keys()] : [t.outputName];
+    for (const name of names) {
+      const outPath = drv.outputs.get(name)?.path;
+      if (outPath === undefined) throw new NixError(CoreErrorCode.E_USAGE, `derivation '${t.drvPath}' has no output '${name}'`);
+      if (!f.noOutLink) {
+        let prefix = prefixes.get(t.drvPath);
+        if (prefix === undefined) {
+          prefix = prefixes.size > 0 ? `${f.outLink}-${prefixes.size + 1}` : f.outLink;
+          prefixes.set(t.drvPath, prefix);
+        }
+        const link = resolve(name === 'out' ? prefix : `${prefix}-${name}`);
+        await addPermRoot(store, sd.parse(outPath), link);
+      }
+      out.push(outPath);
+    }
+  }
+  session.logger.stop();
+  ctx.stdout.write(out.map((p) => p + '\n').join(''));
+  return 0;
+}

@@ -1,0 +1,28 @@
+/**
+ * `nix-store --read-log` / `-l` (Nix 2.8 nix-store.cc `opReadLog`): print the
+ * stored build log of each argument (a drv, or an output path via its deriver).
+ */
+import { NixError } from '../../core/index.js';
+import { buildOpsOf } from '../../build/index.js';
+import { takeCommonFlags } from '../args.js';
+import type { CliContext } from '../context.js';
+import { followLinksToStorePath, openBuildSession, reportBuildError } from '../progress-build.js';
+
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  const common = takeCommonFlags(argv, ctx);
+  const session = await openBuildSession(ctx, { newCli: false, verbosity: common.verbosity });
+  try {
+    for (const arg of common.rest) {
+      const p = followLinksToStorePath(session.store, arg, process.cwd());
+      const ops = buildOpsOf(session.store);
+      const log = ops ? await ops.getBuildLog(p) : await session.store.getBuildLog?.(p);
+      if (log === undefined) throw new NixError('E0414', `build log of derivation '${session.store.storeDir.print(p)}' is not available`);
+      ctx.stdout.write(Buffer.from(log));
+    }
+    return 0;
+  } catch (e) {
+    return reportBuildError(e, ctx, session.logger);
+  } finally {
+    await session.close();
+  }
+}

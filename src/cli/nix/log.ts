@@ -1,0 +1,32 @@
+/**
+ * `nix log INSTALLABLE` (Nix 2.8 nix/log.cc): print the stored build log of a
+ * derivation, or of the deriver of an output path. "got build log for '…' from
+ * 'local'" goes to stderr first, as in 2.8.
+ */
+import { NixError } from '../../core/index.js';
+import { takeCommonFlags } from '../args.js';
+import type { CliContext } from '../context.js';
+import { followLinksToStorePath, openBuildSession, reportBuildError } from '../progress-build.js';
+import { buildOpsOf } from '../../build/index.js';
+
+export async function run(argv: string[], ctx: CliContext): Promise<number> {
+  const words = argv[0] === 'log' ? argv.slice(1) : argv;
+  const common = takeCommonFlags(words, ctx);
+  const session = await openBuildSession(ctx, { newCli: true, verbosity: common.verbosity });
+  try {
+    for (const arg of common.rest) {
+      const bang = arg.lastIndexOf('!');
+      const p = followLinksToStorePath(session.store, bang >= 0 ? arg.slice(0, bang) : arg, process.cwd());
+      const getLog = buildOpsOf(session.store)?.getBuildLog.bind(buildOpsOf(session.store)) ?? session.store.getBuildLog?.bind(session.store);
+      const log = getLog ? await getLog(p) : undefined;
+      if (log === undefined) throw new NixError('E0414', 'build log of \'' + arg + "' is not available");
+      ctx.stderr.write(`got build log for '${arg}' from 'local'\n`);
+      ctx.stdout.write(Buffer.from(log));
+    }
+    return 0;
+  } catch (e) {
+    return reportBuildError(e, ctx, session.logger);
+  } finally {
+    await session.close();
+  }
+}
