@@ -49,9 +49,28 @@ export async function openBuildSession(ctx: CliContext, o: SessionOptions): Prom
     store,
     logger,
     async buildPaths(paths, mode) {
-      if (buildOpsOf(store) !== undefined) return session.worker().buildPaths(paths, mode);
-      if (store.buildPaths === undefined) throw new NixError('E0413', 'this store cannot build');
-      return store.buildPaths(paths, mode);
+      if (buildOpsOf(store) === undefined) {
+        if (store.buildPaths === undefined) throw new NixError('E0413', 'this store cannot build');
+        return store.buildPaths(paths, mode);
+      }
+      const worker = session.worker();
+      // SIGINT/SIGTERM: kill the builders, clean up (build dirs, partial outputs), then fail like Nix.
+      let interrupted = false;
+      const onSignal = (): void => {
+        interrupted = true;
+        worker.stopping.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        await worker.buildPaths(paths, mode);
+      } catch (e) {
+        if (!interrupted) throw e;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      if (interrupted) throw new NixError('E0007', 'interrupted by the user');
     },
     worker() {
       const ops = buildOpsOf(store);
