@@ -123,7 +123,7 @@ sub premake {
 # 0. the helper namespace.
 if ($huid ne '-1') {
   syscall($SYS_UNSHARE, 0x10000000 | 0x20000) == 0 or fail("cannot create a user namespace: $!");
-  wr('/proc/self/setgroups', 'deny'); wr("/proc/self/uid_map", "$huid $huid 1"); wr("/proc/self/gid_map", "$hgid $hgid 1");
+  wr('/proc/self/setgroups', 'deny'); wr("/proc/self/uid_map", "0 $huid 1"); wr("/proc/self/gid_map", "0 $hgid 1");
 } else {
   syscall($SYS_UNSHARE, 0x20000) == 0 or fail("cannot create a mount namespace: $!");
 }
