@@ -22,7 +22,9 @@ function isDerivation(a: NixAttrs): boolean {
   return (typeof v === 'string' || v instanceof NixString) && strOf(v) === 'derivation';
 }
 
-function eqLazy(a: Lazy, b: Lazy): boolean {
+/** Equality of two value cells: the same cell is equal to itself (2.8's
+ *  pointer shortcut, after forcing). */
+export function eqLazy(a: Lazy, b: Lazy): boolean {
   if (a === b) {
     // Force anyway: 2.8 forces before the pointer check, so errors surface.
     if (a instanceof Thunk) a.force();
@@ -75,8 +77,7 @@ export function lessThan(a: Value, b: Value, pos?: Pos): boolean {
     for (let i = 0; ; i++) {
       if (i === b.length) return false;
       if (i === a.length) return true;
-      const x = force(a[i]!), y = force(b[i]!);
-      if (!eqValues(x, y)) return lessThan(x, y, pos);
+      if (!eqLazy(a[i]!, b[i]!)) return lessThan(force(a[i]!), force(b[i]!), pos);
     }
   }
   throw cannotCompare(a, b, pos);

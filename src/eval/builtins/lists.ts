@@ -7,7 +7,7 @@
  */
 import type { Pos } from '../ast.js';
 import { call1, callLambda, callN } from '../call.js';
-import { eqValues, lessThan } from '../compare.js';
+import { eqLazy, lessThan } from '../compare.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import {
   Lambda, NixAttrs, PrimOp, force, forceAttrs, forceBool, forceInt, forceList, forceStr, intToNumber, isFunction,
@@ -107,8 +107,8 @@ export function register(r: BuiltinRegistry): void {
     return out;
   });
   r.add('elem', 2, ([x, l], pos) => {
-    const v = force(x!);
-    for (const y of forceList(l!, pos)) if (eqValues(v, force(y))) return true;
+    force(x!);
+    for (const y of forceList(l!, pos)) if (eqLazy(x!, y)) return true;
     return false;
   });
   r.add('any', 2, ([f, l], pos) => {
