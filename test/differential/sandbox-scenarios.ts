@@ -228,6 +228,15 @@ export const SCENARIOS: Record<string, Scenario> = {
     return { ok, detail: `A: ${seenA.join(' ')} ${a.out}\nB: ${seenB.join(' ')} ${b.out}` };
   },
 
+  async 'store paths named in sandbox-paths join the store view'(fx) {
+    fx.settings.set('extra-sandbox-paths', `${fx.inj2} /inj-file=${fx.inj}/f`);
+    const r = await runBuilder(fx, 'ls "$store"; cat /inj-file; echo x > /inj-file');
+    const listed = r.out.split('\n').filter((l) => /^[0-9a-z]{32}-/.test(l));
+    const ok = listed.join() === [`${h('a')}-dep`, `${h('c')}-inj`, `${h('f')}-inj2`].join() && r.out.includes('INJECTED-CONTENT') &&
+      /Read-only file system/.test(r.out);
+    return { ok, detail: r.out };
+  },
+
   async 'inputs are read-only'(fx) {
     const before = statSync(join(fx.dep, 'f'));
     const r = await runBuilder(fx, 'echo x > "$dep/f"; echo y > "$dep/new"; chmod u+w "$dep" "$dep/f"; rm -f "$dep/f"; mv "$dep/f" "$dep/g"; touch -d 2000-01-01 "$dep/f"; mkdir "$dep/d"; true');

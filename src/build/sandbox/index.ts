@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { NixError, nixDirs } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
 import { sandboxAvailability, unavailableMessage } from './availability.js';
-import { decideSandbox, sandboxBuildDir, sandboxFallback, sandboxPaths } from './settings.js';
+import { decideSandbox, sandboxBuildDir, sandboxFallback, sandboxPaths, type SandboxPath } from './settings.js';
 import { acquireBuildUser, type BuildUser } from './build-user.js';
 import { LinuxSandbox } from './linux.js';
 import { NoSandbox } from './none.js';
@@ -37,6 +37,13 @@ export { passwdText, groupText, SANDBOX_UID, SANDBOX_GID } from './chroot-files.
 export let sandboxWarn: (msg: string) => void = (msg) => process.stderr.write(`warning: ${msg}\n`);
 export function setSandboxWarn(f: (msg: string) => void): void {
   sandboxWarn = f;
+}
+
+/** The store path (`<store>/<hash>-<name>`) a host path lies in, if any. */
+function storePathOf(storeDir: string, p: string): string | undefined {
+  if (!p.startsWith(storeDir + '/')) return undefined;
+  const first = p.slice(storeDir.length + 1).split('/')[0]!;
+  return /^[0-9a-z]{32}-/.test(first) ? `${storeDir}/${first}` : undefined;
 }
 
 /** `system-features`; 2.8's default adds `kvm` when /dev/kvm exists. */
@@ -70,6 +77,16 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
       throw new NixError(SandboxErrorCode.E_SANDBOX_PATH_MISSING, `getting attributes of path '${p.source}': No such file or directory`);
     }
   }
+  // 2.8 puts store paths named in sandbox-paths (and their closure) into the
+  // chroot's store; here the path itself joins the view (its references must
+  // be in the input closure already: the sandbox has no store to ask).
+  const closure = new Set(opts.inputClosure);
+  const hostPaths: SandboxPath[] = [];
+  for (const p of paths) {
+    const top = storePathOf(opts.storeDir, p.source);
+    if (top !== undefined && existsSync(top)) closure.add(top);
+    if (!(top !== undefined && p.target === p.source)) hostPaths.push(p);
+  }
   const buildUser = await buildUserFor(opts);
   try {
     return new LinuxSandbox({
@@ -77,11 +94,11 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
       id: drvName,
       buildDir: opts.buildDir,
       buildDirInSandbox: sandboxBuildDir(opts.settings),
-      inputClosure: opts.inputClosure,
+      inputClosure: closure,
       outputs: opts.outputs.values(),
       network: opts.network,
       kvm: systemFeatures(opts.settings).includes('kvm'),
-      sandboxPaths: paths,
+      sandboxPaths: hostPaths,
       tools: avail.tools,
       ...(buildUser ? { buildUser } : {}),
     });
