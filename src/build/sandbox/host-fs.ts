@@ -21,11 +21,13 @@ export function ancestors(...paths: string[]): string[] {
   return out;
 }
 
-const sharedReady = new Set<string>();
-
-/** The per-store shared mount points and the default /etc, made once (safe against concurrent tix processes). */
+/**
+ * The per-store shared mount points and the default /etc, made when missing
+ * (safe against concurrent tix processes). One stat when all is there; it is
+ * not cached, as a garbage collection may have removed the dir meanwhile.
+ */
 export function ensureShared(dir: string): void {
-  if (sharedReady.has(dir)) return;
+  if (existsSync(join(dir, 'etc-default', 'hosts')) && existsSync(join(dir, 'store-ro'))) return;
   mkdirSync(dir, { recursive: true, mode: 0o711 });
   for (const d of ['view', 'lower', 'store-ro']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
   const etc = join(dir, 'etc-default');
@@ -38,7 +40,6 @@ export function ensureShared(dir: string): void {
       rmTree(tmp); // another process won the race; its copy is identical
     }
   }
-  sharedReady.add(dir);
 }
 
 export function lexists(p: string): boolean {
