@@ -98,3 +98,25 @@ export async function startRecorder(listenPath: string, target: string): Promise
 export function clientBytes(session: Chunk[]): Buffer {
   return Buffer.concat(session.filter((c) => c.dir === 'c2s').map((c) => c.data));
 }
+
+/** Like the harness's `runRef`, but asynchronous, so an in-process proxy keeps running. */
+export function runRefAsync(
+  root: NixRoot,
+  prog: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  bin = REF_BIN,
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(join(bin, prog), args, { env: { ...root.env, ...env }, cwd: root.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    p.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const t = setTimeout(() => p.kill('SIGKILL'), 120_000);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ status: code ?? 128, stdout, stderr });
+    });
+  });
+}

@@ -4,7 +4,7 @@
  * request is reported as one non-fatal STDERR_ERROR once fully parsed (2.8
  * sends some of them twice and drops the connection; see docs/deviations.md).
  */
-import { symlink, unlink } from 'node:fs/promises';
+import { lstat, symlink, unlink } from 'node:fs/promises';
 import { NixError, Verbosity, type VerbosityLevel } from '../../core/index.js';
 import type { StorePath } from '../../formats/index.js';
 import type { BuildMode, DerivedPath, GCAction, MissingInfo, Store } from '../../store/store.js';
@@ -138,7 +138,10 @@ export const buildOps: Record<number, Handler> = {
     c.startWork();
     if (!c.trusted) throw untrusted('you are not privileged to create perm roots');
     if (!gcRoot.startsWith('/')) throw new NixError(ProtocolErrorCode.E_PROTOCOL_REMOTE, `path '${gcRoot}' is not absolute`);
-    await unlink(gcRoot).catch(() => undefined);
+    // Replace an old root link, never a file or directory that is not one.
+    const st = await lstat(gcRoot).catch(() => undefined);
+    if (st && !st.isSymbolicLink()) throw new NixError(ProtocolErrorCode.E_PROTOCOL_REMOTE, `cannot create GC root '${gcRoot}': it exists and is not a symlink`);
+    if (st) await unlink(gcRoot);
     await symlink(c.sd.print(path), gcRoot);
     await c.store.addIndirectRoot(gcRoot);
     c.reply.string(gcRoot);
