@@ -6,7 +6,7 @@
  * nix/eval.cc). Errors are rendered here too, so the CLI only copies bytes.
  */
 import {
-  EvalError, EvalState, NixAttrs, NixString, Thunk, callN, coerceToString, force, forceValueDeep, isStackOverflow,
+  EvalError, EvalErrorCode, EvalState, NixAttrs, NixString, Thunk, callN, coerceToString, force, forceValueDeep, isStackOverflow,
   printAst, printValue, renderEvalError, valueToJSON, valueToXML, type Lazy, type SearchPathEntry, type Value,
 } from '../eval/index.js';
 import { isNixError } from '../core/index.js';
@@ -14,6 +14,7 @@ import { autoCallFunction, drvPathOf, findAlongAttrPath, getDerivations, outputN
 import { registerDerivation } from './derivation-builtin.js';
 import { registerFetchers } from './fetchers.js';
 import { GlueIO, type StoreBridge } from './store-io.js';
+import { NeedWorker } from './deferred-store.js';
 
 export type EvalInput =
   | { kind: 'expr'; text: string }
@@ -49,6 +50,10 @@ export interface EvalOutput {
   stdout: Uint8Array;
   stderr: string;
   status: number;
+  /** The main-thread attempt gave up (stack, or the store was needed): re-run on the worker. */
+  needWorker?: boolean;
+  /** Time spent evaluating and printing on the evaluator thread (ms). */
+  evalMs?: number;
   /** For `instantiate`: the derivations found, in order. */
   drvs?: Array<{ drvPath: string; outputName: string; attrPath: string }>;
 }
@@ -160,7 +165,8 @@ export function renderError(e: unknown, showTrace: boolean): string {
 }
 
 /** Run a job on the current thread. */
-export function runEvalJob(job: EvalJob, bridge?: StoreBridge): EvalOutput {
+export function runEvalJob(job: EvalJob, bridge?: StoreBridge, mainThread = false): EvalOutput {
+  const t0 = performance.now();
   const out = new Out();
   const res: EvalOutput = { stdout: new Uint8Array(), stderr: '', status: 0 };
   try {
@@ -195,10 +201,14 @@ export function runEvalJob(job: EvalJob, bridge?: StoreBridge): EvalOutput {
       }
     }
   } catch (e) {
+    if (mainThread && (e instanceof NeedWorker || isStackOverflow(e) || (e instanceof EvalError && e.code === EvalErrorCode.E_STACK_OVERFLOW))) {
+      return { stdout: new Uint8Array(), stderr: '', status: 1, needWorker: true };
+    }
     out.stderr += renderError(e, job.showTrace);
     res.status = 1;
   }
   res.stdout = out.bytes();
   res.stderr = out.stderr;
+  res.evalMs = performance.now() - t0;
   return res;
 }

@@ -87,6 +87,7 @@ function fetchurl(io: GlueIO, a: FetchArgs, pos?: Pos): Value {
   const name = a.name ?? baseNameOfUrl(a.url);
   const path = io.store.print(io.store.makeFixedOutputPath({ recursive: false, hash: new Hash('sha256', f.sha256), name }));
   if (io.bridge) io.bridge.addToStore(name, 'flat', f.bytes);
+  io.notePending(path);
   return storeString(path);
 }
 
@@ -96,6 +97,7 @@ function addTree(io: GlueIO, dir: string, name: string, expected: string | undef
   checkHash(expected, d.sha256, url, pos);
   const path = io.store.print(io.store.makeFixedOutputPath({ recursive: true, hash: new Hash('sha256', d.sha256), name }));
   if (io.bridge) io.bridge.addToStore(name, 'recursive', d.nar!);
+  io.notePending(path);
   return path;
 }
 

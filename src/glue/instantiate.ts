@@ -8,16 +8,19 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import type { Store, DerivedPath } from '../store/index.js';
 import { StoreDir } from '../formats/index.js';
-import type { EvalJob, EvalOutput } from './eval-job.js';
+import { runEvalJob, type EvalJob, type EvalOutput } from './eval-job.js';
+import { DeferredBridge } from './deferred-store.js';
 
 export type { EvalJob, EvalOutput, EvalInput } from './eval-job.js';
-export { runEvalJob } from './eval-job.js';
+export { runEvalJob };
 
 export interface RunOptions {
   /** Opens the store on first use. */
   openStore?: () => Promise<Store>;
   /** Stack for the evaluator thread (MiB). */
   stackSizeMb?: number;
+  /** Always use the worker thread (long-running processes must not block their event loop). */
+  workerOnly?: boolean;
 }
 
 async function* once(data: Uint8Array): AsyncIterable<Uint8Array> {
@@ -68,8 +71,28 @@ async function handle(store: Store, op: string, args: unknown[]): Promise<unknow
   }
 }
 
-/** Evaluate on a worker thread; resolves with the rendered output. */
+/**
+ * Evaluate a job: first on this thread with store writes deferred (no
+ * worker start-up), falling back to the worker thread when that attempt
+ * needs more stack or live store access. Resolves with the rendered output.
+ */
 export async function runEvalJobInWorker(job: EvalJob, opts: RunOptions = {}): Promise<EvalOutput> {
+  if (!opts.workerOnly) {
+    const deferred = new DeferredBridge();
+    const res = runEvalJob(job, deferred, true);
+    if (!res.needWorker) {
+      if (deferred.ops.length > 0) {
+        if (!opts.openStore) throw new Error('Assertion failed: store writes without a store');
+        const store = await opts.openStore();
+        try {
+          for (const w of deferred.ops) await handle(store, w.op, w.args);
+        } finally {
+          await store.close?.();
+        }
+      }
+      return res;
+    }
+  }
   return (await runEvalJobsInWorker([job], opts))[0]!;
 }
 

@@ -1,0 +1,94 @@
+/**
+ * Benchmark (issue 4, spec evaluator.md §6): the evaluator anchors run as
+ * whole processes, `nix-instantiate --eval --strict -E …`, tix side by side
+ * with the reference Nix 2.8 (alternating runs, median wall time), plus
+ * tix's in-process evaluation time (evaluator thread only, no start-up).
+ *
+ *   node dist/bench/eval.js [--runs N] [--only NAME]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runEvalJobsInWorker } from '../src/glue/instantiate.js';
+import { baseJob, emptyEvalArgs } from '../src/glue/eval-args.js';
+import { loadSettings } from '../src/core/index.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const REF = process.env.TIX_REF_BIN ?? '/usr/bin';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : def;
+}
+
+const fib = (n: number) => `let fib = n: if n < 2 then n else fib (n - 1) + fib (n - 2); in fib ${n}`;
+export const CASES: Array<[string, string]> = [
+  ['trivial', '1'],
+  ['fib25', fib(25)],
+  ['fib30', fib(30)],
+  ['sum-genList-1M', "builtins.foldl' builtins.add 0 (builtins.genList (x: x) 1000000)"],
+  ['sum-lambda-1M', "builtins.foldl' (a: b: a + b) 0 (builtins.genList (x: x * 2) 1000000)"],
+  ['listToAttrs-100k', 'let s = builtins.listToAttrs (builtins.genList (i: { name = "k${toString i}"; value = i; }) 100000); in builtins.length (builtins.attrNames s) + s.k4242'],
+  ['str-append-20k', "builtins.stringLength (builtins.foldl' (s: i: s + toString i) \"\" (builtins.genList (x: x) 20000))"],
+  ['sort-100k', 'builtins.length (builtins.sort builtins.lessThan (builtins.genList (i: (i * 7919) - ((i * 7919) / 100003) * 100003) 100000))'],
+  ['nonTail-rec-10k', 'let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 10000'],
+  ['deepseq-tree', 'let t = d: if d == 0 then 1 else { l = t (d - 1); r = t (d - 1); }; in builtins.deepSeq (t 18) 1'],
+  ['toJSON-fromJSON-50k', 'let xs = builtins.genList (i: { a = i; b = "s${toString i}"; }) 50000; in builtins.length (builtins.fromJSON (builtins.toJSON xs))'],
+  ['regex-match-20k', 'builtins.length (builtins.filter (s: builtins.match "([a-z]+)-([0-9]+)" s != null) (builtins.genList (i: "abc-${toString i}") 20000))'],
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function wall(bin: string, expr: string, env: NodeJS.ProcessEnv): { ms: number; out: string } {
+  const t = performance.now();
+  const r = spawnSync(join(bin, 'nix-instantiate'), ['--eval', '--strict', '-E', expr], { env, encoding: 'utf8' });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`${bin} failed on ${expr}: ${r.stderr}`);
+  return { ms, out: r.stdout };
+}
+
+async function main(): Promise<void> {
+  const runs = Number(arg('--runs', '3'));
+  const only = arg('--only', '');
+  const dir = mkdtempSync(join(tmpdir(), 'tix-bench-eval-'));
+  for (const d of ['store', 'var', 'log', 'etc']) mkdirSync(join(dir, d));
+  writeFileSync(join(dir, 'etc/nix.conf'), 'build-users-group =\nsubstituters =\nexperimental-features = nix-command\n');
+  const env = { ...process.env, NIX_STORE_DIR: join(dir, 'store'), NIX_STATE_DIR: join(dir, 'var'), NIX_LOG_DIR: join(dir, 'log'), NIX_CONF_DIR: join(dir, 'etc'), NIX_PATH: '' };
+  console.log('case                   ref ms   tix ms   ratio   tix eval ms');
+  try {
+    for (const [name, expr] of CASES) {
+      if (only && name !== only) continue;
+      const ref: number[] = [];
+      const tix: number[] = [];
+      let refOut = '';
+      let tixOut = '';
+      wall(REF, expr, env);
+      for (let i = 0; i < runs; i++) {
+        const a = wall(REF, expr, env);
+        const b = wall(join(REPO, 'bin'), expr, env);
+        ref.push(a.ms);
+        tix.push(b.ms);
+        refOut = a.out;
+        tixOut = b.out;
+      }
+      const job = baseJob({ settings: loadSettings(env), env, storeDir: join(dir, 'store') }, emptyEvalArgs());
+      job.strict = true;
+      job.inputs = [{ kind: 'expr', text: expr }];
+      const inproc: number[] = [];
+      for (let i = 0; i < runs; i++) inproc.push((await runEvalJobsInWorker([job]))[0]!.evalMs ?? NaN);
+      const r = median(ref);
+      const t = median(tix);
+      const same = refOut === tixOut ? '' : `  OUTPUT DIFFERS: ref ${refOut.trim()} tix ${tixOut.trim()}`;
+      console.log(`${name.padEnd(22)} ${r.toFixed(0).padStart(6)} ${t.toFixed(0).padStart(8)} ${(t / r).toFixed(2).padStart(7)} ${median(inproc).toFixed(0).padStart(11)}${same}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
