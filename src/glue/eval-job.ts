@@ -48,6 +48,7 @@ export interface EvalJob {
 
 export interface EvalOutput {
   stdout: Uint8Array;
+  /** Text (not a byte string), ready to be written as UTF-8. */
   stderr: string;
   status: number;
   /** The main-thread attempt gave up (stack, or the store was needed): re-run on the worker. */
@@ -170,7 +171,8 @@ export function runEvalJob(job: EvalJob, bridge?: StoreBridge, mainThread = fals
   const out = new Out();
   const res: EvalOutput = { stdout: new Uint8Array(), stderr: '', status: 0 };
   try {
-    const { state, io } = makeState(job, bridge, (l) => { out.stderr += l + '\n'; });
+    // trace lines are byte strings; stderr is kept as text (renderEvalError's output).
+    const { state, io } = makeState(job, bridge, (l) => { out.stderr += Buffer.from(l, 'latin1').toString('utf8') + '\n'; });
     const args = autoArgsOf(state, job);
     const rootNr = { n: 0 };
     if (job.mode === 'find-file') {
