@@ -44,11 +44,13 @@ export function printValue(v: Lazy): string {
 }
 
 function printInto(lz: Lazy, out: string[], seen: Set<object>): void {
+  let cell: object | null = null;
   if (lz instanceof Thunk) {
     if (!lz.evaluated) {
       out.push('<CODE>');
       return;
     }
+    cell = lz;
     lz = lz.value;
   }
   const v: Value = lz;
@@ -70,8 +72,11 @@ function printInto(lz: Lazy, out: string[], seen: Set<object>): void {
   else if (v instanceof NixPath) out.push(v.path);
   else if (Array.isArray(v)) {
     if (v.length > 0) {
-      if (seen.has(v)) return void out.push(REPEATED);
-      seen.add(v);
+      // 2.8 stores lists of ≤ 2 elements inside the value cell, so their
+      // identity is the cell's (a copy through a thunk is a new list).
+      const key = v.length <= 2 && cell !== null ? cell : v;
+      if (seen.has(key)) return void out.push(REPEATED);
+      seen.add(key);
     }
     out.push('[ ');
     for (const x of v) {
