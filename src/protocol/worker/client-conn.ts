@@ -29,14 +29,35 @@ export type Connector = () => Promise<Duplex>;
 
 /** Connect to a daemon's Unix socket. */
 export function unixConnector(path: string): Connector {
-  return () =>
-    new Promise((resolve, reject) => {
-      const s = netConnect(path);
-      s.once('connect', () => resolve({ input: s, output: s, destroy: () => s.destroy() }));
-      s.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new NixError(ProtocolErrorCode.E_PROTOCOL_CONNECT, `cannot connect to socket at '${path}': ${e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message}`)),
-      );
+  return async () => {
+    // A full listen backlog gives EAGAIN on a non-blocking connect, where C's
+    // blocking connect() would just wait: retry for a while.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await connectOnce(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt >= 200) throw connectError(path, e as NodeJS.ErrnoException);
+        await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt)));
+      }
+    }
+  };
+}
+
+function connectOnce(path: string): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(path);
+    s.once('connect', () => {
+      s.removeListener('error', reject);
+      s.on('error', () => undefined);
+      resolve({ input: s, output: s, destroy: () => s.destroy() });
     });
+    s.once('error', reject);
+  });
+}
+
+function connectError(path: string, e: NodeJS.ErrnoException): NixError {
+  const why = e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message;
+  return new NixError(ProtocolErrorCode.E_PROTOCOL_CONNECT, `cannot connect to socket at '${path}': ${why}`);
 }
 
 /** Run a command that speaks the protocol on its stdio (`nix-daemon --stdio`, ssh-ng). */
