@@ -67,38 +67,40 @@ export function writeBuildLog(logDir: string, drvPath: StorePath, log: Uint8Arra
   renameSync(tmp, dest);
 }
 
-/** A log file being written while the builder runs. */
+/**
+ * A log file being written while the builder runs: plain bytes at Nix's path;
+ * `compressLogs` later turns a batch of them into `.bz2` with ONE `bzip2`
+ * process (a process per build would cost more than many builds). Readers (ours
+ * and Nix's) accept either form, and a plain log wins over an older `.bz2`.
+ */
 export class BuildLogSink {
   private readonly fd: number;
-  private readonly child: ReturnType<typeof spawn> | undefined;
-  private readonly done: Promise<void>;
+  readonly path: string;
 
-  constructor(logDir: string, drvPath: StorePath, compress = true) {
+  constructor(logDir: string, drvPath: StorePath) {
     const [target] = logPaths(logDir, drvPath.baseName) as [string];
     mkdirSync(join(target, '..'), { recursive: true });
-    const bz = compress ? findBzip2() : null;
-    this.fd = openSync(bz !== null ? target + '.bz2' : target, 'w', 0o644);
-    if (bz !== null) {
-      const child = spawn(bz, ['-c'], { stdio: ['pipe', this.fd, 'ignore'] });
-      this.child = child;
-      this.done = new Promise((resolve) => {
-        child.on('close', () => resolve());
-        child.on('error', () => resolve());
-      });
-      child.stdin!.on('error', () => {});
-    } else {
-      this.done = Promise.resolve();
-    }
+    this.path = target;
+    this.fd = openSync(target, 'w', 0o644);
   }
 
   write(chunk: Uint8Array): void {
-    if (this.child !== undefined) this.child.stdin!.write(chunk);
-    else writeFileSync(this.fd, chunk);
+    writeFileSync(this.fd, chunk);
   }
 
   async close(): Promise<void> {
-    this.child?.stdin!.end();
-    await this.done;
     closeSync(this.fd);
   }
+}
+
+/** Compress finished plain logs to `<log>.bz2` (replacing them), in one `bzip2` run. */
+export function compressLogs(paths: readonly string[]): Promise<void> {
+  const bz = findBzip2();
+  const todo = paths.filter((p) => existsSync(p));
+  if (bz === null || todo.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const child = spawn(bz, ['-f', '-q', '--', ...todo], { stdio: 'ignore' });
+    child.on('close', () => resolve());
+    child.on('error', () => resolve());
+  });
 }

@@ -132,7 +132,8 @@ export class DerivationGoal {
       return r;
     } finally {
       this.worker.slots.release();
-      for (const l of locks) await l.deleteAndRelease();
+      // Dependents need not wait for the lock files to go; the worker does before it returns.
+      this.worker.track(Promise.all(locks.map((l) => l.deleteAndRelease())));
     }
   }
 

@@ -163,7 +163,8 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
       callerEnv: worker.opts.env ?? process.env,
     });
     if (settings.getBool('keep-build-log', true)) {
-      logSink = new BuildLogSink(worker.opts.logDir, goal.drvPath, settings.getBool('compress-build-log', true));
+      logSink = new BuildLogSink(worker.opts.logDir, goal.drvPath);
+      if (settings.getBool('compress-build-log', true)) worker.logsToCompress.push(logSink.path);
     }
     const sink = logSink;
     const appendLog = (line: string): void => {

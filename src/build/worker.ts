@@ -17,6 +17,7 @@ import { BuildStatus, type BuildMode, type BuildResult, type DerivedPath, type K
 import { BuildErrorCode } from './errors.js';
 import type { RecursiveHook, SandboxProvider } from './hooks.js';
 import { JobSlots } from './job-slots.js';
+import { compressLogs } from './build-log.js';
 import { DerivationGoal, type GoalResult } from './derivation-goal.js';
 import { readDerivation, type BuildDrv } from './derivation.js';
 import type { LocalBuildStore } from './output-registration.js';
@@ -67,6 +68,8 @@ export class Worker {
   readonly stopping = new AbortController();
   readonly keepGoing: boolean;
   private readonly goals = new Map<string, DerivationGoal>();
+  /** Plain logs written by this worker's builds, compressed in one batch at the end. */
+  readonly logsToCompress: string[] = [];
   private readonly drvs = new Map<string, BuildDrv>();
 
   constructor(readonly store: LocalBuildStore, readonly opts: WorkerOptions) {
@@ -169,11 +172,25 @@ export class Worker {
     const results = await Promise.all(paths.map(async (p) => [p, await this.realise(p, mode, false)] as [DerivedPath, GoalResult]));
     // Like Nix's Worker::run, return only once every goal (cancelled ones too) has finished.
     await this.settle();
+    await compressLogs(this.logsToCompress.splice(0));
     return results;
+  }
+
+  private readonly background = new Set<Promise<unknown>>();
+
+  /** Work that must finish before this worker returns (lock releases). */
+  track(p: Promise<unknown>): void {
+    const q = p.catch(() => {}).finally(() => this.background.delete(q));
+    this.background.add(q);
   }
 
   /** Wait until no goal of this worker is still running. */
   async settle(): Promise<void> {
+    await this.settleGoals();
+    await Promise.all([...this.background]);
+  }
+
+  private async settleGoals(): Promise<void> {
     for (;;) {
       const running = [...this.goals.values()].map((g) => g.done()).filter((p) => p !== undefined);
       if (running.length === 0) return;

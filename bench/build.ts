@@ -1,0 +1,69 @@
+/**
+ * Builder benchmarks, tix side by side with the reference Nix 2.8 (issue 5):
+ * a graph of 201 trivial derivations (200 leaves + a root), a chain of 100,
+ * and a single trivial build. Each scenario runs in a fresh root per run:
+ *   - whole process: `nix-build FILE --no-out-link` (evaluation + build);
+ *   - build only: `nix-store -r DRV` of drvs instantiated beforehand by the reference.
+ * Prints median wall times and the ratio tix/reference (target ≤ 1.0).
+ * Run: `node dist/bench/build.js [runs]`.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REF_BIN, TIX_BIN, makeRoot, runRef, type NixRoot } from '../test/harness/index.js';
+
+const SCENARIOS: Record<string, string> = {
+  'graph-201': `let leaf = i: derivation { name = "leaf-\${toString i}"; system = "x86_64-linux"; builder = "/bin/bash"; args = [ "-c" "echo \${toString i} > $out" ]; };
+    in derivation { name = "root"; system = "x86_64-linux"; builder = "/bin/bash"; args = [ "-c" "echo $deps > $out" ]; deps = builtins.genList leaf 200; }`,
+  'chain-100': `let chain = n: derivation { name = "chain-\${toString n}"; system = "x86_64-linux"; builder = "/bin/bash";
+      args = [ "-c" "echo $prev \${toString n} > $out" ]; prev = if n == 0 then "" else chain (n - 1); };
+    in chain 99`,
+  single: `derivation { name = "single"; system = "x86_64-linux"; builder = "/bin/bash"; args = [ "-c" "echo hi > $out" ]; }`,
+};
+
+function time(bin: string, root: NixRoot, prog: string, args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(join(bin, prog), args, { env: root.env, cwd: root.dir, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${bin}/${prog} ${args.join(' ')} failed: ${r.stderr}`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function measure(bin: string, expr: string, mode: 'whole' | 'build'): number {
+  const root = makeRoot();
+  try {
+    const file = join(root.dir, 'bench.nix');
+    writeFileSync(file, expr);
+    if (mode === 'whole') return time(bin, root, 'nix-build', [file, '--no-out-link']);
+    const drv = runRef(root, 'nix-instantiate', [file]).stdout.trim();
+    return time(bin, root, 'nix-store', ['-r', drv]);
+  } finally {
+    root.cleanup();
+  }
+}
+
+function main(): void {
+  const runs = Number(process.argv[2] ?? 3);
+  console.log(`runs per cell: ${runs} (median, ms)`);
+  console.log('scenario     mode    reference      tix   ratio');
+  for (const [name, expr] of Object.entries(SCENARIOS)) {
+    for (const mode of ['whole', 'build'] as const) {
+      const ref: number[] = [];
+      const tix: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        ref.push(measure(REF_BIN, expr, mode));
+        tix.push(measure(TIX_BIN, expr, mode));
+      }
+      const r = median(ref);
+      const t = median(tix);
+      console.log(`${name.padEnd(12)} ${mode.padEnd(6)} ${r.toFixed(0).padStart(9)} ${t.toFixed(0).padStart(8)}   ${(t / r).toFixed(2)}`);
+    }
+  }
+}
+
+main();
