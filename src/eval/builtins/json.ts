@@ -149,9 +149,9 @@ class JsonParser {
     const d = this.describe();
     if (d === '<parse error>') {
       const start = this.i;
-      this.fail(ctx, `invalid literal; last read: '${this.s.slice(this.lineStart, start + 1)}'`, expected, start + 1);
+      this.fail(ctx, `invalid literal; last read: '${this.s.slice(this.lineStart, start + 1)}'`, expected, start);
     }
-    this.fail(ctx, `unexpected ${d}`, expected, this.i + 1);
+    this.fail(ctx, `unexpected ${d}`, expected, this.i);
   }
 
   parseTop(): Value {
