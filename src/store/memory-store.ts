@@ -90,6 +90,8 @@ export class MemoryStore implements Store {
   }
 
   private put(info: ValidPathInfo, nar: Uint8Array): void {
+    // Like LocalStore: what this process adds is a temp root for its lifetime.
+    this.tempRoots.add(info.path.baseName);
     if (this.paths.has(info.path.baseName)) return;
     this.paths.set(info.path.baseName, {
       info: { ...info, references: sortPaths([...info.references]), registrationTime: info.registrationTime || Math.floor(Date.now() / 1000) },

@@ -170,23 +170,38 @@ async function printRoots(store: LocalStore, o: QueryOpts, out: string[], ctx: C
  * in sorted order; returns referrers before their references.
  */
 export function topoSortPaths(store: LocalStore, paths: StorePath[]): StorePath[] {
-  const items = new Map(paths.map((p) => [p.baseName, p]));
-  const sorted: StorePath[] = [];
+  const items = new Map(paths.map((p) => [store.print(p), p]));
+  for (const [full, p] of items) if (!store.db.isValid(full)) throw notValid(store, p);
+  const sorted: string[] = [];
   const visited = new Set<string>();
   const parents = new Set<string>();
-  const visit = (p: StorePath, parent?: StorePath): void => {
-    if (parents.has(p.baseName)) {
-      throw new NixError('E0204', `cycle detected in the references of '${store.print(parent!)}' from '${store.print(p)}'`);
+  // Iterative DFS (deep graphs would overflow the JS stack).
+  const visit = (root: string): void => {
+    const stack: { p: string; refs?: string[]; i: number }[] = [{ p: root, i: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.refs === undefined) {
+        if (visited.has(top.p)) {
+          stack.pop();
+          continue;
+        }
+        visited.add(top.p);
+        parents.add(top.p);
+        top.refs = store.db.queryReferencesByPath(top.p).filter((r) => r !== top.p && items.has(r)).sort(compareUtf8);
+      }
+      if (top.i < top.refs.length) {
+        const r = top.refs[top.i++]!;
+        if (parents.has(r)) throw new NixError('E0204', `cycle detected in the references of '${r}' from '${top.p}'`);
+        if (!visited.has(r)) stack.push({ p: r, i: 0 });
+      } else {
+        sorted.push(top.p);
+        parents.delete(top.p);
+        stack.pop();
+      }
     }
-    if (visited.has(p.baseName)) return;
-    visited.add(p.baseName);
-    parents.add(p.baseName);
-    for (const r of info(store, p).references) if (!r.equals(p) && items.has(r.baseName)) visit(items.get(r.baseName)!, p);
-    sorted.push(p);
-    parents.delete(p.baseName);
   };
-  for (const p of [...items.values()].sort(cmp)) visit(p);
-  return sorted.reverse();
+  for (const full of [...items.keys()].sort(compareUtf8)) visit(full);
+  return sorted.reverse().map((f) => items.get(f)!);
 }
 
 function printTree(store: LocalStore, p: StorePath, firstPad: string, tailPad: string, done: Set<string>, out: string[]): void {

@@ -153,7 +153,7 @@ function baseOf(p: string): string {
 }
 
 function reached(opts: GCOptions, r: GCResults): boolean {
-  return opts.maxFreed !== undefined && opts.maxFreed > 0 && r.bytesFreed >= opts.maxFreed;
+  return opts.maxFreed !== undefined && opts.maxFreed > 0 && r.bytesFreed > opts.maxFreed;
 }
 
 /** Closure of the roots under references, keep-derivations and keep-outputs. */
@@ -215,7 +215,12 @@ function orderForDeletion(store: LocalStore, paths: readonly string[]): string[]
   return out;
 }
 
-/** Invalidate then delete each path; true when max-freed stopped us. */
+/**
+ * Invalidate then delete paths, in batches: each batch is decided and
+ * invalidated in one transaction (referrers first, so a path whose referrer
+ * we kept is kept too), then its files are removed. Socket announcements are
+ * only processed between batches. Returns true when max-freed stopped us.
+ */
 async function deleteValid(
   store: LocalStore,
   ordered: readonly string[],
@@ -226,26 +231,46 @@ async function deleteValid(
   specific: boolean,
 ): Promise<boolean> {
   const db = store.db;
-  let n = 0;
-  for (const p of ordered) {
+  const BATCH = opts.maxFreed ? 1 : 256;
+  for (let start = 0; start < ordered.length; start += BATCH) {
     if (reached(opts, results)) return true;
-    if (++n % 64 === 0) await yieldToLoop();
-    if (!specific && isTempRoot(p)) continue;
-    const id = db.pathId(p);
-    if (id === undefined) continue;
-    // A referrer we skipped (announced temp root) keeps this path alive too.
-    if (!specific && db.hasOtherReferrers(id)) continue;
-    if (specific && db.hasOtherReferrers(id) && !opts.ignoreLiveness) {
-      const refs = db.queryReferrers(p).filter((r) => r !== p);
-      if (refs.some((r) => !ordered.includes(r))) {
-        throw new NixError(StoreErrorCode.E_PATH_IN_USE, `Cannot delete path '${p}' since it is still alive. To find out why, use: nix-store --query --roots`);
+    if (start > 0) await yieldToLoop();
+    const batch = ordered.slice(start, start + BATCH);
+    const doomed: string[] = db.immediate(() => {
+      const out: string[] = [];
+      for (const p of batch) {
+        if (!specific && isTempRoot(p)) continue;
+        const id = db.pathId(p);
+        if (id === undefined) continue;
+        if (db.hasOtherReferrers(id)) {
+          // A referrer we kept (temp root) keeps this path alive too; for
+          // --delete, a referrer outside the set makes the path undeletable.
+          if (!specific) continue;
+          if (!opts.ignoreLiveness) {
+            throw new NixError(StoreErrorCode.E_PATH_IN_USE, `Cannot delete path '${p}' since it is still alive. To find out why, use: nix-store --query --roots`);
+          }
+        }
+        db.invalidatePath(id);
+        out.push(p);
+      }
+      return out;
+    });
+    for (const p of doomed) {
+      log?.info(`deleting '${p}'`);
+      results.bytesFreed += diskUsage(p);
+      deletePath(p);
+      results.paths.push(p);
+      if (reached(opts, results)) {
+        log?.info(`deleted more than ${opts.maxFreed} bytes; stopping`);
+        // The rest of this batch is already invalid: remove its files too.
+        for (const q of doomed.slice(doomed.indexOf(p) + 1)) {
+          results.bytesFreed += diskUsage(q);
+          deletePath(q);
+          results.paths.push(q);
+        }
+        return true;
       }
     }
-    log?.info(`deleting '${p}'`);
-    db.immediate(() => db.invalidatePath(id));
-    results.bytesFreed += diskUsage(p);
-    deletePath(p);
-    results.paths.push(p);
   }
   return reached(opts, results);
 }

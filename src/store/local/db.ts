@@ -109,6 +109,7 @@ export class StoreDb {
       addRef: p('insert or replace into Refs (referrer, reference) values (?, ?)'),
       addDrvOut: p('insert or replace into DerivationOutputs (drv, id, path) values (?, ?, ?)'),
       refs: p('select path from Refs join ValidPaths on reference = id where referrer = ?'),
+      refsByPath: p('select v2.path as path from ValidPaths v1 join Refs on referrer = v1.id join ValidPaths v2 on reference = v2.id where v1.path = ?'),
       referrers: p('select path from Refs join ValidPaths on referrer = id where reference = (select id from ValidPaths where path = ?)'),
       validDerivers: p('select v.path from DerivationOutputs d join ValidPaths v on v.id = d.drv where d.path = ?'),
       drvOutputs: p('select id, path from DerivationOutputs where drv = ?'),
@@ -173,6 +174,11 @@ export class StoreDb {
 
   queryReferences(id: number): string[] {
     return (this.st.refs!.all(id) as { path: string }[]).map((r) => r.path);
+  }
+
+  /** References of a path by its printed name (empty when not valid). */
+  queryReferencesByPath(path: string): string[] {
+    return (this.st.refsByPath!.all(path) as { path: string }[]).map((r) => r.path);
   }
 
   queryReferrers(path: string): string[] {
