@@ -50,7 +50,11 @@ export function createBuiltins(
   const values = new Map<string, Lazy>();
   for (const spec of r.specs.values()) {
     if (spec.arity === 0) {
-      values.set(spec.name, new Thunk(() => spec.fn([], undefined, state), []));
+      // Plain constants are values (2.8 prints `null`, not <CODE>, for a
+      // variable bound to them); only the costly `derivation` stays lazy.
+      values.set(spec.name, spec.name === 'derivation'
+        ? new Thunk(() => spec.fn([], undefined, state), [])
+        : spec.fn([], undefined, state));
     } else {
       const fn = spec.fn;
       values.set(spec.name, new PrimOp(spec.name, spec.arity, (args, pos) => fn(args, pos, state)));
