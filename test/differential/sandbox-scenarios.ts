@@ -321,24 +321,40 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
 
   async 'no process survives the build (exit, and kill on timeout)'(fx) {
-    const m1 = `31337.${process.pid}1`;
-    const m2 = `31337.${process.pid}2`;
-    const detach = (m: string): string => `(setsid sleep ${m} &) ; nohup sleep ${m} >/dev/null 2>&1 & (sleep ${m} & disown) ; sleep ${m} </dev/null >/dev/null 2>&1 &`;
-    const a = await runBuilder(fx, `${detach(m1)} echo started; exit 0`);
-    const left1 = processesWith(m1); // checked at once: destroy() waits for the namespace to be gone
+    // The marker reaches only the sleeps' command lines (through $M), not the builder's own.
+    const m1 = `31337.${process.pid}01`;
+    const m2 = `31337.${process.pid}02`;
+    const detach = '(setsid sleep $M &) ; nohup sleep $M >/dev/null 2>&1 & (sleep $M & disown) ; sleep $M </dev/null >/dev/null 2>&1 &';
+    const a = await runBuilder(fx, `M=${m1.replace('.', '.""')}; ${detach} echo started; exit 0`);
+    const left1 = describe(processesWith(m1)); // checked at once: destroy() waits for the namespace to be gone
     let seenRunning = 0;
-    const b = await runBuilder(fx, `${detach(m2)} touch /build/ready; while true; do sleep 1; done`, {
+    const b = await runBuilder(fx, `M=${m2.replace('.', '.""')}; ${detach} touch /build/ready; while true; do sleep 1; done`, {
       during: async (_sb, child) => {
         await waitFor(fx, 'ready');
-        seenRunning = processesWith(m2).length;
+        // all four detached sleeps must be up before the kill (they start asynchronously)
+        for (let i = 0; i < 2000 && (seenRunning = processesWith(m2).length) < 4; i++) await sleep(5);
         child.kill();
       },
     });
-    const left2 = processesWith(m2);
-    const ok = a.code === 0 && left1.length === 0 && seenRunning >= 4 && b.signal === 'SIGKILL' && left2.length === 0;
+    const left2 = describe(processesWith(m2));
+    const ok = a.code === 0 && left1 === '' && seenRunning === 4 && b.signal === 'SIGKILL' && left2 === '';
     return { ok, detail: `exit: ${a.out} left=${left1}; killed: ${b.signal} running-before=${seenRunning} left=${left2}` };
   },
 };
+
+/** pid, state and command line of each process, for failure messages. */
+function describe(pids: number[]): string {
+  return pids
+    .map((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'latin1');
+        return `${p}[${stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)}] ${readFileSync(`/proc/${p}/cmdline`, 'latin1').replace(/\0/g, ' ')}`;
+      } catch {
+        return `${p}[gone]`;
+      }
+    })
+    .join('; ');
+}
 
 export async function runScenario(name: string, base?: string): Promise<Outcome> {
   const fx = makeFixture(base);
