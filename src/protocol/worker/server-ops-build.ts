@@ -193,7 +193,7 @@ export const buildOps: Record<number, Handler> = {
 };
 
 /** Options untrusted clients may set (2.8 daemon.cc). */
-const UNTRUSTED_OK = new Set(['timeout', 'repeat', 'connect-timeout', 'max-silent-time']);
+const UNTRUSTED_OK = new Set(['timeout', 'repeat', 'connect-timeout']);
 
 async function setOptions(c: Conn): Promise<void> {
   const fixed = await c.reader.parse((p) => Array.from({ length: 12 }, () => p.u64Big()));
