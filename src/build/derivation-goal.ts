@@ -114,6 +114,9 @@ export class DerivationGoal {
         throw new NixError(BuildErrorCode.E_BAD_DERIVATION, `output '${name}' of '${this.printed}' has no known path (content-addressed derivations are not supported)`);
       }
     }
+    if (this.mode === 'check' && (await this.validOutputs(drv, 'all')) === undefined) {
+      throw new NixError(BuildErrorCode.E_MISC, `some outputs of '${this.printed}' are not valid, so checking is not possible`);
+    }
     const dep = await this.realiseInputs(drv);
     if (dep !== undefined) return dep;
     if (this.worker.stopping.signal.aborted) return failure(BuildStatus.MiscFailure, undefined, { cancelled: true });

@@ -144,7 +144,8 @@ export class Worker {
 
   /** `buildPaths`: throws Nix's error when anything failed. */
   async buildPaths(paths: DerivedPath[], mode: BuildMode = 'normal'): Promise<void> {
-    const results = await this.runTop(paths, mode);
+    // Nix keeps top-level goals in a set ordered by `key()`: substitutions first, then drvs by name, then path.
+    const results = (await this.runTop(paths, mode)).sort(([a], [b]) => compareUtf8(goalKey(this, a), goalKey(this, b)));
     const failed = new Set<string>();
     let ex: NixError | undefined;
     for (const [p, r] of results) {
@@ -206,6 +207,11 @@ export class Worker {
     const m = await queryMissing(this.store, paths);
     return m.willBuild.length > 0;
   }
+}
+
+function goalKey(w: Worker, p: DerivedPath): string {
+  const sp = p.kind === 'opaque' ? p.path : p.drvPath;
+  return `${p.kind === 'opaque' ? 'a' : 'b'}$${sp.name}$${w.store.storeDir.print(sp)}`;
 }
 
 export function isSuccess(status: number): boolean {

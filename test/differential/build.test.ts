@@ -148,3 +148,64 @@ test('builds match the reference Nix 2.8', { skip: !haveReference() ? 'no refere
     rmSync(base, { recursive: true, force: true });
   }
 });
+
+/** Front ends: `nix-build` and `nix build` evaluate with each implementation's own evaluator. */
+const FRONT_CASES: Array<{ id: string; prog: string; args: string[] }> = [
+  { id: 'nix-build multi', prog: 'nix-build', args: ['build-cases.nix', '-A', 'multi', '-A', 'usemulti'] },
+  { id: 'nix-build placeholder', prog: 'nix-build', args: ['build-cases.nix', '-A', 'placeholderArg', '-o', 'ph'] },
+  { id: 'nix-build structured', prog: 'nix-build', args: ['build-cases.nix', '-A', 'structured', '--no-out-link'] },
+  { id: 'nix-build failing', prog: 'nix-build', args: ['build-cases.nix', '-A', 'failing', '--no-out-link'] },
+  { id: 'nix-build depFails -k', prog: 'nix-build', args: ['build-cases.nix', '-A', 'depFails', '-A', 'fixedBad', '-k', '--no-out-link'] },
+  { id: 'nix-build -E', prog: 'nix-build', args: ['-E', 'with import ./build-cases.nix; [ plain withdep ]', '--no-out-link'] },
+  { id: 'nix-build --arg', prog: 'nix-build', args: ['-E', '{ n }: derivation { name = "arg-${n}"; system = "x86_64-linux"; builder = "/bin/bash"; args = ["-c" "echo ${n} > $out"]; }', '--argstr', 'n', 'x', '--no-out-link'] },
+  { id: 'nix-build --dry-run', prog: 'nix-build', args: ['build-cases.nix', '-A', 'chain10', '--dry-run'] },
+  { id: 'nix-build --check', prog: 'nix-build', args: ['build-cases.nix', '-A', 'plain', '--check', '--no-out-link'] },
+  { id: 'nix build --json', prog: 'nix', args: ['build', '-f', 'build-cases.nix', 'multi.dev', 'threeOutputs', '--json', '--no-link'] },
+  { id: 'nix build links', prog: 'nix', args: ['build', '-f', 'build-cases.nix', 'multi', 'selfref'] },
+  { id: 'nix build failing', prog: 'nix', args: ['build', '-f', 'build-cases.nix', 'failing', '--no-link'] },
+  { id: 'nix build --rebuild', prog: 'nix', args: ['build', '-f', 'build-cases.nix', 'nondet', '--rebuild', '--no-link'] },
+];
+
+function links(dir: string): string[] {
+  return readdirSync(dir).filter((n) => n.startsWith('result') || n === 'ph').sort();
+}
+
+function runFront(bin: string, dir: string, casesFile: string): Map<string, CaseResult & { links: string[] }> {
+  mkdirSync(dir, { recursive: true });
+  const root = makeRoot({ dir });
+  const out = new Map<string, CaseResult & { links: string[] }>();
+  try {
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    copyFileSync(casesFile, join(dir, 'build-cases.nix'));
+    for (const k of FRONT_CASES) {
+      const r = runIn(bin, root, k.prog, k.args, { env: { TMPDIR: tmp }, timeoutMs: 120_000 });
+      out.set(k.id, { status: r.status, stdout: normalise(r.stdout, root), errors: errorLines(r.stderr, root), links: links(dir) });
+    }
+    return out;
+  } finally {
+    root.cleanup();
+  }
+}
+
+test('nix-build and nix build match the reference Nix 2.8', { skip: !haveReference() ? 'no reference nix' : false, timeout: 600_000 }, async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'tix-build-front-'));
+  const dir = join(base, 'r');
+  const casesFile = join(REPO_ROOT, 'test/differential/build-cases.nix');
+  try {
+    const ref = runFront(REF_BIN, dir, casesFile);
+    const tix = runFront(TIX_BIN, dir, casesFile);
+    for (const k of FRONT_CASES) {
+      await t.test(k.id, () => {
+        const a = ref.get(k.id)!;
+        const b = tix.get(k.id)!;
+        assert.equal(b.status, a.status, `exit status\nref: ${a.errors}\ntix: ${b.errors}`);
+        if (k.id !== 'nix build --rebuild') assert.equal(b.stdout, a.stdout);
+        assert.equal(b.errors, a.errors);
+        assert.deepEqual(b.links, a.links);
+      });
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
