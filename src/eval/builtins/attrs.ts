@@ -50,7 +50,7 @@ export function register(r: BuiltinRegistry): void {
     const names = a.names;
     const values: Lazy[] = new Array(names.length);
     for (let i = 0; i < names.length; i++) values[i] = app2(f!, names[i]!, a.values[i]!, pos);
-    return new NixAttrs(names, values, a.positions);
+    return new NixAttrs(names, values, null);
   });
   r.add('removeAttrs', 2, ([s, l], pos) => {
     const a = forceAttrs(s!, pos);

@@ -5,8 +5,9 @@ import { lessThan } from '../compare.js';
 import { force, forceFloatOrInt, forceInt, mkInt, toBig } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
 
+/** C++ double→int64 conversion on x86-64: out of range (or NaN) gives INT64_MIN. */
 function floatToInt(x: number): number | bigint {
-  if (!Number.isFinite(x)) return mkInt(-(1n << 63n));
+  if (!(x >= -9223372036854775808 && x < 9223372036854775808)) return mkInt(-(1n << 63n));
   return mkInt(BigInt(x));
 }
 
