@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { dumpPath, hashFile, hashPath, hashPathMulti, restorePath } from './nar-fs.js';
 
@@ -98,4 +99,13 @@ test('a dump filter drops entries (and what is below them)', withTree(async (d) 
   writeFileSync(join(only, 'keep'), 'k');
   assert.deepEqual(filtered, await collect(dumpPath(only)));
   assert.equal(hashPath(t, 'sha256', (p) => !p.endsWith('/skip')).hash.base16, hashPath(only).hash.base16);
+}));
+
+test('a failing walk after the worker started is an error, and the process does not hang', withTree((d) => {
+  const t = join(d, 'w');
+  mkdirSync(t);
+  writeFileSync(join(t, 'a'), Buffer.alloc(6 << 20));
+  assert.equal(spawnSync('mkfifo', [join(t, 'b')]).status, 0);
+  assert.throws(() => hashPath(t), /has an unsupported type/);
+  assert.throws(() => hashPath(t), /has an unsupported type/);
 }));

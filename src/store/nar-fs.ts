@@ -171,9 +171,14 @@ export interface PathHash {
 export function hashPath(fsPath: string | Uint8Array, algo: HashType = 'sha256', filter?: DumpFilter): PathHash {
   const ring = new HashRing(algo);
   let narSize = 0;
-  for (const chunk of narChunks(fsNode(fsPath, filter), { allocate: () => ring.acquire() })) {
-    ring.publish(chunk.length);
-    narSize += chunk.length;
+  try {
+    for (const chunk of narChunks(fsNode(fsPath, filter), { allocate: () => ring.acquire() })) {
+      ring.publish(chunk.length);
+      narSize += chunk.length;
+    }
+  } catch (e) {
+    ring.abort();
+    throw e;
   }
   return { hash: new Hash(algo, ring.finish()), narSize };
 }
@@ -188,23 +193,29 @@ const WAIT_LIMIT_MS = 120_000;
 const SPIN = 0;
 
 /* Runs in the worker (CommonJS eval). ctl[i] > 0: slot i holds that many
- * bytes; -1: end of stream. ctl[DONE] 1 = digest ready, 2 = failed. */
+ * bytes; -1: end of stream. ctl[DONE] 1 = digest ready, 2 = failed, 3 = abandoned. */
 const WORKER_SOURCE = `
 const { workerData: d } = require('node:worker_threads');
 const ctl = new Int32Array(d.ctl), data = new Uint8Array(d.data), out = new Uint8Array(d.out);
 try {
   const h = require('node:crypto').createHash(d.algo);
-  for (let i = 0;; i = (i + 1) % d.slots) {
+  let aborted = false;
+  ring: for (let i = 0;; i = (i + 1) % d.slots) {
     for (let s = 0; s < d.spin && Atomics.load(ctl, i) === 0; s++);
-    while (Atomics.load(ctl, i) === 0) Atomics.wait(ctl, i, 0);
+    while (Atomics.load(ctl, i) === 0) {
+      if (Atomics.load(ctl, d.done) === 3) { aborted = true; break ring; }
+      Atomics.wait(ctl, i, 0, 50);
+    }
     const n = Atomics.load(ctl, i);
     if (n < 0) break;
     h.update(data.subarray(i * d.slotSize, i * d.slotSize + n));
     Atomics.store(ctl, i, 0);
     Atomics.notify(ctl, i);
   }
-  out.set(h.digest());
-  Atomics.store(ctl, d.done, 1);
+  if (!aborted) {
+    out.set(h.digest());
+    Atomics.store(ctl, d.done, 1);
+  }
 } catch (e) {
   Atomics.store(ctl, d.done, 2);
 }
@@ -247,6 +258,14 @@ class HashRing {
     void this.worker.terminate();
     if (this.ctl[DONE] !== 1) throw new Error('Assertion failed: hashing worker failed');
     return new Uint8Array(this.out.slice(0, HASH_SIZES[this.algo]));
+  }
+
+  /** The walk failed: let the worker exit. */
+  abort(): void {
+    if (this.worker === undefined) return;
+    Atomics.store(this.ctl, DONE, 3);
+    for (let i = 0; i < RING_SLOTS; i++) Atomics.notify(this.ctl, i);
+    void this.worker.terminate();
   }
 
   /** Few chunks: hash the filled slots in order on this thread. */
