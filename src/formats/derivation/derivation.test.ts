@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { StoreDir } from '../store-path.js';
 import { parseDerivation, derivationNameFromPath } from './aterm-parse.js';
 import { printDerivation } from './aterm-write.js';
-import { hashDerivationModulo } from './hash-modulo.js';
+import { hashDerivationModulo, preloadInputDerivations } from './hash-modulo.js';
 import { checkDerivationOutputs, computeDrvPath, fillInOutputPaths } from './output-paths.js';
 import { showDerivationJson } from './json.js';
 import { derivationType, type Derivation } from './types.js';
@@ -165,4 +165,12 @@ test('mutated ATerm texts give a Derivation or a NixError, nothing else', () => 
     }
   }
   assert.ok(parsed > 0);
+});
+
+test('preloadInputDerivations gives the same hashes from an async source', async () => {
+  const usemulti = parse(`${S}6gzpx8a98n8x2swgz67shqpvjfandf7v-usemulti.drv`);
+  let loads = 0;
+  const resolve = await preloadInputDerivations(usemulti, async (p) => (loads++, parse(p)));
+  assert.equal(loads, 1);
+  assert.equal(hashDerivationModulo(usemulti, { maskOutputs: true, resolve }).hashes.get('out')!.base16, '45b0b752b70e992effc3a2f53d51fe325e4bff5875aa653e93e741ac3b826bef');
 });

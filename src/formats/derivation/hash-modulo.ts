@@ -77,3 +77,29 @@ export function pathDerivationModulo(drvPath: string, resolve: DerivationResolve
   memo.set(drvPath, res);
   return res;
 }
+
+/**
+ * For callers whose derivations come from an async source (a daemon
+ * connection): load every input drv not yet in `memo`, recursively, and
+ * return a synchronous resolver over them for `hashDerivationModulo`.
+ */
+export async function preloadInputDerivations(
+  drv: Derivation,
+  resolveAsync: (drvPath: string) => Promise<Derivation>,
+  memo?: DrvHashMemo,
+): Promise<DerivationResolver> {
+  const loaded = new Map<string, Derivation>();
+  const todo = [...drv.inputDrvs.keys()];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    if (loaded.has(p) || memo?.has(p)) continue;
+    const d = await resolveAsync(p);
+    loaded.set(p, d);
+    todo.push(...d.inputDrvs.keys());
+  }
+  return (p) => {
+    const d = loaded.get(p);
+    if (d === undefined) throw new Error(`Assertion failed: derivation '${p}' was not preloaded`);
+    return d;
+  };
+}
