@@ -115,7 +115,13 @@ function printResult(state: EvalState, job: EvalJob, v: Lazy, out: Out): void {
   if (job.output === 'xml') {
     out.write(valueToXML(v, { strict: job.strict, location: job.location }));
   } else if (job.output === 'json') {
-    out.write(valueToJSON(state, v, new Set()));
+    // 2.8 streams JSON: on an error, what was written so far stays on stdout.
+    const parts: string[] = [];
+    try {
+      valueToJSON(state, v, new Set(), undefined, { strict: job.strict, out: parts });
+    } finally {
+      out.write(parts.join(''));
+    }
   } else {
     if (job.strict) forceValueDeep(v);
     out.write(printValue(v) + '\n');

@@ -16,7 +16,7 @@ import { EvalError, EvalErrorCode } from '../errors.js';
 import { formatFloat } from '../print.js';
 import type { EvalState } from '../state.js';
 import {
-  Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, force, forceStrNoCtx, mkInt, mkString,
+  Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, Thunk, force, forceStrNoCtx, mkInt, mkString,
   showType, type Lazy, type Value,
 } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
@@ -40,14 +40,19 @@ export function jsonString(s: string): string {
   return out + s.slice(run) + '"';
 }
 
-/** Serialise a value (forcing it deeply) to JSON text; adds context to `ctx`. */
-export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: Pos): string {
-  const out: string[] = [];
-  write(state, v, ctx, pos, out);
+/**
+ * Serialise a value (forcing it deeply) to JSON text; adds context to `ctx`.
+ * With `strict: false` (`nix-instantiate --eval --json`), an unevaluated
+ * thunk is an error, as in 2.8; `out` then holds the text written so far.
+ */
+export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: Pos, opts: { strict?: boolean; out?: string[] } = {}): string {
+  const out = opts.out ?? [];
+  write(state, v, ctx, pos, out, opts.strict ?? true);
   return out.join('');
 }
 
-function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefined, out: string[]): void {
+function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefined, out: string[], strict = true): void {
+  if (!strict && lz instanceof Thunk && !lz.evaluated) throw new EvalError(EvalErrorCode.E_TYPE, 'cannot convert a thunk to JSON', pos);
   const v: Value = force(lz);
   switch (typeof v) {
     case 'number': case 'bigint': out.push(v.toString()); return;
@@ -74,27 +79,34 @@ function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefine
     }
     const op = v.get('outPath');
     if (op !== undefined) {
-      write(state, op, ctx, v.posOf('outPath') ?? pos, out);
+      write(state, op, ctx, v.posOf('outPath') ?? pos, out, strict);
       return;
     }
     out.push('{');
     let first = true;
-    for (const k of v.keys()) {
-      if (!first) out.push(',');
-      first = false;
-      out.push(jsonString(k), ':');
-      write(state, v.get(k)!, ctx, v.posOf(k) ?? pos, out);
+    // try/finally: like 2.8's RAII writers, an error still closes the brackets.
+    try {
+      for (const k of v.keys()) {
+        if (!first) out.push(',');
+        first = false;
+        out.push(jsonString(k), ':');
+        write(state, v.get(k)!, ctx, v.posOf(k) ?? pos, out, strict);
+      }
+    } finally {
+      out.push('}');
     }
-    out.push('}');
     return;
   }
   if (Array.isArray(v)) {
     out.push('[');
-    for (let i = 0; i < v.length; i++) {
-      if (i > 0) out.push(',');
-      write(state, v[i]!, ctx, pos, out);
+    try {
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) out.push(',');
+        write(state, v[i]!, ctx, pos, out, strict);
+      }
+    } finally {
+      out.push(']');
     }
-    out.push(']');
     return;
   }
   if (v instanceof Lambda || v instanceof PrimOp || v instanceof PrimOpApp) {
