@@ -153,28 +153,36 @@ export async function* readFramed(r: WireReader): AsyncGenerator<Uint8Array> {
  */
 export class DrainableSource implements AsyncIterable<Uint8Array> {
   private done = false;
+  /** Set when the underlying stream was malformed: its end cannot be found. */
+  failed = false;
   /** Bytes handed out so far. */
   size = 0;
   constructor(private readonly it: AsyncGenerator<Uint8Array>) {}
 
+  private async step(): Promise<IteratorResult<Uint8Array>> {
+    if (this.failed) throw new Error('Assertion failed: reading a failed upload');
+    try {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      return r;
+    } catch (e) {
+      this.failed = true;
+      throw e;
+    }
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
     for (;;) {
-      const { value, done } = await this.it.next();
-      if (done) {
-        this.done = true;
-        return;
-      }
+      const { value, done } = await this.step();
+      if (done) return;
       this.size += value.length;
       yield value;
     }
   }
 
-  /** Consume whatever is left (no-op once the end was read). */
+  /** Consume whatever is left (no-op once the end was read); throws if the stream is malformed. */
   async drain(): Promise<void> {
-    while (!this.done) {
-      const { done } = await this.it.next();
-      if (done) this.done = true;
-    }
+    while (!this.done) await this.step();
   }
 
   get finished(): boolean {

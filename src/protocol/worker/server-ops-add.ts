@@ -23,16 +23,28 @@ function untrusted(what: string): NixError {
   return new NixError(ProtocolErrorCode.E_PROTOCOL_UNTRUSTED, what);
 }
 
-/** Run `fn` over an upload; drain the upload before rethrowing. */
-async function withUpload<T>(src: DrainableSource, fn: () => Promise<T>): Promise<T> {
+/**
+ * Run `fn` over an upload, then drain what it left, so the next request starts
+ * at the right byte. If the upload itself is malformed its end is unknown: the
+ * connection is marked out of sync (`c`), or, for a NAR nested inside frames,
+ * the caller drains the frames instead (`c` undefined).
+ */
+async function withUpload<T>(c: Conn | undefined, src: DrainableSource, fn: () => Promise<T>): Promise<T> {
+  let v: T;
   try {
-    const v = await fn();
-    await src.drain();
-    return v;
+    v = await fn();
   } catch (e) {
-    await src.drain();
+    await src.drain().catch(() => undefined);
+    if (src.failed && c) c.desync = true;
     throw e;
   }
+  try {
+    await src.drain();
+  } catch (e) {
+    if (c) c.desync = true;
+    throw e;
+  }
+  return v;
 }
 
 /** `text:sha256`, `fixed:<algo>`, `fixed:r:<algo>`. */
@@ -69,7 +81,7 @@ async function addToStore(c: Conn): Promise<void> {
     const [name, cam, refs, repair] = await c.reader.parse((p) => [p.string(4096), p.string(4096), readStorePaths(p, c.sd), p.bool()] as const);
     c.startWork();
     const src = framedSource(c.reader);
-    const info = await withUpload(src, async () => {
+    const info = await withUpload(c, src, async () => {
       const { method, hashAlgo } = parseContentAddressMethod(cam);
       if (repair && !c.trusted) throw untrusted("repairing is not allowed because you are not in 'trusted-users'");
       return c.store.addToStore({ name, method, hashAlgo, source: src, references: refs, repair });
@@ -82,7 +94,7 @@ async function addToStore(c: Conn): Promise<void> {
   const src = narSource(c.reader);
   const hashAlgo = fixed ? algo : 'sha256';
   const method = !fixed || recursive === 1 ? 'recursive' : 'flat';
-  const info = await withUpload(src, async () => {
+  const info = await withUpload(c, src, async () => {
     if (!isHashType(hashAlgo)) throw new NixError(ProtocolErrorCode.E_PROTOCOL_REMOTE, `unknown hash algorithm '${hashAlgo}'`);
     if (method === 'recursive') return c.store.addToStore({ name, method, hashAlgo, source: src });
     const chunks: Uint8Array[] = [];
@@ -112,9 +124,7 @@ async function addToStoreNar(c: Conn): Promise<void> {
     // 1.21–1.22: the NAR is pulled with STDERR_READ; parsing it finds its end.
     c.startWork();
     const src = new DrainableSource(copyNar(new WireReader(pullSource(c))));
-    c.desync = true; // a failure mid-pull leaves unread READ replies behind
     await addNar(c, info, src, repair, dontCheckSigs0);
-    c.desync = false;
     return;
   }
   c.startWork();
@@ -124,7 +134,7 @@ async function addToStoreNar(c: Conn): Promise<void> {
 async function addNar(c: Conn, info: ValidPathInfo, src: DrainableSource, repair: boolean, dontCheckSigs0: boolean): Promise<void> {
   const dontCheckSigs = c.trusted ? dontCheckSigs0 : false;
   if (!c.trusted) info.ultimate = false;
-  await withUpload(src, async () => {
+  await withUpload(c, src, async () => {
     if (repair && !c.trusted) throw untrusted("repairing is not allowed because you are not in 'trusted-users'");
     await c.store.addToStoreNar(info, src, { repair, dontCheckSigs });
   });
@@ -135,7 +145,7 @@ async function addMultipleToStore(c: Conn): Promise<void> {
   c.startWork();
   const frames = framedSource(c.reader);
   const dontCheckSigs = c.trusted ? dontCheckSigs0 : false;
-  await withUpload(frames, async () => {
+  await withUpload(c, frames, async () => {
     if (repair && !c.trusted) throw untrusted("repairing is not allowed because you are not in 'trusted-users'");
     const inner = new WireReader(iterableChunkSource(frames));
     const count = await inner.u64();
@@ -143,7 +153,7 @@ async function addMultipleToStore(c: Conn): Promise<void> {
       const info = await inner.parse((p) => readPathInfo(p, c.sd, 16));
       info.ultimate = false;
       const nar = new DrainableSource(copyNar(inner));
-      await withUpload(nar, () => c.store.addToStoreNar(info, nar, { repair, dontCheckSigs }));
+      await withUpload(undefined, nar, () => c.store.addToStoreNar(info, nar, { repair, dontCheckSigs }));
     }
   });
 }
@@ -158,7 +168,7 @@ async function addBuildLog(c: Conn): Promise<void> {
   const base = await c.reader.string(4096);
   c.startWork();
   const src = framedSource(c.reader);
-  await withUpload(src, async () => {
+  await withUpload(c, src, async () => {
     if (!c.trusted) throw untrusted('you are not privileged to add logs');
     const drv = new StorePath(base);
     if (!drv.isDerivation()) throw new NixError(ProtocolErrorCode.E_PROTOCOL_REMOTE, `path '${c.sd.print(drv)}' is not a derivation`);

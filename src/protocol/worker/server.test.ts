@@ -107,6 +107,7 @@ test('garbage is answered with one error or a closed connection; the daemon keep
       ['oversized string', hello(34).u64(Op.IsValidPath).u64(2n ** 50n).take()],
       ['bad path', hello(34).u64(Op.IsValidPath).string('/etc/passwd').take()],
       ['truncated frame', hello(34).u64(Op.AddToStore).string('x').string('fixed:r:sha256').u64(0).u64(0).u64(1000).raw(new Uint8Array(10)).take()],
+      ['frame length beyond 2^53', hello(34).u64(Op.AddToStore).string('x').string('fixed:r:sha256').u64(0).u64(0).u64(2n ** 60n).u64(Op.IsValidPath).take()],
       ['bad method, framed payload drained', hello(34).u64(Op.AddToStore).string('x').string('fixed:r:bogus').u64(0).u64(0).u64(8).raw(bytes('garbage!')).u64(0).u64(Op.IsValidPath).string('/nix/store/' + '0'.repeat(32) + '-x').take()],
     ];
     for (const [name, data] of cases) {
