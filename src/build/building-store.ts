@@ -16,6 +16,7 @@ import { readBuildLog, writeBuildLog } from './build-log.js';
 import { BuildErrorCode } from './errors.js';
 import type { RecursiveHook, SandboxProvider } from './hooks.js';
 import { queryMissing } from './missing.js';
+import type { BuildDrv, DrvOutput } from './derivation.js';
 import { isLocalBuildStore, type LocalBuildStore } from './output-registration.js';
 import { Worker } from './worker.js';
 
@@ -68,10 +69,18 @@ export class BuildOps {
     return queryMissing(this.store, paths);
   }
 
-  /** BuildDerivation: the drv must be in the store (inline derivations are built from their stored text). */
-  async buildDerivation(drvPath: StorePath, _drv: unknown, mode: BuildMode = 'normal'): Promise<BuildResult> {
-    const [r] = await this.buildPathsWithResults([{ kind: 'built', drvPath, outputs: 'all' }], mode);
-    const { path: _p, ...rest } = r!;
+  /**
+   * BuildDerivation: build a derivation given inline (its inputs must be valid
+   * already; the `.drv` need not be in the store), or the stored one.
+   */
+  async buildDerivation(drvPath: StorePath, drv: unknown, mode: BuildMode = 'normal'): Promise<BuildResult> {
+    const worker = this.makeWorker();
+    const inline = toBuildDrv(this.store, drvPath, drv);
+    if (inline !== undefined) worker.injectDerivation(inline);
+    const r = inline !== undefined
+      ? await worker.buildInline(drvPath, mode)
+      : (await worker.buildPathsWithResults([{ kind: 'built', drvPath, outputs: 'all' }], mode))[0]!;
+    const { path: _p, ...rest } = r as KeyedBuildResult;
     return rest;
   }
 
@@ -89,6 +98,36 @@ export class BuildOps {
     }
     return readBuildLog(this.opts.logDir, drvPath);
   }
+}
+
+interface WireDrv {
+  outputs: Map<string, { path?: StorePath; hashAlgo: string; hash: string }>;
+  inputSrcs: StorePath[];
+  platform: string;
+  builder: string;
+  args: string[];
+  env: Map<string, string>;
+}
+
+/** The protocol's `BasicDerivation` (or our own `BuildDrv`) as a `BuildDrv`. */
+function toBuildDrv(store: Store, drvPath: StorePath, drv: unknown): BuildDrv | undefined {
+  const d = drv as Partial<WireDrv> | undefined;
+  if (!d || !(d.outputs instanceof Map) || !Array.isArray(d.inputSrcs) || !(d.env instanceof Map)) return undefined;
+  const sd = store.storeDir;
+  const print = (p: StorePath | string): string => (typeof p === 'string' ? p : sd.print(p));
+  const outputs = new Map<string, DrvOutput>();
+  for (const [n, o] of d.outputs) outputs.set(n, { path: o.path === undefined ? undefined : print(o.path), hashAlgo: o.hashAlgo, hash: o.hash });
+  return {
+    drvPath,
+    name: drvPath.name.slice(0, -'.drv'.length),
+    outputs,
+    inputDrvs: new Map(),
+    inputSrcs: d.inputSrcs.map(print),
+    platform: d.platform ?? '',
+    builder: d.builder ?? '',
+    args: d.args ?? [],
+    env: d.env,
+  };
 }
 
 const BUILD_OPS = new Set(['buildPaths', 'buildPathsWithResults', 'ensurePath', 'queryMissing', 'buildDerivation', 'addBuildLog', 'getBuildLog']);

@@ -108,6 +108,18 @@ export class Worker {
     return d;
   }
 
+  /** Use this derivation for `drvPath` instead of reading the store (BuildDerivation). */
+  injectDerivation(drv: BuildDrv): void {
+    this.drvs.set(drv.drvPath.baseName, drv);
+  }
+
+  /** Build an injected derivation, which need not be a valid store path. */
+  async buildInline(drvPath: StorePath, mode: BuildMode): Promise<BuildResult> {
+    const r = await this.goalFor(drvPath, mode).run('all', false);
+    await this.settle();
+    return toBuildResult(r);
+  }
+
   /** The goal for a derivation (shared by every requester in this process). */
   goalFor(drvPath: StorePath, mode: BuildMode): DerivationGoal {
     const key = `${mode}:${drvPath.baseName}`;
