@@ -209,16 +209,17 @@ export class Compiler {
   private hasAttr(e: A.HasAttr, scope: Scope): Code {
     const base = this.compile(e.expr, scope);
     const names = e.path.map((n) => this.attrName(n, scope));
+    const last = names.length - 1;
     return (env) => {
       let v = base(env);
-      for (const nameOf of names) {
+      for (let i = 0; ; i++) {
         if (!(v instanceof NixAttrs)) return false;
-        const name = nameOf(env);
+        const name = names[i]!(env);
         const a = name === null ? undefined : v.get(name);
         if (a === undefined) return false;
+        if (i === last) return true; // the final attribute is not forced
         v = force(a);
       }
-      return true;
     };
   }
 

@@ -112,7 +112,11 @@ export function register(r: BuiltinRegistry): void {
   });
   r.add('readFile', 1, ([p], pos, state) => {
     const path = realisePath(state, p!, pos);
-    return latin1(state.io.readFile(path));
+    const bytes = state.io.readFile(path);
+    if (bytes.includes(0)) {
+      throw new EvalError(EvalErrorCode.E_EVAL, `the contents of the file '${path}' cannot be represented as a Nix string`, pos);
+    }
+    return latin1(bytes);
   });
   r.add('readDir', 1, ([p], pos, state) => {
     const path = realisePath(state, p!, pos);

@@ -175,6 +175,7 @@ function genericClosure(args: NixAttrs, pos: Pos | undefined): Lazy[] {
   const queue: Lazy[] = [...forceList(start, pos)];
   const fastSeen = new Set<string>();
   const slowSeen: Value[] = [];
+  let firstKey: Value | undefined;
   const out: Lazy[] = [];
   for (let qi = 0; qi < queue.length; qi++) {
     const e = queue[qi]!;
@@ -182,6 +183,9 @@ function genericClosure(args: NixAttrs, pos: Pos | undefined): Lazy[] {
     const kl = ea.get('key');
     if (kl === undefined) throw new EvalError(EvalErrorCode.E_MISSING_ATTR, "attribute 'key' required", pos);
     const key = force(kl);
+    // 2.8 keeps keys in a std::set ordered by `<`: keys of another type error.
+    if (firstKey === undefined) firstKey = key;
+    else if (keyOf(firstKey) !== null || keyOf(key) !== null) lessThan(firstKey, key, pos);
     const fk = keyOf(key);
     if (fk !== null) {
       if (fastSeen.has(fk)) continue;
