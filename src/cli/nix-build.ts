@@ -14,7 +14,7 @@ import { readDerivation } from '../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, openStore, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
-import { addPermRoot, openBuildSession, printMissing, reportBuildError } from './progress-build.js';
+import { addPermRoot, expandShortFlags, openBuildSession, printMissing, reportBuildError } from './progress-build.js';
 
 interface Flags {
   files: string[];
@@ -32,7 +32,7 @@ function usage(ctx: CliContext, msg: string): number {
 }
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const common = takeCommonFlags(argv, ctx);
+  const common = takeCommonFlags(expandShortFlags(argv), ctx);
   const ea = emptyEvalArgs();
   const f: Flags = { files: [], attrs: [], fromArgs: false, outLink: 'result', noOutLink: false, dryRun: false, mode: 'normal' };
   const rest = common.rest;

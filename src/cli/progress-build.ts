@@ -7,7 +7,7 @@
 import { lstatSync, readlinkSync, realpathSync, renameSync, symlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { NixError, Verbosity, isNixError, compareUtf8 } from '../core/index.js';
+import { ActivityType, NixError, ResultType, Verbosity, isNixError, compareUtf8 } from '../core/index.js';
 import type { StorePath } from '../formats/index.js';
 import type { BuildMode, DerivedPath, Store } from '../store/index.js';
 import { buildOpsOf, queryMissing, readDerivation, withBuildOps, type Worker } from '../build/index.js';
@@ -135,6 +135,8 @@ export async function printMissing(session: BuildSession, paths: DerivedPath[]):
   const { store, logger } = session;
   const m = await queryMissing(store, paths);
   const sd = store.storeDir;
+  // The status line's "remaining" count (Nix: actBuilds' expected).
+  logger.result(0, ResultType.SetExpected, [ActivityType.Build, m.willBuild.length]);
   if (m.willBuild.length > 0) {
     logger.log(Verbosity.Info, m.willBuild.length === 1 ? 'this derivation will be built:' : `these ${m.willBuild.length} derivations will be built:`);
     for (const p of topoSortDrvs(store, m.willBuild)) logger.log(Verbosity.Info, `  ${sd.print(p)}`);
@@ -187,4 +189,21 @@ export async function addPermRoot(store: Store, path: StorePath, link: string): 
   renameSync(tmp, gcRoot);
   await store.addIndirectRoot(gcRoot);
   return gcRoot;
+}
+
+/** `-j4` → `-j 4`, `-vvv` stays (Nix's short-flag expansion for flags with values). */
+export function expandShortFlags(args: string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    const m = /^-(j|I)(.+)$/.exec(a);
+    if (m) out.push(`-${m[1]}`, m[2]!);
+    else out.push(a);
+  }
+  return out;
+}
+
+/** Tell the status line how many builds to expect, without printing the list (the new CLI). */
+export async function announceExpected(session: BuildSession, paths: DerivedPath[]): Promise<void> {
+  const m = await queryMissing(session.store, paths);
+  session.logger.result(0, ResultType.SetExpected, [ActivityType.Build, m.willBuild.length]);
 }

@@ -127,12 +127,23 @@ class TextLogger implements ProgressLogger {
     }
   }
 
+  /** Nix 2.8 `ProgressBar::getStatus` for builds: running/done/expected, done/expected, or done. */
   private statusText(): string {
     let current: Act | undefined;
     for (const a of this.acts.values()) if (a.type === ActivityType.Build) current = a;
-    const counts = `[${this.done}/${this.running}/${Math.max(this.expected, this.done + this.running)} built${this.failed ? `, ${this.failed} failed` : ''}]`;
-    if (!current) return counts;
-    return `${counts} building ${current.name ?? ''}${current.lastLine ? `: ${current.lastLine}` : ''}`;
+    const { running, done } = this;
+    const expected = Math.max(this.expected, done + running);
+    let counts = '';
+    if (running || done || expected || this.failed) {
+      if (running) counts = expected !== 0 ? `${running}/${done}/${expected}` : `${running}/${done}`;
+      else if (expected !== done) counts = expected !== 0 ? `${done}/${expected}` : `${done}`;
+      else counts = `${done}`;
+      counts = `${counts} built`;
+      if (this.failed) counts += ` (${this.failed} failed)`;
+    }
+    let line = counts ? `[${counts}]` : '';
+    if (current) line += ` building ${current.name ?? ''}${current.lastLine ? `: ${current.lastLine}` : ''}`;
+    return line.trim();
   }
 
   private clearStatus(): void {
@@ -144,7 +155,7 @@ class TextLogger implements ProgressLogger {
 
   private drawStatus(): void {
     if (!this.tty) return;
-    const cols = (this.opts.stderr as { columns?: number }).columns ?? 80;
+    const cols = (this.opts.stderr as { columns?: number }).columns || 80;
     const text = this.statusText().slice(0, Math.max(cols - 1, 10));
     this.opts.stderr.write('\r\x1b[K' + text);
     this.statusShown = true;

@@ -11,7 +11,7 @@ import type { DerivedPath, Store } from '../../store/index.js';
 import { readDerivation } from '../../build/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { addPermRoot, openBuildSession, parseDerivedPathArg, printMissing, reportBuildError, type BuildSession } from '../progress-build.js';
+import { addPermRoot, expandShortFlags, openBuildSession, parseDerivedPathArg, printMissing, reportBuildError, type BuildSession } from '../progress-build.js';
 
 interface RealiseFlags {
   dryRun: boolean;
@@ -61,7 +61,7 @@ function outputNameOf(store: Store, p: DerivedPath, out: StorePath): string {
 }
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
-  const common = takeCommonFlags(args, ctx);
+  const common = takeCommonFlags(expandShortFlags(args), ctx);
   const flags = parseFlags(common.rest);
   const session = await openBuildSession(ctx, { newCli: false, verbosity: common.verbosity });
   try {

@@ -14,7 +14,7 @@ import { readDerivation } from '../../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, openStore, runEvalJobInWorker, takeEvalFlag } from '../../glue/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { addPermRoot, followLinksToStorePath, openBuildSession, printMissing, reportBuildError, type BuildSession } from '../progress-build.js';
+import { addPermRoot, announceExpected, expandShortFlags, followLinksToStorePath, openBuildSession, printMissing, reportBuildError, type BuildSession } from '../progress-build.js';
 
 interface Flags {
   file?: string;
@@ -40,7 +40,7 @@ function usage(ctx: CliContext, msg: string): number {
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const words = argv[0] === 'build' ? argv.slice(1) : argv;
-  const common = takeCommonFlags(words, ctx);
+  const common = takeCommonFlags(expandShortFlags(words), ctx);
   const ea = emptyEvalArgs();
   const f: Flags = { installables: [], outLink: 'result', noLink: false, json: false, printOutPaths: false, dryRun: false, mode: 'normal' };
   const rest = common.rest;
@@ -113,6 +113,7 @@ async function build(session: BuildSession, f: Flags, ea: ReturnType<typeof empt
     await printMissing(session, paths);
     return 0;
   }
+  await announceExpected(session, paths);
   await session.buildPaths(paths, f.mode);
   const json: unknown[] = [];
   const outPaths: string[] = [];
