@@ -7,17 +7,34 @@
  */
 import { connect } from 'node:net';
 import { NixError, CoreErrorCode, SimpleLogger, Verbosity, nullLogger, type VerbosityLevel } from '../core/index.js';
-import type { Store } from '../store/index.js';
-import { withBuildOps } from '../build/index.js';
+import type { BuildMode, DerivedPath, Store } from '../store/index.js';
+import { buildOpsOf, withBuildOps } from '../build/index.js';
 import { openStore, storeUri } from '../glue/index.js';
-import { currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon } from '../protocol/index.js';
+import { currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon } from '../protocol/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
 
-/** The local store, able to build, logging each operation to its own client. */
+/**
+ * The local store, able to build. Builds run with the requesting client's
+ * SetOptions (keep-failed, max-silent-time, timeout, …) and log to its stderr
+ * channel, as each 2.8 daemon child applies its own client's options.
+ */
 async function openServedStore(ctx: CliContext, uri: string): Promise<Store> {
   const store = await openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env, uri });
-  return withBuildOps(store, { settings: ctx.settings, logDir: ctx.dirs.logDir, env: ctx.env, logger: () => currentOpLogger() ?? nullLogger });
+  const wrapped = withBuildOps(store, { settings: ctx.settings, logDir: ctx.dirs.logDir, env: ctx.env, logger: () => currentOpLogger() ?? nullLogger });
+  const ops = buildOpsOf(wrapped);
+  if (ops === undefined) return wrapped;
+  const worker = () => {
+    const op = currentOpContext();
+    return ops.makeWorker({ settings: op?.settings() ?? ctx.settings, logger: op?.logger ?? nullLogger });
+  };
+  return new Proxy(wrapped, {
+    get(target, prop, receiver) {
+      if (prop === 'buildPaths') return (p: DerivedPath[], m?: BuildMode) => worker().buildPaths(p, m);
+      if (prop === 'buildPathsWithResults') return (p: DerivedPath[], m?: BuildMode) => worker().buildPathsWithResults(p, m);
+      return Reflect.get(target, prop, receiver);
+    },
+  });
 }
 
 function spliceToDaemon(ctx: CliContext, socketPath: string): Promise<number> {

@@ -1,6 +1,6 @@
 /** Public surface of `protocol`: the worker-protocol server, daemon and client store. */
 export * from './errors.js';
-export { serveConnection, currentOpLogger, allConnections, ConnectionSet, type ServeOptions, type PeerCredentials, type ServerConnection, type Duplex } from './worker/server.js';
+export { serveConnection, currentOpLogger, currentOpContext, type OpContext, allConnections, ConnectionSet, type ServeOptions, type PeerCredentials, type ServerConnection, type Duplex } from './worker/server.js';
 export { RemoteStore, type RemoteStoreOptions } from './worker/client.js';
 export { unixConnector, commandConnector, type Connector } from './worker/client-conn.js';
 export { PROTOCOL_VERSION, NIX_VERSION, MIN_CLIENT_VERSION } from './worker/version.js';

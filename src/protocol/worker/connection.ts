@@ -3,7 +3,7 @@
  * `processConnection`). Output bytes are coalesced within a tick and written
  * with back-pressure; the operation handlers live in server-ops*.ts.
  */
-import type { Logger, Settings } from '../../core/index.js';
+import { Settings, type Logger } from '../../core/index.js';
 import { WireWriter, type StoreDir } from '../../formats/index.js';
 import type { Store } from '../../store/store.js';
 import type { WireReader } from './reader.js';
@@ -95,6 +95,12 @@ export class SocketSink implements ByteSink {
   }
 }
 
+/** What lasts for the whole session (SetOptions), shared by its operations. */
+export interface SessionState {
+  overrides: Map<string, string>;
+  verbosity: number;
+}
+
 /** What operation handlers see. */
 export class Conn {
   readonly logger: TunnelLogger;
@@ -106,8 +112,8 @@ export class Conn {
   desync = false;
   /** Set after STDERR_LAST of an op that streams after it (NarFromPath). */
   streaming = false;
-  /** Per-connection option overrides from SetOptions. */
-  readonly overrides = new Map<string, string>();
+  /** Per-connection option overrides from SetOptions (shared by the connection's ops). */
+  readonly overrides: Map<string, string>;
   readonly tempRoots = new Set<string>();
 
   constructor(
@@ -116,8 +122,19 @@ export class Conn {
     readonly store: Store,
     readonly minor: number,
     readonly opts: ServeOptions,
+    readonly state: SessionState,
   ) {
     this.logger = new TunnelLogger(sink, minor);
+    this.overrides = state.overrides;
+    this.logger.verbosity = state.verbosity as TunnelLogger['verbosity'];
+  }
+
+  /** Daemon settings plus this client's SetOptions, or undefined when it sent none. */
+  effectiveSettings(): Settings | undefined {
+    if (this.overrides.size === 0) return this.opts.settings;
+    const s = this.opts.settings?.clone() ?? new Settings();
+    for (const [k, v] of this.overrides) s.set(k, v);
+    return s;
   }
 
   get sd(): StoreDir {

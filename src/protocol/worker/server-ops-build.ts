@@ -202,6 +202,8 @@ async function setOptions(c: Conn): Promise<void> {
   if (c.opts.recursive) return; // builders cannot change the daemon's options
   const verbosity = Number(fixed[3]! > 7n ? 7n : fixed[3]!);
   c.logger.verbosity = verbosity as VerbosityLevel;
+  c.state.verbosity = verbosity;
+  c.overrides.clear();
   c.overrides.set('keep-failed', fixed[0] !== 0n ? 'true' : 'false');
   c.overrides.set('keep-going', fixed[1] !== 0n ? 'true' : 'false');
   c.overrides.set('fallback', fixed[2] !== 0n ? 'true' : 'false');

@@ -9,7 +9,7 @@
  * closed. Nothing a client sends can throw out of `serveConnection`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { NixError, Verbosity, type Logger } from '../../core/index.js';
+import { NixError, Verbosity, type Logger, type Settings } from '../../core/index.js';
 import type { Store } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { Conn, SocketSink, type ServeOptions } from './connection.js';
@@ -25,7 +25,15 @@ export type { ServeOptions, PeerCredentials } from './connection.js';
 
 const HANDLERS: Record<number, Handler> = { ...queryOps, ...addOps, ...buildOps };
 
-const opLogger = new AsyncLocalStorage<Logger>();
+/** What a store shared by many connections may want to know about the current request. */
+export interface OpContext {
+  /** The stderr channel of the client that sent the request. */
+  logger: Logger;
+  /** The daemon's settings with the client's SetOptions applied (trust-filtered). */
+  settings(): Settings | undefined;
+}
+
+const opContext = new AsyncLocalStorage<OpContext>();
 
 /**
  * The stderr-channel logger of the daemon operation running in the current
@@ -33,7 +41,12 @@ const opLogger = new AsyncLocalStorage<Logger>();
  * it to send build logs to the client that asked (`withBuildOps({ logger: () => … })`).
  */
 export function currentOpLogger(): Logger | undefined {
-  return opLogger.getStore();
+  return opContext.getStore()?.logger;
+}
+
+/** Logger and effective settings of the daemon operation running now, if any. */
+export function currentOpContext(): OpContext | undefined {
+  return opContext.getStore();
 }
 
 /** A duplex byte stream: a socket, or stdin/stdout. */
@@ -123,9 +136,10 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
     if (!isEof(e)) opts.logger?.log(Verbosity.Debug, `handshake failed: ${errorInfo(e).message}`);
     return;
   }
+  const state = { overrides: new Map<string, string>(), verbosity: Verbosity.Error };
   for (;;) {
     if (await reader.atEof()) return;
-    const c = new Conn(reader, sink, store, minor, opts);
+    const c = new Conn(reader, sink, store, minor, opts, state);
     if (!(await runOp(c))) return;
     await sink.flush();
     if (sink.isClosed) return;
@@ -142,7 +156,7 @@ async function runOp(c: Conn): Promise<boolean> {
       c.desync = true;
       throw new NixError(ProtocolErrorCode.E_PROTOCOL_INVALID_OP, `invalid operation ${op}`);
     }
-    await opLogger.run(c.logger, () => h(c));
+    await opContext.run({ logger: c.logger, settings: () => c.effectiveSettings() }, () => h(c));
     if (!c.streaming) {
       c.logger.stopWork();
       c.sink.write(c.reply.take());
