@@ -213,7 +213,7 @@ export function runEvalJob(job: EvalJob, bridge?: StoreBridge, mainThread = fals
       return { stdout: new Uint8Array(), stderr: '', status: 1, needWorker: true };
     }
     out.stderr += renderError(e, job.showTrace);
-    res.status = 1;
+    res.status = isNixError(e) ? e.exitCode : 1;
   }
   res.stdout = out.bytes();
   res.stderr = out.stderr;

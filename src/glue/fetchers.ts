@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  EvalError, EvalErrorCode, NixAttrs, NixString, force, forceAttrs, forceStrNoCtx, mkInt,
+  EvalError, EvalErrorCode, NixAttrs, NixPath, NixString, force, forceAttrs, forceStrNoCtx, mkInt,
   type BuiltinRegistry, type Lazy, type Pos, type Value,
 } from '../eval/index.js';
 import { Hash, parseHash, encodeBase32 } from '../formats/index.js';
@@ -30,11 +30,18 @@ interface FetchArgs {
   ref?: string;
 }
 
+/** A URL argument: a string, or (fetchGit) a path, never copied to the store. */
+function urlOf(v: Lazy, pos: Pos | undefined): string {
+  const x = force(v);
+  if (x instanceof NixPath) return x.path;
+  return forceStrNoCtx(x, pos);
+}
+
 function fetchArgs(v: Lazy, pos: Pos | undefined, what: string): FetchArgs {
   const x = force(v);
-  if (!(x instanceof NixAttrs)) return { url: forceStrNoCtx(x, pos) };
+  if (!(x instanceof NixAttrs)) return { url: urlOf(x, pos) };
   const get = (k: string) => (x.has(k) ? forceStrNoCtx(x.get(k)!, pos) : undefined);
-  const url = get('url');
+  const url = x.has('url') ? urlOf(x.get('url')!, pos) : undefined;
   if (url === undefined) throw err(`'url' argument required`, pos);
   for (const k of x.keys()) {
     if (!['url', 'name', 'sha256', 'rev', 'ref', 'submodules', 'allRefs'].includes(k)) {
@@ -71,7 +78,8 @@ function checkHash(expected: string | undefined, got: Uint8Array, url: string, p
   }
   const g = new Hash('sha256', got);
   if (!want.equals(g)) {
-    throw err(`hash mismatch in file downloaded from '${url}':\n  specified: sha256:${want.base32}\n  got:       sha256:${encodeBase32(got)}`, pos);
+    // 2.8 exits with 102 (hash mismatch) here, as for a failed fixed-output build.
+    throw Object.assign(err(`hash mismatch in file downloaded from '${url}':\n  specified: sha256:${want.base32}\n  got:       sha256:${encodeBase32(got)}`, pos), { exitCode: 102 });
   }
 }
 

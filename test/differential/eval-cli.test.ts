@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readlinkSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { haveReference, makeRoot, REF_BIN, TIX_BIN, type NixRoot } from '../harness/index.js';
 
 interface RunResult {
@@ -92,6 +92,12 @@ const CMDS: Cmd[] = [
   { prog: 'nix', args: ['eval', '--expr', 'throw "e"'] },
   { prog: 'nix', args: ['eval', '--expr', 'derivation { name = "n"; system = "s"; builder = "b"; }'] },
   { prog: 'nix', args: ['eval', '--json', '--expr', 'x: x'] },
+  { prog: 'nix-instantiate', args: ['--eval', '--strict', '-E', 'builtins.fetchurl "file://${toString ./f.nix}"'] },
+  { prog: 'nix-instantiate', args: ['--eval', '--strict', '-E', 'builtins.fetchurl { url = "file://${toString ./f.nix}"; sha256 = "0000000000000000000000000000000000000000000000000000"; }'] },
+  { prog: 'nix-instantiate', args: ['--eval', '--strict', '-E', 'builtins.fetchTarball "file://${toString ./t.tar}"'] },
+  { prog: 'nix-instantiate', args: ['--eval', '--strict', '-E', 'import (builtins.fetchTarball "file://${toString ./t.tar}" + "/v.nix")'] },
+  { prog: 'nix-instantiate', args: ['--eval', '--strict', '-E', 'builtins.fetchGit ./repo'] },
+  { prog: 'nix-instantiate', args: ['--eval', '--strict', '-E', 'import ((builtins.fetchGit { url = "file://${toString ./repo}"; }) + "/v.nix")'] },
 ];
 
 function setup(dir: string): void {
@@ -101,6 +107,15 @@ function setup(dir: string): void {
   writeFileSync(join(dir, 'w/fn.nix'), '{ n, m ? 10 }: n * m\n');
   writeFileSync(join(dir, 'w/dir/default.nix'), '{ fromDir = 1 + 1; }\n');
   writeFileSync(join(dir, 'w/sp/hello.nix'), '"from search path"\n');
+  // A tarball and a git repository for the local fetchers (fixed dates: hashes must not vary).
+  mkdirSync(join(dir, 'w/tb/top'), { recursive: true });
+  writeFileSync(join(dir, 'w/tb/top/v.nix'), '{ fromTarball = true; }\n');
+  spawnSync('tar', ['--mtime=2020-01-01', '-cf', join(dir, 'w/t.tar'), '-C', join(dir, 'w/tb'), 'top']);
+  const repo = join(dir, 'w/repo');
+  mkdirSync(repo);
+  writeFileSync(join(repo, 'v.nix'), '"from git"\n');
+  const env = { ...process.env, GIT_AUTHOR_DATE: '2021-01-01T00:00:00Z', GIT_COMMITTER_DATE: '2021-01-01T00:00:00Z', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+  for (const a of [['init', '-q'], ['add', 'v.nix'], ['commit', '-q', '-m', 'one']]) spawnSync('git', a, { cwd: repo, env });
 }
 
 async function run(dir: string, which: 'ref' | 'tix', c: Cmd): Promise<RunResult & { root?: string }> {
