@@ -6,11 +6,14 @@
 import { ByteReader } from './reader.js';
 import { parseNar, type NarVisitor } from './read.js';
 import type { MemTree } from './node.js';
+import { jsonString } from '../derivation/json.js';
+import { byteString } from '../derivation/types.js';
 
 export type NarListingNode =
   | { type: 'regular'; size: number; executable?: true; narOffset: number }
   | { type: 'symlink'; target: string }
-  | { type: 'directory'; entries: Record<string, NarListingNode> };
+  /** A Map keeps Nix's byte-wise order (a plain object would move integer-like names first). */
+  | { type: 'directory'; entries: Map<string, NarListingNode> };
 
 type Dir = { type: 'directory'; entries: [Uint8Array, MemTree][] };
 
@@ -67,13 +70,13 @@ export async function narListing(source: AsyncIterable<Uint8Array> | Iterable<Ui
       root = node;
       return;
     }
-    let d = root as { entries: Record<string, NarListingNode> };
-    for (const p of path.slice(0, -1)) d = d.entries[Buffer.from(p).toString('utf8')] as { entries: Record<string, NarListingNode> };
+    let d = root as { entries: Map<string, NarListingNode> };
+    for (const p of path.slice(0, -1)) d = d.entries.get(Buffer.from(p).toString('utf8')) as { entries: Map<string, NarListingNode> };
     // (UTF-8 decoding can merge distinct byte names; the listing format is JSON, so that is inherent.)
-    d.entries[Buffer.from(path[path.length - 1]!).toString('utf8')] = node;
+    d.entries.set(Buffer.from(path[path.length - 1]!).toString('utf8'), node);
   };
   await parseNar(reader, {
-    directory: (path) => place(path, { type: 'directory', entries: {} }),
+    directory: (path) => place(path, { type: 'directory', entries: new Map() }),
     fileStart: (path, executable, size) =>
       place(path, executable ? { type: 'regular', size, executable: true, narOffset: reader.consumed } : { type: 'regular', size, narOffset: reader.consumed }),
     fileData: () => undefined,
@@ -81,4 +84,21 @@ export async function narListing(source: AsyncIterable<Uint8Array> | Iterable<Ui
     symlink: (path, target) => place(path, { type: 'symlink', target: Buffer.from(target).toString('utf8') }),
   });
   return { version: 1, root: root! };
+}
+
+function listingNodeJson(n: NarListingNode): string {
+  if (n.type === 'regular') {
+    return `{"type":"regular","size":${n.size}${n.executable ? ',"executable":true' : ''},"narOffset":${n.narOffset}}`;
+  }
+  if (n.type === 'symlink') return `{"type":"symlink","target":${jsonString(byteString(n.target))}}`;
+  const keys = [...n.entries.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return `{"type":"directory","entries":{${keys.map((k) => `${jsonString(byteString(k))}:${listingNodeJson(n.entries.get(k)!)}`).join(',')}}}`;
+}
+
+/**
+ * The `.ls` file as Nix 2.8 writes it (libutil/json.cc writer: fields in
+ * insertion order, compact). Returned as a byte string (latin1).
+ */
+export function printNarListing(l: { version: 1; root: NarListingNode }): string {
+  return `{"version":1,"root":${listingNodeJson(l.root)}}`;
 }

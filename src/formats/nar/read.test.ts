@@ -4,7 +4,7 @@ import { serialiseNar } from './write.js';
 import { memTreeNode, type MemTree } from './node.js';
 import { parseNar } from './read.js';
 import { ByteReader } from './reader.js';
-import { narListing, narToMemTree } from './listing.js';
+import { narListing, narToMemTree, printNarListing } from './listing.js';
 
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 function u64(n: number): Buffer {
@@ -50,12 +50,15 @@ test('parse → serialise is the identity on canonical NARs, for any chunking', 
 
 test('listing offsets match the spec for tree/', async () => {
   const l = await narListing([serialiseNar(memTreeNode(TREE))]);
-  const e = (l.root as { entries: Record<string, { narOffset?: number }> }).entries;
-  assert.equal(e.B!.narOffset, 232);
-  assert.equal(e['a.txt']!.narOffset, 424);
-  assert.equal(e['run.sh']!.narOffset, 840);
-  assert.equal((e.sub as unknown as { entries: Record<string, { narOffset: number }> }).entries.empty!.narOffset, 1184);
-  assert.deepEqual(e['run.sh'], { type: 'regular', size: 18, executable: true, narOffset: 840 });
+  const e = (l.root as unknown as { entries: Map<string, { narOffset?: number; entries: Map<string, { narOffset: number }> }> }).entries;
+  assert.equal(e.get('B')!.narOffset, 232);
+  assert.equal(e.get('a.txt')!.narOffset, 424);
+  assert.equal(e.get('run.sh')!.narOffset, 840);
+  assert.equal(e.get('sub')!.entries.get('empty')!.narOffset, 1184);
+  assert.deepEqual(e.get('run.sh'), { type: 'regular', size: 18, executable: true, narOffset: 840 });
+  assert.equal(printNarListing(l), '{"version":1,"root":{"type":"directory","entries":{"B":{"type":"regular","size":1,"narOffset":232},' +
+    '"a.txt":{"type":"regular","size":6,"narOffset":424},"link":{"type":"symlink","target":"a.txt"},' +
+    '"run.sh":{"type":"regular","size":18,"executable":true,"narOffset":840},"sub":{"type":"directory","entries":{"empty":{"type":"regular","size":0,"narOffset":1184}}}}}}');
 });
 
 const dir = (...entries: Buffer[]): Buffer[] => [str('('), str('type'), str('directory'), ...entries, str(')')];
