@@ -67,14 +67,11 @@ export class Thunk {
   env: any;
   /** The result; before evaluation, application thunks keep their argument here. */
   value: any;
-  /** Call site of application thunks. */
-  pos: Pos | undefined;
 
-  constructor(code: ThunkCode, env: any, value: any = null, pos?: Pos) {
+  constructor(code: ThunkCode, env: any, value: any = null) {
     this.code = code;
     this.env = env;
     this.value = value;
-    this.pos = pos;
   }
 
   /** `pos`: the forcing site, reported on infinite recursion. */

@@ -10,12 +10,14 @@ import {
   NixAttrs, NixString, Thunk, force, mergeContexts, type Code, type ThunkCode, type Context, type Lazy, type Value,
 } from '../value.js';
 
-const APPLY1: ThunkCode = (f, self) => call1(force(f), self.value, self.pos);
+// Like 2.8's mkApp for map/genList elements: no call-site position.
+const APPLY1: ThunkCode = (f, self) => call1(force(f), self.value, undefined);
 const APPLY2: Code = (env) => callN(force(env[0]), [env[1], env[2]], env[3]);
 
 /** A thunk for `f x` (one allocation: the argument waits in `value`). */
 export function app1(f: Lazy, x: Lazy, pos: Pos | undefined): Thunk {
-  return new Thunk(APPLY1, f, x, pos);
+  void pos;
+  return new Thunk(APPLY1, f, x);
 }
 
 /** A thunk for `f x y`. */
