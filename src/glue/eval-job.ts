@@ -48,7 +48,7 @@ export interface EvalJob {
 
 export interface EvalOutput {
   stdout: Uint8Array;
-  /** Text (not a byte string), ready to be written as UTF-8. */
+  /** A byte string (one char per byte of UTF-8): write with `Buffer.from(stderr, 'latin1')`. */
   stderr: string;
   status: number;
   /** The main-thread attempt gave up (stack, or the store was needed): re-run on the worker. */
@@ -177,8 +177,8 @@ export function runEvalJob(job: EvalJob, bridge?: StoreBridge, mainThread = fals
   const out = new Out();
   const res: EvalOutput = { stdout: new Uint8Array(), stderr: '', status: 0 };
   try {
-    // trace lines are byte strings; stderr is kept as text (renderEvalError's output).
-    const { state, io } = makeState(job, bridge, (l) => { out.stderr += Buffer.from(l, 'latin1').toString('utf8') + '\n'; });
+    // stderr is a byte string (UTF-8 as latin1), like stdout: write it with Buffer.from(s, 'latin1').
+    const { state, io } = makeState(job, bridge, (l) => { out.stderr += l + '\n'; });
     const args = autoArgsOf(state, job);
     const rootNr = { n: 0 };
     if (job.mode === 'find-file') {
@@ -212,7 +212,7 @@ export function runEvalJob(job: EvalJob, bridge?: StoreBridge, mainThread = fals
     if (mainThread && (e instanceof NeedWorker || isStackOverflow(e) || (e instanceof EvalError && e.code === EvalErrorCode.E_STACK_OVERFLOW))) {
       return { stdout: new Uint8Array(), stderr: '', status: 1, needWorker: true };
     }
-    out.stderr += renderError(e, job.showTrace);
+    out.stderr += Buffer.from(renderError(e, job.showTrace), 'utf8').toString('latin1');
     res.status = isNixError(e) ? e.exitCode : 1;
   }
   res.stdout = out.bytes();

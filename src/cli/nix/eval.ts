@@ -70,8 +70,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     openStore: () => openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env }),
   });
   // Traces and warnings come before the result in Nix; an error comes after any partial output.
-  if (res.status === 0 && res.stderr !== '') ctx.stderr.write(res.stderr);
+  if (res.status === 0 && res.stderr !== '') ctx.stderr.write(Buffer.from(res.stderr, 'latin1'));
   if (res.stdout.length > 0) ctx.stdout.write(Buffer.from(res.stdout));
-  if (res.status !== 0 && res.stderr !== '') ctx.stderr.write(res.stderr);
+  if (res.status !== 0 && res.stderr !== '') ctx.stderr.write(Buffer.from(res.stderr, 'latin1'));
   return res.status;
 }
