@@ -148,9 +148,21 @@ export interface Store {
   /** Returns true when errors were found (and not all repaired). */
   verifyStore(checkContents: boolean, repair: boolean): Promise<boolean>;
   addSignatures?(path: StorePath, sigs: string[]): Promise<void>;
+  /**
+   * Add a file-system path (the local fast path of `nix-store --add`,
+   * `builtins.path`): `recursive` = NAR of the tree, `flat` = file contents.
+   * Stores without it get `addToStore` with a `dumpPath` stream instead.
+   */
+  addPathToStore?(opts: { name: string; fsPath: string; method: FileIngestionMethod; hashAlgo: HashType; repair?: boolean }): Promise<ValidPathInfo>;
+  /**
+   * `addPermRoot`: atomically make `gcRoot` a symlink to `path` and register
+   * it as an indirect root (`nix-build -o`, `--add-root`). Returns the
+   * absolute root path.
+   */
+  addPermRoot?(path: StorePath, gcRoot: string): Promise<string>;
   optimiseStore?(): Promise<void>;
 
-  /** Closure of `paths` (references, or referrers when `flipDirection`). */
+  /** Closure of `paths` (references, or referrers when `flipDirection`), as full printed paths, start paths included. */
   computeFSClosure(
     paths: StorePath[],
     opts?: { flipDirection?: boolean; includeOutputs?: boolean; includeDerivers?: boolean },

@@ -108,7 +108,7 @@ test('the reference builds; tix queries and verifies agree', { skip }, () => {
       const args = q[0] === '-qR' ? ['-qR', ...q.slice(1)] : ['-q', ...q];
       const r = runRef(root, 'nix-store', args);
       const t = runTix(root, 'nix-store', args);
-      assert.equal(t.stdout, r.stdout, `stdout of nix-store ${args.join(' ')}`);
+      assert.equal(t.stdout, r.stdout, `stdout of nix-store ${args.join(' ')} (stderr: ${t.stderr})`);
       assert.equal(t.status, r.status, `status of nix-store ${args.join(' ')}: ${t.stderr}`);
       assert.equal(normErr(t.stderr), normErr(r.stderr), `stderr of nix-store ${args.join(' ')}`);
     }

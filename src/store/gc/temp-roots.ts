@@ -27,12 +27,16 @@ export class TempRoots {
   private file: FileLock | undefined;
   private opening: Promise<FileLock> | undefined;
   private readonly added = new Set<string>();
+  private bigLock: FileLock | undefined;
 
   constructor(private readonly stateDir: string) {}
 
   private async open(): Promise<FileLock> {
     if (this.file !== undefined) return this.file;
     this.opening ??= (async () => {
+      // A writer holds the big lock shared, as Nix does for its whole life
+      // (exclusive only while a Nix migrates the schema).
+      this.bigLock = await lockFile(join(this.stateDir, 'db', 'big-lock'), 'read');
       const path = join(this.stateDir, 'temproots', String(process.pid));
       for (;;) {
         const l = await lockFile(path, 'read');
@@ -69,6 +73,8 @@ export class TempRoots {
     this.file = undefined;
     this.opening = undefined;
     if (f !== undefined) await f.deleteAndRelease();
+    await this.bigLock?.release();
+    this.bigLock = undefined;
   }
 }
 

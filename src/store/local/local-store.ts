@@ -370,6 +370,11 @@ export class LocalStore implements Store {
     await this.tempRoots.add(this.print(path));
   }
 
+  async addPermRoot(path: StorePath, gcRoot: string): Promise<string> {
+    const { addPermRoot } = await import('../gc/roots.js');
+    return addPermRoot(this, path, gcRoot);
+  }
+
   async addIndirectRoot(path: string): Promise<void> {
     const { addIndirectRoot } = await import('../gc/roots.js');
     addIndirectRoot(this.stateDir, path);

@@ -1,0 +1,209 @@
+/**
+ * Local store benchmark: tix vs the reference Nix 2.8, same work, same
+ * machine, fresh roots at the same place; prints wall times and the ratio
+ * tix/reference (target ≤ 1.0).
+ *
+ *   node dist/bench/store.js [--scale 0.1] [--only add-tree,text,small,closure,gc]
+ *
+ * Scenarios (issue 3): adding a 1 GiB tree; adding 10,000 small text paths
+ * (tix `addTextToStore` in one process vs `builtins.toFile` in one
+ * nix-instantiate; plus 10,000 small files via `nix-store --add` on both
+ * sides); a closure query over a 10,000-path graph; GC of 10,000 dead paths.
+ */
+import { mkdirSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { makeRoot, runRef, runTix, haveReference, type NixRoot } from '../test/harness/index.js';
+import { LocalStore } from '../src/store/index.js';
+import { Settings } from '../src/core/index.js';
+import { StoreDir, hashBytes } from '../src/formats/index.js';
+
+const args = process.argv.slice(2);
+const scale = Number(args[args.indexOf('--scale') + 1] ?? 1) || 1;
+/** `--no-fsync`: tix without fsync of contents (Nix 2.8 never fsyncs store paths). */
+const conf = args.includes('--no-fsync') ? 'fsync-store-paths = false' : '';
+const only = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1]!.split(',')) : undefined;
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+function time(f: () => void): number {
+  const t0 = process.hrtime.bigint();
+  f();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+function must(r: { status: number; stderr: string }, what: string): void {
+  if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr.slice(0, 2000)}`);
+}
+
+/** Run `setup` then `measure` in a fresh root at one fixed place, for each side. */
+function sideBySide(name: string, setup: (root: NixRoot) => void, measure: (root: NixRoot, side: 'ref' | 'tix') => void): void {
+  const base = mkdtempSync(join(tmpdir(), 'tix-bench-'));
+  const dir = join(base, 'r');
+  const ms: Record<string, number> = {};
+  try {
+    for (const side of ['ref', 'tix'] as const) {
+      mkdirSync(dir);
+      const root = makeRoot({ dir, conf: side === 'tix' ? conf : '' });
+      setup(root);
+      ms[side] = time(() => measure(root, side));
+      root.cleanup();
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+  const ratio = ms.tix! / ms.ref!;
+  console.log(`${name.padEnd(44)} ref ${ms.ref!.toFixed(0).padStart(7)} ms   tix ${ms.tix!.toFixed(0).padStart(7)} ms   ratio ${ratio.toFixed(2)}`);
+}
+
+function makeBigTree(dir: string, totalBytes: number): void {
+  const rnd = prng(1);
+  const fileSize = 4 * 1024 * 1024;
+  const small = 2000;
+  mkdirSync(dir, { recursive: true });
+  let left = totalBytes;
+  for (let i = 0; left > 0; i++) {
+    const sub = join(dir, `d${i % 16}`);
+    mkdirSync(sub, { recursive: true });
+    const n = Math.min(fileSize, left);
+    const buf = Buffer.allocUnsafe(n);
+    for (let j = 0; j + 4 <= n; j += 4) buf.writeUInt32LE(rnd(), j);
+    writeFileSync(join(sub, `big${i}`), buf);
+    left -= n;
+  }
+  for (let i = 0; i < small; i++) writeFileSync(join(dir, `d${i % 16}`, `s${i}`), `small ${i}\n`);
+}
+
+function benchAddTree(): void {
+  const bytes = Math.floor(1024 * 1024 * 1024 * scale);
+  const src = mkdtempSync(join(tmpdir(), 'tix-bench-src-'));
+  try {
+    makeBigTree(join(src, 'tree'), bytes);
+    spawnSync('sync');
+    sideBySide(`add a ${(bytes / 2 ** 20).toFixed(0)} MiB tree (nix-store --add)`, () => undefined, (root, side) => {
+      must((side === 'ref' ? runRef : runTix)(root, 'nix-store', ['--add', join(src, 'tree')], { timeoutMs: 600_000 }), 'add');
+    });
+  } finally {
+    rmSync(src, { recursive: true, force: true });
+  }
+}
+
+function benchSmallFiles(): void {
+  const n = Math.floor(10_000 * scale);
+  const src = mkdtempSync(join(tmpdir(), 'tix-bench-small-'));
+  try {
+    const files: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const f = join(src, `t${i}.txt`);
+      writeFileSync(f, `text number ${i}\n`);
+      files.push(f);
+    }
+    sideBySide(`add ${n} small files (nix-store --add)`, () => undefined, (root, side) => {
+      must((side === 'ref' ? runRef : runTix)(root, 'nix-store', ['--add', ...files], { timeoutMs: 600_000 }), 'add');
+    });
+  } finally {
+    rmSync(src, { recursive: true, force: true });
+  }
+}
+
+const SELF = fileURLToPath(import.meta.url);
+
+function benchText(): void {
+  const n = Math.floor(10_000 * scale);
+  const expr = `builtins.foldl' (a: b: a + builtins.stringLength b) 0 (builtins.genList (i: builtins.toFile "t\${toString i}" "text \${toString i}\\n") ${n})`;
+  sideBySide(`add ${n} text paths (toFile / addTextToStore)`, () => undefined, (root, side) => {
+    if (side === 'ref') must(runRef(root, 'nix-instantiate', ['--eval', '--read-write-mode', '-E', expr], { timeoutMs: 600_000 }), 'toFile');
+    else {
+      const r = spawnSync(process.execPath, [SELF, '--text-worker', String(n), conf], { env: root.env, encoding: 'utf8' });
+      must({ status: r.status ?? 1, stderr: r.stderr }, 'text worker');
+    }
+  });
+}
+
+async function textWorker(n: number, confLine: string): Promise<void> {
+  const settings = new Settings();
+  if (confLine) settings.loadText(confLine, 'bench');
+  const store = LocalStore.open({ storeDir: process.env.NIX_STORE_DIR!, stateDir: process.env.NIX_STATE_DIR!, settings });
+  for (let i = 0; i < n; i++) await store.addTextToStore(`t${i}`, Buffer.from(`text ${i}\n`), []);
+  await store.close();
+}
+
+/**
+ * Registration text for `n` paths in a DAG (each refers to up to 3 earlier
+ * ones), all reachable from the last; contents optional (for GC).
+ */
+function graph(root: NixRoot, n: number, withFiles: boolean): { text: string; top: string } {
+  const sd = new StoreDir(root.storeDir);
+  const rnd = prng(7);
+  const paths: string[] = [];
+  let text = '';
+  const nar = hashBytes('sha256', 'x');
+  for (let i = 0; i < n; i++) {
+    const p = sd.print(sd.makeTextPath(`g${i}`, hashBytes('sha256', `node ${i}`), []));
+    paths.push(p);
+    const refs = new Set<string>();
+    if (i > 0) {
+      refs.add(paths[i - 1]!);
+      for (let k = 0; k < 2; k++) refs.add(paths[rnd() % i]!);
+    }
+    if (withFiles) writeFileSync(p, `node ${i}\n`);
+    text += `${p}\n${nar.base16}\n120\n\n${refs.size}\n${[...refs].map((r) => r + '\n').join('')}`;
+  }
+  void createHash;
+  return { text, top: paths[n - 1]! };
+}
+
+function benchClosure(): void {
+  const n = Math.floor(10_000 * scale);
+  let top = '';
+  sideBySide(`closure query over a ${n}-path graph (-qR)`, (root) => {
+    const g = graph(root, n, false);
+    top = g.top;
+    must(runRef(root, 'nix-store', ['--load-db'], { input: g.text }), 'load-db');
+  }, (root, side) => {
+    const r = (side === 'ref' ? runRef : runTix)(root, 'nix-store', ['-qR', top]);
+    must(r, '-qR');
+    if (r.stdout.split('\n').length !== n + 1) throw new Error(`closure of ${side} has ${r.stdout.split('\n').length - 1} paths`);
+  });
+}
+
+function benchGC(): void {
+  const n = Math.floor(10_000 * scale);
+  sideBySide(`GC of ${n} dead paths (nix-store --gc)`, (root) => {
+    const g = graph(root, n, true);
+    must(runRef(root, 'nix-store', ['--load-db'], { input: g.text }), 'load-db');
+  }, (root, side) => {
+    const r = (side === 'ref' ? runRef : runTix)(root, 'nix-store', ['--gc'], { timeoutMs: 600_000 });
+    must(r, 'gc');
+    if (!r.stdout.startsWith(`${n} store paths deleted`)) throw new Error(`${side} gc: ${r.stdout}`);
+  });
+}
+
+async function main(): Promise<void> {
+  if (args[0] === '--text-worker') return textWorker(Number(args[1]), args[2] ?? '');
+  if (!haveReference()) {
+    console.log('reference Nix not installed; nothing to compare');
+    return;
+  }
+  const want = (k: string): boolean => only === undefined || only.has(k);
+  console.log(`store benchmark (scale ${scale}${conf ? ', tix without fsync' : ''}); ratio = tix / reference`);
+  if (want('closure')) benchClosure();
+  if (want('gc')) benchGC();
+  if (want('text')) benchText();
+  if (want('small')) benchSmallFiles();
+  if (want('add-tree')) benchAddTree();
+}
+
+await main();
