@@ -80,6 +80,16 @@ export function isStackOverflow(e: unknown): boolean {
   return e instanceof RangeError && /call stack size/.test(e.message);
 }
 
+/** Map JS resource exhaustion to Nix's errors (`stack overflow`, `out of
+ *  memory`); other values are returned unchanged. For the CLI's top level. */
+export function toEvalError(e: unknown): unknown {
+  if (isStackOverflow(e)) return stackOverflow();
+  if (e instanceof RangeError && /Invalid (array|string|typed array) length|Array buffer allocation failed/.test(e.message)) {
+    return new EvalError(EvalErrorCode.E_EVAL, 'out of memory', null);
+  }
+  return e;
+}
+
 /** How Nix names a source in positions: path, «string» or «stdin». */
 export function originName(pos: Pos): string {
   const f = pos.file;

@@ -102,6 +102,7 @@ export function register(r: BuiltinRegistry): void {
   r.add('genList', 2, ([f, n], pos) => {
     const len = intToNumber(forceInt(n!, pos));
     if (len < 0) throw new EvalError(EvalErrorCode.E_EVAL, `cannot create list of size ${len}`, pos);
+    if (len > 0xffffffff) throw new EvalError(EvalErrorCode.E_EVAL, 'out of memory', null);
     const out: Lazy[] = new Array(len);
     for (let i = 0; i < len; i++) out[i] = app1(f!, i, pos);
     return out;
