@@ -190,9 +190,13 @@ export class PathLocks {
     return pl;
   }
 
-  /** Delete the lock files, mark them stale for waiters, and unlock. */
+  /**
+   * Delete the lock files, mark them stale for waiters, and unlock. The
+   * helper handles requests in order, so we need not wait for the answer:
+   * any later lock request of ours is processed after this one.
+   */
   async unlock(): Promise<void> {
-    for (const l of this.held.splice(0)) await l.deleteAndRelease();
+    for (const l of this.held.splice(0)) void l.deleteAndRelease();
   }
 }
 

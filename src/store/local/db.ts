@@ -97,9 +97,12 @@ function dbError(what: string, e: unknown): NixError {
 export class StoreDb {
   private readonly db: Database.Database;
   private readonly st: Record<string, Stmt>;
+  /** One transaction wrapper, made once (making one per call is costly). */
+  private readonly txn: Database.Transaction<(f: () => unknown) => unknown>;
 
   private constructor(db: Database.Database) {
     this.db = db;
+    this.txn = db.transaction((f: () => unknown) => f());
     const p = (sql: string): Stmt => db.prepare(sql);
     this.st = {
       info: p('select id, path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca from ValidPaths where path = ?'),
@@ -265,7 +268,7 @@ export class StoreDb {
   /** Run `fn` in a BEGIN IMMEDIATE transaction (Nix's SQLiteTxn). */
   immediate<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn).immediate();
+      return this.txn.immediate(fn) as T;
     } catch (e) {
       if (e instanceof NixError) throw e;
       if (e instanceof Error && e.message.startsWith('Assertion failed')) throw e;
@@ -275,7 +278,7 @@ export class StoreDb {
 
   /** A deferred (read) transaction, for consistent multi-query reads. */
   read<T>(fn: () => T): T {
-    return this.db.transaction(fn).deferred();
+    return this.txn.deferred(fn) as T;
   }
 }
 
