@@ -123,9 +123,15 @@ export class GlueIO extends PlainFsIO {
     this.checkPending(path);
     return super.readFile(path);
   }
+  /** 2.8 uses lstat: a dangling symlink exists, `file/` does not. */
   override pathExists(path: string): boolean {
     this.checkPending(path);
-    return super.pathExists(path);
+    try {
+      fs.lstatSync(Buffer.from(path, 'latin1'));
+      return true;
+    } catch {
+      return false;
+    }
   }
   override fileType(path: string): ReturnType<PlainFsIO['fileType']> {
     this.checkPending(path);

@@ -58,6 +58,7 @@ export function makeFixtures(root: NixRoot): string {
   writeFileSync(join(w, 'lib.nix'), '{ add = a: b: a + b; fold = op: nul: list: if list == [] then nul else op (builtins.head list) (fold op nul (builtins.tail list)); }\n');
   writeFileSync(join(w, 'ex.sh'), '#!/bin/sh\necho hi\n', { mode: 0o755 });
   symlinkSync('data.txt', join(w, 'link'));
+  symlinkSync('does-not-exist', join(w, 'dangling'));
   mkdirSync(join(w, 'sp/pkgs'), { recursive: true });
   writeFileSync(join(w, 'sp/pkgs/default.nix'), '{ v = 42; }\n');
   writeFileSync(join(w, 'sp/hello.nix'), '"hello from search path"\n');
