@@ -7,7 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { haveReference, makeRoot, runRef, type NixRoot } from '../harness/index.js';
 import { startNixDaemon, type RunningDaemon } from '../differential/daemon-harness.js';
 import { populate } from '../differential/daemon-scenario.js';
@@ -17,7 +18,47 @@ import { VECTOR_ROOT, countTerminators, exchange, loadSessions, mutate, rng, sid
 const COUNT = Number(process.env.TIX_FUZZ_SESSIONS ?? 300);
 const PARALLEL = 8;
 
+/**
+ * The recorded paths fix the root directory, so two runs on one machine (two
+ * checkouts, a developer and CI) take turns through a lock directory.
+ */
+async function lockVectorRoot(): Promise<() => void> {
+  const lock = VECTOR_ROOT + '.lock';
+  for (let i = 0; ; i++) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      return () => rmSync(lock, { recursive: true, force: true });
+    } catch {
+      let owner = NaN;
+      try {
+        owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+      } catch {
+        // being created right now
+      }
+      let alive = true;
+      try {
+        if (Number.isInteger(owner)) process.kill(owner, 0);
+      } catch {
+        alive = false;
+      }
+      if (!alive) rmSync(lock, { recursive: true, force: true });
+      if (i > 6000) throw new Error(`${lock} is held by pid ${owner}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 async function withVectorRoot(fn: (root: NixRoot, d: RunningDaemon) => Promise<void>): Promise<void> {
+  const unlock = await lockVectorRoot();
+  try {
+    await withVectorRootLocked(fn);
+  } finally {
+    unlock();
+  }
+}
+
+async function withVectorRootLocked(fn: (root: NixRoot, d: RunningDaemon) => Promise<void>): Promise<void> {
   rmSync(VECTOR_ROOT, { recursive: true, force: true });
   mkdirSync(VECTOR_ROOT, { recursive: true });
   const root = makeRoot({ dir: VECTOR_ROOT, conf: 'trusted-users = root' });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Settings } from '../../core/index.js';
 import { StoreDir, StorePath, WireParser, WireWriter, hashBytes } from '../../formats/index.js';
-import type { BuildResult, DerivedPath } from '../../store/store.js';
+import type { BuildResult, DerivedPath, ValidPathInfo } from '../../store/store.js';
 import { narOfFile } from '../testing/memory-store.js';
 import { SocketSink } from './connection.js';
 import { handshakeServer } from './handshake.js';
@@ -78,7 +78,7 @@ test('BuildResult fields are gated on the version', () => {
 });
 
 test('ValidPathInfo: ultimate/sigs/ca only from format 16', () => {
-  const info = { path: out, narHash: hashBytes('sha256', 'x'), references: [drv], registrationTime: 5, narSize: 8, ultimate: true, sigs: ['k:s'], ca: 'fixed:r:sha256:abc' };
+  const info = { path: out, narHash: hashBytes('sha256', 'x'), references: [drv], registrationTime: 5, narSize: 8, ultimate: true, sigs: ['k:s'], ca: `fixed:r:${hashBytes('sha256', 'y').toString('base32')}` };
   for (const minor of [15, 16, 37]) {
     const w = new WireWriter();
     writePathInfo(w, sd, info, minor);
@@ -88,6 +88,13 @@ test('ValidPathInfo: ultimate/sigs/ca only from format 16', () => {
     assert.equal(back.narHash.base16, info.narHash.base16);
     assert.deepEqual(back.sigs, minor >= 16 ? ['k:s'] : []);
     assert.equal(back.ca, minor >= 16 ? info.ca : undefined);
+  }
+  // Malformed content addresses and signatures are refused before they reach a store.
+  const bads: [string, ValidPathInfo][] = [['ca', { ...info, ca: 'fixed:r:sha256:abc' }], ['sig', { ...info, sigs: ['a b:c'] }]];
+  for (const [name, bad] of bads) {
+    const w = new WireWriter();
+    writePathInfo(w, sd, bad, 16);
+    assert.throws(() => readPathInfo(new WireParser(w.take()), sd, 16), /wrong length|invalid signature/, name);
   }
 });
 

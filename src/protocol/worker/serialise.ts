@@ -5,7 +5,7 @@
  * optional field is gated on it exactly as spec §3/§10 says.
  */
 import { NixError } from '../../core/index.js';
-import { parseHash, StorePath, type StoreDir, type WireParser, type WireWriter } from '../../formats/index.js';
+import { parseContentAddress, parseHash, StorePath, type StoreDir, type WireParser, type WireWriter } from '../../formats/index.js';
 import type { BuildResult, BuildStatusCode, DerivedPath, ValidPathInfo, KeyedBuildResult } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 
@@ -64,8 +64,15 @@ export function readPathInfoBody(p: WireParser, sd: StoreDir, path: StorePath, m
   if (minor >= 16) {
     info.ultimate = p.bool();
     info.sigs = p.strings(MAX_LIST, 65536);
+    for (const sig of info.sigs) {
+      // Signatures are stored whitespace-separated: one with a blank would become two.
+      if (!/^[^\s:]+:\S+$/.test(sig)) throw new NixError(ProtocolErrorCode.E_PROTOCOL_REMOTE, `invalid signature '${sig}'`);
+    }
     const ca = p.string(4096);
-    if (ca !== '') info.ca = ca;
+    if (ca !== '') {
+      parseContentAddress(ca); // as 2.8's parseContentAddressOpt: reject malformed ones here
+      info.ca = ca;
+    }
   }
   return info;
 }
