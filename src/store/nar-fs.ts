@@ -236,6 +236,12 @@ class HashRing {
   acquire(): Uint8Array {
     const i = this.next;
     this.next = (i + 1) % RING_SLOTS;
+    if (this.worker !== undefined && Atomics.load(this.ctl, i) !== 0) {
+      // The ring is full. Slots drain in order, so once the one half a ring
+      // ahead is free, so are all before it: one wake-up per half ring
+      // instead of one per chunk (each costs a vCPU wake-up).
+      this.waitWhile((i + RING_SLOTS / 2 - 1) % RING_SLOTS, (v) => v !== 0);
+    }
     this.waitWhile(i, (v) => v !== 0);
     this.current = i;
     return new Uint8Array(this.data, i * SLOT_SIZE, SLOT_SIZE);

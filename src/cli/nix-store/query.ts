@@ -89,6 +89,8 @@ function maybeUseOutputs(store: LocalStore, p: StorePath, useOutput: boolean): S
 }
 
 const cmp = (a: StorePath, b: StorePath): number => compareUtf8(a.baseName, b.baseName);
+/** Printed store paths share the store dir and have ASCII base names, so UTF-16 order is byte order. */
+const cmpAscii = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 async function runQuery(store: LocalStore, o: QueryOpts, out: string[], ctx: CliContext): Promise<void> {
   const resolveArg = (a: string): StorePath => followLinksToStorePath(store, a);
@@ -99,16 +101,19 @@ async function runQuery(store: LocalStore, o: QueryOpts, out: string[], ctx: Cli
     case 'requisites': case 'references': case 'referrers': case 'referrers-closure': {
       const paths = new Map<string, StorePath>();
       const add = (p: StorePath): void => void paths.set(p.baseName, p);
+      const refsCache = new Map<string, string[]>();
       for (const a of o.args) {
         for (const j of maybeUseOutputs(store, resolveArg(a), o.useOutput)) {
           if (o.query === 'requisites') {
-            for (const f of await store.computeFSClosure([j], { includeOutputs: o.includeOutputs })) add(store.storeDir.parse(f));
+            for (const f of store.computeFSClosureSync([j], { includeOutputs: o.includeOutputs, referencesOut: refsCache })) {
+              if (!paths.has(f.slice(store.storeDir.dir.length + 1))) add(store.storeDir.parse(f));
+            }
           } else if (o.query === 'references') info(store, j).references.forEach(add);
           else if (o.query === 'referrers') (await store.queryReferrers(j)).forEach(add);
           else for (const f of await store.computeFSClosure([j], { flipDirection: true })) add(store.storeDir.parse(f));
         }
       }
-      for (const p of topoSortPaths(store, [...paths.values()]).reverse()) out.push(store.print(p) + '\n');
+      for (const p of topoSortPaths(store, [...paths.values()], refsCache).reverse()) out.push(store.print(p) + '\n');
       return;
     }
     case 'deriver':
@@ -169,9 +174,9 @@ async function printRoots(store: LocalStore, o: QueryOpts, out: string[], ctx: C
  * Nix's `topoSortPaths`: DFS over references restricted to `paths`, visiting
  * in sorted order; returns referrers before their references.
  */
-export function topoSortPaths(store: LocalStore, paths: StorePath[]): StorePath[] {
+export function topoSortPaths(store: LocalStore, paths: StorePath[], refsCache?: Map<string, string[]>): StorePath[] {
   const items = new Map(paths.map((p) => [store.print(p), p]));
-  for (const [full, p] of items) if (!store.db.isValid(full)) throw notValid(store, p);
+  for (const [full, p] of items) if (!refsCache?.has(full) && !store.db.isValid(full)) throw notValid(store, p);
   const sorted: string[] = [];
   const visited = new Set<string>();
   const parents = new Set<string>();
@@ -187,7 +192,8 @@ export function topoSortPaths(store: LocalStore, paths: StorePath[]): StorePath[
         }
         visited.add(top.p);
         parents.add(top.p);
-        top.refs = store.db.queryReferencesByPath(top.p).filter((r) => r !== top.p && items.has(r)).sort(compareUtf8);
+        const refs = refsCache?.get(top.p) ?? store.db.queryReferencesByPath(top.p);
+        top.refs = refs.filter((r) => r !== top.p && items.has(r)).sort(cmpAscii);
       }
       if (top.i < top.refs.length) {
         const r = top.refs[top.i++]!;
@@ -200,7 +206,7 @@ export function topoSortPaths(store: LocalStore, paths: StorePath[]): StorePath[
       }
     }
   };
-  for (const full of [...items.keys()].sort(compareUtf8)) visit(full);
+  for (const full of [...items.keys()].sort(cmpAscii)) visit(full);
   return sorted.reverse().map((f) => items.get(f)!);
 }
 

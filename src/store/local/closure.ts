@@ -14,6 +14,8 @@ export interface ClosureOptions {
   flipDirection?: boolean;
   includeOutputs?: boolean;
   includeDerivers?: boolean;
+  /** When given, filled with each visited path's references (forward direction). */
+  referencesOut?: Map<string, string[]>;
 }
 
 export function computeClosure(store: LocalStore, start: readonly StorePath[], opts: ClosureOptions): Set<string> {
@@ -36,7 +38,9 @@ export function computeClosure(store: LocalStore, start: readonly StorePath[], o
           for (const [, out] of db.queryDerivationOutputs(row.id)) if (db.isValid(out) && !seen.has(out)) stack.push(out);
         }
       } else {
-        for (const r of db.queryReferences(row.id)) if (!seen.has(r)) stack.push(r);
+        const refs = db.queryReferences(row.id);
+        opts.referencesOut?.set(p, refs);
+        for (const r of refs) if (!seen.has(r)) stack.push(r);
         if (opts.includeOutputs && p.endsWith(drvSuffix)) {
           for (const [, out] of db.queryDerivationOutputs(row.id)) if (db.isValid(out) && !seen.has(out)) stack.push(out);
         }

@@ -112,7 +112,6 @@ export class StoreDb {
       addRef: p('insert or replace into Refs (referrer, reference) values (?, ?)'),
       addDrvOut: p('insert or replace into DerivationOutputs (drv, id, path) values (?, ?, ?)'),
       refs: p('select path from Refs join ValidPaths on reference = id where referrer = ?'),
-      refsByPath: p('select v2.path as path from ValidPaths v1 join Refs on referrer = v1.id join ValidPaths v2 on reference = v2.id where v1.path = ?'),
       referrers: p('select path from Refs join ValidPaths on referrer = id where reference = (select id from ValidPaths where path = ?)'),
       validDerivers: p('select v.path from DerivationOutputs d join ValidPaths v on v.id = d.drv where d.path = ?'),
       drvOutputs: p('select id, path from DerivationOutputs where drv = ?'),
@@ -181,7 +180,8 @@ export class StoreDb {
 
   /** References of a path by its printed name (empty when not valid). */
   queryReferencesByPath(path: string): string[] {
-    return (this.st.refsByPath!.all(path) as { path: string }[]).map((r) => r.path);
+    const id = this.pathId(path);
+    return id === undefined ? [] : this.queryReferences(id);
   }
 
   queryReferrers(path: string): string[] {

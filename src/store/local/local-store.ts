@@ -130,7 +130,10 @@ export class LocalStore implements Store {
     return p === undefined ? undefined : this.storeDir.parse(p);
   }
 
-  computeFSClosureSync(paths: readonly StorePath[], opts: { flipDirection?: boolean; includeOutputs?: boolean; includeDerivers?: boolean } = {}): Set<string> {
+  computeFSClosureSync(
+    paths: readonly StorePath[],
+    opts: { flipDirection?: boolean; includeOutputs?: boolean; includeDerivers?: boolean; referencesOut?: Map<string, string[]> } = {},
+  ): Set<string> {
     return computeClosure(this, paths, opts);
   }
 
