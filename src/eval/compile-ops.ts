@@ -151,7 +151,20 @@ function compilePlus(c: Compiler, e: A.BinOp, l: Code, r: Code): Code {
 export function compileConcat(c: Compiler, e: A.Concat, scope: Scope): Code {
   const state = c.state;
   const parts = e.parts.map((p) => ({ code: c.compile(p, scope), pos: p.pos }));
-  return (env) => concatStrings(state, env, parts, e.forceString, null);
+  if (!e.forceString) return (env) => concatStrings(state, env, parts, false, null);
+  const n = parts.length;
+  return (env) => {
+    // Fast path: every part a context-free string (the common "a${b}c").
+    const vals: Value[] = new Array(n);
+    let s = '';
+    for (let i = 0; i < n; i++) {
+      const v = parts[i]!.code(env);
+      vals[i] = v;
+      if (typeof v !== 'string') return concatStrings(state, env, parts, true, vals, i + 1);
+      s += v;
+    }
+    return s;
+  };
 }
 
 interface Part { code: Code; pos: A.Pos }
@@ -159,8 +172,10 @@ interface Part { code: Code; pos: A.Pos }
 /** 2.8 `ExprConcatStrings::eval`: the first part's type decides. */
 function concatStrings(
   state: Compiler['state'], env: Env, parts: Part[], forceString: boolean, vals: Value[] | null,
+  known = vals ? vals.length : 0,
 ): Value {
-  const get = (i: number): Value => (vals ? vals[i]! : parts[i]!.code(env));
+  // Parts are evaluated in order, each just before it is coerced (error order as 2.8).
+  const get = (i: number): Value => (i < known ? vals![i]! : parts[i]!.code(env));
   const v0 = get(0);
   const kind = forceString ? 'string' : numKind(v0) ?? (v0 instanceof NixPath ? 'path' : 'string');
   if (kind === 'int' || kind === 'float') return sumNumbers(get, parts, v0, kind);

@@ -161,7 +161,8 @@ export class NixAttrs {
 
   /** Build from unsorted entries (later duplicates replace earlier ones). */
   static fromMap(m: ReadonlyMap<string, Lazy>, positions?: ReadonlyMap<string, Pos> | null): NixAttrs {
-    const names = [...m.keys()].sort(compareBytes);
+    // Default sort compares UTF-16 units: bytewise on byte strings, and native.
+    const names = [...m.keys()].sort();
     const values = names.map((n) => m.get(n)!);
     const pos = positions && positions.size > 0 ? names.map((n) => positions.get(n)) : null;
     return new NixAttrs(names, values, pos);

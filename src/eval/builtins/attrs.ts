@@ -15,7 +15,7 @@ import type { BuiltinRegistry } from './registry.js';
 import { app1, app2 } from './util.js';
 
 export function register(r: BuiltinRegistry): void {
-  r.add('attrNames', 1, ([s], pos) => [...forceAttrs(s!, pos).keys()]);
+  r.add('attrNames', 1, ([s], pos) => forceAttrs(s!, pos).keys().slice());
   r.add('attrValues', 1, ([s], pos) => {
     const a = forceAttrs(s!, pos);
     return a.keys().map((k) => a.get(k)!);

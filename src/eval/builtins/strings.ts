@@ -26,11 +26,17 @@ export function hashHex(algo: string, data: string, pos?: import('../ast.js').Po
 
 export function register(r: BuiltinRegistry): void {
   r.add('toString', 1, ([v], pos, state) => {
+    const x = force(v!);
+    if (typeof x === 'string') return x;
+    if (typeof x === 'number') return String(x);
     const ctx = new Set<string>();
     const s = coerceToString(state, v!, ctx, { coerceMore: true, copyToStore: false }, pos);
     return mkStr(s, ctx);
   });
-  r.add('stringLength', 1, ([v], pos, state) => coerceStr(state, v!, new Set(), pos).length);
+  r.add('stringLength', 1, ([v], pos, state) => {
+    const x = force(v!);
+    return (typeof x === 'string' ? x : coerceStr(state, x, new Set(), pos)).length;
+  });
   r.add('substring', 3, ([st, ln, v], pos, state) => {
     const start = intToNumber(forceInt(st!, pos));
     const len = intToNumber(forceInt(ln!, pos));
