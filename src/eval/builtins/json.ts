@@ -40,79 +40,87 @@ export function jsonString(s: string): string {
   return out + s.slice(run) + '"';
 }
 
+/** Output accumulator: one rope string (cheap appends, flattened once). */
+class Sink {
+  s = '';
+}
+
 /**
  * Serialise a value (forcing it deeply) to JSON text; adds context to `ctx`.
  * With `strict: false` (`nix-instantiate --eval --json`), an unevaluated
  * thunk is an error, as in 2.8; `out` then holds the text written so far.
  */
 export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: Pos, opts: { strict?: boolean; out?: string[] } = {}): string {
-  const out = opts.out ?? [];
-  write(state, v, ctx, pos, out, opts.strict ?? true);
-  return out.join('');
+  const sink = new Sink();
+  try {
+    write(state, v, ctx, pos, sink, opts.strict ?? true);
+  } finally {
+    opts.out?.push(sink.s);
+  }
+  return sink.s;
 }
 
-function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefined, out: string[], strict = true): void {
-  if (!strict && lz instanceof Thunk && !lz.evaluated) throw new EvalError(EvalErrorCode.E_TYPE, 'cannot convert a thunk to JSON', pos);
-  const v: Value = force(lz);
-  switch (typeof v) {
-    case 'number': case 'bigint': out.push(v.toString()); return;
-    case 'boolean': out.push(v ? 'true' : 'false'); return;
-    case 'string': out.push(jsonString(v)); return;
+function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
+  if (lz instanceof Thunk) {
+    if (!strict && !lz.evaluated) throw new EvalError(EvalErrorCode.E_TYPE, 'cannot convert a thunk to JSON', pos);
+    lz = force(lz);
   }
-  if (v === null) { out.push('null'); return; }
+  const v: Value = lz;
+  switch (typeof v) {
+    case 'number': case 'bigint': out.s += v.toString(); return;
+    case 'boolean': out.s += v ? 'true' : 'false'; return;
+    case 'string': out.s += jsonString(v); return;
+  }
+  if (v === null) { out.s += 'null'; return; }
   if (v instanceof NixString) {
     for (const c of v.context) ctx.add(c);
-    out.push(jsonString(v.s));
+    out.s += jsonString(v.s);
     return;
   }
   if (v instanceof NixPath) {
     const sp = state.copyPathToStore(v.path, pos);
     ctx.add(sp);
-    out.push(jsonString(sp));
+    out.s += jsonString(sp);
     return;
   }
-  if (v instanceof NixFloat) { out.push(formatFloat(v.value)); return; }
-  if (v instanceof NixAttrs) {
-    if (v.has('__toString')) {
-      out.push(jsonString(coerceToString(state, v, ctx, { coerceMore: false, copyToStore: false }, pos)));
-      return;
-    }
-    const op = v.get('outPath');
-    if (op !== undefined) {
-      write(state, op, ctx, v.posOf('outPath') ?? pos, out, strict);
-      return;
-    }
-    out.push('{');
-    let first = true;
+  if (v instanceof NixFloat) { out.s += formatFloat(v.value); return; }
+  if (v instanceof NixAttrs) return writeAttrs(state, v, ctx, pos, out, strict);
+  if (Array.isArray(v)) {
+    out.s += '[';
     // try/finally: like 2.8's RAII writers, an error still closes the brackets.
     try {
-      for (const k of v.keys()) {
-        if (!first) out.push(',');
-        first = false;
-        out.push(jsonString(k), ':');
-        write(state, v.get(k)!, ctx, v.posOf(k) ?? pos, out, strict);
-      }
-    } finally {
-      out.push('}');
-    }
-    return;
-  }
-  if (Array.isArray(v)) {
-    out.push('[');
-    try {
       for (let i = 0; i < v.length; i++) {
-        if (i > 0) out.push(',');
+        if (i > 0) out.s += ',';
         write(state, v[i]!, ctx, pos, out, strict);
       }
     } finally {
-      out.push(']');
+      out.s += ']';
     }
     return;
   }
-  if (v instanceof Lambda || v instanceof PrimOp || v instanceof PrimOpApp) {
-    throw new EvalError(EvalErrorCode.E_TYPE, `cannot convert ${showType(v)} to JSON`, pos);
-  }
+  void (v instanceof Lambda || v instanceof PrimOp || v instanceof PrimOpApp);
   throw new EvalError(EvalErrorCode.E_TYPE, `cannot convert ${showType(v)} to JSON`, pos);
+}
+
+function writeAttrs(state: EvalState, v: NixAttrs, ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
+  if (v.has('__toString')) {
+    out.s += jsonString(coerceToString(state, v, ctx, { coerceMore: false, copyToStore: false }, pos));
+    return;
+  }
+  const op = v.get('outPath');
+  if (op !== undefined) return write(state, op, ctx, v.posOf('outPath') ?? pos, out, strict);
+  out.s += '{';
+  let first = true;
+  try {
+    for (const k of v.keys()) {
+      if (!first) out.s += ',';
+      first = false;
+      out.s += jsonString(k) + ':';
+      write(state, v.get(k)!, ctx, v.posOf(k) ?? pos, out, strict);
+    }
+  } finally {
+    out.s += '}';
+  }
 }
 
 // ---- fromJSON -------------------------------------------------------------
@@ -231,6 +239,7 @@ class JsonParser {
     const text = r[0];
     this.i += text.length;
     if (r[1] === undefined && r[2] === undefined) {
+      if (text.length <= 15) return Number(text);
       const b = BigInt(text);
       if (b >= 0n && b <= U64_MAX) return mkInt(b);
       if (b < 0n && b >= -I64_MAX - 1n) return mkInt(b);
