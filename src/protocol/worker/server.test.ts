@@ -172,3 +172,33 @@ test('1.21 client: AddToStoreNar pulled with STDERR_READ, no nixVersion, old err
     assert.ok(Buffer.from(err).includes(Buffer.from('error: path')), 'old-style error text with the error: prefix');
   });
 });
+
+test('AddMultipleToStore: paths in dependency order, NARs found by parsing inside the frames', async () => {
+  await withDaemon(async (sock, store) => {
+    const sd = store.storeDir;
+    const narA = narOfFile(bytes('A'));
+    const narB = narOfFile(bytes('B refers to A'));
+    const a = sd.makeFixedOutputPath({ recursive: true, hash: hashBytes('sha256', narA), name: 'a' });
+    const b = new StorePath('4'.repeat(32) + '-b');
+    const payload = new WireWriter().u64(2);
+    for (const [p, nar, refs] of [[a, narA, []], [b, narB, [a]]] as const) {
+      payload.string(sd.print(p)).string('').string(hashBytes('sha256', nar).base16);
+      payload.strings(refs.map((r) => sd.print(r))).u64(0).u64(nar.length).u64(1).u64(0).string('');
+      payload.raw(nar);
+    }
+    const body = payload.take();
+    // Frames cut at arbitrary points, including inside NARs.
+    const w = hello(34).u64(Op.AddMultipleToStore).u64(0).u64(1);
+    for (let i = 0; i < body.length; i += 37) {
+      const chunk = body.subarray(i, i + 37);
+      w.u64(chunk.length).raw(chunk);
+    }
+    w.u64(0).u64(Op.IsValidPath).string(sd.print(b));
+    const out = await rawSession(sock, w.take());
+    assert.equal(countErrors(out), 0);
+    assert.ok(store.infos.has(a.baseName) && store.infos.has(b.baseName));
+    assert.equal(store.infos.get(b.baseName)!.ultimate, false, 'server clears ultimate');
+    // The IsValidPath after the upload was answered: true.
+    assert.ok(Buffer.from(out).subarray(-16).equals(Buffer.from(new WireWriter().u64(STDERR_LAST).u64(1).take())));
+  });
+});
