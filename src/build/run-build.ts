@@ -184,7 +184,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
         inputClosure: [...closure].map((p) => worker.store.storeDir.parse(p)),
         sandboxed: sb.outputLocation !== undefined || sb.buildDirInSandbox !== buildDir,
         addPath: (p) => sb.addPath(worker.store.storeDir.print(p)),
-        buildPaths: (paths) => lend(() => worker.buildPathsWithResults(paths)),
+        buildPaths: (paths) => lend(() => worker.buildPathsWithResults(paths, 'normal', { nested: true })),
         appendLog,
         settings,
       });

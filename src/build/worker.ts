@@ -149,8 +149,8 @@ export class Worker {
   }
 
   /** `buildPathsWithResults`: one result per requested path, in order. */
-  async buildPathsWithResults(paths: DerivedPath[], mode: BuildMode = 'normal'): Promise<KeyedBuildResult[]> {
-    const results = await this.runTop(paths, mode);
+  async buildPathsWithResults(paths: DerivedPath[], mode: BuildMode = 'normal', opts: { nested?: boolean } = {}): Promise<KeyedBuildResult[]> {
+    const results = await this.runTop(paths, mode, opts.nested ?? false);
     return results.map(([path, r]) => ({ ...toBuildResult(r), path }));
   }
 
@@ -178,11 +178,17 @@ export class Worker {
     }
   }
 
-  private async runTop(paths: DerivedPath[], mode: BuildMode): Promise<[DerivedPath, GoalResult][]> {
+  /**
+   * `nested`: a recursive-nix request from a running build of this worker. It
+   * must not settle every goal, since the requesting goal itself is still
+   * running and waits for this call (that would deadlock).
+   */
+  private async runTop(paths: DerivedPath[], mode: BuildMode, nested = false): Promise<[DerivedPath, GoalResult][]> {
     if (this.slots.max === 0 && (await this.needsLocalBuild(paths, mode))) {
       throw new NixError(BuildErrorCode.E_MISC, "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html");
     }
     const results = await Promise.all(paths.map(async (p) => [p, await this.realise(p, mode, false)] as [DerivedPath, GoalResult]));
+    if (nested) return results;
     // Like Nix's Worker::run, return only once every goal (cancelled ones too) has finished.
     await this.settle();
     await compressLogs(this.logsToCompress.splice(0));

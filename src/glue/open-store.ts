@@ -14,6 +14,7 @@ import { LocalStore, type Store } from '../store/index.js';
 import { defaultSocketPath, isRemoteStoreUri, openRemoteStore } from '../protocol/index.js';
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { withBuildOps } from '../build/index.js';
+import { makeRecursiveHook } from './recursive/index.js';
 
 export interface OpenStoreOptions {
   settings: Settings;
@@ -51,7 +52,13 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     return openRemoteStore(uri === 'auto' ? 'daemon' : uri, { storeDir: opts.dirs.storeDir, stateDir: opts.dirs.stateDir, env: opts.env, settings: opts.settings });
   }
   // A local store builds (build team): nix-store -r, nix-build and the daemon's build ops.
-  return withBuildOps(openLocalStore(opts), { settings: opts.settings, logDir: opts.dirs.logDir, env: opts.env });
+  return withBuildOps(openLocalStore(opts), {
+    settings: opts.settings,
+    logDir: opts.dirs.logDir,
+    env: opts.env,
+    // Builds requiring `recursive-nix` get their per-build socket (issue 8).
+    recursiveHook: makeRecursiveHook({ logDir: opts.dirs.logDir }),
+  });
 }
 
 /** `auto` (2.8 store-api.cc): local if the state dir is writable, else the daemon if its socket exists. */
