@@ -20,7 +20,6 @@ import {
   showType, type Lazy, type Value,
 } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
-import { registerFamily } from './index.js';
 
 export function jsonString(s: string): string {
   let out = '"';
@@ -350,4 +349,3 @@ export function register(r: BuiltinRegistry): void {
   r.add('fromJSON', 1, (args: Lazy[], pos) => parseJSON(forceStrNoCtx(args[0]!, pos), pos));
 }
 
-registerFamily({ register });

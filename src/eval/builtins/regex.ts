@@ -16,7 +16,6 @@
 import { EvalError, EvalErrorCode } from '../errors.js';
 import { forceStrNoCtx, forceStringValue, strOf, type Lazy, type Value } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
-import { registerFamily } from './index.js';
 import type { Pos } from '../ast.js';
 
 class RegexSyntax extends Error {}
@@ -283,4 +282,3 @@ export function register(r: BuiltinRegistry): void {
   });
 }
 
-registerFamily({ register });

@@ -9,7 +9,6 @@ import { parse as parseToml, TomlDate } from 'smol-toml';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import { NixAttrs, NixFloat, forceStrNoCtx, mkInt, type Lazy, type Value } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
-import { registerFamily } from './index.js';
 
 const I64_MAX = 9223372036854775807n;
 const I64_MIN = -9223372036854775808n;
@@ -48,4 +47,3 @@ export function register(r: BuiltinRegistry): void {
   });
 }
 
-registerFamily({ register });

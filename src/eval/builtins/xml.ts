@@ -14,7 +14,6 @@ import {
   Lambda, NixAttrs, NixFloat, NixPath, NixString, Thunk, force, strOf, type Lazy, type Value,
 } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
-import { registerFamily } from './index.js';
 
 export interface XmlOptions {
   strict: boolean;
@@ -161,4 +160,3 @@ export function register(r: BuiltinRegistry): void {
   });
 }
 
-registerFamily({ register });
