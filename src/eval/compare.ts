@@ -66,7 +66,7 @@ export function eqValues(a: Value, b: Value): boolean {
 }
 
 /** 2.8 `CompareValues`: the `<` operator. */
-export function lessThan(a: Value, b: Value, pos?: Pos): boolean {
+export function lessThan(a: Value, b: Value, pos?: Pos | null): boolean {
   if (typeof a === 'number' && typeof b === 'number') return a < b;
   if (isNumber(a) && isNumber(b)) return numLess(a, b);
   if ((typeof a === 'string' || a instanceof NixString) && (typeof b === 'string' || b instanceof NixString)) {
@@ -83,6 +83,6 @@ export function lessThan(a: Value, b: Value, pos?: Pos): boolean {
   throw cannotCompare(a, b, pos);
 }
 
-function cannotCompare(a: Value, b: Value, pos?: Pos): EvalError {
+function cannotCompare(a: Value, b: Value, pos?: Pos | null): EvalError {
   return new EvalError(EvalErrorCode.E_TYPE, `cannot compare ${showType(a)} with ${showType(b)}`, pos);
 }

@@ -33,15 +33,15 @@ function varCall(c: Compiler, scope: Scope, name: string, args: A.Expr[], pos: A
   return (env) => callN(fn(env), lz.map((l) => l(env)), pos);
 }
 
-function bool(v: Value, pos: A.Pos): boolean {
+function bool(v: Value, pos: A.Pos | null): boolean {
   if (typeof v === 'boolean') return v;
   throw wrongType(v, 'a Boolean', pos);
 }
 
 export function compileNot(c: Compiler, e: A.Not, scope: Scope): Code {
   const x = c.compile(e.expr, scope);
-  const pos = e.pos;
-  return (env) => !bool(x(env), pos);
+  // 2.8's ExprOpNot reports no position.
+  return (env) => !bool(x(env), null);
 }
 
 export function compileNeg(c: Compiler, e: A.Neg, scope: Scope): Code {
@@ -62,7 +62,7 @@ export function compileBinOp(c: Compiler, e: A.BinOp, scope: Scope): Code {
     case '&&': return (env) => bool(l(env), pos) && bool(r(env), pos);
     case '||': return (env) => bool(l(env), pos) || bool(r(env), pos);
     case '->': return (env) => !bool(l(env), pos) || bool(r(env), pos);
-    case '//': return (env) => update(l(env), r(env), pos);
+    case '//': return (env) => update(l(env), r(env), null); // 2.8: no position
     case '++': return (env) => concatLists(l(env), r(env), pos);
     case '+': return compilePlus(c, e, l, r);
     case '-': return arith(c, scope, e, '__sub', sub, l, r);
@@ -85,6 +85,9 @@ function arith(
 }
 
 /** `a < b` = `__lessThan a b`; `>` swaps; `<=`/`>=` negate the swapped form. */
+/** 2.8's CompareValues errors carry no position. */
+const NOPOS = null;
+
 function compare(
   c: Compiler, scope: Scope, e: A.BinOp, swap: boolean, negate: boolean, l: Code, r: Code,
 ): Code {
@@ -93,13 +96,13 @@ function compare(
     const call = varCall(c, scope, '__lessThan', swap ? [e.rhs, e.lhs] : [e.lhs, e.rhs], pos);
     return negate ? (env) => !bool(call(env), pos) : call;
   }
-  if (swap) return negate ? (env) => { const b = r(env); return !lessThan(b, l(env), pos); }
-    : (env) => { const b = r(env); return lessThan(b, l(env), pos); };
-  return negate ? (env) => { const a = l(env); return !lessThan(a, r(env), pos); }
-    : (env) => { const a = l(env); return lessThan(a, r(env), pos); };
+  if (swap) return negate ? (env) => { const b = r(env); return !lessThan(b, l(env), NOPOS); }
+    : (env) => { const b = r(env); return lessThan(b, l(env), NOPOS); };
+  return negate ? (env) => { const a = l(env); return !lessThan(a, r(env), NOPOS); }
+    : (env) => { const a = l(env); return lessThan(a, r(env), NOPOS); };
 }
 
-export function update(a: Value, b: Value, pos: A.Pos): NixAttrs {
+export function update(a: Value, b: Value, pos: A.Pos | null): NixAttrs {
   if (!(a instanceof NixAttrs)) throw wrongType(a, 'a set', pos);
   if (!(b instanceof NixAttrs)) throw wrongType(b, 'a set', pos);
   if (b.size === 0) return a;

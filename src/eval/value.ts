@@ -370,7 +370,7 @@ export function isFunction(v: Value): boolean {
   return v instanceof Lambda || v instanceof PrimOp || v instanceof PrimOpApp;
 }
 
-export function wrongType(v: Value, expected: string, pos?: Pos): EvalError {
+export function wrongType(v: Value, expected: string, pos?: Pos | null): EvalError {
   return new EvalError(EvalErrorCode.E_TYPE, `value is ${showType(v)} while ${expected} was expected`, pos);
 }
 
