@@ -26,7 +26,7 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-interface PeerNames {
+export interface PeerNames {
   user: string;
   group: string;
   /** Groups listing the user as a member (/etc/group). */
@@ -58,13 +58,12 @@ export function matchUser(names: PeerNames, users: string[]): boolean {
   return users.some((u) => u.startsWith('@') && (u.slice(1) === names.group || names.memberOf.has(u.slice(1))));
 }
 
-export function isTrusted(settings: Settings, peer: PeerCredentials | undefined): boolean {
-  return matchUser(peerNames(peer), settings.getList('trusted-users', ['root']));
+export function isTrusted(settings: Settings, names: PeerNames): boolean {
+  return matchUser(names, settings.getList('trusted-users', ['root']));
 }
 
-export function isAllowed(settings: Settings, peer: PeerCredentials | undefined): boolean {
-  const names = peerNames(peer);
-  const trusted = matchUser(names, settings.getList('trusted-users', ['root']));
+export function isAllowed(settings: Settings, names: PeerNames): boolean {
+  const trusted = isTrusted(settings, names);
   const buildGroup = settings.getString('build-users-group', '');
   if (buildGroup !== '' && names.group === buildGroup) return false;
   return trusted || matchUser(names, settings.getList('allowed-users', ['*']));
@@ -94,12 +93,12 @@ export function handleConnection(socket: Socket, opts: DaemonOptions, connection
   socket.on('error', () => undefined);
   const peer = getPeerCredentials(socket);
   const names = peerNames(peer);
-  if (!isAllowed(opts.settings, peer)) {
+  if (!isAllowed(opts.settings, names)) {
     opts.logger?.log(Verbosity.Error, `error: user '${names.user}' is not allowed to connect to the Nix daemon`);
     socket.destroy();
     return;
   }
-  const trusted = isTrusted(opts.settings, peer);
+  const trusted = isTrusted(opts.settings, names);
   opts.logger?.log(
     Verbosity.Info,
     `accepted connection from pid ${peer?.pid ?? '<unknown>'}, user ${names.user}${trusted ? ' (trusted)' : ''}`,
