@@ -154,6 +154,10 @@ export interface Concat extends Node {
   readonly kind: 'Concat';
   readonly parts: readonly Expr[];
   readonly forceString: boolean;
+  /** Optional (additive): the position 2.8 records per part — for an
+   *  interpolation, the `${` token; for a literal part, its start. Coercion
+   *  errors are reported there. Falls back to each part's own `pos`. */
+  readonly partPos?: readonly Pos[];
 }
 
 export interface Var extends Node {

@@ -153,7 +153,7 @@ function compilePlus(c: Compiler, e: A.BinOp, l: Code, r: Code): Code {
 
 export function compileConcat(c: Compiler, e: A.Concat, scope: Scope): Code {
   const state = c.state;
-  const parts = e.parts.map((p) => ({ code: c.compile(p, scope), pos: p.pos }));
+  const parts = e.parts.map((p, i) => ({ code: c.compile(p, scope), pos: e.partPos?.[i] ?? p.pos }));
   if (!e.forceString) return (env) => concatStrings(state, env, parts, false, null);
   const n = parts.length;
   return (env) => {

@@ -183,12 +183,12 @@ export class Compiler {
           shown.push(name ?? 'null');
           if (!(v instanceof NixAttrs)) {
             if (def) return def(env);
-            throw wrongType(v, 'a set', pos2 ?? pos);
+            throw wrongType(v, 'a set', pos);
           }
           const i = name === null ? -1 : v.indexOf(name);
           if (i < 0) {
             if (def) return def(env);
-            throw missingAttr(name ?? 'null', v, pos2 ?? pos);
+            throw missingAttr(name ?? 'null', v, pos);
           }
           const a = v.values[i]!;
           pos2 = v.positions?.[i];
