@@ -183,7 +183,7 @@ export function hashPath(fsPath: string | Uint8Array, algo: HashType = 'sha256',
   return { hash: new Hash(algo, ring.finish()), narSize };
 }
 
-const RING_SLOTS = 8;
+const RING_SLOTS = 32;
 const SLOT_SIZE = 1 << 20;
 /** Start the worker once this many slots are waiting. */
 const WORKER_AFTER = 4;
@@ -196,11 +196,11 @@ const SPIN = 0;
  * bytes; -1: end of stream. ctl[DONE] 1 = digest ready, 2 = failed, 3 = abandoned. */
 const WORKER_SOURCE = `
 const { workerData: d } = require('node:worker_threads');
-const ctl = new Int32Array(d.ctl), data = new Uint8Array(d.data), out = new Uint8Array(d.out);
+const ctl = new Int32Array(d.ctl), slots = d.slots.map((s) => new Uint8Array(s)), out = new Uint8Array(d.out);
 try {
   const h = require('node:crypto').createHash(d.algo);
   let aborted = false;
-  ring: for (let i = 0;; i = (i + 1) % d.slots) {
+  ring: for (let i = 0;; i = (i + 1) % slots.length) {
     for (let s = 0; s < d.spin && Atomics.load(ctl, i) === 0; s++);
     while (Atomics.load(ctl, i) === 0) {
       if (Atomics.load(ctl, d.done) === 3) { aborted = true; break ring; }
@@ -208,7 +208,7 @@ try {
     }
     const n = Atomics.load(ctl, i);
     if (n < 0) break;
-    h.update(data.subarray(i * d.slotSize, i * d.slotSize + n));
+    h.update(slots[i].subarray(0, n));
     Atomics.store(ctl, i, 0);
     Atomics.notify(ctl, i);
   }
@@ -223,12 +223,14 @@ Atomics.notify(ctl, d.done);
 `;
 
 class HashRing {
-  private readonly data = new SharedArrayBuffer(RING_SLOTS * SLOT_SIZE);
+  /** One buffer per slot, made on first use: a small path costs one slot, not the ring. */
+  private readonly slots: (SharedArrayBuffer | undefined)[] = new Array(RING_SLOTS).fill(undefined);
   private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * (RING_SLOTS + 1)));
   private readonly out = new SharedArrayBuffer(64);
+  /** Slots filled before the worker exists, in order. */
+  private readonly early: number[] = [];
   private next = 0;
   private current = -1;
-  private pending = 0;
   private worker: Worker | undefined;
 
   constructor(private readonly algo: HashType) {}
@@ -241,17 +243,20 @@ class HashRing {
       // ahead is free, so are all before it: one wake-up per half ring
       // instead of one per chunk (each costs a vCPU wake-up).
       this.waitWhile((i + RING_SLOTS / 2 - 1) % RING_SLOTS, (v) => v !== 0);
+      this.waitWhile(i, (v) => v !== 0);
     }
-    this.waitWhile(i, (v) => v !== 0);
     this.current = i;
-    return new Uint8Array(this.data, i * SLOT_SIZE, SLOT_SIZE);
+    return new Uint8Array((this.slots[i] ??= new SharedArrayBuffer(SLOT_SIZE)));
   }
 
   publish(n: number): void {
     if (n === 0) return;
     Atomics.store(this.ctl, this.current, n);
-    Atomics.notify(this.ctl, this.current);
-    if (++this.pending >= WORKER_AFTER && this.worker === undefined) this.startWorker();
+    if (this.worker !== undefined) Atomics.notify(this.ctl, this.current);
+    else {
+      this.early.push(this.current);
+      if (this.early.length >= WORKER_AFTER) this.startWorker();
+    }
   }
 
   finish(): Uint8Array {
@@ -274,20 +279,16 @@ class HashRing {
     void this.worker.terminate();
   }
 
-  /** Few chunks: hash the filled slots in order on this thread. */
+  /** Few chunks: hash them in order on this thread. */
   private hashHere(): Uint8Array {
     const h = createHash(this.algo);
-    const first = (this.next - this.pending + RING_SLOTS * 2) % RING_SLOTS;
-    for (let k = 0; k < this.pending; k++) {
-      const i = (first + k) % RING_SLOTS;
-      const n = this.ctl[i]!;
-      if (n > 0) h.update(new Uint8Array(this.data, i * SLOT_SIZE, n));
-    }
+    for (const i of this.early) h.update(new Uint8Array(this.slots[i]!, 0, this.ctl[i]!));
     return new Uint8Array(h.digest());
   }
 
   private startWorker(): void {
-    const workerData = { ctl: this.ctl.buffer, data: this.data, out: this.out, algo: this.algo, slots: RING_SLOTS, slotSize: SLOT_SIZE, done: DONE, spin: SPIN };
+    for (let i = 0; i < RING_SLOTS; i++) this.slots[i] ??= new SharedArrayBuffer(SLOT_SIZE);
+    const workerData = { ctl: this.ctl.buffer, slots: this.slots, out: this.out, algo: this.algo, done: DONE, spin: SPIN };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.unref();
   }
@@ -296,7 +297,6 @@ class HashRing {
     const start = Date.now();
     for (let s = 0; s < SPIN && busy(Atomics.load(this.ctl, index)); s++);
     for (let v = Atomics.load(this.ctl, index); busy(v); v = Atomics.load(this.ctl, index)) {
-      if (this.worker === undefined && index !== DONE) return; // nobody consumes: slots are ours
       if (this.ctl[DONE] === 2) throw new Error('Assertion failed: hashing worker failed');
       if (Date.now() - start > WAIT_LIMIT_MS) throw new Error('Assertion failed: hashing worker stalled');
       Atomics.wait(this.ctl, index, v, 1000);
