@@ -39,7 +39,7 @@ export async function verifyStore(
       log.info('checking store hashes...');
       for (const p of [...state.valid].sort()) {
         if (!checkContents(store, p, log)) {
-          if (opts.repair) log.error(`cannot repair path '${p}'`);
+          if (opts.repair) log.error(`error: cannot repair path '${p}'`);
           state.errors = true;
         }
       }
@@ -80,7 +80,7 @@ function verifyPathExists(store: LocalStore, p: string, present: Set<string>, st
     if (id !== undefined) store.db.immediate(() => store.db.invalidatePath(id));
   } else {
     log.error(`path '${p}' disappeared, but it still has valid referrers!`);
-    if (repair) log.error(`cannot repair path '${p}'`);
+    if (repair) log.error(`error: cannot repair path '${p}'`);
     st.errors = true;
   }
 }
