@@ -174,8 +174,8 @@ test('tix builds the scenario sandboxed as a non-root user, reference nix inside
 
 // ---- beyond upstream: probes ----
 
-function runProbe(host: Host, attr: string, extra: NodeJS.ProcessEnv = {}): { build: RunResult; status?: string; out?: string; lingerPid?: number } {
-  const root = makeRoot();
+function runProbe(host: Host, attr: string, extra: NodeJS.ProcessEnv = {}, conf = ''): { build: RunResult; status?: string; out?: string; lingerPid?: number } {
+  const root = makeRoot({ conf });
   try {
     const unreachable = addUnreachable(host, root);
     const env = { TIX_TEST_NIX_BIN: host === 'tix' ? TIX_BIN : REF_BIN, TIX_TEST_PATH: TOOLS, TIX_TEST_UNREACHABLE: unreachable, TIX_TEST_REPO: REPO_ROOT, ...extra };
@@ -261,4 +261,16 @@ test('6.5: nested recursive builds on one job slot do not deadlock; the depth li
   } finally {
     limited.root.cleanup();
   }
+});
+
+test('6.6: inner derivations may only use the outer build\'s features (2.8 builds them)', { skip: noTix }, () => {
+  const tix = runProbe('tix', 'feature');
+  assert.equal(tix.status, 'refused', show(tix.build));
+  if (haveReference()) assert.equal(runProbe('ref', 'feature').status, 'built');
+});
+
+test('6.7: inner fixed-output builds: refused by default (valid-only), built with allow (2.8 builds them)', { skip: noTix }, () => {
+  assert.equal(runProbe('tix', 'fod', { TIX_TEST_SALT: 'a' }).status, 'refused');
+  assert.equal(runProbe('tix', 'fod', { TIX_TEST_SALT: 'b' }, 'recursive-nix-fixed-output = allow\n').status, 'built');
+  if (haveReference()) assert.equal(runProbe('ref', 'fod', { TIX_TEST_SALT: 'a' }).status, 'built');
 });

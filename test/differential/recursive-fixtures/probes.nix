@@ -3,6 +3,7 @@
 # compare tix with the reference.
 with import ./config.nix;
 let
+  salt = builtins.getEnv "TIX_TEST_SALT";
   probe = name: cmd: mkDerivation {
     inherit name;
     unreachable = builtins.getEnv "TIX_TEST_UNREACHABLE";
@@ -35,5 +36,18 @@ in
     echo $! > $out/linger-pid
     sleep 0.5
     echo done > $out/status
+  '';
+  # 6.7: an inner fixed-output derivation whose output is not valid yet.
+  fod = probe "probe-fod" ''
+    if nix-build --no-out-link -E 'derivation { name = "fod-${salt}"; system = builtins.currentSystem; builder = "/bin/bash";
+          args = [ "-c" "echo hello > $out" ]; outputHashMode = "flat"; outputHashAlgo = "sha256";
+          outputHash = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"; }' > $out/result 2> $out/err
+    then echo built > $out/status; else echo refused > $out/status; fi
+  '';
+  # 6.6: an inner derivation needing a system feature the outer one lacks.
+  feature = probe "probe-feature" ''
+    if nix-build --no-out-link -E 'derivation { name = "needs-big-parallel"; system = builtins.currentSystem; builder = "/bin/bash";
+          requiredSystemFeatures = [ "big-parallel" ]; args = [ "-c" "echo hi > $out" ]; }' > $out/result 2> $out/err
+    then echo built > $out/status; else echo refused > $out/status; fi
   '';
 }
