@@ -23,8 +23,8 @@ import { StoreDir, hashBytes } from '../src/formats/index.js';
 
 const args = process.argv.slice(2);
 const scale = Number(args[args.indexOf('--scale') + 1] ?? 1) || 1;
-/** `--no-fsync`: tix without fsync of contents (Nix 2.8 never fsyncs store paths). */
-const conf = args.includes('--no-fsync') ? 'fsync-store-paths = false' : '';
+/** `--fsync`: tix with `fsync-store-paths = true` (Nix 2.8 never fsyncs store paths; tix's default follows). */
+const conf = args.includes('--fsync') ? 'fsync-store-paths = true' : '';
 const only = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1]!.split(',')) : undefined;
 
 function prng(seed: number): () => number {
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     return;
   }
   const want = (k: string): boolean => only === undefined || only.has(k);
-  console.log(`store benchmark (scale ${scale}${conf ? ', tix without fsync' : ''}); ratio = tix / reference`);
+  console.log(`store benchmark (scale ${scale}${conf ? ', tix with fsync-store-paths' : ''}); ratio = tix / reference`);
   if (want('closure')) benchClosure();
   if (want('gc')) benchGC();
   if (want('text')) benchText();

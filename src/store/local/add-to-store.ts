@@ -8,7 +8,8 @@
  *   2. compute its hashes from what was written, decide the final path;
  *   3. take a temp root, then the path lock; if the path became valid, drop
  *      the temp copy (a no-op add);
- *   4. canonicalise metadata, fsync contents, rename into place, fsync the
+ *   4. canonicalise metadata, fsync contents (when `fsync-store-paths`),
+ *      rename into place, fsync the
  *      store dir, and register in one transaction.
  * A kill before 4's rename leaves only a temp entry (GC removes it); a kill
  * between rename and commit leaves complete but unregistered contents under

@@ -155,3 +155,22 @@ test('registration text round-trips', () => {
   assert.equal(d!.references[0]!.baseName, a.baseName);
   assert.throws(() => decodeValidPathInfos(sd, '/nix/store/3v4v73qx0mpac0ycmaljy0zbfwf9r06y-withdep\nxx\n', true));
 });
+
+test('LocalStore: fsync-store-paths = true takes the same path to validity', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-ls-'));
+  const settings = new Settings();
+  settings.set('fsync-store-paths', 'true');
+  const store = LocalStore.open({ storeDir: join(dir, 'store'), stateDir: join(dir, 'var'), settings });
+  try {
+    assert.equal(store.fsync, true);
+    mkdirSync(join(dir, 'src', 'd'), { recursive: true });
+    writeFileSync(join(dir, 'src', 'd', 'f'), 'f');
+    const info = await store.addPathToStore({ name: 'src', fsPath: join(dir, 'src'), method: 'recursive', hashAlgo: 'sha256' });
+    const t = await store.addTextToStore('t', Buffer.from('t'), [info.path]);
+    assert.deepEqual((await store.queryPathInfo(t))!.references.map(String), [info.path.baseName]);
+  } finally {
+    await store.close();
+    spawnSync('chmod', ['-R', 'u+w', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
