@@ -67,13 +67,29 @@ export class Worker {
   readonly flags: FailureFlags = { permanentFailure: false, timedOut: false, hashMismatch: false, checkMismatch: false };
   readonly stopping = new AbortController();
   readonly keepGoing: boolean;
-  private readonly goals = new Map<string, DerivationGoal>();
+  /** Shared with child workers (recursive Nix), so every output is built once per process. */
+  private readonly goals: Map<string, DerivationGoal>;
+  /** Goals this worker created: the ones it waits for before returning. */
+  private readonly own = new Set<DerivationGoal>();
   /** Plain logs written by this worker's builds, compressed in one batch at the end. */
   readonly logsToCompress: string[] = [];
-  private readonly drvs = new Map<string, BuildDrv>();
+  private readonly drvs: Map<string, BuildDrv>;
 
-  constructor(readonly store: LocalBuildStore, readonly opts: WorkerOptions) {
-    this.slots = new JobSlots(parseMaxJobs(opts.settings.getRaw('max-jobs')));
+  /**
+   * `parent`: a child worker (inner builds of recursive Nix) shares the
+   * parent's goals, derivations and job slots, but has its own failure flags
+   * and cancellation, so an inner failure is reported to the inner client
+   * instead of stopping the outer build.
+   */
+  constructor(readonly store: LocalBuildStore, readonly opts: WorkerOptions, parent?: Worker) {
+    this.slots = parent?.slots ?? new JobSlots(parseMaxJobs(opts.settings.getRaw('max-jobs')));
+    this.goals = parent?.goals ?? new Map();
+    this.drvs = parent?.drvs ?? new Map();
+    if (parent) {
+      const onAbort = (): void => this.stopping.abort();
+      if (parent.stopping.signal.aborted) onAbort();
+      else parent.stopping.signal.addEventListener('abort', onAbort, { once: true });
+    }
     this.keepGoing = opts.settings.getBool('keep-going', false);
   }
 
@@ -108,6 +124,11 @@ export class Worker {
     return d;
   }
 
+  /** A worker for inner builds requested by a running build (recursive Nix). */
+  child(): Worker {
+    return new Worker(this.store, this.opts, this);
+  }
+
   /** Use this derivation for `drvPath` instead of reading the store (BuildDerivation). */
   injectDerivation(drv: BuildDrv): void {
     this.drvs.set(drv.drvPath.baseName, drv);
@@ -127,6 +148,7 @@ export class Worker {
     if (g === undefined) {
       g = new DerivationGoal(this, drvPath, mode);
       this.goals.set(key, g);
+      this.own.add(g);
     }
     return g;
   }
@@ -211,11 +233,11 @@ export class Worker {
 
   private async settleGoals(): Promise<void> {
     for (;;) {
-      const running = [...this.goals.values()].map((g) => g.done()).filter((p) => p !== undefined);
+      const running = [...this.own].map((g) => g.done()).filter((p) => p !== undefined);
       if (running.length === 0) return;
-      const before = this.goals.size;
+      const before = this.own.size;
       await Promise.allSettled(running);
-      if (this.goals.size === before) return;
+      if (this.own.size === before) return;
     }
   }
 

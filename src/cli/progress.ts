@@ -169,8 +169,11 @@ class TextLogger implements ProgressLogger {
 /** `--log-format internal-json` (Nix `JSONLogger`). */
 class JsonLogger implements ProgressLogger {
   constructor(private readonly opts: ProgressOptions) {}
+  /** Keys sorted, as nlohmann::json prints them. */
   private emit(obj: Record<string, unknown>): void {
-    this.opts.stderr.write('@nix ' + JSON.stringify(obj) + '\n');
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(obj).sort()) sorted[k] = obj[k];
+    this.opts.stderr.write('@nix ' + JSON.stringify(sorted) + '\n');
   }
   isVerbose(): boolean {
     return this.opts.printBuildLogs;
@@ -180,14 +183,15 @@ class JsonLogger implements ProgressLogger {
   }
   startActivity(type: number, text: string, fields: Field[] = [], parent = 0, level: VerbosityLevel = Verbosity.Info): number {
     const id = newActivityId();
-    this.emit({ action: 'start', id, level, type, text, parent, fields });
+    this.emit({ action: 'start', id, level, type, text, ...(parent ? { parent } : {}), ...(fields.length ? { fields } : {}) });
     return id;
   }
   stopActivity(id: number): void {
     this.emit({ action: 'stop', id });
   }
   result(id: number, type: number, fields: Field[]): void {
-    this.emit({ action: 'result', id, type, fields });
+    // Results without an activity only feed the status line.
+    if (id !== 0) this.emit({ action: 'result', id, type, fields });
   }
   stop(): void {}
 }
