@@ -114,6 +114,20 @@ function addUnreachable(host: Host, root: NixRoot, as?: Ids): string {
   return r.stdout.trim();
 }
 
+/** 6.8: the calls are recorded: `tix log --recursive` and the reference's `nix log`. */
+function checkCallRecord(root: NixRoot, result: string, unreachable: string, as?: Ids): void {
+  const rec = run('tix', root, 'tix', ['log', '--recursive', result], {}, as);
+  assert.equal(rec.status, 0, show(rec));
+  assert.match(rec.stdout, /addTo\w+ [^\n]*foobar[^\n]*: ok/);
+  assert.match(rec.stdout, /buildPaths [^\n]*-inner1\.drv!out: ok \(built\)/);
+  assert.ok(rec.stdout.includes(`buildPaths ${unreachable}: denied (cannot build '${unreachable}' in recursive Nix because path is unknown)`), rec.stdout);
+  if (haveReference()) {
+    const log = run('ref', root, 'nix', ['log', result], {}, as);
+    assert.equal(log.status, 0, show(log));
+    assert.match(log.stdout, /^tix-recursive: buildPaths .*-inner1\.drv!out: ok \(built\)$/m);
+  }
+}
+
 function runScenario(o: ScenarioOptions): void {
   const root = makeRoot({ conf: o.sandbox ? SANDBOX_CONF : '' });
   try {
@@ -134,6 +148,7 @@ function runScenario(o: ScenarioOptions): void {
     assert.equal(q.status, 0, show(q));
     const closure = q.stdout.trim().split('\n').map((l) => l.replace(/^.*\/[0-9a-z]{32}-/, ''));
     assert.deepEqual(closure.sort(), ['foobar', 'fnord', 'inner1', 'inner2', 'recursive'].sort());
+    if (o.host === 'tix') checkCallRecord(root, result, unreachable, o.as);
     // The unreachable path was never a reference and is still valid (GC ops were no-ops).
     assert.equal(run(o.host, root, 'nix-store', ['--check-validity', unreachable], {}, o.as).status, 0);
   } finally {
