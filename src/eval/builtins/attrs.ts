@@ -102,7 +102,7 @@ export function register(r: BuiltinRegistry): void {
   r.add('functionArgs', 1, ([f], pos) => {
     const v = force(f!);
     if (v instanceof PrimOp || v instanceof PrimOpApp) return NixAttrs.empty;
-    if (!(v instanceof Lambda)) throw wrongType(v, 'a function', pos);
+    if (!(v instanceof Lambda)) throw new EvalError(EvalErrorCode.E_TYPE, "'functionArgs' requires a function", pos);
     const m = new Map<string, Lazy>();
     const ps = new Map<string, Pos>();
     for (const fm of v.info.formals ?? []) {
