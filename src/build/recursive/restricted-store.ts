@@ -176,6 +176,8 @@ export class RestrictedStore implements Store {
 
   /** Temp-root the path on the host for the rest of the outer build, then make it visible. */
   private async addDependency(path: StorePath): Promise<void> {
+    // Never allow before the host has the path (2.8 inserted first, then checked).
+    if (!(await this.next.isValidPath(path))) this.deny(RecursiveErrorCode.E_PATH_UNKNOWN, `path '${this.print(path)}' is not valid`);
     await this.next.addTempRoot(path);
     await this.allowed.allow(path);
   }
