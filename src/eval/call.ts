@@ -35,7 +35,7 @@ export function callLambda(f: Lambda, arg: Lazy, pos: Pos | undefined): Value {
 
 function callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value {
   try {
-    return p.fn(args, pos);
+    return p.fn(args, pos, p.state);
   } catch (e) {
     if (e instanceof EvalError && e.pos === undefined) e.pos = pos;
     throw e;

@@ -8,7 +8,7 @@
  * variables, which are passed as they are (Nix's `maybeThunk`).
  */
 import type * as A from './ast.js';
-import { callLambda, callN } from './call.js';
+import { callLambda, callN, traceSettings } from './call.js';
 import { CatchableError, EvalError, EvalErrorCode, infiniteRecursion } from './errors.js';
 import { Scope, resolve } from './scope.js';
 import type { EvalState } from './state.js';
@@ -354,7 +354,12 @@ export class Compiler {
       const a0 = args[0]!;
       return (env) => {
         const f = fn(env);
-        if (f instanceof Lambda) return callLambda(f, a0(env), pos);
+        if (f instanceof Lambda) {
+          // Inlined callLambda (one JS frame less per Nix call = deeper recursion).
+          if (traceSettings.showTrace) return callLambda(f, a0(env), pos);
+          const info = f.info;
+          return info.body(info.enter(f.env, a0(env), pos, f));
+        }
         return callN(f, [a0(env)], pos);
       };
     }

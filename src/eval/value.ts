@@ -130,11 +130,12 @@ export class Lambda {
   constructor(readonly info: LambdaInfo, readonly env: Env) {}
 }
 
-/** `args` are lazy; a primop forces exactly what Nix forces. */
-export type PrimOpFn = (args: Lazy[], pos: Pos | undefined) => Value;
+/** `args` are lazy; a primop forces exactly what Nix forces. `state` is the
+ *  EvalState the primop was created for (kept here to save a wrapper frame). */
+export type PrimOpFn = (args: Lazy[], pos: Pos | undefined, state: any) => Value;
 
 export class PrimOp {
-  constructor(readonly name: string, readonly arity: number, readonly fn: PrimOpFn) {}
+  constructor(readonly name: string, readonly arity: number, readonly fn: PrimOpFn, readonly state: unknown = null) {}
 }
 
 export class PrimOpApp {

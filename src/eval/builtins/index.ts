@@ -57,7 +57,7 @@ export function createBuiltins(
         : spec.fn([], undefined, state));
     } else {
       const fn = spec.fn;
-      values.set(spec.name, new PrimOp(spec.name, spec.arity, (args, pos) => fn(args, pos, state)));
+      values.set(spec.name, new PrimOp(spec.name, spec.arity, fn, state));
     }
   }
   const builtins = new NixAttrs();

@@ -93,7 +93,7 @@ export function register(r: BuiltinRegistry): void {
         acc = g instanceof Lambda ? callLambda(g, x, pos) : call1(g, x, pos);
       }
     } else if (fn instanceof PrimOp && fn.arity === 2) {
-      for (const x of xs) acc = fn.fn([acc, x], pos);
+      for (const x of xs) acc = fn.fn([acc, x], pos, fn.state);
     } else {
       for (const x of xs) acc = callN(fn, [acc, x], pos);
     }
