@@ -39,6 +39,17 @@ while (my $l = <STDIN>) {
       my $ok = syswrite($fh{$id}, "$sp\0"); flock($g, LOCK_UN);
       print defined($ok) ? "$rq ok\n" : "$rq err $!\n";
     } else { print "$rq busy\n"; }
+  } elsif ($op eq 'trl') {
+    # Temp root (as 'tr'), then try an exclusive lock on a path lock file: one round trip per add.
+    my ($tid, $lid) = split /,/, $id; my ($gc, $sp, $lp) = split /\t/, $path, 3; my $g = $fh{"gc:$gc"};
+    unless ($g) { unless (sysopen($g, $gc, O_RDWR | O_CREAT, 0600)) { print "$rq err $!\n"; next; } $fh{"gc:$gc"} = $g; }
+    unless (flock($g, LOCK_SH | LOCK_NB)) { print "$rq busy\n"; next; }
+    my $ok = syswrite($fh{$tid}, "$sp\0"); flock($g, LOCK_UN);
+    unless (defined $ok) { print "$rq err $!\n"; next; }
+    my $f;
+    unless (sysopen($f, $lp, O_RDWR | O_CREAT, 0600)) { print "$rq err $!\n"; next; }
+    if (flock($f, LOCK_EX | LOCK_NB)) { $fh{$lid} = $f; print "$rq ok " . ((stat($f))[7]) . "\n"; }
+    else { close($f); print "$rq rooted\n"; }
   } elsif ($op eq 'ap') {
     my $ok = syswrite($fh{$id}, "$path\0");
     print defined($ok) ? "$rq ok\n" : "$rq err $!\n";
@@ -46,7 +57,7 @@ while (my $l = <STDIN>) {
 }
 `;
 
-type Reply = { ok: boolean; busy: boolean; size: number; err?: string };
+type Reply = { ok: boolean; busy: boolean; rooted: boolean; size: number; err?: string };
 
 /** The per-process flock helper. Started on first use. */
 class LockHelper {
@@ -82,13 +93,16 @@ class LockHelper {
       const cb = this.waiting.get(Number(idS));
       if (cb === undefined) continue;
       this.waiting.delete(Number(idS));
-      cb({ ok: status === 'ok', busy: status === 'busy', size: Number(rest[0] ?? 0), err: status === 'err' ? rest.join(' ') : undefined });
+      cb({
+        ok: status === 'ok', busy: status === 'busy', rooted: status === 'rooted', size: Number(rest[0] ?? 0),
+        err: status === 'err' ? rest.join(' ') : undefined,
+      });
     }
   }
 
   private failAll(msg: string): void {
     this.proc = undefined;
-    for (const cb of this.waiting.values()) cb({ ok: false, busy: false, size: 0, err: msg });
+    for (const cb of this.waiting.values()) cb({ ok: false, busy: false, rooted: false, size: 0, err: msg });
     this.waiting.clear();
   }
 
@@ -96,21 +110,54 @@ class LockHelper {
     return this.nextId++;
   }
 
-  request(id: number, op: 'sh' | 'ex' | 'un' | 'rm' | 'tr' | 'ap', path = ''): Promise<Reply> {
+  /**
+   * Send a request. `lazy` ones (unlocks) are held back and sent with the
+   * next request, or after a moment: one pipe write per add instead of
+   * several. The helper still handles everything in order.
+   */
+  request(id: number | string, op: Op, path = '', lazy = false): Promise<Reply> {
     const p = this.start();
     const rq = this.nextReq++;
-    return new Promise((resolve) => {
+    return new Promise<Reply>((resolve) => {
       this.waiting.set(rq, resolve);
+      const line = `${rq} ${id} ${op} ${path}\n`;
+      if (lazy) {
+        this.pending += line;
+        this.flushTimer ??= setTimeout(() => this.flush(), 2);
+        this.flushTimer.unref();
+        return;
+      }
       // Keep the process alive while we wait for an answer.
       p.ref();
-      p.stdin.write(`${rq} ${id} ${op} ${path}\n`, () => undefined);
+      const out = this.pending + line;
+      this.pending = '';
+      p.stdin.write(out, () => undefined);
     }).finally(() => {
       if (this.waiting.size === 0) p.unref();
-    }) as Promise<Reply>;
+    });
+  }
+
+  private pending = '';
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  /** Send held-back requests now. */
+  flush(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pending === '' || this.proc === undefined) return;
+    this.proc.stdin.write(this.pending, () => undefined);
+    this.pending = '';
   }
 }
 
+type Op = 'sh' | 'ex' | 'un' | 'rm' | 'tr' | 'trl' | 'ap';
+
 const helper = new LockHelper();
+
+/** Send any held-back unlocks now (before exiting). */
+export function flushLocks(): void {
+  helper.flush();
+}
 
 export type LockType = 'read' | 'write';
 
@@ -123,6 +170,27 @@ export async function appendTempRoot(lock: FileLock, gcLockPath: string, storePa
   const r = await helper.request(lock.id, 'tr', `${gcLockPath}\t${storePath}`);
   if (r.err !== undefined) throw new NixError(StoreErrorCode.E_LOCK, `writing temporary roots file '${lock.path}': ${r.err}`);
   return r.ok;
+}
+
+/**
+ * Temp root plus path lock in one round trip (the common case of an add).
+ * Returns the held lock, `'rooted'` when the root was written but the lock
+ * is taken (or stale), or `'busy'` when a collector runs (nothing done).
+ */
+export async function appendTempRootAndLock(
+  temproots: FileLock, gcLockPath: string, storePath: string, lockPath: string,
+): Promise<FileLock | 'rooted' | 'busy'> {
+  const id = helper.newId();
+  const r = await helper.request(`${temproots.id},${id}`, 'trl', `${gcLockPath}\t${storePath}\t${lockPath}`);
+  if (r.err !== undefined) throw new NixError(StoreErrorCode.E_LOCK, `locking '${lockPath}': ${r.err}`);
+  if (r.busy) return 'busy';
+  if (r.rooted) return 'rooted';
+  const l = new FileLock(lockPath, id, r.size);
+  if (l.size !== 0) {
+    await l.release();
+    return 'rooted';
+  }
+  return l;
 }
 
 /** Append a temp root without taking gc.lock (after the collector acknowledged it). */
@@ -143,10 +211,10 @@ export class FileLock {
   }
 
   /** Delete the file and mark it stale for waiters (`d`), then unlock. */
-  async deleteAndRelease(): Promise<void> {
+  async deleteAndRelease(lazy = false): Promise<void> {
     if (this.released) return;
     this.released = true;
-    await helper.request(this.id, 'rm', this.path);
+    await helper.request(this.id, 'rm', this.path, lazy);
   }
 }
 
@@ -179,6 +247,13 @@ export async function lockFile(path: string, type: LockType, onWait?: () => void
 export class PathLocks {
   private readonly held: FileLock[] = [];
 
+  /** Wrap a lock already taken (see `appendTempRootAndLock`). */
+  static of(held: FileLock): PathLocks {
+    const pl = new PathLocks();
+    pl.held.push(held);
+    return pl;
+  }
+
   static async lock(paths: readonly string[], onWait?: (p: string) => void): Promise<PathLocks> {
     const pl = new PathLocks();
     try {
@@ -196,7 +271,7 @@ export class PathLocks {
    * any later lock request of ours is processed after this one.
    */
   async unlock(): Promise<void> {
-    for (const l of this.held.splice(0)) void l.deleteAndRelease();
+    for (const l of this.held.splice(0)) void l.deleteAndRelease(true);
   }
 }
 

@@ -14,7 +14,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
-import { appendTempRoot, appendTempRootUnlocked, lockFile, tryLockFile, type FileLock } from '../locks.js';
+import { appendTempRoot, appendTempRootAndLock, appendTempRootUnlocked, flushLocks, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
 
 export function gcLockPath(stateDir: string): string {
   return join(stateDir, 'gc.lock');
@@ -67,8 +67,26 @@ export class TempRoots {
     this.added.add(printed);
   }
 
+  /**
+   * `add` then an exclusive path lock on `<printed>.lock`, in one round trip
+   * when possible (else the two steps separately).
+   */
+  async addAndLock(printed: string): Promise<PathLocks> {
+    if (!this.added.has(printed)) {
+      const f = await this.open();
+      const r = await appendTempRootAndLock(f, gcLockPath(this.stateDir), printed, `${printed}.lock`);
+      if (r !== 'busy') {
+        this.added.add(printed);
+        if (r !== 'rooted') return PathLocks.of(r);
+      }
+    }
+    await this.add(printed);
+    return PathLocks.lock([printed]);
+  }
+
   /** Drop our file (normal exit); a killed process leaves it for the GC to find stale. */
   async close(): Promise<void> {
+    flushLocks();
     const f = this.file;
     this.file = undefined;
     this.opening = undefined;

@@ -23,6 +23,7 @@ import {
   Hash, HashSink, checkName, encodeBase32, hashBytes, serialiseNar, regularFromBytes, type HashType, type StoreDir,
 } from '../../formats/index.js';
 import { canonicalisePathMetaData, fsyncTree, fsyncDir } from './canonicalise.js';
+import { dumpPathSync, hashPath } from '../nar-fs.js';
 
 let counter = 0;
 
@@ -124,6 +125,26 @@ export async function writeStreamHashed(path: string, source: AsyncIterable<Uint
     closeSync(fd);
   }
   return { hash: sink.finish(), size: sink.bytes };
+}
+
+/**
+ * NAR hashes of a file-system object. Large objects go to the formats
+ * team's worker-overlapped `hashPath`; small ones are hashed here with a
+ * chunk buffer sized to them (a 1 MiB buffer per small add is pure GC load).
+ */
+export function narHashes(path: string, algos: readonly HashType[], sizeHint: number): { hashes: Hash[]; narSize: number } {
+  if (sizeHint > 4 * 1024 * 1024 && algos.length === 1 && algos[0] === 'sha256') {
+    const r = hashPath(path, 'sha256');
+    return { hashes: [r.hash], narSize: r.narSize };
+  }
+  const chunk = Math.min(1 << 20, Math.max(4096, (sizeHint + 1024 + 4095) & ~4095));
+  const hs = algos.map((a) => new HashSink(a));
+  let narSize = 0;
+  for (const c of dumpPathSync(path, chunk)) {
+    for (const h of hs) h.update(c);
+    narSize += c.length;
+  }
+  return { hashes: hs.map((h) => h.finish()), narSize };
 }
 
 /** NAR hash and size of a single regular file with these contents. */

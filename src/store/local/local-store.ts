@@ -12,7 +12,7 @@ import { NixError, Settings, compareUtf8 } from '../../core/index.js';
 import {
   Hash, StoreDir, StorePath, hashBytes, type HashType, type ByteReader,
 } from '../../formats/index.js';
-import { dumpPath, hashPathMulti, hashFile, restorePath } from '../nar-fs.js';
+import { dumpPath, hashFile, restorePath } from '../nar-fs.js';
 import { StoreErrorCode } from '../errors.js';
 import type {
   AddToStoreNarOptions, AddToStoreOptions, ByteSource, GCOptions, GCResults, Roots, Store, ValidPathInfo,
@@ -22,7 +22,7 @@ import { TempRoots } from '../gc/temp-roots.js';
 import { StoreDb } from './db.js';
 import { drvOutputPaths, infoToRow, rowToInfo, sortPaths } from './path-info.js';
 import {
-  checkAddName, deletePath, fixedCa, makeTempPath, randomHashPart, moveIntoPlace, narOfBytes, notFound, textCa, writeNewFile, writeStreamHashed,
+  checkAddName, deletePath, fixedCa, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, notFound, textCa, writeNewFile, writeStreamHashed,
 } from './add-to-store.js';
 import { copyTree } from './canonicalise.js';
 import { restoreNarHashed } from './nar.js';
@@ -186,9 +186,7 @@ export class LocalStore implements Store {
   private async finishAdd(tmp: string, info: ValidPathInfo, repair = false): Promise<ValidPathInfo> {
     const printed = this.print(info.path);
     try {
-      await this.addTempRoot(info.path);
-      if (!repair && this.db.isValid(printed)) return this.queryPathInfoSync(info.path)!;
-      const locks = await PathLocks.lock([printed]);
+      const locks = await this.tempRoots.addAndLock(printed);
       try {
         if (!repair && this.db.isValid(printed)) return this.queryPathInfoSync(info.path)!;
         moveIntoPlace({ tmp, final: printed, fsync: this.fsync });
@@ -235,7 +233,7 @@ export class LocalStore implements Store {
       if (opts.method === 'recursive') {
         copyTree(opts.fsPath, tmp);
         const algos: HashType[] = opts.hashAlgo === 'sha256' ? ['sha256'] : ['sha256', opts.hashAlgo];
-        const r = hashPathMulti(tmp, algos);
+        const r = narHashes(tmp, algos, st.isFile() ? st.size : Infinity);
         narHash = r.hashes[0]!;
         caHash = r.hashes[algos.length - 1]!;
         narSize = r.narSize;
@@ -243,7 +241,7 @@ export class LocalStore implements Store {
         if (st.isDirectory()) throw new NixError(StoreErrorCode.E_NOT_IN_STORE, 'reading from file: Is a directory');
         copyFileSync(opts.fsPath, tmp);
         caHash = hashFile(tmp, opts.hashAlgo);
-        ({ hash: narHash, narSize } = hashPathWithSize(tmp));
+        ({ hash: narHash, narSize } = hashPathWithSize(tmp, st.size));
       }
       const recursive = opts.method === 'recursive';
       const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name });
@@ -294,20 +292,25 @@ export class LocalStore implements Store {
     const contentHash = hashBytes('sha256', text);
     const path = this.storeDir.makeTextPath(name, contentHash, references);
     const printed = this.print(path);
-    await this.addTempRoot(path);
-    if (this.db.isValid(printed)) return path;
-    this.checkRefsValid(printed, references);
-    const tmp = makeTempPath(this.storeDir, path.hashPart);
+    // Root and lock in one go; the contents are written only when needed.
+    const locks = await this.tempRoots.addAndLock(printed);
     try {
-      writeNewFile(tmp, text, this.fsync);
-      const { narHash, narSize } = narOfBytes(text);
-      const info: ValidPathInfo = {
-        path, narHash, narSize, references: sortPaths([...references]), registrationTime: 0, ultimate: false, sigs: [], ca: textCa(contentHash),
-      };
-      await this.finishAdd(tmp, info);
-      return path;
+      if (this.db.isValid(printed)) return path;
+      this.checkRefsValid(printed, references);
+      const tmp = makeTempPath(this.storeDir, path.hashPart);
+      try {
+        writeNewFile(tmp, text, this.fsync);
+        const { narHash, narSize } = narOfBytes(text);
+        moveIntoPlace({ tmp, final: printed, fsync: this.fsync });
+        this.registerValidPaths([{
+          path, narHash, narSize, references: sortPaths([...references]), registrationTime: 0, ultimate: false, sigs: [], ca: textCa(contentHash),
+        }]);
+        return path;
+      } finally {
+        deletePath(tmp);
+      }
     } finally {
-      deletePath(tmp);
+      await locks.unlock();
     }
   }
 
@@ -404,8 +407,8 @@ export class LocalStore implements Store {
   }
 }
 
-function hashPathWithSize(p: string): { hash: Hash; narSize: number } {
-  const r = hashPathMulti(p, ['sha256']);
+function hashPathWithSize(p: string, sizeHint = Infinity): { hash: Hash; narSize: number } {
+  const r = narHashes(p, ['sha256'], sizeHint);
   return { hash: r.hashes[0]!, narSize: r.narSize };
 }
 

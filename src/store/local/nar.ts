@@ -6,7 +6,8 @@
  * the NAR in the stream.
  */
 import type { ByteReader, Hash, HashType } from '../../formats/index.js';
-import { hashPathMulti, restorePath } from '../nar-fs.js';
+import { restorePath } from '../nar-fs.js';
+import { narHashes } from './add-to-store.js';
 
 export interface RestoredNar {
   narHash: Hash;
@@ -23,6 +24,6 @@ export async function restoreNarHashed(
 ): Promise<RestoredNar> {
   await restorePath(target, source);
   const algos: HashType[] = caAlgo === 'sha256' ? ['sha256'] : ['sha256', caAlgo];
-  const r = hashPathMulti(target, algos);
+  const r = narHashes(target, algos, Infinity);
   return { narHash: r.hashes[0]!, narSize: r.narSize, caHash: r.hashes[algos.length - 1]! };
 }
