@@ -12,7 +12,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT, REF_BIN, TIX_BIN, haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
@@ -189,7 +189,7 @@ test('tix builds the scenario sandboxed as a non-root user, reference nix inside
 
 // ---- beyond upstream: probes ----
 
-function runProbe(host: Host, attr: string, extra: NodeJS.ProcessEnv = {}, conf = ''): { build: RunResult; status?: string; out?: string; lingerPid?: number } {
+function runProbe(host: Host, attr: string, extra: NodeJS.ProcessEnv = {}, conf = ''): { build: RunResult; status?: string; out?: string; lingerPid?: number; files: Map<string, string> } {
   const root = makeRoot({ conf });
   try {
     const unreachable = addUnreachable(host, root);
@@ -200,7 +200,11 @@ function runProbe(host: Host, attr: string, extra: NodeJS.ProcessEnv = {}, conf 
     const status = build.status === 0 && existsSync(statusFile) ? readFileSync(statusFile, 'utf8').trim() : undefined;
     const pidFile = join(out, 'linger-pid');
     const lingerPid = build.status === 0 && existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined;
-    return { build, status, out, lingerPid };
+    const files = new Map<string, string>();
+    if (build.status === 0 && existsSync(out)) {
+      for (const f of readdirSync(out)) if (statSync(join(out, f)).isFile()) files.set(f, readFileSync(join(out, f), 'utf8').trim());
+    }
+    return { build, status, out, lingerPid, files };
   } finally {
     root.cleanup();
   }
@@ -288,4 +292,18 @@ test('6.7: inner fixed-output builds: refused by default (valid-only), built wit
   assert.equal(runProbe('tix', 'fod', { TIX_TEST_SALT: 'a' }).status, 'refused');
   assert.equal(runProbe('tix', 'fod', { TIX_TEST_SALT: 'b' }, 'recursive-nix-fixed-output = allow\n').status, 'built');
   if (haveReference()) assert.equal(runProbe('ref', 'fod', { TIX_TEST_SALT: 'a' }).status, 'built');
+});
+
+
+test('gating as 2.8: the socket overrides a drv NIX_REMOTE, SetOptions are ignored, no socket without the feature', { skip: noTix }, () => {
+  for (const host of haveReference() ? (['tix', 'ref'] as const) : (['tix'] as const)) {
+    const o = runProbe(host, 'options', { TIX_TEST_SALT: host });
+    assert.equal(o.status, 'built', `${host}: ${show(o.build)}`);
+    assert.match((o.files.get('remote') ?? ''), /^unix:\/\/\/.*\/\.nix-socket$/, host);
+    assert.ok((o.files.get('builddir') ?? '').split('\n').includes('.nix-socket'), host);
+    const p = runProbe(host, 'plain');
+    assert.equal(p.status, 'done', `${host}: ${show(p.build)}`);
+    assert.equal(p.files.get('remote'), 'daemon', host);
+    assert.ok(!(p.files.get('builddir') ?? '').includes('.nix-socket'), host);
+  }
 });

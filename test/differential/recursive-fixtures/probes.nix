@@ -6,6 +6,7 @@ let
   salt = builtins.getEnv "TIX_TEST_SALT";
   probe = name: cmd: mkDerivation {
     inherit name;
+    NIX_REMOTE = "daemon";
     unreachable = builtins.getEnv "TIX_TEST_UNREACHABLE";
     lingerMs = builtins.getEnv "TIX_TEST_LINGER_MS";
     tixRepo = builtins.getEnv "TIX_TEST_REPO";
@@ -50,4 +51,24 @@ in
           requiredSystemFeatures = [ "big-parallel" ]; args = [ "-c" "echo hi > $out" ]; }' > $out/result 2> $out/err
     then echo built > $out/status; else echo refused > $out/status; fi
   '';
+  # 2.1/6: the socket overrides a drv's own NIX_REMOTE; SetOptions from the
+  # inner client (--max-jobs 0, substituters) are ignored.
+  options = probe "probe-options" ''
+    echo "$NIX_REMOTE" > $out/remote
+    ls -A > $out/builddir
+    if nix-build --no-out-link --max-jobs 0 --option substituters file:///nonexistent -E 'derivation { name = "opts-${salt}";
+          system = builtins.currentSystem; builder = "/bin/bash"; args = [ "-c" "echo > $out" ]; }' > $out/result 2> $out/err
+    then echo built > $out/status; else echo refused > $out/status; fi
+  '';
+  # Without the feature: no socket, NIX_REMOTE untouched.
+  plain = mkDerivation {
+    name = "probe-plain";
+    NIX_REMOTE = "daemon";
+    buildCommand = ''
+      mkdir $out
+      echo "$NIX_REMOTE" > $out/remote
+      ls -A > $out/builddir
+      echo done > $out/status
+    '';
+  };
 }
