@@ -103,6 +103,9 @@ class Lexer {
   /** Location of the token before the last one (flex `prev_yylloc`, for PATH_END). */
   private prevLine = 1;
   private prevCol = 1;
+  /** Start of the token before that (flex's `prev_yylloc` as seen at end of input). */
+  private prev2Line = 1;
+  private prev2Col = 1;
   private stack: State[] = [];
   private readonly out: Token[] = [];
 
@@ -118,6 +121,8 @@ class Lexer {
   /** Consume `len` bytes and return the start position (like adjustLoc). */
   private advance(len: number): { line: number; column: number } {
     const start = { line: this.line, column: this.col };
+    this.prev2Line = this.prevLine;
+    this.prev2Col = this.prevCol;
     this.prevLine = start.line;
     this.prevCol = start.column;
     const s = this.src;
@@ -155,7 +160,10 @@ class Lexer {
     }
     const st = this.state;
     if (st === 'INPATH') {
+      // At end of input flex restores the location saved before the last token.
       this.pop();
+      this.prevLine = this.prev2Line;
+      this.prevCol = this.prev2Col;
       this.out.push({ type: 'PATH_END', value: '', line: this.prevLine, column: this.prevCol, endLine: this.line, endColumn: this.col });
     } else if (st === 'INPATH_SLASH') {
       throw new LexError('path has a trailing slash', this.prevLine, this.prevCol);
