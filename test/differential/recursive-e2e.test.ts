@@ -12,7 +12,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync, statSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT, REF_BIN, TIX_BIN, haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
@@ -306,4 +307,31 @@ test('gating as 2.8: the socket overrides a drv NIX_REMOTE, SetOptions are ignor
     assert.equal(p.files.get('remote'), 'daemon', host);
     assert.ok(!(p.files.get('builddir') ?? '').includes('.nix-socket'), host);
   }
+});
+
+test('gating as 2.8: without the experimental feature the build is refused with Nix\'s text', { skip: noTix || noRef }, () => {
+  // Same root directory for both, so the drv paths agree.
+  const base = mkdtempSync(join(tmpdir(), 'tix-rgate-'));
+  const texts: string[] = [];
+  try {
+    for (const host of ['ref', 'tix'] as const) {
+      mkdirSync(join(base, 'r'), { recursive: true });
+      const root = makeRoot({ conf: 'experimental-features = nix-command\n', dir: join(base, 'r') });
+      try {
+        const env = { TIX_TEST_NIX_BIN: REF_BIN, TIX_TEST_PATH: TOOLS };
+        const r = run(host, root, 'nix-build', [join(FIX, 'probes.nix'), '-A', 'options', '--no-out-link'], env);
+        assert.notEqual(r.status, 0, `${host} must refuse`);
+        texts.push(r.stderr.split('\n').filter((l) => l.includes('is required to build')).join('\n'));
+      } finally {
+        root.cleanup();
+      }
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+  assert.match(texts[0]!, /a '[^']+' with features \{recursive-nix\} is required to build '.*-probe-options\.drv', but I am a '[^']+' with features \{/);
+  // The host's own feature list is the build layer's (2.8 adds `kvm` when /dev/kvm exists); compare up to it.
+  const upToHostFeatures = (t: string): string => t.slice(0, t.lastIndexOf('{'));
+  assert.equal(upToHostFeatures(texts[1]!), upToHostFeatures(texts[0]!));
+  assert.doesNotMatch(texts[1]!, /recursive-nix\}$/);
 });
