@@ -23,8 +23,17 @@ test('nix-instantiate --parse agrees with Nix 2.8', { skip: !haveReference() && 
     const bad = compare(cases, ref, tix);
     const known = knownList('known-divergences.txt');
     const unexpected = bad.filter((m) => !known.has(m.id));
-    console.log(`parse corpus: ${cases.length} expressions, ${cases.length - bad.length} agree`);
+    // Error text and position (first line + `at file:line:col`) must match too.
+    const where = (s: string) => `${s.split('\n')[0]} @ ${(/at .*?:(\d+:\d+):/.exec(s) ?? [])[1] ?? '-'}`;
+    const badErr: string[] = [];
+    cases.forEach((c, i) => {
+      if (ref[i]!.status === 0 || known.has(`stderr:${c.id}`)) return;
+      if (where(ref[i]!.stderr) !== where(tix[i]!.stderr)) badErr.push(`${c.id}: ${c.expr}\n    ref: ${where(ref[i]!.stderr)}\n    tix: ${where(tix[i]!.stderr)}`);
+    });
+    const failing = ref.filter((r) => r.status !== 0).length;
+    console.log(`parse corpus: ${cases.length} expressions, ${cases.length - bad.length} agree; ${failing - badErr.length}/${failing} error messages identical`);
     assert.deepEqual(unexpected.map(showMismatch), [], 'unexpected divergences');
+    assert.deepEqual(badErr, [], 'error messages differ');
   } finally {
     root.cleanup();
   }
