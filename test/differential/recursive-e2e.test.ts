@@ -335,3 +335,19 @@ test('gating as 2.8: without the experimental feature the build is refused with 
   assert.equal(upToHostFeatures(texts[1]!), upToHostFeatures(texts[0]!));
   assert.doesNotMatch(texts[1]!, /recursive-nix\}$/);
 });
+
+test('paths added through the socket are temp-rooted: live for a host GC during the build', { skip: noTix }, () => {
+  for (const host of haveReference() ? (['tix', 'ref'] as const) : (['tix'] as const)) {
+    const root = makeRoot();
+    try {
+      // The builder asks the host store's own GC (the reference's nix-store, run directly on the state dir).
+      const env = { TIX_TEST_NIX_BIN: REF_BIN, TIX_TEST_PATH: TOOLS, TIX_TEST_STATE: root.stateDir, TIX_TEST_SALT: host };
+      const r = run(host, root, 'nix-build', [join(FIX, 'probes.nix'), '-A', 'gc', '--no-out-link'], env);
+      assert.equal(r.status, 0, show(r));
+      const out = r.stdout.trim().split('\n').pop()!;
+      assert.equal(readFileSync(join(out, 'status'), 'utf8').trim(), 'kept', `${host}: ${readFileSync(join(out, 'gc'), 'utf8')}`);
+    } finally {
+      root.cleanup();
+    }
+  }
+});

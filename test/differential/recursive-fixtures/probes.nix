@@ -10,6 +10,7 @@ let
     unreachable = builtins.getEnv "TIX_TEST_UNREACHABLE";
     lingerMs = builtins.getEnv "TIX_TEST_LINGER_MS";
     tixRepo = builtins.getEnv "TIX_TEST_REPO";
+    hostState = builtins.getEnv "TIX_TEST_STATE";
     requiredSystemFeatures = [ "recursive-nix" ];
     buildCommand = ''
       mkdir $out
@@ -71,4 +72,11 @@ in
       echo done > $out/status
     '';
   };
+  # 3: a path added through the socket is live for a host GC run during the build.
+  gc = probe "probe-gc" ''
+    echo "gc me not ${salt}" > ./added
+    added=$(nix-store --add ./added)
+    NIX_REMOTE= NIX_STATE_DIR=$hostState nix-store --gc --print-live > $out/live 2> $out/gc || true
+    if grep -qx "$added" $out/live; then echo kept > $out/status; else echo collected > $out/status; fi
+  '';
 }
