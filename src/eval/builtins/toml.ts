@@ -5,7 +5,8 @@
  * `while parsing a TOML string: …` (the detail text differs from toml11's).
  * Parsing uses smol-toml (TOML 1.0), integers kept exact as bigint.
  */
-import { parse as parseToml, TomlDate } from 'smol-toml';
+import { createRequire } from 'node:module';
+import type * as SmolToml from 'smol-toml';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import { NixAttrs, NixFloat, forceStrNoCtx, mkInt, type Lazy, type Value } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
@@ -15,12 +16,19 @@ const I64_MIN = -9223372036854775808n;
 
 class DateError extends Error {}
 
+// Loaded on first use (its single-file CommonJS build): most evaluations never parse TOML,
+// and start-up time matters for every nix-instantiate.
+let smol: typeof SmolToml | undefined;
+function toml(): typeof SmolToml {
+  return (smol ??= createRequire(import.meta.url)('smol-toml') as typeof SmolToml);
+}
+
 function convert(x: unknown): Value {
   if (typeof x === 'bigint') return mkInt(x > I64_MAX ? I64_MAX : x < I64_MIN ? I64_MIN : x);
   if (typeof x === 'number') return new NixFloat(x);
   if (typeof x === 'boolean') return x;
   if (typeof x === 'string') return Buffer.from(x, 'utf8').toString('latin1');
-  if (x instanceof TomlDate || x instanceof Date) throw new DateError('Dates and times are not supported');
+  if (x instanceof toml().TomlDate || x instanceof Date) throw new DateError('Dates and times are not supported');
   if (Array.isArray(x)) return x.map(convert);
   if (x !== null && typeof x === 'object') {
     const a = new Map<string, Value>();
@@ -31,7 +39,7 @@ function convert(x: unknown): Value {
 }
 
 export function fromTOML(text: string): Value {
-  const doc = parseToml(Buffer.from(text, 'latin1').toString('utf8'), { integersAsBigInt: true });
+  const doc = toml().parse(Buffer.from(text, 'latin1').toString('utf8'), { integersAsBigInt: true });
   return convert(doc);
 }
 
