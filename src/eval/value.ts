@@ -152,13 +152,17 @@ export class PrimOpApp {
 export class NixAttrs {
   /** Traversal mark (forceValueDeep epoch). */
   mark = 0;
+  /** Whether `names`/`positions` belong to this set alone (else copy on write). */
+  private own: boolean;
 
   constructor(
     public names: string[] = [],
     public values: Lazy[] = [],
     /** Source positions parallel to `names` (for unsafeGetAttrPos), or null. */
     public positions: Array<Pos | undefined> | null = null,
-  ) {}
+  ) {
+    this.own = names.length === 0 && positions === null;
+  }
 
   /** Build from unsorted entries (later duplicates replace earlier ones). */
   static fromMap(m: ReadonlyMap<string, Lazy>, positions?: ReadonlyMap<string, Pos> | null): NixAttrs {
@@ -214,19 +218,26 @@ export class NixAttrs {
     }
     let at = this.names.length;
     while (at > 0 && this.names[at - 1]! > name) at--;
-    // names/positions may be shared with other instances of a literal: copy.
-    this.names = this.names.slice();
+    if (!this.own) {
+      // names/positions may be shared with other instances of a literal: copy.
+      this.names = this.names.slice();
+      if (this.positions) this.positions = this.positions.slice();
+      this.own = true;
+    }
     this.names.splice(at, 0, name);
     this.values.splice(at, 0, v);
     if (this.positions || pos) {
-      const p = this.positions ? this.positions.slice() : new Array<Pos | undefined>(this.names.length - 1);
-      p.splice(at, 0, pos);
-      this.positions = p;
+      if (!this.positions) this.positions = new Array<Pos | undefined>(this.names.length - 1);
+      this.positions.splice(at, 0, pos);
     }
   }
 
   private ownPositions(): Array<Pos | undefined> {
-    this.positions = this.positions ? this.positions.slice() : new Array<Pos | undefined>(this.names.length);
+    if (!this.own || !this.positions) {
+      this.names = this.names.slice();
+      this.positions = this.positions ? this.positions.slice() : new Array<Pos | undefined>(this.names.length);
+      this.own = true;
+    }
     return this.positions;
   }
 
