@@ -184,7 +184,8 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
         inputClosure: [...closure].map((p) => worker.store.storeDir.parse(p)),
         sandboxed: sb.outputLocation !== undefined || sb.buildDirInSandbox !== buildDir,
         addPath: (p) => sb.addPath(worker.store.storeDir.print(p)),
-        buildPaths: (paths) => lend(() => worker.buildPathsWithResults(paths, 'normal', { nested: true })),
+        // A child worker: shared goals and slots, but an inner failure does not cancel the outer build.
+        buildPaths: (paths) => lend(() => worker.child().buildPathsWithResults(paths, 'normal', { nested: true })),
         appendLog,
         settings,
       });

@@ -110,3 +110,21 @@ test('an interrupted build kills its builder and leaves no junk', { timeout: 60_
     root.cleanup();
   }
 });
+
+test('a failing inner (recursive-nix) build does not cancel the outer build', { skip: !haveReference() ? 'no reference nix' : false, timeout: 60_000 }, () => {
+  const root = makeRoot();
+  try {
+    writeFileSync(join(root.dir, 'rec.nix'), `derivation { name = "outer"; system = "x86_64-linux"; builder = "/bin/bash"; requiredSystemFeatures = [ "recursive-nix" ];
+  args = [ "-c" ''
+    export NIX_STORE_DIR=$NIX_STORE HOME=$TMPDIR
+    /usr/bin/nix-build --no-out-link -E 'derivation { name = "innerfail"; system = "x86_64-linux"; builder = "/bin/bash"; args = ["-c" "exit 1"]; }' && r=ok || r=failed
+    /bin/sleep 0.3
+    echo $r > $out
+  '' ]; }`);
+    const r = runTix(root, 'nix-build', ['rec.nix'], {});
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(join(root.dir, 'result'), 'utf8'), 'failed\n');
+  } finally {
+    root.cleanup();
+  }
+});
