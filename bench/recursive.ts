@@ -77,10 +77,11 @@ function pathInfo(host: Host, round: number): number {
   }
 }
 
-function manyBuilds(host: Host, round: number): number {
+function manyBuilds(host: Host, round: number, refClient = false): number {
   const root = makeRoot();
   try {
-    const env = { ...baseEnv(host, false), TIX_BENCH_N: '50', TIX_BENCH_SALT: `r${round}` };
+    const env: NodeJS.ProcessEnv = { ...baseEnv(host, refClient), TIX_BENCH_N: '50', TIX_BENCH_SALT: `r${round}` };
+    if (refClient) env.TIX_TEST_NIX_BIN = REF_BIN;
     return timed(() => run(host, root, 'nix-build', [BENCH, '-A', 'manyBuilds', '--no-out-link'], env));
   } finally {
     root.cleanup();
@@ -105,4 +106,6 @@ if (!TIX_NEW_CLI_OK) {
 }
 compare('upstream scenario (total)', 'ms', (h) => scenario(h));
 compare('one inner nix path-info', 'ms', pathInfo);
-compare('50 inner builds (total)', 'ms', manyBuilds);
+compare('50 inner builds (total)', 'ms', (h, r) => manyBuilds(h, r));
+// The same with the reference client inside both: what the serving side (socket, restricted store, scheduler) costs.
+compare('50 inner builds, ref client in both', 'ms', (h, r) => manyBuilds(h, r, true));
