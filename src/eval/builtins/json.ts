@@ -12,7 +12,7 @@
  */
 import type { Pos } from '../ast.js';
 import { coerceToString } from '../coerce.js';
-import { EvalError, EvalErrorCode } from '../errors.js';
+import { EvalError, EvalErrorCode, stackOverflow } from '../errors.js';
 import { formatFloat } from '../print.js';
 import type { EvalState } from '../state.js';
 import {
@@ -42,7 +42,11 @@ export function jsonString(s: string): string {
 /** Output accumulator: one rope string (cheap appends, flattened once). */
 class Sink {
   s = '';
+  depth = 0;
 }
+
+/** 2.8 serialises 50k nested sets and overflows its stack before 70k. */
+export const MAX_JSON_DEPTH = 60000;
 
 /**
  * Serialise a value (forcing it deeply) to JSON text; adds context to `ctx`.
@@ -83,22 +87,31 @@ function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefine
     return;
   }
   if (v instanceof NixFloat) { out.s += formatFloat(v.value); return; }
-  if (v instanceof NixAttrs) return writeAttrs(state, v, ctx, pos, out, strict);
-  if (Array.isArray(v)) {
-    out.s += '[';
-    // try/finally: like 2.8's RAII writers, an error still closes the brackets.
+  if (v instanceof NixAttrs || Array.isArray(v)) {
+    if (++out.depth > MAX_JSON_DEPTH) throw stackOverflow();
     try {
-      for (let i = 0; i < v.length; i++) {
-        if (i > 0) out.s += ',';
-        write(state, v[i]!, ctx, pos, out, strict);
-      }
+      if (v instanceof NixAttrs) writeAttrs(state, v, ctx, pos, out, strict);
+      else writeList(state, v, ctx, pos, out, strict);
     } finally {
-      out.s += ']';
+      out.depth--;
     }
     return;
   }
   void (v instanceof Lambda || v instanceof PrimOp || v instanceof PrimOpApp);
   throw new EvalError(EvalErrorCode.E_TYPE, `cannot convert ${showType(v)} to JSON`, pos);
+}
+
+function writeList(state: EvalState, v: Lazy[], ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
+  out.s += '[';
+  // try/finally: like 2.8's RAII writers, an error still closes the brackets.
+  try {
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out.s += ',';
+      write(state, v[i]!, ctx, pos, out, strict);
+    }
+  } finally {
+    out.s += ']';
+  }
 }
 
 function writeAttrs(state: EvalState, v: NixAttrs, ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {

@@ -10,6 +10,7 @@
  */
 import type { Pos } from '../ast.js';
 import { formatFloat } from '../print.js';
+import { stackOverflow } from '../errors.js';
 import {
   Lambda, NixAttrs, NixFloat, NixPath, NixString, Thunk, force, strOf, type Lazy, type Value,
 } from '../value.js';
@@ -21,6 +22,10 @@ export interface XmlOptions {
 }
 
 type XmlAttrs = Array<[string, string]>;
+
+/** Nesting limit: 2.8 overflows its stack on cyclic values (after minutes); the
+ *  indented output of a deeper value would not fit in memory anyway. */
+export const MAX_XML_DEPTH = 10000;
 
 class XmlWriter {
   readonly out: string[] = ["<?xml version='1.0' encoding='utf-8'?>\n"];
@@ -39,6 +44,7 @@ class XmlWriter {
   }
 
   open(name: string, a: XmlAttrs = []): void {
+    if (this.depth > MAX_XML_DEPTH) throw stackOverflow();
     this.out.push(`${' '.repeat(this.depth * 2)}<${name}${this.attrs(a)}>\n`);
     this.depth++;
   }
