@@ -37,7 +37,9 @@ function callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value {
   try {
     return p.fn(args, pos, p.state);
   } catch (e) {
-    if (e instanceof EvalError && e.pos === undefined) e.pos = pos;
+    if (e instanceof EvalError && e.pos === undefined) {
+      e.pos = pos && pos.file.path === '//builtin/derivation.nix' ? null : pos;
+    }
     throw e;
   }
 }

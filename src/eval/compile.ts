@@ -198,7 +198,9 @@ export class Compiler {
           } else v = a;
         }
       } catch (err) {
-        if (pos2 && err instanceof EvalError) err.addFrame(`while evaluating the attribute '${shown.join('.')}'`, pos2);
+        if (pos2 && err instanceof EvalError && pos2.file.path !== '//builtin/derivation.nix') {
+          err.addFrame(`while evaluating the attribute '${shown.join('.')}'`, pos2);
+        }
         throw err;
       }
       void state;
@@ -419,7 +421,9 @@ function forceSelected(a: Thunk, pos2: A.Pos | undefined, pos: A.Pos, name: stri
   try {
     return a.force();
   } catch (err) {
-    if (pos2 && err instanceof EvalError) err.addFrame(`while evaluating the attribute '${name}'`, pos2);
+    if (pos2 && err instanceof EvalError && pos2.file.path !== '//builtin/derivation.nix') {
+      err.addFrame(`while evaluating the attribute '${name}'`, pos2);
+    }
     throw err;
   }
 }

@@ -14,6 +14,10 @@ import type * as A from '../ast.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import type { BuiltinRegistry } from './registry.js';
 
+/** The name 2.8 gives its built-in derivation.nix; errors inside it get no
+ *  position or select traces, as in 2.8. */
+export const DERIVATION_NIX_PATH = '//builtin/derivation.nix';
+
 const DERIVATION_NIX = `drvAttrs @ { outputs ? [ "out" ], ... }:
 let
   strict = derivationStrict drvAttrs;
@@ -35,8 +39,8 @@ in (builtins.head outputsList).value
 
 export function register(r: BuiltinRegistry): void {
   r.constant('derivation', (state) => {
-    const source: A.Source = { origin: 'file', path: '/builtin/derivation.nix', text: DERIVATION_NIX };
-    return state.evalExpr(state.parseSource(source, '/builtin'));
+    const source: A.Source = { origin: 'file', path: DERIVATION_NIX_PATH, text: DERIVATION_NIX };
+    return state.evalExpr(state.parseSource(source, '/'));
   });
   r.add('derivationStrict', 1, (_a, pos) => {
     throw new EvalError(EvalErrorCode.E_EVAL, 'derivationStrict: no store is available to this evaluator', pos);
