@@ -8,8 +8,10 @@
  *   <store>/.tix-sandbox/lower        mount point of the tmpfs with the inputs' mount points
  *   <store>/.tix-sandbox/store-ro     mount point of the real store, bound ro
  *   <store>/.tix-sandbox/etc-default  /etc of ordinary builds (read-only in the sandbox)
- *   <store>/.tix-sandbox/upper-<drv>  what this builder wrote to its store ($out)
- *   <store>/.tix-sandbox/work-<drv>   overlayfs scratch
+ *   <store>/<drv>.chroot<store>       what this builder wrote to its store ($out): the
+ *                                     path 2.8 uses too, so messages name the same place
+ *   <store>/<drv>.chroot/.work        overlayfs scratch
+ *   <store>/<drv>.chroot/etc          /etc of builds that need their own
  *
  * Mount points are shared by concurrent builds: every mount lives in one
  * build's private helper namespace, so the host never holds one.
@@ -61,6 +63,7 @@ type Reply = { ok: true } | { ok: false; reason: string };
 export class LinuxSandbox implements Sandbox {
   readonly buildDirInSandbox: string;
   private readonly sharedDir: string;
+  private readonly chrootDir: string;
   private readonly upperDir: string;
   private readonly workDir: string;
   private etcDir: string;
@@ -81,8 +84,9 @@ export class LinuxSandbox implements Sandbox {
   constructor(private readonly opts: LinuxSandboxOptions) {
     this.buildDirInSandbox = opts.buildDirInSandbox;
     this.sharedDir = join(opts.storeDir, '.tix-sandbox');
-    this.upperDir = join(this.sharedDir, `upper-${opts.id}`);
-    this.workDir = join(this.sharedDir, `work-${opts.id}`);
+    this.chrootDir = join(opts.storeDir, `${opts.id}.chroot`);
+    this.upperDir = this.chrootDir + opts.storeDir;
+    this.workDir = join(this.chrootDir, '.work');
     this.etcDir = join(this.sharedDir, 'etc-default');
     this.outputNames = [...opts.outputs].map((p) => this.nameOf(p));
     const outs = new Set(this.outputNames);
@@ -97,19 +101,20 @@ export class LinuxSandbox implements Sandbox {
   private prepare(): void {
     const { buildUser } = this.opts;
     ensureShared(this.sharedDir);
-    for (const d of [this.upperDir, this.workDir]) rmTree(d); // leftovers of an interrupted build
+    rmTree(this.chrootDir); // a leftover of an interrupted build (2.8 does the same)
+    mkdirSync(this.chrootDir, { mode: 0o750 });
     // Builders create their outputs here; the sticky bit keeps them off each other's entries.
-    mkdirSync(this.upperDir, { mode: 0o755 });
+    mkdirSync(this.upperDir, { recursive: true, mode: 0o755 });
     chmodSync(this.upperDir, 0o1775);
     mkdirSync(this.workDir, { mode: 0o700 });
     const etcShared = !this.opts.network && this.buildDirInSandbox === '/build' && !this.opts.sandboxPaths.some((p) => p.target.startsWith('/etc/'));
     if (!etcShared) {
-      this.etcDir = join(this.sharedDir, `etc-${this.opts.id}`);
-      rmTree(this.etcDir);
+      this.etcDir = join(this.chrootDir, 'etc');
       writeEtc(this.etcDir, this.buildDirInSandbox, this.opts.network);
       for (const sp of this.opts.sandboxPaths) this.placeholderInEtc(sp);
     }
     if (buildUser) {
+      chownSync(this.chrootDir, 0, buildUser.gid);
       chownSync(this.upperDir, 0, buildUser.gid);
       chownTree(this.opts.buildDir, buildUser.uid, buildUser.gid);
     }
@@ -323,9 +328,7 @@ export class LinuxSandbox implements Sandbox {
     await this.sandboxGone();
     this.ctl?.destroy();
     const kept = this.moveOutputs();
-    rmTree(this.upperDir, kept);
-    rmTree(this.workDir);
-    if (this.etcDir !== join(this.sharedDir, 'etc-default')) rmTree(this.etcDir);
+    rmTree(this.chrootDir, kept);
     this.opts.buildUser?.release();
   }
 
