@@ -73,13 +73,19 @@ export function writeBuildLog(logDir: string, drvPath: StorePath, log: Uint8Arra
  * process (a process per build would cost more than many builds). Readers (ours
  * and Nix's) accept either form, and a plain log wins over an older `.bz2`.
  */
+const madeDirs = new Set<string>();
+
 export class BuildLogSink {
   private readonly fd: number;
   readonly path: string;
 
   constructor(logDir: string, drvPath: StorePath) {
     const [target] = logPaths(logDir, drvPath.baseName) as [string];
-    mkdirSync(join(target, '..'), { recursive: true });
+    const dir = join(target, '..');
+    if (!madeDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      madeDirs.add(dir);
+    }
     this.path = target;
     this.fd = openSync(target, 'w', 0o644);
   }

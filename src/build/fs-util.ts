@@ -23,6 +23,14 @@ function makeWritable(p: string): void {
 
 /** Remove a path (file, symlink or tree), whatever its permissions. */
 export function deleteStorePathFs(p: string): void {
+  try {
+    // Usually everything is writable (build dirs, fresh outputs): one pass.
+    rmSync(p, { recursive: true, force: true });
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTEMPTY') throw e;
+  }
   makeWritable(p);
   rmSync(p, { recursive: true, force: true });
 }

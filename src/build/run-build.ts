@@ -121,8 +121,11 @@ function cores(goal: DerivationGoal): number {
   return goal.worker.opts.env?.NIX_BUILD_CORES_DEFAULT ? Number(goal.worker.opts.env.NIX_BUILD_CORES_DEFAULT) : defaultCores();
 }
 
+let cpuCount: number | undefined;
+/** `os.cpus()` reads /proc/cpuinfo; once per process is enough. */
 function defaultCores(): number {
-  return Math.max(1, cpus().length);
+  cpuCount ??= Math.max(1, cpus().length);
+  return cpuCount;
 }
 
 export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<string, StorePath>): Promise<GoalResult> {
