@@ -124,6 +124,18 @@ export interface Mismatch {
   tix: Outcome;
 }
 
+/**
+ * Re-run the reference, one at a time, on the cases that differ: on a loaded
+ * machine a parallel reference run occasionally fails for reasons of its own
+ * (SQLite busy, timeouts). Updates `ref` in place.
+ */
+export async function retryReference(cases: Case[], ref: Outcome[], tix: Outcome[], env: NodeJS.ProcessEnv, cwd: string, extraArgs?: string[]): Promise<void> {
+  const idx = compare(cases, ref, tix).map((m) => cases.findIndex((c) => c.id === m.id));
+  if (idx.length === 0 || idx.length > 50) return;
+  const again = await runReference(idx.map((i) => cases[i]!), env, cwd, extraArgs, 1);
+  idx.forEach((i, k) => { ref[i] = again[k]!; });
+}
+
 export function compare(cases: Case[], ref: Outcome[], tix: Outcome[]): Mismatch[] {
   const bad: Mismatch[] = [];
   cases.forEach((c, i) => {

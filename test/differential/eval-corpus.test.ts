@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { haveReference, makeRoot } from '../harness/index.js';
 import {
-  compare, corpusEnv, knownList, loadCorpus, makeFixtures, runReference, runTixBatch, showMismatch,
+  compare, retryReference, corpusEnv, knownList, loadCorpus, makeFixtures, runReference, runTixBatch, showMismatch,
 } from './eval-corpus-lib.js';
 
 test('eval corpus: tix agrees with nix-instantiate --eval --strict', { skip: !haveReference() && 'reference Nix not installed', timeout: 600_000 }, async () => {
@@ -20,6 +20,7 @@ test('eval corpus: tix agrees with nix-instantiate --eval --strict', { skip: !ha
     const work = makeFixtures(root);
     const env = corpusEnv(root, work);
     const [ref, tix] = await Promise.all([runReference(cases, env, work), runTixBatch(cases, env, work, root)]);
+    await retryReference(cases, ref, tix, env, work);
     const bad = compare(cases, ref, tix);
     const known = knownList('known-divergences.txt');
     const unexpected = bad.filter((m) => !known.has(m.id));
