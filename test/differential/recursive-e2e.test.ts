@@ -105,6 +105,7 @@ interface ScenarioOptions {
   clientBin: string;
   sandbox: boolean;
   as?: Ids;
+  conf?: string;
 }
 
 function addUnreachable(host: Host, root: NixRoot, as?: Ids): string {
@@ -130,7 +131,7 @@ function checkCallRecord(root: NixRoot, result: string, unreachable: string, as?
 }
 
 function runScenario(o: ScenarioOptions): void {
-  const root = makeRoot({ conf: o.sandbox ? SANDBOX_CONF : '' });
+  const root = makeRoot({ conf: (o.sandbox ? SANDBOX_CONF : '') + (o.conf ?? '') });
   try {
     const unreachable = addUnreachable(o.host, root, o.as);
     const env = {
@@ -175,6 +176,13 @@ test('tix builds the scenario sandboxed, tix\'s own nix inside (root)', { skip: 
 
 test('tix builds the scenario sandboxed, reference nix inside (root)', { skip: noTix || noRef || (!canSandbox && 'needs root and bwrap') }, () => {
   runScenario({ host: 'tix', clientBin: REF_BIN, sandbox: true });
+});
+
+const haveNixbld = spawnSync('getent', ['group', 'nixbld']).status === 0;
+
+test('tix builds the scenario sandboxed with build users (nixbld), reference nix inside', { skip: noTix || noRef || (!canSandbox && 'needs root and bwrap') || (!haveNixbld && 'no nixbld group') }, () => {
+  // The builder runs as a nixbld user: the 0600 socket must be handed to it.
+  runScenario({ host: 'tix', clientBin: REF_BIN, sandbox: true, conf: 'build-users-group = nixbld\n' });
 });
 
 const user = noTix || !canSandbox ? undefined : testUser();

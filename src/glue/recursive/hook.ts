@@ -7,6 +7,7 @@
  * After the builder exits: connections dropped, session closed, and the added
  * paths handed back for the output reference scan.
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Verbosity, type Logger } from '../../core/index.js';
 import {
@@ -56,6 +57,7 @@ export async function startRecursiveServer(ctx: RecursiveBuildContext, opts: Rec
       serve: opts.serve ?? serveConnection,
       logger: opts.logger,
       maxConnections: opts.maxConnections,
+      owner: buildDirOwner(ctx.buildDir),
     });
   } catch (e) {
     await session.close();
@@ -70,4 +72,13 @@ export async function startRecursiveServer(ctx: RecursiveBuildContext, opts: Rec
       opts.logger?.log(Verbosity.Debug, `recursive Nix: ${socket.connections} connection(s) for '${storeDir.print(ctx.drvPath)}'`);
     },
   };
+}
+
+/**
+ * The sandbox hands the build dir to the build user when there is one; the
+ * socket follows it, so a builder running as that user can connect (0600).
+ */
+function buildDirOwner(buildDir: string): { uid: number; gid: number } | undefined {
+  const st = statSync(buildDir);
+  return st.uid === process.getuid?.() ? undefined : { uid: st.uid, gid: st.gid };
 }

@@ -12,7 +12,7 @@
  * its connection open cannot delay completion (2.8 waits for it).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { chmodSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, unlinkSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { NixError, Verbosity, type Logger } from '../../core/index.js';
@@ -33,6 +33,8 @@ export interface RecursiveSocketOptions {
   logger?: Logger;
   /** Live connections beyond this are refused (closed at once). */
   maxConnections?: number;
+  /** Give the socket to the build user (Nix chowns it so the builder can connect). */
+  owner?: { uid: number; gid: number };
 }
 
 /** `sun_path` holds 108 bytes including the terminating NUL. */
@@ -61,6 +63,7 @@ export class RecursiveSocket {
     await bindSocket(server, opts.socketPath);
     server.on('error', (e) => opts.logger?.log(Verbosity.Error, `error: recursive Nix socket: ${e.message}`));
     chmodSync(opts.socketPath, 0o600);
+    if (opts.owner !== undefined) chownSync(opts.socketPath, opts.owner.uid, opts.owner.gid);
     return self;
   }
 
