@@ -359,3 +359,19 @@ test('paths added through the socket are temp-rooted: live for a host GC during 
     }
   }
 });
+
+test('gating as 2.8: feature forced into system-features but experimental flag off', { skip: noTix || noRef }, () => {
+  const last: string[] = [];
+  for (const host of ['ref', 'tix'] as const) {
+    const root = makeRoot({ conf: 'system-features = recursive-nix\nexperimental-features = nix-command\n' });
+    try {
+      const r = run(host, root, 'nix-build', [join(FIX, 'probes.nix'), '-A', 'options', '--no-out-link'], { TIX_TEST_NIX_BIN: REF_BIN, TIX_TEST_PATH: TOOLS });
+      assert.notEqual(r.status, 0, host);
+      last.push(r.stderr.trim().split('\n').pop()!);
+    } finally {
+      root.cleanup();
+    }
+  }
+  assert.equal(last[0], "error: experimental Nix feature 'recursive-nix' is disabled; use '--extra-experimental-features recursive-nix' to override");
+  assert.equal(last[1], last[0]);
+});
