@@ -10,7 +10,7 @@ import type * as A from './ast.js';
 
 export type IndPart =
   | { kind: 'str'; text: string; hasIndentation: boolean; pos: A.Pos }
-  | { kind: 'expr'; expr: A.Expr };
+  | { kind: 'expr'; expr: A.Expr; pos: A.Pos };
 
 function minIndentation(parts: IndPart[]): number {
   let atStartOfLine = true;
@@ -47,6 +47,7 @@ export function stripIndentation(pos: A.Pos, parts: IndPart[]): A.Expr {
   if (parts.length === 0) return { kind: 'Str', pos, value: '' };
   const minIndent = minIndentation(parts);
   const out: A.Expr[] = [];
+  const partPos: A.Pos[] = [];
   let atStartOfLine = true;
   let curDropped = 0;
   for (let k = 0; k < parts.length; k++) {
@@ -55,6 +56,7 @@ export function stripIndentation(pos: A.Pos, parts: IndPart[]): A.Expr {
       atStartOfLine = false;
       curDropped = 0;
       out.push(p.expr);
+      partPos.push(p.pos);
       continue;
     }
     let s2 = '';
@@ -82,7 +84,8 @@ export function stripIndentation(pos: A.Pos, parts: IndPart[]): A.Expr {
       if (nl >= 0 && /^ *$/.test(s2.slice(nl + 1))) s2 = s2.slice(0, nl + 1);
     }
     out.push({ kind: 'Str', pos: p.pos, value: s2 });
+    partPos.push(p.pos);
   }
-  if (out.length === 1 && out[0]!.kind === 'Str') return out[0]!;
-  return { kind: 'Concat', pos, parts: out, forceString: true };
+  if (out.length === 1 && out[0]!.kind === 'Str') return { kind: 'Str', pos, value: (out[0] as A.StrLit).value };
+  return { kind: 'Concat', pos, parts: out, forceString: true, partPos };
 }

@@ -385,28 +385,29 @@ class Parser {
     throw this.unexpected(t);
   }
 
-  /** `"…"` after the opening quote token. */
+  /** `"…"`. The literal's position is its opening quote (what 2.8 reports for
+   *  an operand); each part records its own start / its `${` (`partPos`). */
   private parseString(): A.Expr {
-    this.next();
+    const pos = this.posOf(this.next());
     const parts: A.Expr[] = [];
-    let pos: A.Pos | undefined;
+    const partPos: A.Pos[] = [];
     for (;;) {
       const t = this.peek();
       if (t.type === 'STR') {
         this.next();
-        pos ??= this.posOf(t);
+        partPos.push(this.posOf(t));
         parts.push({ kind: 'Str', pos: this.posOf(t), value: t.value });
       } else if (t.type === 'DOLLAR_CURLY') {
         this.next();
-        pos ??= this.posOf(t);
+        partPos.push(this.posOf(t));
         parts.push(this.parseExpr());
         this.expectChar('}');
       } else break;
     }
-    const close = this.expectChar('"');
-    if (parts.length === 0) return { kind: 'Str', pos: this.posOf(close), value: '' };
-    if (parts.length === 1 && this.toks[this.i - 2]!.type === 'STR') return parts[0]!;
-    return { kind: 'Concat', pos: pos!, parts, forceString: true };
+    this.expectChar('"');
+    if (parts.length === 0) return { kind: 'Str', pos, value: '' };
+    if (parts.length === 1 && this.toks[this.i - 2]!.type === 'STR') return { kind: 'Str', pos, value: (parts[0] as A.StrLit).value };
+    return { kind: 'Concat', pos, parts, forceString: true, partPos };
   }
 
   private parseIndString(): A.Expr {
@@ -419,7 +420,7 @@ class Parser {
         parts.push({ kind: 'str', text: t.value, hasIndentation: t.hasIndentation === true, pos: this.posOf(t) });
       } else if (t.type === 'DOLLAR_CURLY') {
         this.next();
-        parts.push({ kind: 'expr', expr: this.parseExpr() });
+        parts.push({ kind: 'expr', expr: this.parseExpr(), pos: this.posOf(t) });
         this.expectChar('}');
       } else break;
     }
@@ -439,21 +440,24 @@ class Parser {
     }
     const head: A.Expr = { kind: 'Path', pos, value };
     const parts: A.Expr[] = [head];
+    const partPos: A.Pos[] = [pos];
     for (;;) {
       const n = this.peek();
       if (n.type === 'STR') {
         this.next();
+        partPos.push(this.posOf(n));
         parts.push({ kind: 'Str', pos: this.posOf(n), value: n.value });
         // Grammar: a literal part right after the path must be followed by `${`.
         if (parts.length === 2 && this.peek().type !== 'DOLLAR_CURLY') throw this.unexpected(this.peek(), ['DOLLAR_CURLY']);
       } else if (n.type === 'DOLLAR_CURLY') {
         this.next();
+        partPos.push(this.posOf(n));
         parts.push(this.parseExpr());
         this.expectChar('}');
       } else break;
     }
     this.expectType('PATH_END');
-    return parts.length === 1 ? head : { kind: 'Concat', pos, parts, forceString: false };
+    return parts.length === 1 ? head : { kind: 'Concat', pos, parts, forceString: false, partPos };
   }
 
   private parseAttrName(): A.AttrName {
