@@ -153,7 +153,11 @@ export interface Store {
    * `builtins.path`): `recursive` = NAR of the tree, `flat` = file contents.
    * Stores without it get `addToStore` with a `dumpPath` stream instead.
    */
-  addPathToStore?(opts: { name: string; fsPath: string; method: FileIngestionMethod; hashAlgo: HashType; repair?: boolean }): Promise<ValidPathInfo>;
+  addPathToStore?(opts: {
+    name: string; fsPath: string; method: FileIngestionMethod; hashAlgo: HashType; repair?: boolean;
+    /** Flat only: keep the executable bit (Nix's `addToStoreSlow`: `--add-fixed`, `nix store add-file`). */
+    preserveExecutable?: boolean;
+  }): Promise<ValidPathInfo>;
   /**
    * `addPermRoot`: atomically make `gcRoot` a symlink to `path` and register
    * it as an indirect root (`nix-build -o`, `--add-root`). Returns the

@@ -54,6 +54,9 @@ test('tix adds; the reference verifies and queries them', { skip }, () => {
       ...ok(runTix(root, 'nix-store', ['--add-fixed', 'md5', 'hello.txt']), 'flat md5').trim().split('\n'),
       ...ok(runTix(root, 'nix-store', ['--add-fixed', '--recursive', 'sha1', tree]), 'rec sha1').trim().split('\n'),
       ...ok(runTix(root, 'nix-store', ['--add-fixed', '--recursive', 'sha512', tree]), 'rec sha512').trim().split('\n'),
+      // A flat add keeps the executable bit in 2.8's --add-fixed and `nix store add-file`.
+      ...ok(runTix(root, 'nix-store', ['--add-fixed', 'md5', join(tree, 'run.sh')]), 'flat exec').trim().split('\n'),
+      ...ok(runTix(root, 'nix', ['store', 'add-file', join(tree, 'run.sh')]), 'add-file exec').trim().split('\n'),
     ];
     // The same adds by the reference give the same paths (and are no-ops).
     const refAdded = [
@@ -62,6 +65,8 @@ test('tix adds; the reference verifies and queries them', { skip }, () => {
       ...ok(runRef(root, 'nix-store', ['--add-fixed', 'md5', 'hello.txt']), '').trim().split('\n'),
       ...ok(runRef(root, 'nix-store', ['--add-fixed', '--recursive', 'sha1', tree]), '').trim().split('\n'),
       ...ok(runRef(root, 'nix-store', ['--add-fixed', '--recursive', 'sha512', tree]), '').trim().split('\n'),
+      ...ok(runRef(root, 'nix-store', ['--add-fixed', 'md5', join(tree, 'run.sh')]), '').trim().split('\n'),
+      ...ok(runRef(root, 'nix', ['store', 'add-file', join(tree, 'run.sh')]), '').trim().split('\n'),
     ];
     assert.deepEqual(added, refAdded);
     const v = runRef(root, 'nix-store', ['--verify', '--check-contents']);
@@ -119,6 +124,16 @@ test('the reference builds; tix queries and verifies agree', { skip }, () => {
       assert.equal(t.status, r.status, `status of nix-store ${op.join(' ')}`);
     }
     assert.equal(ok(runTix(root, 'nix-store', ['--export', out]), 'tix export'), ok(runRef(root, 'nix-store', ['--export', out]), 'ref export'));
+    for (const cmd of [
+      ['path-info', './res'], ['path-info', '-r', './res'], ['path-info', '-rsS', '--sigs', './res'], ['path-info', '--json', '-r', '-S', './res'],
+      ['path-info', '--all'], ['path-info', '--json', join(root.storeDir, '00000000000000000000000000000000-x')],
+      ['store', 'verify', '-r', './res'], ['store', 'add-path', '--dry-run', './g.nix'],
+    ]) {
+      const r = runRef(root, 'nix', cmd);
+      const t = runTix(root, 'nix', cmd);
+      assert.equal(t.stdout, r.stdout, `stdout of nix ${cmd.join(' ')} (stderr: ${t.stderr})`);
+      assert.equal(t.status, r.status, `status of nix ${cmd.join(' ')}`);
+    }
   } finally {
     root.cleanup();
   }

@@ -26,7 +26,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     for (const f of pos.slice(1)) {
       const p = absPath(f);
       const info = await store.addPathToStore({
-        name: p.slice(p.lastIndexOf('/') + 1), fsPath: p, method: recursive ? 'recursive' : 'flat', hashAlgo: algo,
+        name: p.slice(p.lastIndexOf('/') + 1), fsPath: p, method: recursive ? 'recursive' : 'flat', hashAlgo: algo, preserveExecutable: true,
       });
       ctx.stdout.write(store.print(info.path) + '\n');
     }

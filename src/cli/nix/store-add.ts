@@ -35,7 +35,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       ctx.stdout.write(new StoreDir(store.storeDir.dir).print(store.storeDir.makeFixedOutputPath({ recursive: !flat, hash, name: n })) + '\n');
       return 0;
     }
-    const info = await store.addPathToStore({ name: n, fsPath: path, method: flat ? 'flat' : 'recursive', hashAlgo: 'sha256' });
+    const info = await store.addPathToStore({ name: n, fsPath: path, method: flat ? 'flat' : 'recursive', hashAlgo: 'sha256', preserveExecutable: true });
     ctx.stdout.write(store.print(info.path) + '\n');
     return 0;
   });

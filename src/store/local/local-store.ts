@@ -6,11 +6,11 @@
  * big-lock,reserved}`, `gc.lock`, `gcroots/`, `profiles/`, `temproots/`.
  * Every add follows add-to-store.ts's temp-write → rename → register protocol.
  */
-import { mkdirSync, existsSync, openSync, closeSync, ftruncateSync, writeFileSync, renameSync, copyFileSync, lstatSync, readFileSync } from 'node:fs';
+import { mkdirSync, existsSync, openSync, closeSync, ftruncateSync, writeFileSync, renameSync, copyFileSync, lstatSync, readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError, Settings, compareUtf8 } from '../../core/index.js';
 import {
-  Hash, StoreDir, StorePath, hashBytes, type HashType, type ByteReader,
+  Hash, StoreDir, StorePath, hashBytes, regularFromBytes, serialiseNar, type HashType, type ByteReader,
 } from '../../formats/index.js';
 import { dumpPath, hashFile, restorePath } from '../nar-fs.js';
 import { StoreErrorCode } from '../errors.js';
@@ -41,6 +41,12 @@ export interface AddPathOptions {
   method: 'flat' | 'recursive';
   hashAlgo: HashType;
   repair?: boolean;
+  /**
+   * Flat only: keep the file's executable bit, as Nix 2.8's `addToStoreSlow`
+   * does (`nix-store --add-fixed`, `nix store add-file`); `builtins.path`
+   * with `recursive = false` does not.
+   */
+  preserveExecutable?: boolean;
 }
 
 export class LocalStore implements Store {
@@ -225,6 +231,7 @@ export class LocalStore implements Store {
     } catch {
       throw notFound(opts.fsPath);
     }
+    if (st.isFile() && st.size <= SMALL_FILE) return this.addSmallFile(opts, (st.mode & 0o100) !== 0);
     const tmp = await this.makeRootedTemp();
     try {
       let caHash: Hash;
@@ -240,6 +247,7 @@ export class LocalStore implements Store {
       } else {
         if (st.isDirectory()) throw new NixError(StoreErrorCode.E_NOT_IN_STORE, 'reading from file: Is a directory');
         copyFileSync(opts.fsPath, tmp);
+        chmodSync(tmp, opts.preserveExecutable && (st.mode & 0o100) !== 0 ? 0o755 : 0o644);
         caHash = hashFile(tmp, opts.hashAlgo);
         ({ hash: narHash, narSize } = hashPathWithSize(tmp, st.size));
       }
@@ -251,6 +259,45 @@ export class LocalStore implements Store {
       return await this.finishAdd(tmp, info, opts.repair);
     } finally {
       deletePath(tmp);
+    }
+  }
+
+  /**
+   * A small regular file: read once into memory, hash those bytes, then root,
+   * lock and write exactly them (one helper round trip per add).
+   */
+  private async addSmallFile(opts: AddPathOptions, executable: boolean): Promise<ValidPathInfo> {
+    let data: Uint8Array;
+    try {
+      data = readFileSync(opts.fsPath);
+    } catch {
+      throw notFound(opts.fsPath);
+    }
+    const recursive = opts.method === 'recursive';
+    const exec = executable && (recursive || opts.preserveExecutable === true);
+    const nar = serialiseNar(regularFromBytes(data, exec));
+    const narHash = hashBytes('sha256', nar);
+    const caHash = hashBytes(opts.hashAlgo, recursive ? nar : data);
+    const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name });
+    const printed = this.print(path);
+    const info: ValidPathInfo = {
+      path, narHash, narSize: nar.length, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
+    };
+    const locks = await this.tempRoots.addAndLock(printed);
+    try {
+      if (!opts.repair && this.db.isValid(printed)) return this.queryPathInfoSync(path)!;
+      const tmp = makeTempPath(this.storeDir, path.hashPart);
+      try {
+        writeNewFile(tmp, data, this.fsync);
+        if (exec) chmodSync(tmp, 0o755);
+        moveIntoPlace({ tmp, final: printed, fsync: this.fsync });
+        this.registerValidPaths([info]);
+        return info;
+      } finally {
+        deletePath(tmp);
+      }
+    } finally {
+      await locks.unlock();
     }
   }
 
@@ -406,6 +453,9 @@ export class LocalStore implements Store {
     return verifyStore(this, { checkContents, repair });
   }
 }
+
+/** Files up to this size are added from memory in one pass. */
+const SMALL_FILE = 1 << 20;
 
 function hashPathWithSize(p: string, sizeHint = Infinity): { hash: Hash; narSize: number } {
   const r = narHashes(p, ['sha256'], sizeHint);
