@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { NixError, CoreErrorCode, SimpleLogger, Verbosity, nullLogger, type VerbosityLevel } from '../core/index.js';
 import type { BuildMode, DerivedPath, Store } from '../store/index.js';
 import { buildOpsOf, withBuildOps } from '../build/index.js';
-import { openStore, storeUri } from '../glue/index.js';
+import { makeRecursiveHook, openStore, storeUri } from '../glue/index.js';
 import { currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon } from '../protocol/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
@@ -21,7 +21,14 @@ import type { CliContext } from './context.js';
  */
 async function openServedStore(ctx: CliContext, uri: string): Promise<Store> {
   const store = await openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env, uri });
-  const wrapped = withBuildOps(store, { settings: ctx.settings, logDir: ctx.dirs.logDir, env: ctx.env, logger: () => currentOpLogger() ?? nullLogger });
+  const wrapped = withBuildOps(store, {
+    settings: ctx.settings,
+    logDir: ctx.dirs.logDir,
+    env: ctx.env,
+    logger: () => currentOpLogger() ?? nullLogger,
+    // Builds requiring `recursive-nix` get their per-build socket (issue 8).
+    recursiveHook: makeRecursiveHook({ logDir: ctx.dirs.logDir }),
+  });
   const ops = buildOpsOf(wrapped);
   if (ops === undefined) return wrapped;
   const worker = () => {
