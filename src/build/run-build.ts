@@ -17,6 +17,7 @@ import { BuildStatus } from '../store/index.js';
 import { BuildLogSink } from './build-log.js';
 import { directSandbox } from './builder/direct.js';
 import { makeBuilderEnv, rewriteStrings } from './builder/env.js';
+import { writeExportedReferences } from './builder/export-references.js';
 import { monitorBuilder, type MonitorResult } from './builder/monitor.js';
 import { getBoolAttr, getStringsAttr, isFixedOutput, type BuildDrv } from './derivation.js';
 import { failure, type DerivationGoal, type GoalResult } from './derivation-goal.js';
@@ -150,6 +151,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
   let logSink: BuildLogSink | undefined;
   try {
     sandbox = await openSandbox(goal, drv, buildDir, closure, scratch);
+    if (!drv.env.has('__json')) await writeExportedReferences(worker.store, drv.env.get('exportReferencesGraph'), closure, buildDir);
     const rewrites = new Map<string, string>();
     for (const [name, p] of scratch) rewrites.set(hashPlaceholder(name), p);
     // A redirected output: the builder must see (and write) the scratch path wherever the final one appears.
@@ -201,7 +203,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
       cwd: sandbox.buildDirInSandbox,
     });
     const res = await monitorBuilder(proc, {
-      maxSilentTime: settings.getInt('max-silent-time', 0),
+      maxSilentTime: settings.getInt('max-silent-time', settings.getInt('build-max-silent-time', 0)),
       timeout: settings.getInt('timeout', settings.getInt('build-timeout', 0)),
       tailLines: settings.getInt('log-lines', 10),
       onData: (c) => sink?.write(c),

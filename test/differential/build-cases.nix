@@ -65,5 +65,6 @@ in rec {
   chain10 = chain 10;
   graph201 = mk "graph-root" "echo ${toString leaves} > $out" { };
   wide = mk "wide" "/bin/mkdir $out; echo ${toString (builtins.genList (i: leaf i) 20)} > $out/refs" { };
+  exportRefs = mk "exportrefs" "/bin/cat graph > $out; echo --- >> $out; /bin/cat drvgraph >> $out" { exportReferencesGraph = [ "graph" withdep "drvgraph" usemulti.drvPath ]; };
   nondet = mk "nondet" "echo $RANDOM$RANDOM$RANDOM > $out" { };
 }
