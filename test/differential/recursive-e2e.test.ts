@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync, readdirSync, statSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { REPO_ROOT, REF_BIN, TIX_BIN, haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
 
 const FIX = join(REPO_ROOT, 'test/differential/recursive-fixtures');
@@ -374,4 +374,24 @@ test('gating as 2.8: feature forced into system-features but experimental flag o
   }
   assert.equal(last[0], "error: experimental Nix feature 'recursive-nix' is disabled; use '--extra-experimental-features recursive-nix' to override");
   assert.equal(last[1], last[0]);
+});
+
+test('through the tix daemon: the reference client asks tix\'s nix-daemon for the recursive build', { skip: noTix || noRef }, async () => {
+  const root = makeRoot();
+  const sock = join(root.dir, 'daemon.sock');
+  const daemon = spawn(join(TIX_BIN, 'nix-daemon'), [], { env: { ...root.env, NIX_DAEMON_SOCKET_PATH: sock }, stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+    const unreachable = addUnreachable('ref', root);
+    const env = { NIX_REMOTE: `unix://${sock}`, TIX_TEST_NIX_BIN: REF_BIN, TIX_TEST_PATH: TOOLS, TIX_TEST_UNREACHABLE: unreachable };
+    const b = run('ref', root, 'nix-build', [join(FIX, 'recursive.nix'), '--no-out-link'], env);
+    assert.equal(b.status, 0, show(b));
+    const out = b.stdout.trim().split('\n').pop()!;
+    const q = run('ref', root, 'nix', ['path-info', '-r', out], {});
+    const names = q.stdout.trim().split('\n').map((l) => l.replace(/^.*\/[0-9a-z]{32}-/, '')).sort();
+    assert.deepEqual(names, ['fnord', 'foobar', 'inner1', 'inner2', 'recursive']);
+  } finally {
+    daemon.kill();
+    root.cleanup();
+  }
 });
