@@ -206,6 +206,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
       maxSilentTime: settings.getInt('max-silent-time', settings.getInt('build-max-silent-time', 0)),
       timeout: settings.getInt('timeout', settings.getInt('build-timeout', 0)),
       tailLines: settings.getInt('log-lines', 10),
+      maxLogSize: settings.getInt('max-log-size', settings.getInt('build-max-log-size', 0)),
       onData: (c) => sink?.write(c),
       onLine: (line) => logger.result(act, ResultType.BuildLogLine, [line]),
       signal: worker.stopping.signal,
@@ -257,6 +258,11 @@ type GoalLogger = DerivationGoal['worker']['opts']['logger'];
 function builderFailed(goal: DerivationGoal, drv: BuildDrv, res: MonitorResult): GoalResult {
   if (res.kind === 'cancelled') return failure(BuildStatus.MiscFailure, undefined, { cancelled: true });
   const settings = goal.worker.settings;
+  if (res.kind === 'logLimit') {
+    const limit = settings.getInt('max-log-size', settings.getInt('build-max-log-size', 0));
+    const msg = `building of '${goal.derivedPathString()}' from .drv file killed after writing more than ${limit} bytes of log output`;
+    return failure(BuildStatus.LogLimitExceeded, new NixError(BuildErrorCode.E_BUILD_FAILED, msg));
+  }
   if (res.kind === 'silent' || res.kind === 'timeout') {
     const secs = res.kind === 'silent' ? settings.getInt('max-silent-time', 0) : settings.getInt('timeout', settings.getInt('build-timeout', 0));
     const msg = `building of '${goal.derivedPathString()}' from .drv file timed out after ${secs} seconds${res.kind === 'silent' ? ' of silence' : ''}`;

@@ -128,3 +128,17 @@ test('a failing inner (recursive-nix) build does not cancel the outer build', { 
     root.cleanup();
   }
 });
+
+test('max-log-size kills a chatty builder (2.8 does not enforce it for local builds)', { timeout: 60_000 }, () => {
+  const root = makeRoot();
+  try {
+    writeFileSync(join(root.dir, 'c.nix'), `derivation { name = "chatty"; system = "x86_64-linux"; builder = "/bin/bash";
+      args = [ "-c" "for i in 1 2 3 4 5 6 7 8 9 10; do echo 0123456789012345678901234567890123456789; /bin/sleep 0.05; done; echo > $out" ]; }`);
+    const r = runTix(root, 'nix-build', ['c.nix', '--no-out-link', '--option', 'max-log-size', '100']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /killed after writing more than 100 bytes of log output/);
+    assert.deepEqual(readdirSync(root.storeDir).filter((n) => n.includes('chatty') && !n.endsWith('.drv')), []);
+  } finally {
+    root.cleanup();
+  }
+});

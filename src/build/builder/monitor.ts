@@ -14,6 +14,8 @@ export interface MonitorOptions {
   timeout: number;
   /** How many trailing lines to keep. */
   tailLines: number;
+  /** `max-log-size`: bytes of output before the builder is killed; 0 = unlimited. */
+  maxLogSize?: number;
   onData(chunk: Uint8Array): void;
   onLine(line: string): void;
   /** Aborting kills the builder (cancellation by the scheduler). */
@@ -22,7 +24,7 @@ export interface MonitorOptions {
 
 export type MonitorResult =
   | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null; tail: string[] }
-  | { kind: 'silent' | 'timeout' | 'cancelled'; tail: string[] };
+  | { kind: 'silent' | 'timeout' | 'cancelled' | 'logLimit'; tail: string[] };
 
 /** Splits a byte stream into lines the way Nix does. */
 export class LineSplitter {
@@ -61,9 +63,10 @@ export function monitorBuilder(proc: BuilderProcess, opts: MonitorOptions): Prom
     opts.onLine(line);
   });
   return new Promise((resolve) => {
-    let outcome: 'silent' | 'timeout' | 'cancelled' | undefined;
+    let outcome: 'silent' | 'timeout' | 'cancelled' | 'logLimit' | undefined;
+    let logSize = 0;
     let silentTimer: NodeJS.Timeout | undefined;
-    const stop = (kind: 'silent' | 'timeout' | 'cancelled'): void => {
+    const stop = (kind: 'silent' | 'timeout' | 'cancelled' | 'logLimit'): void => {
       if (outcome !== undefined) return;
       outcome = kind;
       proc.kill();
@@ -80,6 +83,12 @@ export function monitorBuilder(proc: BuilderProcess, opts: MonitorOptions): Prom
     if (opts.signal?.aborted) onAbort();
 
     proc.output.on('data', (chunk: Buffer) => {
+      if (outcome !== undefined) return;
+      logSize += chunk.length;
+      if (opts.maxLogSize && logSize > opts.maxLogSize) {
+        stop('logLimit');
+        return;
+      }
       armSilent();
       opts.onData(chunk);
       splitter.push(chunk);
