@@ -56,9 +56,9 @@ export function eqValues(a: Value, b: Value): boolean {
       if (oa !== undefined && ob !== undefined) return eqLazy(oa, ob);
     }
     if (a.size !== b.size) return false;
-    for (const k of a.keys()) {
-      const bv = b.get(k);
-      if (bv === undefined || !eqLazy(a.get(k)!, bv)) return false;
+    // Same size and both sorted: names must match pairwise.
+    for (let i = 0; i < a.names.length; i++) {
+      if (a.names[i] !== b.names[i] || !eqLazy(a.values[i]!, b.values[i]!)) return false;
     }
     return true;
   }

@@ -90,9 +90,9 @@ function printInto(lz: Lazy, out: string[], seen: Set<object>): void {
       seen.add(v);
     }
     out.push('{ ');
-    for (const k of v.keys()) {
-      out.push(showAttrName(k), ' = ');
-      printInto(v.get(k)!, out, seen);
+    for (let i = 0; i < v.names.length; i++) {
+      out.push(showAttrName(v.names[i]!), ' = ');
+      printInto(v.values[i]!, out, seen);
       out.push('; ');
     }
     out.push('}');
@@ -119,13 +119,14 @@ function deep(v: Value, epoch: number, seenLists: Set<object>): void {
     // An epoch mark instead of a Set: deepSeq of big trees visits ~1M sets.
     if (v.mark === epoch) return;
     v.mark = epoch;
-    for (const k of v.keys()) {
-      const x = v.get(k)!;
+    const vals = v.values;
+    for (let i = 0; i < vals.length; i++) {
+      const x = vals[i]!;
       if (!(x instanceof Thunk) && !(x instanceof NixAttrs) && !Array.isArray(x)) continue;
       try {
         deep(force(x), epoch, seenLists);
       } catch (e) {
-        if (e instanceof EvalError) e.addFrame(`while evaluating the attribute '${k}'`, v.posOf(k));
+        if (e instanceof EvalError) e.addFrame(`while evaluating the attribute '${v.names[i]}'`, v.positions?.[i]);
         throw e;
       }
     }

@@ -17,8 +17,7 @@ import { app1, app2 } from './util.js';
 export function register(r: BuiltinRegistry): void {
   r.add('attrNames', 1, ([s], pos) => forceAttrs(s!, pos).keys().slice());
   r.add('attrValues', 1, ([s], pos) => {
-    const a = forceAttrs(s!, pos);
-    return a.keys().map((k) => a.get(k)!);
+    return forceAttrs(s!, pos).values.slice();
   });
   r.add('getAttr', 2, ([n, s], pos) => {
     const name = forceStr(n!, pos);
