@@ -60,7 +60,8 @@ export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: P
   } finally {
     opts.out?.push(sink.s);
   }
-  return sink.s;
+  // A flat copy: the rope of many small appends is slow to index and heavy for the GC.
+  return sink.s.length < 256 ? sink.s : Buffer.from(sink.s, 'latin1').toString('latin1');
 }
 
 function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
@@ -139,6 +140,8 @@ function writeAttrs(state: EvalState, v: NixAttrs, ctx: Set<string>, pos: Pos | 
 
 class JsonError extends Error {}
 
+const NUMBER_RE = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
 const I64_MAX = 9223372036854775807n;
 const U64_MAX = 18446744073709551615n;
 
@@ -201,9 +204,9 @@ class JsonParser {
     if (c === '[') return this.array();
     if (c === '"') return truncateAtNul(this.string());
     if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
-    for (const [w, v] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (s.startsWith(w, this.i)) { this.i += w.length; return v; }
-    }
+    if (s.startsWith('true', this.i)) { this.i += 4; return true; }
+    if (s.startsWith('false', this.i)) { this.i += 5; return false; }
+    if (s.startsWith('null', this.i)) { this.i += 4; return null; }
     this.unexpected(ctx, "'[', '{', or a literal");
   }
 
@@ -244,7 +247,7 @@ class JsonParser {
   }
 
   private number(): Value {
-    const m = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+    const m = NUMBER_RE;
     m.lastIndex = this.i;
     const r = m.exec(this.s);
     if (!r) this.fail('value', `invalid number; last read: '${this.s.slice(this.i, this.i + 1)}'`, undefined, this.i + 1);
@@ -265,7 +268,20 @@ class JsonParser {
     const s = this.s;
     const start = this.i;
     this.i++;
-    let out = '';
+    // Fast path: a run of printable ASCII up to the closing quote.
+    let j = this.i;
+    for (;;) {
+      const c = s.charCodeAt(j);
+      if (c === 34) {
+        const str = s.slice(this.i, j);
+        this.i = j + 1;
+        return str;
+      }
+      if (!(c >= 32 && c < 128 && c !== 92)) break;
+      j++;
+    }
+    let out = s.slice(this.i, j);
+    this.i = j;
     for (;;) {
       const c = s.charCodeAt(this.i);
       if (Number.isNaN(c)) this.stringError(start, 'invalid string: missing closing quote');
