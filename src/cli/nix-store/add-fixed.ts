@@ -3,7 +3,9 @@ import { parseHashType } from '../../formats/index.js';
 import { NixError } from '../../core/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { absPath, usageError, withStore } from './store-common.js';
+import { absPath, usageError } from './store-common.js';
+import { withAnyStore } from './store-view.js';
+import { addPath } from './add-path.js';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const { rest } = takeCommonFlags(args, ctx);
@@ -22,13 +24,13 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   } catch (e) {
     throw usageError((e as NixError).message);
   }
-  return withStore(ctx, async (store) => {
+  return withAnyStore(ctx, async (v) => {
     for (const f of pos.slice(1)) {
       const p = absPath(f);
-      const info = await store.addPathToStore({
+      const info = await addPath(v.store, {
         name: p.slice(p.lastIndexOf('/') + 1), fsPath: p, method: recursive ? 'recursive' : 'flat', hashAlgo: algo, preserveExecutable: true,
       });
-      ctx.stdout.write(store.print(info.path) + '\n');
+      ctx.stdout.write(v.print(info.path) + '\n');
     }
     return 0;
   });

@@ -1,7 +1,9 @@
 /** `nix-store --add PATHS…` (nix-store.cc `opAdd`): add each as `fixed:r:sha256`, print the store path. */
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { absPath, usageError, withStore } from './store-common.js';
+import { absPath, usageError } from './store-common.js';
+import { withAnyStore } from './store-view.js';
+import { addPath } from './add-path.js';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const { rest } = takeCommonFlags(args, ctx);
@@ -11,11 +13,11 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     if (a.startsWith('-') && a !== '-') throw usageError(`unknown flag '${a}'`);
     files.push(a);
   }
-  return withStore(ctx, async (store) => {
+  return withAnyStore(ctx, async (v) => {
     for (const f of files) {
       const p = absPath(f);
-      const info = await store.addPathToStore({ name: p.slice(p.lastIndexOf('/') + 1), fsPath: p, method: 'recursive', hashAlgo: 'sha256' });
-      ctx.stdout.write(store.print(info.path) + '\n');
+      const info = await addPath(v.store, { name: p.slice(p.lastIndexOf('/') + 1), fsPath: p, method: 'recursive', hashAlgo: 'sha256' });
+      ctx.stdout.write(v.print(info.path) + '\n');
     }
     return 0;
   });

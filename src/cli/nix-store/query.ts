@@ -12,7 +12,8 @@ import { StorePath } from '../../formats/index.js';
 import { drvOutputPaths, findRootsMap, type LocalStore } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { followLinksToStorePath, notValid, usageError, withStore } from './store-common.js';
+import { followLinksToStorePath, notValid, usageError } from './store-common.js';
+import { withAnyStore, type StoreView } from './store-view.js';
 
 type Query =
   | 'outputs' | 'requisites' | 'references' | 'referrers' | 'referrers-closure' | 'deriver' | 'hash' | 'size'
@@ -66,105 +67,97 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   if (o.forceRealise || o.query === 'graphml' || o.query === 'binding') {
     throw new NixError(CoreErrorCode.E_NOT_IMPLEMENTED, `'nix-store --query' with this flag is not implemented yet`);
   }
-  return withStore(ctx, async (store) => {
+  return withAnyStore(ctx, async (v) => {
     const out: string[] = [];
-    await runQuery(store, o, out, ctx);
+    await runQuery(v, o, out, ctx);
     ctx.stdout.write(out.join(''));
     return 0;
   });
 }
 
-function info(store: LocalStore, p: StorePath) {
-  const i = store.queryPathInfoSync(p);
-  if (i === undefined) throw notValid(store, p);
-  return i;
-}
-
 /** `maybeUseOutputs`: a derivation's output paths (from the .drv) or the path itself. */
-function maybeUseOutputs(store: LocalStore, p: StorePath, useOutput: boolean): StorePath[] {
+async function maybeUseOutputs(v: StoreView, p: StorePath, useOutput: boolean): Promise<StorePath[]> {
   if (!useOutput || !p.isDerivation()) return [p];
-  info(store, p);
-  const text = readFileSync(store.print(p), 'utf8');
-  return drvOutputPaths(text).map(([, out]) => store.storeDir.parse(out)).sort(cmp);
+  await v.info(p);
+  const text = readFileSync(v.print(p), 'utf8');
+  return drvOutputPaths(text).map(([, out]) => v.storeDir.parse(out)).sort(cmp);
 }
 
 const cmp = (a: StorePath, b: StorePath): number => compareUtf8(a.baseName, b.baseName);
 /** Printed store paths share the store dir and have ASCII base names, so UTF-16 order is byte order. */
 const cmpAscii = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-async function runQuery(store: LocalStore, o: QueryOpts, out: string[], ctx: CliContext): Promise<void> {
-  const resolveArg = (a: string): StorePath => followLinksToStorePath(store, a);
+async function runQuery(v: StoreView, o: QueryOpts, out: string[], ctx: CliContext): Promise<void> {
+  const resolveArg = (a: string): StorePath => followLinksToStorePath(v, a);
   switch (o.query) {
     case 'outputs':
-      for (const a of o.args) for (const p of maybeUseOutputs(store, resolveArg(a), true)) out.push(store.print(p) + '\n');
+      for (const a of o.args) for (const p of await maybeUseOutputs(v, resolveArg(a), true)) out.push(v.print(p) + '\n');
       return;
     case 'requisites': case 'references': case 'referrers': case 'referrers-closure': {
       const paths = new Map<string, StorePath>();
       const add = (p: StorePath): void => void paths.set(p.baseName, p);
       const refsCache = new Map<string, string[]>();
       for (const a of o.args) {
-        for (const j of maybeUseOutputs(store, resolveArg(a), o.useOutput)) {
-          if (o.query === 'requisites') {
-            for (const f of store.computeFSClosureSync([j], { includeOutputs: o.includeOutputs, referencesOut: refsCache })) {
-              if (!paths.has(f.slice(store.storeDir.dir.length + 1))) add(store.storeDir.parse(f));
-            }
-          } else if (o.query === 'references') info(store, j).references.forEach(add);
-          else if (o.query === 'referrers') (await store.queryReferrers(j)).forEach(add);
-          else for (const f of await store.computeFSClosure([j], { flipDirection: true })) add(store.storeDir.parse(f));
+        for (const j of await maybeUseOutputs(v, resolveArg(a), o.useOutput)) {
+          if (o.query === 'requisites') (await v.closure([j], { includeOutputs: o.includeOutputs }, refsCache)).forEach(add);
+          else if (o.query === 'references') (await v.info(j)).references.forEach(add);
+          else if (o.query === 'referrers') (await v.store.queryReferrers(j)).forEach(add);
+          else (await v.closure([j], { flipDirection: true })).forEach(add);
         }
       }
-      for (const p of topoSortPaths(store, [...paths.values()], refsCache).reverse()) out.push(store.print(p) + '\n');
+      for (const p of (await v.topoSort([...paths.values()], refsCache)).reverse()) out.push(v.print(p) + '\n');
       return;
     }
     case 'deriver':
       for (const a of o.args) {
-        const i = info(store, resolveArg(a));
-        out.push((i.deriver ? store.print(i.deriver) : 'unknown-deriver') + '\n');
+        const i = await v.info(resolveArg(a));
+        out.push((i.deriver ? v.print(i.deriver) : 'unknown-deriver') + '\n');
       }
       return;
     case 'hash': case 'size':
       for (const a of o.args) {
-        for (const p of maybeUseOutputs(store, resolveArg(a), o.useOutput)) {
-          const i = info(store, p);
+        for (const p of await maybeUseOutputs(v, resolveArg(a), o.useOutput)) {
+          const i = await v.info(p);
           out.push((o.query === 'hash' ? i.narHash.toString('base32') : String(i.narSize)) + '\n');
         }
       }
       return;
     case 'tree': {
       const done = new Set<string>();
-      for (const a of o.args) printTree(store, resolveArg(a), '', '', done, out);
+      for (const a of o.args) await printTree(v, resolveArg(a), '', '', done, out);
       return;
     }
     case 'graph': {
       const roots: StorePath[] = [];
-      for (const a of o.args) roots.push(...maybeUseOutputs(store, resolveArg(a), o.useOutput));
-      printDotGraph(store, roots, out);
+      for (const a of o.args) roots.push(...(await maybeUseOutputs(v, resolveArg(a), o.useOutput)));
+      await printDotGraph(v, roots, out);
       return;
     }
     case 'resolve':
-      for (const a of o.args) out.push(store.print(resolveArg(a)) + '\n');
+      for (const a of o.args) out.push(v.print(resolveArg(a)) + '\n');
       return;
     case 'roots':
-      await printRoots(store, o, out, ctx);
+      await printRoots(v, o, out, ctx);
       return;
     default:
       throw new Error(`Assertion failed: query ${o.query}`);
   }
 }
 
-async function printRoots(store: LocalStore, o: QueryOpts, out: string[], ctx: CliContext): Promise<void> {
+async function printRoots(v: StoreView, o: QueryOpts, out: string[], ctx: CliContext): Promise<void> {
   const referrers = new Set<string>();
-  const keepOutputs = store.settings.getBool('keep-outputs', false);
-  const keepDerivations = store.settings.getBool('keep-derivations', true);
+  const settings = ctx.settings;
+  const keepOutputs = settings.getBool('keep-outputs', false);
+  const keepDerivations = settings.getBool('keep-derivations', true);
   for (const a of o.args) {
-    for (const p of maybeUseOutputs(store, followLinksToStorePath(store, a), o.useOutput)) {
-      const c = await store.computeFSClosure([p], { flipDirection: true, includeOutputs: keepOutputs, includeDerivers: keepDerivations });
-      for (const f of c) referrers.add(f);
+    for (const p of await maybeUseOutputs(v, followLinksToStorePath(v, a), o.useOutput)) {
+      for (const q of await v.closure([p], { flipDirection: true, includeOutputs: keepOutputs, includeDerivers: keepDerivations })) referrers.add(v.print(q));
     }
   }
-  const roots = await findRootsMap(store, false, { info: (m) => ctx.stderr.write(m + '\n') });
-  const targets = [...roots.keys()].sort(compareUtf8);
-  for (const t of targets) {
+  const roots = v.local
+    ? await findRootsMap(v.local, false, { info: (m) => ctx.stderr.write(m + '\n') })
+    : new Map([...(await v.store.findRoots(false))].map(([p, ls]) => [v.print(p), ls]));
+  for (const t of [...roots.keys()].sort(compareUtf8)) {
     if (!referrers.has(t)) continue;
     for (const l of [...roots.get(t)!].sort(compareUtf8)) out.push(`${l} -> ${t}\n`);
   }
@@ -210,23 +203,23 @@ export function topoSortPaths(store: LocalStore, paths: StorePath[], refsCache?:
   return sorted.reverse().map((f) => items.get(f)!);
 }
 
-function printTree(store: LocalStore, p: StorePath, firstPad: string, tailPad: string, done: Set<string>, out: string[]): void {
+async function printTree(v: StoreView, p: StorePath, firstPad: string, tailPad: string, done: Set<string>, out: string[]): Promise<void> {
   if (done.has(p.baseName)) {
-    out.push(`${firstPad}${store.print(p)} [...]\n`);
+    out.push(`${firstPad}${v.print(p)} [...]\n`);
     return;
   }
   done.add(p.baseName);
-  out.push(`${firstPad}${store.print(p)}\n`);
-  const sorted = topoSortPaths(store, info(store, p).references).reverse();
-  sorted.forEach((r, n) => {
+  out.push(`${firstPad}${v.print(p)}\n`);
+  const sorted = (await v.topoSort((await v.info(p)).references)).reverse();
+  for (let n = 0; n < sorted.length; n++) {
     const last = n + 1 === sorted.length;
-    printTree(store, r, tailPad + (last ? '└───' : '├───'), tailPad + (last ? '    ' : '│   '), done, out);
-  });
+    await printTree(v, sorted[n]!, tailPad + (last ? '└───' : '├───'), tailPad + (last ? '    ' : '│   '), done, out);
+  }
 }
 
 const COLOURS = ['black', 'red', 'green', 'blue', 'magenta', 'burlywood'];
 
-function printDotGraph(store: LocalStore, roots: StorePath[], out: string[]): void {
+async function printDotGraph(v: StoreView, roots: StorePath[], out: string[]): Promise<void> {
   let colour = 0;
   const work = new Map(roots.map((p) => [p.baseName, p]));
   const done = new Set<string>();
@@ -238,7 +231,7 @@ function printDotGraph(store: LocalStore, roots: StorePath[], out: string[]): vo
     if (done.has(first)) continue;
     done.add(first);
     out.push(`"${p.baseName}" [label = "${p.name}", shape = box, style = filled, fillcolor = "#ff0000"];\n`);
-    for (const r of info(store, p).references) {
+    for (const r of (await v.info(p)).references) {
       if (r.equals(p)) continue;
       work.set(r.baseName, r);
       out.push(`"${r.baseName}" -> "${p.baseName}" [color = "${COLOURS[colour++ % COLOURS.length]}"];\n`);

@@ -6,7 +6,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { NixError, CoreErrorCode } from '../../core/index.js';
-import type { StorePath } from '../../formats/index.js';
+import type { StoreDir, StorePath } from '../../formats/index.js';
 import type { LocalStore } from '../../store/index.js';
 import { openLocalStore } from '../../glue/index.js';
 import type { CliContext } from '../context.js';
@@ -34,7 +34,7 @@ export function absPath(p: string, cwd = process.cwd()): string {
 }
 
 /** Follow symlinks until the path is inside the store (Nix `followLinksToStore`). */
-export function followLinksToStore(store: LocalStore, arg: string): string {
+export function followLinksToStore(store: { storeDir: StoreDir }, arg: string): string {
   let path = absPath(arg);
   for (let i = 0; i < 1024 && !store.storeDir.isInStore(path); i++) {
     let st;
@@ -50,7 +50,7 @@ export function followLinksToStore(store: LocalStore, arg: string): string {
   return path;
 }
 
-export function followLinksToStorePath(store: LocalStore, arg: string): StorePath {
+export function followLinksToStorePath(store: { storeDir: StoreDir }, arg: string): StorePath {
   return store.storeDir.toStorePath(followLinksToStore(store, arg))[0];
 }
 

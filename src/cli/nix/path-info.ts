@@ -2,15 +2,14 @@
  * `nix path-info` (nix/path-info.cc, store-api.cc `pathInfoToJSON`, Nix 2.8):
  * `-r`, `--json`, `-s`/`--size`, `-S`/`--closure-size`, `-h`, `--sigs`, `--all`.
  * Plain output is topologically sorted (dependencies first); JSON is sorted
- * by path, with invalid paths as `{"path":…,"valid":false}`.
+ * by path, with invalid paths as `{"path":…,"valid":false}`. Works on any
+ * store (local, or the daemon/`unix://` store of a recursive build).
  */
-import { NixError } from '../../core/index.js';
 import type { StorePath } from '../../formats/index.js';
-import type { LocalStore, ValidPathInfo } from '../../store/index.js';
+import type { ValidPathInfo } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { withStore, notValid } from '../nix-store/store-common.js';
-import { topoSortPaths } from '../nix-store/query.js';
+import { cmpPaths, withAnyStore, type StoreView } from '../nix-store/store-view.js';
 import { dropWords, nixUsage, reportUnknown, resolveInstallables } from './store-common.js';
 
 interface Opts {
@@ -42,16 +41,16 @@ function parse(rest: string[]): Opts {
   return o;
 }
 
-function closureSize(store: LocalStore, p: StorePath): number {
+async function closureSize(v: StoreView, p: StorePath): Promise<number> {
   let n = 0;
-  for (const f of store.db.read(() => store.computeFSClosureSync([p]))) n += store.db.queryPathInfo(f)?.narSize ?? 0;
+  for (const q of await v.closure([p])) n += (await v.info(q)).narSize;
   return n;
 }
 
-function fmtSize(v: number, human: boolean): string {
-  if (!human) return '\t' + String(v).padStart(11);
+function fmtSize(value: number, human: boolean): string {
+  if (!human) return '\t' + String(value).padStart(11);
   const idents = ' KMGTPEZY';
-  let res = v;
+  let res = value;
   let power = 0;
   while (res > 1024 && power < idents.length - 1) {
     power++;
@@ -60,13 +59,13 @@ function fmtSize(v: number, human: boolean): string {
   return '\t' + res.toFixed(1).padStart(6) + idents[power];
 }
 
-function jsonOf(store: LocalStore, i: ValidPathInfo, o: Opts): Record<string, unknown> {
+async function jsonOf(v: StoreView, i: ValidPathInfo, o: Opts): Promise<Record<string, unknown>> {
   const j: Record<string, unknown> = {
-    path: store.print(i.path), narHash: i.narHash.sri, narSize: i.narSize, references: i.references.map((r) => store.print(r)),
+    path: v.print(i.path), narHash: i.narHash.sri, narSize: i.narSize, references: i.references.map((r) => v.print(r)),
   };
   if (i.ca) j.ca = i.ca;
-  if (o.closureSize) j.closureSize = closureSize(store, i.path);
-  if (i.deriver) j.deriver = store.print(i.deriver);
+  if (o.closureSize) j.closureSize = await closureSize(v, i.path);
+  if (i.deriver) j.deriver = v.print(i.deriver);
   if (i.registrationTime) j.registrationTime = i.registrationTime;
   if (i.ultimate) j.ultimate = true;
   if (i.sigs.length > 0) j.signatures = i.sigs;
@@ -76,35 +75,35 @@ function jsonOf(store: LocalStore, i: ValidPathInfo, o: Opts): Record<string, un
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const { rest } = takeCommonFlags(dropWords(args, ['path-info']), ctx);
   const o = parse(rest);
-  return withStore(ctx, async (store) => {
-    let paths = o.all ? await store.queryAllValidPaths() : resolveInstallables(store, o.args);
-    if (!o.all && o.args.length === 0) throw nixUsage("'nix path-info' requires at least one installable");
-    const unknown = reportUnknown(store, paths, ctx);
+  if (!o.all && o.args.length === 0) throw nixUsage("'nix path-info' requires at least one installable");
+  return withAnyStore(ctx, async (v) => {
+    let paths = o.all ? await v.store.queryAllValidPaths() : resolveInstallables(v.storeDir, o.args);
+    const unknown = await reportUnknown(v, paths, ctx);
     if (o.recursive) {
-      if (unknown.length > 0) throw notValid(store, unknown[0]!);
-      paths = [...(await store.computeFSClosure(paths))].map((f) => store.storeDir.parse(f));
+      if (unknown.length > 0) await v.info(unknown[0]!);
+      paths = await v.closure(paths);
     }
     if (o.json) {
-      const sorted = [...new Map(paths.map((p) => [p.baseName, p])).values()].sort((a, b) => (a.baseName < b.baseName ? -1 : 1));
-      const arr = sorted.map((p) => {
-        const i = store.queryPathInfoSync(p);
-        return i === undefined ? { path: store.print(p), valid: false } : jsonOf(store, i, o);
-      });
+      const sorted = [...new Map(paths.map((p) => [p.baseName, p])).values()].sort(cmpPaths);
+      const arr: unknown[] = [];
+      for (const p of sorted) {
+        const i = await v.tryInfo(p);
+        arr.push(i === undefined ? { path: v.print(p), valid: false } : await jsonOf(v, i, o));
+      }
       ctx.stdout.write(JSON.stringify(arr));
       return 0;
     }
-    if (unknown.length > 0) throw notValid(store, unknown[0]!);
-    const sorted = topoSortPaths(store, paths).reverse();
-    const width = Math.max(0, ...sorted.map((p) => store.print(p).length));
+    if (unknown.length > 0) await v.info(unknown[0]!);
+    const sorted = (await v.topoSort(paths)).reverse();
+    const width = Math.max(0, ...sorted.map((p) => v.print(p).length));
     let out = '';
     for (const p of sorted) {
-      const i = store.queryPathInfoSync(p);
-      if (i === undefined) throw new NixError('E0201', `path '${store.print(p)}' is not valid`);
-      const s = store.print(p);
+      const i = await v.info(p);
+      const s = v.print(p);
       out += s;
       if (o.size || o.closureSize || o.sigs) out += ' '.repeat(Math.max(0, width - s.length));
       if (o.size) out += fmtSize(i.narSize, o.human);
-      if (o.closureSize) out += fmtSize(closureSize(store, p), o.human);
+      if (o.closureSize) out += fmtSize(await closureSize(v, p), o.human);
       if (o.sigs) {
         const ss: string[] = [];
         if (i.ultimate) ss.push('ultimate');

@@ -8,7 +8,8 @@ import { StoreDir } from '../../formats/index.js';
 import { hashFile, hashPath } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { withStore } from '../nix-store/store-common.js';
+import { withAnyStore } from '../nix-store/store-view.js';
+import { addPath } from '../nix-store/add-path.js';
 import { dropWords, nixUsage } from './store-common.js';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
@@ -29,14 +30,14 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   if (pos.length !== 1) throw nixUsage(pos.length === 0 ? "missing argument 'path'" : `unexpected argument '${pos[1]}'`);
   const path = resolve(pos[0]!);
   const n = name ?? basename(path);
-  return withStore(ctx, async (store) => {
+  return withAnyStore(ctx, async (v) => {
     if (dryRun) {
       const hash = flat ? hashFile(path, 'sha256') : hashPath(path, 'sha256').hash;
-      ctx.stdout.write(new StoreDir(store.storeDir.dir).print(store.storeDir.makeFixedOutputPath({ recursive: !flat, hash, name: n })) + '\n');
+      ctx.stdout.write(new StoreDir(v.storeDir.dir).print(v.storeDir.makeFixedOutputPath({ recursive: !flat, hash, name: n })) + '\n');
       return 0;
     }
-    const info = await store.addPathToStore({ name: n, fsPath: path, method: flat ? 'flat' : 'recursive', hashAlgo: 'sha256', preserveExecutable: true });
-    ctx.stdout.write(store.print(info.path) + '\n');
+    const info = await addPath(v.store, { name: n, fsPath: path, method: flat ? 'flat' : 'recursive', hashAlgo: 'sha256', preserveExecutable: true });
+    ctx.stdout.write(v.print(info.path) + '\n');
     return 0;
   });
 }

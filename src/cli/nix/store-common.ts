@@ -5,8 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { NixError, CoreErrorCode } from '../../core/index.js';
-import type { StorePath } from '../../formats/index.js';
-import type { LocalStore } from '../../store/index.js';
+import type { StoreDir, StorePath } from '../../formats/index.js';
+import type { StoreView } from '../nix-store/store-view.js';
 import type { CliContext } from '../context.js';
 import { followLinksToStorePath } from '../nix-store/store-common.js';
 
@@ -25,20 +25,21 @@ export function nixUsage(msg: string): NixError {
 }
 
 /** Installables that name store paths: a path in the store or a symlink chain into it. */
-export function resolveInstallables(store: LocalStore, args: string[]): StorePath[] {
+export function resolveInstallables(storeDir: StoreDir, args: string[]): StorePath[] {
   return args.map((a) => {
     if (!a.includes('/') && !existsSync(a)) {
       throw new NixError(CoreErrorCode.E_NOT_IMPLEMENTED, `flake installables ('${a}') are not supported by tix yet`);
     }
-    return followLinksToStorePath(store, a);
+    return followLinksToStorePath({ storeDir }, a);
   });
 }
 
 /** Nix 2.8 reports opaque installables that are not valid before failing on them. */
-export function reportUnknown(store: LocalStore, paths: StorePath[], ctx: CliContext): StorePath[] {
-  const unknown = paths.filter((p) => store.queryPathInfoSync(p) === undefined);
+export async function reportUnknown(v: StoreView, paths: StorePath[], ctx: CliContext): Promise<StorePath[]> {
+  const unknown: StorePath[] = [];
+  for (const p of paths) if ((await v.tryInfo(p)) === undefined) unknown.push(p);
   if (unknown.length > 0) {
-    ctx.stderr.write("don't know how to build these paths:\n" + unknown.map((p) => `  ${store.print(p)}\n`).join(''));
+    ctx.stderr.write("don't know how to build these paths:\n" + unknown.map((p) => `  ${v.print(p)}\n`).join(''));
   }
   return unknown;
 }

@@ -17,7 +17,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     else pos.push(a);
   }
   return withStore(ctx, async (store) => {
-    opts.pathsToDelete = resolveInstallables(store, pos);
+    opts.pathsToDelete = resolveInstallables(store.storeDir, pos);
     const none: GCResults = { paths: [], bytesFreed: 0 };
     try {
       ctx.stdout.write(freedLine(await runGC(store, opts, ctx)));

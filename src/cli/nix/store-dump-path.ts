@@ -9,7 +9,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   for (const a of rest) if (a.startsWith('-')) throw nixUsage(`unrecognised flag '${a}'`);
   if (rest.length !== 1) throw nixUsage(rest.length === 0 ? "missing argument 'path'" : `unexpected argument '${rest[1]}'`);
   return withStore(ctx, async (store) => {
-    const [p] = resolveInstallables(store, rest);
+    const [p] = resolveInstallables(store.storeDir, rest);
     if (!(await store.isValidPath(p!))) throw notValid(store, p!);
     for await (const chunk of store.narFromPath(p!)) {
       if (!ctx.stdout.write(chunk)) await new Promise((r) => ctx.stdout.once('drain', r));

@@ -52,7 +52,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     else pos.push(a);
   }
   return withStore(ctx, async (store) => {
-    let paths = all ? await store.queryAllValidPaths() : resolveInstallables(store, pos);
+    let paths = all ? await store.queryAllValidPaths() : resolveInstallables(store.storeDir, pos);
     if (recursive) paths = [...(await store.computeFSClosure(paths))].map((f) => store.storeDir.parse(f));
     let corrupted = 0;
     let untrusted = 0;
