@@ -14,7 +14,8 @@ function addCallFrames(e: unknown, f: Lambda, pos: Pos | undefined): void {
   if (!(e instanceof EvalError)) return;
   const info = f.info;
   e.addFrame(info.name === null ? 'while evaluating anonymous lambda' : `while evaluating '${info.name}'`, info.pos);
-  if (pos) e.addFrame('from call site', pos);
+  // 2.8 adds it even without a position (map/genList applications).
+  e.addFrame('from call site', pos);
 }
 
 /** 2.8 adds the `while evaluating 'f'` / `from call site` frames only with
