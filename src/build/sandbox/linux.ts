@@ -116,7 +116,6 @@ export class LinuxSandbox implements Sandbox {
     if (buildUser) {
       chownSync(this.chrootDir, 0, buildUser.gid);
       chownSync(this.upperDir, 0, buildUser.gid);
-      chownTree(this.opts.buildDir, buildUser.uid, buildUser.gid);
     }
   }
 
@@ -188,7 +187,9 @@ export class LinuxSandbox implements Sandbox {
   async spawn(req: SpawnRequest): Promise<BuilderProcess> {
     if (this.helper) throw new Error('Assertion failed: sandbox already spawned');
     if (this.destroyed) throw new Error('Assertion failed: sandbox destroyed');
-    const { tools } = this.opts;
+    const { tools, buildUser } = this.opts;
+    // The build dir is complete now (env files, the recursive-nix socket): hand it to the build user.
+    if (buildUser) chownTree(this.opts.buildDir, buildUser.uid, buildUser.gid);
     const perlArgs = ['-e', HELPER_SCRIPT, ...this.helperArgs(), tools.bwrap, ...this.bwrapArgs(req)];
     const child = spawn(tools.perl, perlArgs, {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
