@@ -417,8 +417,8 @@ export function forceAt(t: Thunk, pos: A.Pos): Value {
 /** Force a selected attribute: 2.8 reports blackholes at the attribute's
  *  definition and adds `while evaluating the attribute` to any error. */
 function forceSelected(a: Thunk, pos2: A.Pos | undefined, pos: A.Pos, name: string): Value {
-  if (a.blackholed) throw infiniteRecursion(pos2 ?? pos);
   try {
+    if (a.blackholed) throw infiniteRecursion(pos2 ?? pos);
     return a.force();
   } catch (err) {
     if (pos2 && err instanceof EvalError && pos2.file.path !== '//builtin/derivation.nix') {
