@@ -93,12 +93,26 @@ function tixClientSpeaksDaemon(): boolean {
   }
 }
 
+/** Whether tix's `nix build` realises an opaque store path, as the scenario's `nix build $dummy` needs. */
+function tixBuildsOpaquePaths(): boolean {
+  const root = makeRoot();
+  try {
+    writeFileSync(join(root.dir, 'f'), 'x');
+    const p = runTix(root, 'nix', ['store', 'add-path', join(root.dir, 'f')], { timeoutMs: 30_000 }).stdout.trim();
+    return p !== '' && runTix(root, 'nix', ['build', '--no-link', p], { timeoutMs: 30_000 }).status === 0;
+  } finally {
+    root.cleanup();
+  }
+}
+
 const isRoot = process.getuid?.() === 0;
 const canSandbox = isRoot && spawnSync('bwrap', ['--version']).status === 0;
 const noRef = !haveReference() && 'reference Nix 2.8 not installed';
 const tixReady = tixCanBuild();
 const noTix = !tixReady && 'tix cannot build a plain derivation yet (builder not available)';
-const noTixClient = noTix || (!tixClientSpeaksDaemon() && "tix's `nix path-info`/`nix store add-path` cannot open a unix:// store yet");
+const noTixClient = noTix
+  || (!tixClientSpeaksDaemon() && "tix's `nix path-info`/`nix store add-path` cannot open a unix:// store yet")
+  || (!tixBuildsOpaquePaths() && "tix's `nix build` cannot realise an opaque store path yet (`nix build $dummy`)");
 
 interface ScenarioOptions {
   host: Host;
