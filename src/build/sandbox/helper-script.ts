@@ -93,12 +93,18 @@ sub mount_on {
 
 # Wait until the sandbox (pid $cp) has bound the view at the store dir: its
 # mountinfo shows the mount at '/newroot<store>' (bwrap's setup root) or, after
-# its pivot_root, at '<store>'. Gives up after 10 s (binds then still land).
+# its pivot_root, at '<store>'. Only an optimisation: after 10 s, or if the
+# mountinfo cannot be read, bind anyway (the binds then still land, as copies).
 sub wait_for_store_mount {
   my $cp = shift;
   my $want = $store; $want =~ s/([ \t\n\\])/sprintf('\\%03o', ord($1))/ge;
-  for (my $i = 0; $i < 20000; $i++) {
-    open(my $m, '<', "/proc/$cp/mountinfo") or exit 0; # the sandbox is gone
+  my $t0 = time();
+  while (time() - $t0 < 10) {
+    my $m;
+    unless (open($m, '<', "/proc/$cp/mountinfo")) {
+      exit 0 unless -e "/proc/$cp"; # the sandbox is gone
+      return;
+    }
     while (my $l = <$m>) {
       my $mp = (split(/ /, $l))[4];
       return if $mp eq $want || $mp eq "/newroot$want";
@@ -183,7 +189,7 @@ if ($pid == 0) {
   my $info = do { local $/; <$ir> };
   close($ir);
   my ($cp) = ($info // '') =~ /"child-pid":\s*(\d+)/;
-  exit 0 unless defined $cp;
+  unless (defined $cp) { kill 9, getppid(); exit 1; } # no sandbox pid: never release a builder blind
   print $ctl "P $cp\n";
   if ($mode eq 'overlay') {
     close($br);
