@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { haveReference, makeRoot, normalise, runRef } from '../harness/index.js';
 import { startNixDaemon } from './daemon-harness.js';
 import { populate } from './daemon-scenario.js';
+import { StorePath, WireWriter, hashBytes } from '../../src/formats/index.js';
+import { RemoteStore, unixConnector } from '../../src/protocol/index.js';
 
 interface Row {
   name: string;
@@ -48,6 +50,19 @@ async function scenario(kind: 'ref' | 'tix', dir: string): Promise<Row[]> {
     run('sign', 'nix', ['store', 'sign', '-k', 'sk', f]);
     run('print-dead', 'nix-store', ['--gc', '--print-dead']);
     run('query references', 'nix-store', ['-q', '--references', drv]);
+    // An unsigned input-addressed upload, even when the client asks to skip signature checks.
+    const c = new RemoteStore({ storeDir: root.storeDir, connect: unixConnector(d.socket) });
+    const nar = new WireWriter().string('nix-archive-1').string('(').string('type').string('regular').string('contents').string('ia').string(')').take();
+    const path = new StorePath('5'.repeat(32) + '-ia');
+    let err = '';
+    try {
+      await c.addToStoreNar({ path, narHash: hashBytes('sha256', nar), narSize: nar.length, references: [], registrationTime: 0, ultimate: true, sigs: [] }, (async function* () { yield nar; })(), { dontCheckSigs: true });
+    } catch (e) {
+      err = (e as Error).message.replace(/\x1b\[[0-9;]*m/g, '');
+    } finally {
+      await c.close();
+    }
+    rows.push({ name: 'unsigned AddToStoreNar', status: err === '' ? 0 : 1, stdout: '', error: normalise(err, root) });
     return rows;
   } finally {
     await d.stop();
@@ -63,6 +78,7 @@ test('untrusted clients: same successes and error texts as the reference daemon'
     const tix = await scenario('tix', join(base, 'r'));
     for (const [i, r] of ref.entries()) assert.deepEqual(tix[i], r, r.name);
     assert.match(ref.find((r) => r.name === 'realise --repair')!.error, /not in 'trusted-users'/);
+    assert.match(ref.find((r) => r.name === 'unsigned AddToStoreNar')!.error, /lacks a valid signature/);
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

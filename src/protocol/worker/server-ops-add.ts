@@ -17,6 +17,7 @@ import { Op } from './ops.js';
 import { WireReader, type ChunkSource } from './reader.js';
 import { readPathInfo, readStorePaths, writePathInfo, MAX_LIST } from './serialise.js';
 import { readPath, unsupported, type Handler } from './server-ops-query.js';
+import { checkUploadSignatures } from './sig-check.js';
 import { STDERR_READ, STDERR_WRITE } from './version.js';
 
 function untrusted(what: string): NixError {
@@ -136,6 +137,7 @@ async function addNar(c: Conn, info: ValidPathInfo, src: DrainableSource, repair
   if (!c.trusted) info.ultimate = false;
   await withUpload(c, src, async () => {
     if (repair && !c.trusted) throw untrusted("repairing is not allowed because you are not in 'trusted-users'");
+    if (!dontCheckSigs) checkUploadSignatures(c.sd, info, c.opts.settings);
     await c.store.addToStoreNar(info, src, { repair, dontCheckSigs });
   });
 }
@@ -153,7 +155,10 @@ async function addMultipleToStore(c: Conn): Promise<void> {
       const info = await inner.parse((p) => readPathInfo(p, c.sd, 16));
       info.ultimate = false;
       const nar = new DrainableSource(copyNar(inner));
-      await withUpload(undefined, nar, () => c.store.addToStoreNar(info, nar, { repair, dontCheckSigs }));
+      await withUpload(undefined, nar, async () => {
+        if (!dontCheckSigs) checkUploadSignatures(c.sd, info, c.opts.settings);
+        await c.store.addToStoreNar(info, nar, { repair, dontCheckSigs });
+      });
     }
   });
 }
