@@ -8,7 +8,7 @@ import type { StorePath } from '../../formats/index.js';
 import { LocalStore, type Store, type ValidPathInfo } from '../../store/index.js';
 import { accessSync, constants as C, existsSync } from 'node:fs';
 import { isRemoteStoreUri } from '../../protocol/index.js';
-import { openLocalStore, storeUri } from '../../glue/open-store.js';
+import { openLocalStore, storeUri } from '../../glue/index.js';
 import type { CliContext } from '../context.js';
 
 export class StoreView {

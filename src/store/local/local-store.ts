@@ -465,6 +465,8 @@ function hashPathWithSize(p: string, sizeHint = Infinity): { hash: Hash; narSize
 /** Create the store dir and the state dir's fixed entries, as Nix does on first use. */
 function initDirs(storeDir: string, state: string): void {
   mkdirSync(storeDir, { recursive: true });
+  // The optimiser's hard-link dir, created by Nix on first use too (GC skips it).
+  mkdirSync(join(storeDir, '.links'), { recursive: true });
   for (const d of ['db', 'gcroots', 'profiles', 'temproots', 'gc-socket']) mkdirSync(join(state, d), { recursive: true });
   for (const f of [join(state, 'gc.lock'), join(state, 'db', 'big-lock')]) {
     if (!existsSync(f)) closeSync(openSync(f, 'a', 0o600));
