@@ -56,8 +56,14 @@ function main(): void {
       const ref: number[] = [];
       const tix: number[] = [];
       for (let i = 0; i < runs; i++) {
-        ref.push(measure(REF_BIN, expr, mode));
-        tix.push(measure(TIX_BIN, expr, mode));
+        // Alternate, so both sides see the same machine load; a failed run is reported and skipped.
+        for (const [bin, out] of [[REF_BIN, ref], [TIX_BIN, tix]] as const) {
+          try {
+            out.push(measure(bin, expr, mode));
+          } catch (e) {
+            console.error(`run failed: ${(e as Error).message.split('\n')[0]}`);
+          }
+        }
       }
       const r = median(ref);
       const t = median(tix);
