@@ -31,6 +31,8 @@ interface Flags {
 interface Target {
   drvPath: string;
   outputs: string[] | 'all';
+  /** A plain store path (not a `.drv`): realised as is (2.8 `DerivedPath::Opaque`). */
+  opaque?: boolean;
 }
 
 function usage(ctx: CliContext, msg: string): number {
@@ -85,7 +87,10 @@ async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: Cli
     for (const i of f.installables) {
       const bang = i.lastIndexOf('!');
       const p = followLinksToStorePath(session.store, bang >= 0 ? i.slice(0, bang) : i, process.cwd());
-      if (!p.isDerivation()) throw new NixError(CoreErrorCode.E_USAGE, `'${i}' is not a derivation (only derivations can be built without -f/--expr)`);
+      if (!p.isDerivation()) {
+        targets.push({ drvPath: session.store.storeDir.print(p), outputs: 'all', opaque: true });
+        continue;
+      }
       targets.push({ drvPath: session.store.storeDir.print(p), outputs: bang >= 0 ? i.slice(bang + 1).split(',') : 'all' });
     }
     return targets;
@@ -108,7 +113,8 @@ async function build(session: BuildSession, f: Flags, ea: ReturnType<typeof empt
   if (typeof targets === 'number') return targets;
   const { store } = session;
   const sd = store.storeDir;
-  const paths: DerivedPath[] = targets.map((t) => ({ kind: 'built', drvPath: sd.parse(t.drvPath), outputs: t.outputs }));
+  const paths: DerivedPath[] = targets.map((t) =>
+    t.opaque ? { kind: 'opaque', path: sd.parse(t.drvPath) } : { kind: 'built', drvPath: sd.parse(t.drvPath), outputs: t.outputs });
   if (f.dryRun) {
     await printMissing(session, paths);
     return 0;
@@ -118,6 +124,12 @@ async function build(session: BuildSession, f: Flags, ea: ReturnType<typeof empt
   const json: unknown[] = [];
   const outPaths: string[] = [];
   for (const [i, t] of targets.entries()) {
+    if (t.opaque) {
+      outPaths.push(t.drvPath);
+      if (!f.noLink) await addPermRoot(store, sd.parse(t.drvPath), resolve(i > 0 ? `${f.outLink}-${i}` : f.outLink));
+      json.push({ path: t.drvPath });
+      continue;
+    }
     const drv = readDerivation(sd, sd.parse(t.drvPath));
     const names = t.outputs === 'all' ? [...drv.outputs.keys()] : t.outputs;
     const outputs: Record<string, string> = {};
