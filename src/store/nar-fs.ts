@@ -14,7 +14,7 @@ import {
   constants as C, type Dirent,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { NixError, CoreErrorCode } from '../core/index.js';
 import {
   ByteReader, FormatsErrorCode, HASH_SIZES, Hash, narChunks, parseNar,
@@ -183,121 +183,174 @@ export function hashPath(fsPath: string | Uint8Array, algo: HashType = 'sha256',
   return { hash: new Hash(algo, ring.finish()), narSize };
 }
 
-const RING_SLOTS = 32;
 const SLOT_SIZE = 1 << 20;
-/** Start the worker once this many slots are waiting. */
+/**
+ * Most buffers in flight (MiB the walk may run ahead of the hasher). A big
+ * lead lets the walk get through syscall-bound stretches of small files
+ * while the hasher is still busy with earlier big ones; buffers are made
+ * only while the walk is ahead, and reused.
+ */
+const MAX_BUFFERS = 128;
+/** Start the worker once this many chunks are waiting. */
 const WORKER_AFTER = 4;
-const DONE = RING_SLOTS;
+/** When every buffer is in flight, sleep until this many are back (fewer wake-ups). */
+const REFILL = 16;
+const Q = MAX_BUFFERS + 1;
+// The queue and free list hold at most MAX_BUFFERS entries, early chunks included.
+if (WORKER_AFTER > MAX_BUFFERS) throw new Error('Assertion failed: WORKER_AFTER <= MAX_BUFFERS');
+// ctl layout (Int32): queue head, queue tail (hasher), free-list head (hasher), wanted free head, state
+const HEAD = 0;
+const FHEAD = 1;
+const WANT = 2;
+const STATE = 3;
+const CTL_SIZE = 4;
 const WAIT_LIMIT_MS = 120_000;
-/** Busy-poll this many times before sleeping (0: measured best when other processes compete for the cores). */
-const SPIN = 0;
 
-/* Runs in the worker (CommonJS eval). ctl[i] > 0: slot i holds that many
- * bytes; -1: end of stream. ctl[DONE] 1 = digest ready, 2 = failed, 3 = abandoned. */
+/* Runs in the worker (CommonJS eval). The queue holds (buffer id, length)
+ * pairs; id -1 ends the stream. Buffers made after start arrive on the port.
+ * Hashed buffers go back on the free list. state: 1 = digest ready,
+ * 2 = failed, 3 = abandoned by the walk. */
 const WORKER_SOURCE = `
-const { workerData: d } = require('node:worker_threads');
-const ctl = new Int32Array(d.ctl), slots = d.slots.map((s) => new Uint8Array(s)), out = new Uint8Array(d.out);
+const { workerData: d, receiveMessageOnPort } = require('node:worker_threads');
+const ctl = new Int32Array(d.ctl), q = new Int32Array(d.queue), free = new Int32Array(d.free), out = new Uint8Array(d.out);
+const bufs = d.bufs.map((s) => new Uint8Array(s));
+const [HEAD, FHEAD, WANT, STATE, Q] = d.consts;
 try {
   const h = require('node:crypto').createHash(d.algo);
   let aborted = false;
-  ring: for (let i = 0;; i = (i + 1) % slots.length) {
-    for (let s = 0; s < d.spin && Atomics.load(ctl, i) === 0; s++);
-    while (Atomics.load(ctl, i) === 0) {
-      if (Atomics.load(ctl, d.done) === 3) { aborted = true; break ring; }
-      Atomics.wait(ctl, i, 0, 50);
+  for (let tail = 0, fhead = 0;; tail++) {
+    let head;
+    while ((head = Atomics.load(ctl, HEAD)) === tail) {
+      if (Atomics.load(ctl, STATE) === 3) { aborted = true; break; }
+      Atomics.wait(ctl, HEAD, head, 50);
     }
-    const n = Atomics.load(ctl, i);
-    if (n < 0) break;
-    h.update(slots[i].subarray(0, n));
-    Atomics.store(ctl, i, 0);
-    Atomics.notify(ctl, i);
+    if (aborted) break;
+    const id = q[2 * (tail % Q)], n = q[2 * (tail % Q) + 1];
+    if (id < 0) break;
+    while (bufs[id] === undefined) {
+      const m = receiveMessageOnPort(d.port);
+      if (m) bufs[m.message.id] = new Uint8Array(m.message.sab);
+    }
+    h.update(n === bufs[id].length ? bufs[id] : bufs[id].subarray(0, n));
+    free[fhead % Q] = id;
+    Atomics.store(ctl, FHEAD, ++fhead);
+    if (fhead >= Atomics.load(ctl, WANT)) Atomics.notify(ctl, FHEAD);
   }
   if (!aborted) {
     out.set(h.digest());
-    Atomics.store(ctl, d.done, 1);
+    Atomics.store(ctl, STATE, 1);
   }
 } catch (e) {
-  Atomics.store(ctl, d.done, 2);
+  Atomics.store(ctl, STATE, 2);
 }
-Atomics.notify(ctl, d.done);
+Atomics.notify(ctl, STATE);
 `;
 
+/**
+ * The walk (this thread) fills buffers and queues them; a worker hashes
+ * them in order and hands them back. Before the worker exists, chunks are
+ * only collected, and a path that ends early is hashed right here.
+ */
 class HashRing {
-  /** One buffer per slot, made on first use: a small path costs one slot, not the ring. */
-  private readonly slots: (SharedArrayBuffer | undefined)[] = new Array(RING_SLOTS).fill(undefined);
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * (RING_SLOTS + 1)));
+  private readonly bufs: SharedArrayBuffer[] = [];
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * CTL_SIZE));
+  private readonly queue = new Int32Array(new SharedArrayBuffer(8 * Q));
+  private readonly free = new Int32Array(new SharedArrayBuffer(4 * Q));
   private readonly out = new SharedArrayBuffer(64);
-  /** Slots filled before the worker exists, in order. */
-  private readonly early: number[] = [];
-  private next = 0;
+  private readonly early: [number, number][] = [];
+  private head = 0;
+  private ftail = 0;
   private current = -1;
   private worker: Worker | undefined;
+  private channel: MessageChannel | undefined;
 
   constructor(private readonly algo: HashType) {}
 
   acquire(): Uint8Array {
-    const i = this.next;
-    this.next = (i + 1) % RING_SLOTS;
-    if (this.worker !== undefined && Atomics.load(this.ctl, i) !== 0) {
-      // The ring is full. Slots drain in order, so once the one half a ring
-      // ahead is free, so are all before it: one wake-up per half ring
-      // instead of one per chunk (each costs a vCPU wake-up).
-      this.waitWhile((i + RING_SLOTS / 2 - 1) % RING_SLOTS, (v) => v !== 0);
-      this.waitWhile(i, (v) => v !== 0);
+    this.current = this.takeBuffer();
+    return new Uint8Array(this.bufs[this.current]!);
+  }
+
+  private takeBuffer(): number {
+    if (this.worker === undefined || this.bufs.length < MAX_BUFFERS) {
+      if (this.worker !== undefined && this.ftail < Atomics.load(this.ctl, FHEAD)) return this.free[this.ftail++ % Q]!;
+      const id = this.bufs.length;
+      this.bufs.push(new SharedArrayBuffer(SLOT_SIZE));
+      this.channel?.port1.postMessage({ id, sab: this.bufs[id] });
+      return id;
     }
-    this.current = i;
-    return new Uint8Array((this.slots[i] ??= new SharedArrayBuffer(SLOT_SIZE)));
+    if (this.ftail >= Atomics.load(this.ctl, FHEAD)) {
+      // Wake when REFILL are back, or all in flight if fewer remain (else no notify would come).
+      const want = Math.min(this.ftail + REFILL, this.head);
+      Atomics.store(this.ctl, WANT, want);
+      this.waitWhile(FHEAD, (v) => v < want);
+    }
+    return this.free[this.ftail++ % Q]!;
   }
 
   publish(n: number): void {
     if (n === 0) return;
-    Atomics.store(this.ctl, this.current, n);
-    if (this.worker !== undefined) Atomics.notify(this.ctl, this.current);
-    else {
-      this.early.push(this.current);
+    if (this.worker === undefined) {
+      this.early.push([this.current, n]);
       if (this.early.length >= WORKER_AFTER) this.startWorker();
+      return;
     }
+    this.enqueue(this.current, n);
+  }
+
+  private enqueue(id: number, n: number): void {
+    const at = 2 * (this.head % Q);
+    this.queue[at] = id;
+    this.queue[at + 1] = n;
+    Atomics.store(this.ctl, HEAD, ++this.head);
+    Atomics.notify(this.ctl, HEAD);
   }
 
   finish(): Uint8Array {
     if (this.worker === undefined) return this.hashHere();
-    const end = this.next;
-    this.waitWhile(end, (v) => v !== 0);
-    Atomics.store(this.ctl, end, -1);
-    Atomics.notify(this.ctl, end);
-    this.waitWhile(DONE, (v) => v === 0);
-    void this.worker.terminate();
-    if (this.ctl[DONE] !== 1) throw new Error('Assertion failed: hashing worker failed');
+    this.enqueue(-1, 0);
+    this.waitWhile(STATE, (v) => v === 0);
+    this.stop();
+    if (this.ctl[STATE] !== 1) throw new Error('Assertion failed: hashing worker failed');
     return new Uint8Array(this.out.slice(0, HASH_SIZES[this.algo]));
   }
 
   /** The walk failed: let the worker exit. */
   abort(): void {
     if (this.worker === undefined) return;
-    Atomics.store(this.ctl, DONE, 3);
-    for (let i = 0; i < RING_SLOTS; i++) Atomics.notify(this.ctl, i);
-    void this.worker.terminate();
+    Atomics.store(this.ctl, STATE, 3);
+    Atomics.notify(this.ctl, HEAD);
+    this.stop();
+  }
+
+  private stop(): void {
+    void this.worker?.terminate();
+    this.channel?.port1.close();
   }
 
   /** Few chunks: hash them in order on this thread. */
   private hashHere(): Uint8Array {
     const h = createHash(this.algo);
-    for (const i of this.early) h.update(new Uint8Array(this.slots[i]!, 0, this.ctl[i]!));
+    for (const [id, n] of this.early) h.update(new Uint8Array(this.bufs[id]!, 0, n));
     return new Uint8Array(h.digest());
   }
 
   private startWorker(): void {
-    for (let i = 0; i < RING_SLOTS; i++) this.slots[i] ??= new SharedArrayBuffer(SLOT_SIZE);
-    const workerData = { ctl: this.ctl.buffer, slots: this.slots, out: this.out, algo: this.algo, done: DONE, spin: SPIN };
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+    this.channel = new MessageChannel();
+    const workerData = {
+      ctl: this.ctl.buffer, queue: this.queue.buffer, free: this.free.buffer, out: this.out, bufs: [...this.bufs],
+      port: this.channel.port2, algo: this.algo, consts: [HEAD, FHEAD, WANT, STATE, Q],
+    };
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData, transferList: [this.channel.port2] });
     this.worker.unref();
+    this.channel.port1.unref();
+    for (const [id, n] of this.early.splice(0)) this.enqueue(id, n);
   }
 
   private waitWhile(index: number, busy: (v: number) => boolean): void {
     const start = Date.now();
-    for (let s = 0; s < SPIN && busy(Atomics.load(this.ctl, index)); s++);
     for (let v = Atomics.load(this.ctl, index); busy(v); v = Atomics.load(this.ctl, index)) {
-      if (this.ctl[DONE] === 2) throw new Error('Assertion failed: hashing worker failed');
+      if (this.ctl[STATE] === 2) throw new Error('Assertion failed: hashing worker failed');
       if (Date.now() - start > WAIT_LIMIT_MS) throw new Error('Assertion failed: hashing worker stalled');
       Atomics.wait(this.ctl, index, v, 1000);
     }
