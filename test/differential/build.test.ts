@@ -35,7 +35,7 @@ const CASES: Case[] = [
   c('stderrLog'), c('carriageReturn'), c('unicode'), c('specialArgs'), c('inputFile'), c('chain10'),
   c('graph201', ['-j', '2']), c('wide'), c('checkOk', ['--check'], ['plain']), c('nondet'),
   c('checkNondet', ['--check'], ['nondet']), c('keepGoing', ['--keep-going'], ['failingSignal', 'fixedFails', 'wide']),
-  c('quiet', ['-Q'], ['failing']), c('exportRefs'),
+  c('quiet', ['-Q'], ['failing']), c('exportRefs'), c('noBuilder'),
 ];
 
 const ALL_ATTRS = [...new Set(CASES.flatMap((k) => k.attrs))];
@@ -138,7 +138,8 @@ test('builds match the reference Nix 2.8', { skip: !haveReference() ? 'no refere
     });
     await t.test('build logs', () => {
       for (const a of ALL_ATTRS) {
-        if (a === 'nondet') continue;
+        // nondet differs by design; 2.8 logs a mangled serialised error for a missing builder.
+        if (a === 'nondet' || a === 'noBuilder') continue;
         assert.equal(tix.logs.get(a), ref.logs.get(a), `log of ${a}`);
       }
     });

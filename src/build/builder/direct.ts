@@ -11,7 +11,13 @@
 import { spawn } from 'node:child_process';
 import type { BuilderProcess, Sandbox, SpawnRequest } from '../hooks.js';
 
-const TRAMPOLINE = 'exec 2>&1; umask 022; exec "$@"';
+// Nix reports an unstartable builder as "executing '<builder>': <error>" and status 1.
+const TRAMPOLINE = [
+  'exec 2>&1; umask 022',
+  `if [ ! -e "$1" ]; then echo "executing '$1': No such file or directory"; exit 1; fi`,
+  `if [ ! -x "$1" ] || [ -d "$1" ]; then echo "executing '$1': Permission denied"; exit 1; fi`,
+  'exec "$@"',
+].join('\n');
 
 export function spawnDirect(req: SpawnRequest): BuilderProcess {
   const child = spawn('/bin/sh', ['-c', TRAMPOLINE, 'nix-builder', req.builder, ...req.args], {
