@@ -14,7 +14,7 @@ import { parse } from './parser.js';
 import { baseNameOf, canonPath, dirOf } from './paths.js';
 import { Scope } from './scope.js';
 import { showExpr } from './show-expr.js';
-import { corepkgsSource } from './corepkgs.js';
+import { COREPKGS_PREFIX, corepkgsSource } from './corepkgs.js';
 import {
   NixAttrs, NixString, Thunk, force, forceAttrs, showType, type Env, type Lazy, type Value,
 } from './value.js';
@@ -33,6 +33,8 @@ export interface EvalOptions {
   readonly pureEval?: boolean;
   /** `$HOME` for `~/` path literals. */
   readonly home?: string;
+  /** Pure mode: paths (besides the store) that may be read, e.g. the `--file` given. */
+  readonly allowedPaths?: readonly string[];
   /** `--show-trace`: record call frames (costs a little per call). */
   readonly showTrace?: boolean;
   /** Register/replace builtins after the standard ones (glue: derivationStrict, fetchers, …). */
@@ -44,6 +46,7 @@ export class EvalState {
   readonly searchPath: readonly SearchPathEntry[];
   readonly pureEval: boolean;
   readonly home: string | undefined;
+  private readonly allowedPaths: readonly string[];
   readonly compiler: Compiler;
   readonly baseScope: Scope;
   readonly baseEnv: Env;
@@ -58,6 +61,7 @@ export class EvalState {
     this.searchPath = opts.searchPath ?? [];
     this.pureEval = opts.pureEval ?? false;
     this.home = opts.home;
+    this.allowedPaths = opts.allowedPaths ?? [];
     this.compiler = new Compiler(this);
     traceSettings.showTrace = opts.showTrace ?? false;
     this.trace = (line) => (this.io.trace ? this.io.trace(line) : process.stderr.write(line + '\n'));
@@ -146,10 +150,24 @@ export class EvalState {
     return this.compileExpr(e, new Scope(this.baseScope, vars))(env);
   }
 
+  /** Pure mode (2.8 `checkSourcePath`): only the store and allowed paths may be read. */
+  isAllowedPath(path: string): boolean {
+    if (!this.pureEval || path.startsWith(COREPKGS_PREFIX)) return true;
+    const under = (root: string) => path === root || path.startsWith(root.endsWith('/') ? root : root + '/');
+    return under(this.storeDir) || this.allowedPaths.some(under);
+  }
+
+  checkSourcePath(path: string, pos?: A.Pos | null): void {
+    if (this.isAllowedPath(path)) return;
+    throw new EvalError(EvalErrorCode.E_RESTRICTED,
+      `access to absolute path '${path}' is forbidden in pure eval mode (use '--impure' to override)`, pos);
+  }
+
   /** Copy a source path to the store once per evaluation (2.8 `srcToStore`). */
   copyPathToStore(path: string, pos?: A.Pos): string {
     const cached = this.srcToStore.get(path);
     if (cached !== undefined) return cached;
+    this.checkSourcePath(path, pos);
     if (path.startsWith(this.storeDir + '/')) {
       // Already a store path (or inside one): 2.8 still copies; use as is when it is a store path.
       const rest = path.slice(this.storeDir.length + 1);

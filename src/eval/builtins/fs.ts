@@ -28,6 +28,7 @@ export function realisePath(state: EvalState, v: Lazy, pos: Pos | undefined): st
   const ctx = new Set<string>();
   const p = coerceToPath(state, v, ctx, pos);
   if (ctx.size > 0) state.io.realiseContext([...ctx]);
+  state.checkSourcePath(p, pos);
   return p;
 }
 
@@ -69,8 +70,9 @@ function findFile(state: EvalState, list: Lazy[], name: string, pos: Pos | undef
     if (state.io.pathExists(full)) return new NixPath(full);
   }
   if (name.startsWith('nix/')) return new NixPath(COREPKGS_PREFIX + name.slice(4));
-  throw new CatchableError(EvalErrorCode.E_NOT_FOUND,
-    `file '${name}' was not found in the Nix search path (add it using $NIX_PATH or -I)`, pos);
+  throw new CatchableError(EvalErrorCode.E_NOT_FOUND, state.pureEval
+    ? `cannot look up '<${name}>' in pure evaluation mode (use '--impure' to override)`
+    : `file '${name}' was not found in the Nix search path (add it using $NIX_PATH or -I)`, pos);
 }
 
 function addPath(state: EvalState, o: CopyToStoreOptions, pos: Pos | undefined): Value {
@@ -124,7 +126,14 @@ export function register(r: BuiltinRegistry): void {
     for (const [n, t] of state.io.readDir(path)) m.set(n, t);
     return NixAttrs.fromMap(m);
   });
-  r.add('pathExists', 1, ([p], pos, state) => state.io.pathExists(realisePath(state, p!, pos)));
+  r.add('pathExists', 1, ([p], pos, state) => {
+    const ctx = new Set<string>();
+    const path = coerceToPath(state, p!, ctx, pos);
+    if (ctx.size > 0) state.io.realiseContext([...ctx]);
+    // 2.8: a path outside the allowed ones "does not exist" in pure mode.
+    if (!state.isAllowedPath(path)) return false;
+    return state.io.pathExists(path);
+  });
   r.add('hashFile', 2, ([a, p], pos, state) => {
     const algo = forceStr(a!, pos);
     const path = realisePath(state, p!, pos);

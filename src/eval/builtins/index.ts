@@ -46,6 +46,11 @@ export function createBuiltins(
   for (const f of FAMILIES) f.register(r);
   for (const f of extraFamilies ?? []) if (!FAMILIES.includes(f)) f.register(r);
   extra?.(r);
+  if (state.pureEval) {
+    // 2.8 pure mode has no clock and no host platform.
+    r.specs.delete('currentSystem');
+    r.specs.delete('currentTime');
+  }
 
   const values = new Map<string, Lazy>();
   for (const spec of r.specs.values()) {
