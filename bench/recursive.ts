@@ -53,12 +53,12 @@ function timed(fn: () => void): number {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-function scenario(host: Host): number {
+function scenario(host: Host, refClient = false): number {
   const root = makeRoot();
   try {
     writeFileSync(join(root.dir, 'secret'), 'x\n');
     const unreachable = run(host, root, 'nix', ['store', 'add-path', join(root.dir, 'secret')], {}).stdout.trim();
-    const env = { ...baseEnv(host, true), TIX_TEST_UNREACHABLE: unreachable };
+    const env = { ...baseEnv(host, true), TIX_TEST_UNREACHABLE: unreachable, ...(refClient ? { TIX_TEST_NIX_BIN: REF_BIN } : {}) };
     return timed(() => run(host, root, 'nix-build', [join(FIX, 'recursive.nix'), '--no-out-link'], env));
   } finally {
     root.cleanup();
@@ -66,10 +66,10 @@ function scenario(host: Host): number {
 }
 
 /** ms per inner `nix path-info`, as measured by the builder. */
-function pathInfo(host: Host, round: number): number {
+function pathInfo(host: Host, round: number, refClient = false): number {
   const root = makeRoot();
   try {
-    const env = { ...baseEnv(host, true), TIX_BENCH_N: '20', TIX_BENCH_SALT: `r${round}` };
+    const env = { ...baseEnv(host, true), TIX_BENCH_N: '20', TIX_BENCH_SALT: `r${round}`, ...(refClient ? { TIX_TEST_NIX_BIN: REF_BIN } : {}) };
     const out = run(host, root, 'nix-build', [BENCH, '-A', 'pathInfo', '--no-out-link'], env).stdout.trim().split('\n').pop()!;
     return Number(readFileSync(out, 'utf8').trim()) / 1e6;
   } finally {
@@ -92,20 +92,29 @@ function compare(name: string, unit: string, f: (h: Host, round: number) => numb
   const tix: number[] = [];
   const ref: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    ref.push(f('ref', i));
-    tix.push(f('tix', i));
+    try {
+      ref.push(f('ref', i));
+      tix.push(f('tix', i));
+    } catch (e) {
+      console.log(`${name}: round ${i} failed: ${(e as Error).message.split('\n').slice(0, 3).join(' | ')}`);
+    }
   }
+  if (tix.length === 0 || ref.length === 0) return;
   const t = median(tix);
   const r = median(ref);
-  console.log(`${name.padEnd(34)} tix ${t.toFixed(1).padStart(8)} ${unit}   ref ${r.toFixed(1).padStart(8)} ${unit}   ratio ${(t / r).toFixed(2)}`);
+  console.log(`${name.padEnd(40)} tix ${t.toFixed(1).padStart(8)} ${unit}   ref ${r.toFixed(1).padStart(8)} ${unit}   ratio ${(t / r).toFixed(2)}`);
 }
 
 if (!TIX_NEW_CLI_OK) {
-  console.log("note: tix's `nix path-info`/`nix store add-path` cannot open unix:// stores yet, so the first two rows");
-  console.log('      run the reference client inside the tix build (tix serves the socket and runs the builds).');
+  console.log("note: tix's `nix path-info`/`nix store add-path` cannot open unix:// stores yet, so rows marked");
+  console.log("      'own clients' run the reference client inside the tix build for those commands.");
 }
-compare('upstream scenario (total)', 'ms', (h) => scenario(h));
-compare('one inner nix path-info', 'ms', pathInfo);
-compare('50 inner builds (total)', 'ms', (h, r) => manyBuilds(h, r));
-// The same with the reference client inside both: what the serving side (socket, restricted store, scheduler) costs.
+// "own clients": each side runs its own nix inside the builder (whole-product cost).
+// "ref client in both": the reference client inside both builds, so the rows compare
+// what the serving side costs (socket, restricted store, shared scheduler, builds).
+compare('upstream scenario, own clients', 'ms', (h) => scenario(h));
+compare('upstream scenario, ref client in both', 'ms', (h) => scenario(h, true));
+compare('one inner path-info, own clients', 'ms', (h, r) => pathInfo(h, r));
+compare('one inner path-info, ref client in both', 'ms', (h, r) => pathInfo(h, r, true));
+compare('50 inner builds, own clients', 'ms', (h, r) => manyBuilds(h, r));
 compare('50 inner builds, ref client in both', 'ms', (h, r) => manyBuilds(h, r, true));
