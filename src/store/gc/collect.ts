@@ -124,7 +124,7 @@ async function run(store: LocalStore, opts: GCOptions, server: RootsServer, log?
     return results;
   }
 
-  log?.info('determining live/dead paths...');
+  if (opts.action !== 'deleteDead') log?.info('determining live/dead paths...');
   if (opts.action === 'returnLive') {
     results.paths = [...live].sort();
     return results;

@@ -58,7 +58,10 @@ export function deletePath(path: string): void {
   rmSync(path, { recursive: true, force: true });
 }
 
-/** Total bytes used on disk by a path (for `bytesFreed`), lstat-based. */
+/**
+ * Bytes a deletion frees, counted as Nix's `deletePath` does: the size of
+ * every non-directory with at most two links (two: likely an optimised file).
+ */
 export function diskUsage(path: string): number {
   let st;
   try {
@@ -66,8 +69,9 @@ export function diskUsage(path: string): number {
   } catch {
     return 0;
   }
-  let n = st.blocks * 512;
-  if (st.isDirectory()) for (const e of readdirSync(path)) n += diskUsage(join(path, e));
+  if (!st.isDirectory()) return st.nlink <= 2 ? st.size : 0;
+  let n = 0;
+  for (const e of readdirSync(path)) n += diskUsage(join(path, e));
   return n;
 }
 
