@@ -7,7 +7,7 @@
  * grammar. Both are exposed as `AsyncIterable<Uint8Array>` of the exact bytes.
  */
 import { NixError } from '../../core/index.js';
-import { FormatsErrorCode, WireWriter } from '../../formats/index.js';
+import { FormatsErrorCode, WireParser, WireWriter } from '../../formats/index.js';
 import type { WireReader } from './reader.js';
 
 /** Longest token other than file contents we accept (names, symlink targets). */
@@ -222,3 +222,21 @@ export async function writeFramed(
   }
   sink.write(new WireWriter(8).u64(0).take());
 }
+
+/** The contents of a NAR that holds one regular file (legacy flat AddToStore). */
+export function narRegularContents(nar: Uint8Array): Uint8Array {
+  const p = new WireParser(nar);
+  const dec = new TextDecoder();
+  const tok = (): string => dec.decode(p.bytes(1 << 20));
+  const head = [tok(), tok(), tok(), tok()];
+  if (head.join(' ') !== 'nix-archive-1 ( type regular') {
+    throw new NixError(FormatsErrorCode.E_NAR_INVALID, 'flat AddToStore needs a NAR of a regular file');
+  }
+  let t = tok();
+  if (t === 'executable') {
+    tok();
+    t = tok();
+  }
+  return p.bytes().slice();
+}
+

@@ -8,11 +8,11 @@
  * before the error is reported, so the connection stays usable.
  */
 import { NixError, concatBytes } from '../../core/index.js';
-import { isHashType, StorePath, WireParser, WireWriter, type HashType } from '../../formats/index.js';
+import { isHashType, StorePath, WireWriter, type HashType } from '../../formats/index.js';
 import type { ContentAddressMethod, ValidPathInfo } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 import type { Conn } from './connection.js';
-import { framedSource, iterableChunkSource, narSource, copyNar, DrainableSource } from './nar-stream.js';
+import { framedSource, iterableChunkSource, narSource, copyNar, narRegularContents, DrainableSource } from './nar-stream.js';
 import { Op } from './ops.js';
 import { WireReader, type ChunkSource } from './reader.js';
 import { readPathInfo, readStorePaths, writePathInfo, MAX_LIST } from './serialise.js';
@@ -58,23 +58,6 @@ export function parseContentAddressMethod(s: string): { method: ContentAddressMe
   else throw new NixError(ProtocolErrorCode.E_PROTOCOL_REMOTE, `content address method '${s}' is not supported`);
   if (!isHashType(algo)) throw new NixError(ProtocolErrorCode.E_PROTOCOL_REMOTE, `unknown hash algorithm '${algo}'`);
   return { method, hashAlgo: algo };
-}
-
-/** The contents of a NAR that holds one regular file (legacy flat AddToStore). */
-function narRegularContents(nar: Uint8Array): Uint8Array {
-  const p = new WireParser(nar);
-  const dec = new TextDecoder();
-  const tok = (): string => dec.decode(p.bytes(1 << 20));
-  const head = [tok(), tok(), tok(), tok()];
-  if (head.join(' ') !== 'nix-archive-1 ( type regular') {
-    throw new NixError(ProtocolErrorCode.E_PROTOCOL_REMOTE, 'flat AddToStore needs a NAR of a regular file');
-  }
-  let t = tok();
-  if (t === 'executable') {
-    tok();
-    t = tok();
-  }
-  return p.bytes().slice();
 }
 
 async function addToStore(c: Conn): Promise<void> {

@@ -5,8 +5,8 @@
  * sends some of them twice and drops the connection; see docs/deviations.md).
  */
 import { lstat, symlink, unlink } from 'node:fs/promises';
-import { NixError, Verbosity, type VerbosityLevel } from '../../core/index.js';
-import type { StorePath } from '../../formats/index.js';
+import { NixError, Verbosity, concatBytes, type VerbosityLevel } from '../../core/index.js';
+import { derivationType, parseDerivation, type StorePath } from '../../formats/index.js';
 import type { BuildMode, DerivedPath, GCAction, MissingInfo, Store } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 import type { Conn } from './connection.js';
@@ -21,6 +21,7 @@ import {
   MAX_LIST,
 } from './serialise.js';
 import { readPath, unsupported, type Handler } from './server-ops-query.js';
+import { narRegularContents } from './nar-stream.js';
 
 const BUILD_MODES: BuildMode[] = ['normal', 'repair', 'check'];
 const GC_ACTIONS: GCAction[] = ['returnLive', 'returnDead', 'deleteDead', 'deleteSpecific'];
@@ -65,6 +66,23 @@ async function fallbackMissing(store: Store, paths: DerivedPath[]): Promise<Miss
   return res;
 }
 
+/**
+ * Builds go by the stored `.drv`, so an untrusted client's claim that its
+ * inline derivation is content-addressed must hold for the stored one too.
+ */
+async function storedDrvIsCA(c: Conn, drvPath: StorePath): Promise<boolean> {
+  if (!(await c.store.isValidPath(drvPath))) return false;
+  const parts: Uint8Array[] = [];
+  for await (const ch of c.store.narFromPath(drvPath)) parts.push(ch);
+  try {
+    const drv = parseDerivation(narRegularContents(concatBytes(parts)), drvPath.name.replace(/\.drv$/, ''));
+    const t = derivationType(drv);
+    return t !== 'inputAddressed' && t !== 'deferred';
+  } catch {
+    return false;
+  }
+}
+
 export const buildOps: Record<number, Handler> = {
   [Op.BuildPaths]: async (c) => {
     const paths = await readDerivedPaths(c);
@@ -96,7 +114,9 @@ export const buildOps: Record<number, Handler> = {
     c.startWork();
     checkRepair(c, mode);
     const inputAddressed = [...drv.outputs.values()].some((o) => o.hashAlgo === '');
-    if (!c.trusted && inputAddressed) throw untrusted('you are not privileged to build input-addressed derivations');
+    if (!c.trusted && (inputAddressed || !(await storedDrvIsCA(c, drvPath)))) {
+      throw untrusted('you are not privileged to build input-addressed derivations');
+    }
     if (!c.store.buildDerivation) throw unsupported(c.store, 'buildDerivation');
     writeBuildResult(c.reply, c.sd, await c.store.buildDerivation(drvPath, drv, mode), c.minor);
   },

@@ -1,7 +1,7 @@
 /** Server ⇄ client round trips over a real Unix socket, with the in-memory store. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,8 @@ import { WireParser, WireWriter, hashBytes, StorePath } from '../../formats/inde
 import { startDaemon } from '../daemon.js';
 import { MemoryStore, narOfFile } from '../testing/memory-store.js';
 import { RemoteStore } from './client.js';
+import { serveConnection } from './server.js';
+import type { BasicDerivation } from './serialise.js';
 import { unixConnector } from './client-conn.js';
 import { Op } from './ops.js';
 import { STDERR_ERROR, STDERR_LAST, STDERR_READ, WORKER_MAGIC_1 } from './version.js';
@@ -207,4 +209,31 @@ test('AddMultipleToStore: paths in dependency order, NARs found by parsing insid
     // The IsValidPath after the upload was answered: true.
     assert.ok(Buffer.from(out).subarray(-16).equals(Buffer.from(new WireWriter().u64(STDERR_LAST).u64(1).take())));
   });
+});
+
+test('untrusted BuildDerivation: the stored .drv must be content-addressed too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-proto-'));
+  const store = new MemoryStore('/nix/store');
+  const sock = join(dir, 'socket');
+  const server = createServer((s) => void serveConnection(s, store, { trusted: false }));
+  await new Promise<void>((r) => server.listen(sock, () => r()));
+  const c = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock) });
+  try {
+    const out = '/nix/store/' + '7'.repeat(32) + '-x';
+    const iaDrv = await c.addTextToStore('x.drv', bytes(`Derive([("out","${out}","","")],[],[],"x86_64-linux","/bin/sh",[],[("out","${out}")])`), []);
+    const inline: BasicDerivation = {
+      name: 'x',
+      outputs: new Map([['out', { hashAlgo: 'r:sha256', hash: '0'.repeat(64) }]]),
+      inputSrcs: [], platform: 'x86_64-linux', builder: '/bin/sh', args: [], env: new Map(),
+    };
+    await assert.rejects(c.buildDerivation(iaDrv, inline), /not privileged to build input-addressed derivations/);
+    const iaInline = { ...inline, outputs: new Map([['out', { hashAlgo: '', hash: '' }]]) };
+    await assert.rejects(c.buildDerivation(iaDrv, iaInline), /not privileged to build input-addressed derivations/);
+    // The connection is still usable after the refusals.
+    assert.equal(await c.isValidPath(iaDrv), true);
+  } finally {
+    await c.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
