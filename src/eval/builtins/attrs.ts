@@ -32,6 +32,8 @@ export function register(r: BuiltinRegistry): void {
   });
   r.add('listToAttrs', 1, ([l], pos) => {
     const m = new Map<string, Lazy>();
+    // 2.8 records the position of each element's `value` attribute.
+    const ps = new Map<string, Pos>();
     for (const e of forceList(l!, pos)) {
       const a = forceAttrs(e, pos);
       const n = a.get('name');
@@ -41,8 +43,10 @@ export function register(r: BuiltinRegistry): void {
       const v = a.get('value');
       if (v === undefined) throw missingAttr('value', a, pos!, 'listToAttrs');
       m.set(name, v);
+      const vp = a.posOf('value');
+      if (vp) ps.set(name, vp);
     }
-    return NixAttrs.fromMap(m);
+    return NixAttrs.fromMap(m, ps);
   });
   r.add('mapAttrs', 2, ([f, s], pos) => {
     const a = forceAttrs(s!, pos);
