@@ -3,7 +3,8 @@ import { NixError } from '../../core/index.js';
 import type { GCOptions, GCResults } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { followLinksToStorePath, usageError, withStore } from './store-common.js';
+import { followLinksToStorePath, usageError } from './store-common.js';
+import { withAnyStore } from './store-view.js';
 import { freedLine, runGC } from './gc.js';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
@@ -16,11 +17,11 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     else if (a.startsWith('-')) throw usageError(`unknown flag '${a}'`);
     else pos.push(a);
   }
-  return withStore(ctx, async (store) => {
-    for (const p of pos) opts.pathsToDelete!.push(followLinksToStorePath(store, p));
+  return withAnyStore(ctx, async (v) => {
+    for (const p of pos) opts.pathsToDelete!.push(followLinksToStorePath(v, p));
     let r: GCResults = { paths: [], bytesFreed: 0 };
     try {
-      r = await runGC(store, opts, ctx);
+      r = await runGC(v.store, opts, ctx);
     } catch (e) {
       if (e instanceof NixError) ctx.stdout.write(freedLine(r));
       throw e;

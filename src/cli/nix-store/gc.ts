@@ -4,11 +4,12 @@
  * "N store paths deleted, X.XX MiB freed".
  */
 
-import { collectGarbage, findRootsMap, formatRoots, type LocalStore } from '../../store/index.js';
+import { LocalStore, collectGarbage, findRootsMap, formatRoots, type RootMap, type Store } from '../../store/index.js';
 import type { GCOptions, GCResults } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { usageError, withStore } from './store-common.js';
+import { usageError } from './store-common.js';
+import { withAnyStore } from './store-view.js';
 
 /** Nix `getIntArg` with units (K, M, G, T). */
 export function parseSize(flag: string, s: string | undefined): number {
@@ -23,8 +24,10 @@ export function freedLine(r: GCResults): string {
   return `${r.paths.length} store paths deleted, ${(r.bytesFreed / (1024 * 1024)).toFixed(2)} MiB freed\n`;
 }
 
-export async function runGC(store: LocalStore, opts: GCOptions, ctx: CliContext): Promise<GCResults> {
+/** Collect on any store; a local one reports progress as Nix does. */
+export async function runGC(store: Store, opts: GCOptions, ctx: CliContext): Promise<GCResults> {
   const log = { info: (m: string) => ctx.stderr.write(m + '\n') };
+  if (!(store instanceof LocalStore)) return store.collectGarbage(opts);
   const r = await collectGarbage(store, opts, log);
   if (opts.action === 'deleteDead') {
     log.info('deleting unused links...');
@@ -48,13 +51,15 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     else pos.push(a);
   }
   if (pos.length > 0) throw usageError('no arguments expected');
-  return withStore(ctx, async (store) => {
+  return withAnyStore(ctx, async (v) => {
     if (printRoots) {
-      const roots = await findRootsMap(store, false, { info: (m) => ctx.stderr.write(m + '\n') });
+      const roots: RootMap = v.local
+        ? await findRootsMap(v.local, false, { info: (m) => ctx.stderr.write(m + '\n') })
+        : new Map([...(await v.store.findRoots(false))].map(([p, ls]) => [v.print(p), ls]));
       for (const l of formatRoots(roots)) ctx.stdout.write(l + '\n');
       return 0;
     }
-    const r = await runGC(store, opts, ctx);
+    const r = await runGC(v.store, opts, ctx);
     if (opts.action !== 'deleteDead') for (const p of r.paths) ctx.stdout.write(p + '\n');
     else ctx.stdout.write(freedLine(r));
     return 0;

@@ -3,7 +3,7 @@ import { NixError } from '../../core/index.js';
 import type { GCOptions, GCResults } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { withStore } from '../nix-store/store-common.js';
+import { withAnyStore } from '../nix-store/store-view.js';
 import { freedLine, runGC } from '../nix-store/gc.js';
 import { dropWords, nixUsage, resolveInstallables } from './store-common.js';
 
@@ -16,8 +16,9 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     else if (a.startsWith('-')) throw nixUsage(`unrecognised flag '${a}'`);
     else pos.push(a);
   }
-  return withStore(ctx, async (store) => {
-    opts.pathsToDelete = resolveInstallables(store.storeDir, pos);
+  return withAnyStore(ctx, async (v) => {
+    const store = v.store;
+    opts.pathsToDelete = resolveInstallables(v.storeDir, pos);
     const none: GCResults = { paths: [], bytesFreed: 0 };
     try {
       ctx.stdout.write(freedLine(await runGC(store, opts, ctx)));

@@ -2,7 +2,7 @@
 import type { GCOptions } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { withStore } from '../nix-store/store-common.js';
+import { withAnyStore } from '../nix-store/store-view.js';
 import { freedLine, parseSize, runGC } from '../nix-store/gc.js';
 import { dropWords, nixUsage } from './store-common.js';
 
@@ -16,7 +16,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     else if (a.startsWith('-')) throw nixUsage(`unrecognised flag '${a}'`);
     else throw nixUsage(`unexpected argument '${a}'`);
   }
-  return withStore(ctx, async (store) => {
+  return withAnyStore(ctx, async (v) => {
+    const store = v.store;
     const r = await runGC(store, opts, ctx);
     if (opts.action === 'deleteDead') ctx.stdout.write(freedLine(r));
     return 0;
