@@ -121,11 +121,11 @@ test(`${COUNT} mutated sessions leave the daemon alive and the store clean`, { s
       }
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));
+    assert.equal(d.proc.exitCode, null, `daemon died: ${d.stderr().slice(-2000)}`);
+    assert.doesNotMatch(d.stderr(), /unexpected daemon failure|Uncaught|TypeError|RangeError/, d.stderr().slice(-2000));
     if (process.env.TIX_DEBUG) console.log(tally);
     // The mutations reach the operations: some still succeed, some are refused.
     assert.ok(tally.ops > COUNT / 10 && tally.errors > COUNT / 20, JSON.stringify(tally));
-    assert.equal(d.proc.exitCode, null, `daemon died: ${d.stderr().slice(-2000)}`);
-    assert.doesNotMatch(d.stderr(), /unexpected daemon failure|Uncaught|TypeError|RangeError/, d.stderr().slice(-2000));
     const c = new RemoteStore({ storeDir: root.storeDir, connect: unixConnector(d.socket) });
     try {
       const p = await c.addTextToStore('after-fuzz', new TextEncoder().encode('ok'), []);
