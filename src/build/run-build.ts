@@ -93,8 +93,7 @@ async function inputClosure(goal: DerivationGoal, drv: BuildDrv): Promise<Set<st
     }
   }
   if (roots.length === 0) return new Set();
-  const closure = await store.computeFSClosure(roots);
-  return new Set([...closure].map((p) => (p.startsWith('/') ? p : sd.dir + '/' + p)));
+  return goal.worker.closure(roots);
 }
 
 async function openSandbox(goal: DerivationGoal, drv: BuildDrv, buildDir: string, closure: Set<string>, scratch: Map<string, string>): Promise<Sandbox> {

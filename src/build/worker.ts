@@ -85,6 +85,7 @@ export class Worker {
     this.slots = parent?.slots ?? new JobSlots(parseMaxJobs(opts.settings.getRaw('max-jobs')));
     this.goals = parent?.goals ?? new Map();
     this.drvs = parent?.drvs ?? new Map();
+    this.refsCache = parent?.refsCache ?? new Map();
     if (parent) {
       const onAbort = (): void => this.stopping.abort();
       if (parent.stopping.signal.aborted) onAbort();
@@ -122,6 +123,34 @@ export class Worker {
       this.drvs.set(drvPath.baseName, d);
     }
     return d;
+  }
+
+  /** References of valid paths, which never change: shared by all goals (and child workers). */
+  private readonly refsCache: Map<string, StorePath[]>;
+
+  /**
+   * Full paths of the closure of `roots` (Nix `computeFSClosure`), with each
+   * path's references queried once per worker instead of once per build.
+   */
+  async closure(roots: readonly StorePath[]): Promise<Set<string>> {
+    const sd = this.store.storeDir;
+    const out = new Set<string>();
+    const todo = [...roots];
+    while (todo.length > 0) {
+      const p = todo.pop()!;
+      const full = sd.print(p);
+      if (out.has(full)) continue;
+      out.add(full);
+      let refs = this.refsCache.get(p.baseName);
+      if (refs === undefined) {
+        const info = await this.store.queryPathInfo(p);
+        if (info === undefined) throw new NixError(BuildErrorCode.E_MISC, `path '${full}' is not valid`);
+        refs = info.references;
+        this.refsCache.set(p.baseName, refs);
+      }
+      for (const r of refs) if (!out.has(sd.print(r))) todo.push(r);
+    }
+    return out;
   }
 
   /** A worker for inner builds requested by a running build (recursive Nix). */
