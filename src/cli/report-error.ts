@@ -7,7 +7,8 @@ export function reportError(e: unknown, ctx: CliContext): number {
     const showTrace = ctx.settings.getBool('show-trace', false);
     let text = `error: ${e.message}\n`;
     if (showTrace) for (const t of e.traces) text += `       … ${t}\n`;
-    if (e.hint) text += `       ${e.hint}\n`;
+    // Nix prints usage hints on their own line, unindented.
+    if (e.hint) text += `${e.hint}\n`;
     ctx.stderr.write(text);
     return e.exitCode;
   }
