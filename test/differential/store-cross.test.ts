@@ -117,7 +117,13 @@ test('the reference builds; tix queries and verifies agree', { skip }, () => {
       assert.equal(t.status, r.status, `status of nix-store ${args.join(' ')}: ${t.stderr}`);
       assert.equal(normErr(t.stderr), normErr(r.stderr), `stderr of nix-store ${args.join(' ')}`);
     }
-    for (const op of [['--verify', '--check-contents'], ['--verify-path', 'res'], ['--check-validity', 'res'], ['--dump-db'], ['--gc', '--print-roots'], ['--gc', '--print-live'], ['--gc', '--print-dead']]) {
+    const keep = (d: string, o: string): string[] => ['--option', 'keep-derivations', d, '--option', 'keep-outputs', o];
+    for (const op of [
+      ['--verify', '--check-contents'], ['--verify-path', 'res'], ['--check-validity', 'res'], ['--dump-db'], ['--gc', '--print-roots'],
+      ['--gc', '--print-live'], ['--gc', '--print-dead'],
+      ['--gc', '--print-live', ...keep('false', 'false')], ['--gc', '--print-dead', ...keep('false', 'true')],
+      ['--gc', '--print-live', ...keep('true', 'true')],
+    ]) {
       const r = runRef(root, 'nix-store', op);
       const t = runTix(root, 'nix-store', op);
       assert.equal(t.stdout, r.stdout, `stdout of nix-store ${op.join(' ')}`);
