@@ -7,7 +7,7 @@
  * fake store: `dep` is the input closure, `secret` is a valid-looking store
  * path outside it, `inj` is what gets injected while the builder runs.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync, rmSync, chmodSync, symlinkSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -253,13 +253,20 @@ export const SCENARIOS: Record<string, Scenario> = {
     return { ok, detail: r.out };
   },
 
-  async 'a path is injected live and read-only, visible within one call'(fx) {
+  async 'paths are injected live and read-only (directory, file, symlink), visible within one call'(fx) {
     let addErr = '';
-    const r = await runBuilder(fx, `${WAIT_GO}; cat "$inj/f"; echo z > "$inj/f"; echo z > "$inj/new"; ls "$store" | wc -l`, {
+    const file = join(fx.store, `${h('h')}-inj.txt`);
+    writeFileSync(file, 'INJECTED-FILE\n');
+    chmodSync(file, 0o444);
+    const link = join(fx.store, `${h('i')}-inj-link`);
+    symlinkSync(fx.inj, link);
+    const script = `${WAIT_GO}; cat "$inj/f"; echo z > "$inj/f"; echo z > "$inj/new"; cat "${file}"; echo z > "${file}"; ` +
+      `cat "${link}/f"; ls "$store" | wc -l`;
+    const r = await runBuilder(fx, script, {
       during: async (sb) => {
         await waitFor(fx, 'ready');
         try {
-          await sb.addPath(fx.inj);
+          for (const p of [fx.inj, file, link]) await sb.addPath(p);
           await sb.addPath(fx.inj); // a second add of the same path is a no-op
         } catch (e) {
           addErr = String(e);
@@ -267,8 +274,9 @@ export const SCENARIOS: Record<string, Scenario> = {
         writeFileSync(join(fx.build, 'go'), '');
       },
     });
-    const ok = addErr === '' && r.out.includes('INJECTED-CONTENT') && (r.out.match(/Read-only file system/g) ?? []).length === 2 &&
-      readFileSync(join(fx.inj, 'f'), 'utf8') === 'INJECTED-CONTENT\n' && !existsSync(join(fx.inj, 'new')) && /^2$/m.test(r.out);
+    const ok = addErr === '' && (r.out.match(/INJECTED-CONTENT/g) ?? []).length === 2 && r.out.includes('INJECTED-FILE') &&
+      (r.out.match(/Read-only file system/g) ?? []).length === 3 && readFileSync(join(fx.inj, 'f'), 'utf8') === 'INJECTED-CONTENT\n' &&
+      readFileSync(file, 'utf8') === 'INJECTED-FILE\n' && !existsSync(join(fx.inj, 'new')) && /^4$/m.test(r.out);
     return { ok, detail: `${r.out}\naddPath: ${addErr}` };
   },
 
