@@ -11,10 +11,11 @@
  *   !  (prefix)  + -  * /  ++  (right)  ?  (nonassoc)  unary -
  */
 import type * as A from './ast.js';
-import { EvalError, EvalErrorCode, showPosParens } from './errors.js';
+import { EvalError, showPosParens } from './errors.js';
 import { LexError, tokenize, type Token, type TokenType } from './lexer.js';
 import { stripIndentation, type IndPart } from './parse-strings.js';
-import { printAttrPath, showId } from './parse-print.js';
+import { absPath, addAttr, checkDuplicateFormals, indexOf, parseError, type MutAttrs } from './parse-desugar.js';
+import { showId } from './parse-print.js';
 
 export interface ParseOptions {
   /** Directory relative paths resolve against (file's dir, or cwd for -E / stdin). */
@@ -35,9 +36,7 @@ export function parse(source: A.Source, opts: ParseOptions): A.Expr {
   return new Parser(tokens, source, opts).parseStart();
 }
 
-export function parseError(msg: string, pos: A.Pos): EvalError {
-  return new EvalError(EvalErrorCode.E_PARSE, msg, pos);
-}
+export { parseError, absPath, canonPath } from './parse-desugar.js';
 
 /** Bison's names for tokens in `unexpected …` / `expecting …`. */
 function tokenName(t: Token): string {
@@ -70,13 +69,9 @@ const PREC_NOT = 7;
 const PREC_HASATTR = 11;
 const PREC_NEGATE = 12;
 
-type MutAttrs = {
-  kind: 'Attrs'; pos: A.Pos; rec: boolean; attrs: A.AttrDef[]; dynamicAttrs: A.DynamicAttrDef[];
-};
 
 class Parser {
   private i = 0;
-  private readonly attrIndex = new WeakMap<object, Map<string, number>>();
 
   constructor(private readonly toks: Token[], private readonly src: A.Source, private readonly opts: ParseOptions) {}
 
@@ -506,7 +501,7 @@ class Parser {
       this.expectChar('=', ["'.'", "'='"]);
       const value = this.parseExpr();
       this.expectChar(';');
-      this.addAttr(attrs, path, value, pathPos);
+      addAttr(attrs, path, value, pathPos);
     }
   }
 
@@ -526,7 +521,7 @@ class Parser {
       const namePos = this.posOf(t);
       const n = this.parseAttrName();
       if (n.kind !== 'static') throw parseError('dynamic attributes not allowed in inherit', namePos);
-      const idx = this.indexOf(attrs);
+      const idx = indexOf(attrs);
       const prev = idx.get(n.name);
       if (prev !== undefined) {
         throw parseError(`attribute '${showId(n.name)}' already defined at ${showPosParens(attrs.attrs[prev]!.pos)}`, namesPos);
@@ -539,101 +534,4 @@ class Parser {
     }
     this.next();
   }
-
-  private indexOf(attrs: MutAttrs): Map<string, number> {
-    let m = this.attrIndex.get(attrs);
-    if (m === undefined) {
-      m = new Map(attrs.attrs.map((a, i) => [a.name, i]));
-      this.attrIndex.set(attrs, m);
-    }
-    return m;
-  }
-
-  /** Nix 2.8 `addAttr`: nested paths create/merge attribute sets. */
-  private addAttr(top: MutAttrs, path: A.AttrName[], value: A.Expr, pos: A.Pos): void {
-    let attrs = top;
-    for (let k = 0; k < path.length - 1; k++) {
-      const n = path[k]!;
-      if (n.kind === 'static') {
-        const idx = this.indexOf(attrs);
-        const j = idx.get(n.name);
-        if (j !== undefined) {
-          const def = attrs.attrs[j]!;
-          if (def.inherited || def.value.kind !== 'Attrs') throw this.dupAttr(path, pos, def.pos);
-          attrs = def.value as MutAttrs;
-        } else {
-          const nested: MutAttrs = { kind: 'Attrs', pos, rec: false, attrs: [], dynamicAttrs: [] };
-          idx.set(n.name, attrs.attrs.length);
-          attrs.attrs.push({ name: n.name, value: nested, pos, inherited: false });
-          attrs = nested;
-        }
-      } else {
-        const nested: MutAttrs = { kind: 'Attrs', pos, rec: false, attrs: [], dynamicAttrs: [] };
-        attrs.dynamicAttrs.push({ nameExpr: n.expr, value: nested, pos });
-        attrs = nested;
-      }
-    }
-    const last = path[path.length - 1]!;
-    if (last.kind === 'dynamic') {
-      attrs.dynamicAttrs.push({ nameExpr: last.expr, value, pos });
-      return;
-    }
-    const idx = this.indexOf(attrs);
-    const j = idx.get(last.name);
-    if (j === undefined) {
-      idx.set(last.name, attrs.attrs.length);
-      attrs.attrs.push({ name: last.name, value, pos, inherited: false });
-      return;
-    }
-    const existing = attrs.attrs[j]!;
-    if (existing.value.kind === 'Attrs' && value.kind === 'Attrs') {
-      // Two literals for the same key merge; 2.8 drops the second one's dynamic attrs.
-      const target = existing.value as MutAttrs;
-      const tIdx = this.indexOf(target);
-      for (const ad of value.attrs) {
-        const j2 = tIdx.get(ad.name);
-        if (j2 !== undefined) {
-          throw parseError(`attribute '${showId(ad.name)}' already defined at ${showPosParens(ad.pos)}`, target.attrs[j2]!.pos);
-        }
-        tIdx.set(ad.name, target.attrs.length);
-        target.attrs.push(ad);
-      }
-      return;
-    }
-    throw this.dupAttr(path, pos, existing.pos);
-  }
-
-  private dupAttr(path: A.AttrName[], pos: A.Pos, prev: A.Pos): EvalError {
-    return parseError(`attribute '${printAttrPath(path)}' already defined at ${showPosParens(prev)}`, pos);
-  }
-}
-
-function checkDuplicateFormals(formals: A.Formal[]): void {
-  const seen = new Map<string, number>();
-  let best: { first: number; pos: A.Pos; name: string } | undefined;
-  formals.forEach((f, k) => {
-    const first = seen.get(f.name);
-    if (first === undefined) {
-      seen.set(f.name, k);
-      return;
-    }
-    if (best === undefined || first < best.first) best = { first, pos: f.pos, name: f.name };
-  });
-  if (best) throw parseError(`duplicate formal function argument '${best.name}'`, best.pos);
-}
-
-/** Nix's `absPath` + `canonPath` (no symlink resolution). */
-export function absPath(p: string, base: string): string {
-  const full = p.startsWith('/') ? p : base + '/' + p;
-  return canonPath(full);
-}
-
-export function canonPath(p: string): string {
-  const out: string[] = [];
-  for (const seg of p.split('/')) {
-    if (seg === '' || seg === '.') continue;
-    if (seg === '..') out.pop();
-    else out.push(seg);
-  }
-  return '/' + out.join('/');
 }
