@@ -34,3 +34,20 @@ test('eval corpus: tix agrees with nix-instantiate --eval --strict', { skip: !ha
     root.cleanup();
   }
 });
+
+test('eval corpus (attrs, lists, json files): --xml --no-location output agrees', { skip: !haveReference() && 'reference Nix not installed', timeout: 600_000 }, async () => {
+  const cases = loadCorpus().filter((c) => /^(attrs|lists|json):/.test(c.id));
+  const root = makeRoot();
+  try {
+    const work = makeFixtures(root);
+    const env = corpusEnv(root, work);
+    const args = ['--eval', '--strict', '--xml', '--no-location'];
+    const [ref, tix] = await Promise.all([runReference(cases, env, work, args), runTixBatch(cases, env, work, root, { output: 'xml', location: false })]);
+    await retryReference(cases, ref, tix, env, work, args);
+    const bad = compare(cases, ref, tix);
+    console.log(`eval corpus --xml: ${cases.length} expressions, ${cases.length - bad.length} agree`);
+    assert.deepEqual(bad.map(showMismatch), []);
+  } finally {
+    root.cleanup();
+  }
+});
