@@ -51,3 +51,20 @@ test('eval corpus (attrs, lists, json files): --xml --no-location output agrees'
     root.cleanup();
   }
 });
+
+test('eval corpus (attrs, lists, json files): --json output agrees', { skip: !haveReference() && 'reference Nix not installed', timeout: 600_000 }, async () => {
+  const cases = loadCorpus().filter((c) => /^(attrs|lists|json):/.test(c.id));
+  const root = makeRoot();
+  try {
+    const work = makeFixtures(root);
+    const env = corpusEnv(root, work);
+    const args = ['--eval', '--strict', '--json'];
+    const [ref, tix] = await Promise.all([runReference(cases, env, work, args), runTixBatch(cases, env, work, root, { output: 'json' })]);
+    await retryReference(cases, ref, tix, env, work, args);
+    const bad = compare(cases, ref, tix);
+    console.log(`eval corpus --json: ${cases.length} expressions, ${cases.length - bad.length} agree`);
+    assert.deepEqual(bad.map(showMismatch), []);
+  } finally {
+    root.cleanup();
+  }
+});
