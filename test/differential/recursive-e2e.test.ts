@@ -10,7 +10,7 @@
  * each asserts tix's behaviour, and the same probe under the reference shows
  * 2.8's (a leak, a crash), so the test fails on upstream's behaviour.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync, readdirSync, statSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +56,9 @@ function testUser(): Ids | undefined {
   let found = ids();
   if (found === undefined && isRoot) {
     if (spawnSync('useradd', ['-M', '-r', '-s', '/usr/sbin/nologin', TEST_USER]).status !== 0) return undefined;
-    process.on('exit', () => spawnSync('userdel', [TEST_USER]));
+    after(() => {
+      spawnSync('userdel', [TEST_USER]);
+    });
     found = ids();
   }
   return found;
