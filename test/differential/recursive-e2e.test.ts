@@ -411,3 +411,14 @@ test('through the tix daemon: the reference client asks tix\'s nix-daemon for th
     root.cleanup();
   }
 });
+
+test('6.4: a made-up realisation id is answered and the connection goes on (2.8 aborts the build)', { skip: noTix }, () => {
+  const tix = runProbe('tix', 'realisation');
+  assert.equal(tix.status, 'survived', show(tix.build));
+  assert.equal(tix.files.get('result'), 'answered 0');
+  if (haveReference()) {
+    const ref = runProbe('ref', 'realisation').build;
+    assert.notEqual(ref.status, 0);
+    assert.match(ref.stderr, /Assertion `stmt\.stmt' failed/);
+  }
+});

@@ -79,4 +79,9 @@ in
     NIX_REMOTE= NIX_STATE_DIR=$hostState nix-store --gc --print-live > $out/live 2> $out/gc || true
     if grep -qx "$added" $out/live; then echo kept > $out/status; else echo collected > $out/status; fi
   '';
+  # 6.4: a made-up realisation id, then an ordinary op on the same connection.
+  realisation = probe "probe-realisation" ''
+    node ${./realisation-probe.mjs} "$tixRepo" "$sock" "$unreachable" > $out/result
+    echo survived > $out/status
+  '';
 }
