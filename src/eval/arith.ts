@@ -15,6 +15,13 @@ function num(v: Value, what: string, pos: Pos | undefined): number | bigint | Ni
   throw new EvalError(EvalErrorCode.E_TYPE, `value is ${showType(v)} while ${what} was expected`, pos);
 }
 
+/** 2.8 prim_add/sub/mul: floats if either is a float (then a non-number is
+ *  "not a float"), else both must be integers. */
+function operands(a: Value, b: Value, pos: Pos | undefined): [number | bigint | NixFloat, number | bigint | NixFloat] {
+  const expected = a instanceof NixFloat || b instanceof NixFloat ? 'a float' : 'an integer';
+  return [num(a, expected, pos), num(b, expected, pos)];
+}
+
 function fl(v: number | bigint | NixFloat): number {
   return v instanceof NixFloat ? v.value : Number(v);
 }
@@ -25,8 +32,7 @@ export function add(a: Value, b: Value, pos?: Pos): Value {
     if (r <= MAX && r >= MIN) return r;
     return mkInt(BigInt(a) + BigInt(b));
   }
-  const x = num(a, 'an integer', pos);
-  const y = num(b, 'an integer', pos);
+  const [x, y] = operands(a, b, pos);
   if (x instanceof NixFloat || y instanceof NixFloat) return new NixFloat(fl(x) + fl(y));
   return mkInt(toBig(x) + toBig(y));
 }
@@ -37,8 +43,7 @@ export function sub(a: Value, b: Value, pos?: Pos): Value {
     if (r <= MAX && r >= MIN) return r;
     return mkInt(BigInt(a) - BigInt(b));
   }
-  const x = num(a, 'an integer', pos);
-  const y = num(b, 'an integer', pos);
+  const [x, y] = operands(a, b, pos);
   if (x instanceof NixFloat || y instanceof NixFloat) return new NixFloat(fl(x) - fl(y));
   return mkInt(toBig(x) - toBig(y));
 }
@@ -49,15 +54,16 @@ export function mul(a: Value, b: Value, pos?: Pos): Value {
     if (r <= MAX && r >= MIN) return r === 0 ? 0 : r;
     return mkInt(BigInt(a) * BigInt(b));
   }
-  const x = num(a, 'an integer', pos);
-  const y = num(b, 'an integer', pos);
+  const [x, y] = operands(a, b, pos);
   if (x instanceof NixFloat || y instanceof NixFloat) return new NixFloat(fl(x) * fl(y));
   return mkInt(toBig(x) * toBig(y));
 }
 
 export function div(a: Value, b: Value, pos?: Pos): Value {
-  const x = num(a, 'an integer', pos);
-  const y = num(b, 'an integer', pos);
+  // 2.8 prim_div: the divisor is forced as a float first (zero check).
+  const y = num(b, 'a float', pos);
+  if (fl(y) === 0) throw new EvalError(EvalErrorCode.E_DIVISION_BY_ZERO, 'division by zero', pos);
+  const [x] = operands(a, y, pos);
   if (fl(y) === 0) throw new EvalError(EvalErrorCode.E_DIVISION_BY_ZERO, 'division by zero', pos);
   if (x instanceof NixFloat || y instanceof NixFloat) return new NixFloat(fl(x) / fl(y));
   // Both safe: float division then trunc is exact (see design notes).

@@ -62,8 +62,17 @@ export function compileBinOp(c: Compiler, e: A.BinOp, scope: Scope): Code {
     case '&&': return (env) => bool(l(env), pos) && bool(r(env), pos);
     case '||': return (env) => bool(l(env), pos) || bool(r(env), pos);
     case '->': return (env) => !bool(l(env), pos) || bool(r(env), pos);
-    case '//': return (env) => update(l(env), r(env), null); // 2.8: no position
-    case '++': return (env) => concatLists(l(env), r(env), pos);
+    // `//`: 2.8 type-checks the left operand before evaluating the right one;
+    // `++` evaluates both first.
+    case '//': return (env) => {
+      const a = l(env);
+      if (!(a instanceof NixAttrs)) throw wrongType(a, 'a set', null); // 2.8: no position
+      return update(a, r(env), null);
+    };
+    case '++': return (env) => {
+      const a = l(env);
+      return concatLists(a, r(env), pos);
+    };
     case '+': return compilePlus(c, e, l, r);
     case '-': return arith(c, scope, e, '__sub', sub, l, r);
     case '*': return arith(c, scope, e, '__mul', mul, l, r);
@@ -145,9 +154,13 @@ function compilePlus(c: Compiler, e: A.BinOp, l: Code, r: Code): Code {
   const parts = [{ code: l, pos: e.lhs.pos }, { code: r, pos: e.rhs.pos }];
   return (env) => {
     const a = l(env);
-    const b = r(env);
-    if (typeof a === 'number' && typeof b === 'number') return add(a, b);
-    return concatStrings(state, env, parts, false, [a, b]);
+    if (typeof a === 'number') {
+      const b = r(env);
+      if (typeof b === 'number') return add(a, b);
+      return concatStrings(state, env, parts, false, [a, b]);
+    }
+    // The right operand is evaluated only after the left one is processed (2.8 order).
+    return concatStrings(state, env, parts, false, [a], 1);
   };
 }
 
