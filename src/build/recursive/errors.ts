@@ -26,4 +26,6 @@ export const RecursiveErrorCode = {
   E_CONTENT_MISMATCH: 'E0712',
   /** Bad value of a recursive-nix setting. */
   E_SETTING: 'E0713',
+  /** The per-build socket could not be created. */
+  E_SOCKET: 'E0714',
 } as const;

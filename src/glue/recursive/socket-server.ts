@@ -17,6 +17,7 @@ import { basename, dirname } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { NixError, Verbosity, type Logger } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
+import { RecursiveErrorCode } from '../../build/index.js';
 
 /** The protocol server's entry point (`serveConnection`), injected to keep this testable. */
 export type ServeConnection = (
@@ -130,7 +131,7 @@ function bindSocket(server: Server, path: string): Promise<void> {
       return;
     }
     if (!isMainThread) {
-      reject(new NixError('E0709', `the recursive Nix socket path '${path}' is too long`));
+      reject(new NixError(RecursiveErrorCode.E_SOCKET, `the recursive Nix socket path '${path}' is too long`));
       return;
     }
     const old = process.cwd();
