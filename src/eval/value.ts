@@ -249,8 +249,8 @@ export function showType(v: Value): string {
     case 'set': return 'a set';
     case 'list': return 'a list';
     case 'lambda': return 'a function';
-    case 'primop': return 'a built-in function';
-    case 'primop-app': return 'a partially applied built-in function';
+    case 'primop': return `the built-in function '${(v as PrimOp).name}'`;
+    case 'primop-app': return `the partially applied built-in function '${(v as PrimOpApp).primop.name}'`;
     case 'float': return 'a float';
   }
 }
