@@ -5,4 +5,4 @@ export * from './eval-args.js';
 export { renderError } from './eval-job.js';
 export { GlueIO, type StoreBridge } from './store-io.js';
 export { findAlongAttrPath, autoCallFunction, getDerivations, parseAttrPath, drvPathOf, outputNameOf, type DrvInfo } from './attr-path.js';
-export { makeRecursiveHook, type RecursiveHookOptions } from './recursive/index.js';
+export type { RecursiveHookOptions } from './recursive/index.js';

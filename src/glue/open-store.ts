@@ -7,14 +7,17 @@
  * Accepted: '' / `auto` / `local` / `local?root=DIR` / an absolute path (a
  * chroot store: logical `/nix/store`, real files under DIR — only when DIR is
  * `/`, otherwise refused until chroot stores exist).
+ *
+ * Start-up: protocol, build and the recursive-nix server are imported on
+ * first use, so commands that only read a local store (or never open one)
+ * do not load them.
  */
 import { join } from 'node:path';
 import { NixError, CoreErrorCode, type NixDirs, type Settings } from '../core/index.js';
 import { LocalStore, type Store } from '../store/index.js';
-import { defaultSocketPath, isRemoteStoreUri, openRemoteStore } from '../protocol/index.js';
 import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
-import { withBuildOps } from '../build/index.js';
-import { makeRecursiveHook } from './recursive/index.js';
+import type { RecursiveHook } from '../build/index.js';
+import type { RecursiveHookOptions } from './recursive/index.js';
 
 export interface OpenStoreOptions {
   settings: Settings;
@@ -47,12 +50,17 @@ export function openLocalStore(opts: OpenStoreOptions): LocalStore {
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const uri = storeUri(opts);
-  if (isRemoteStoreUri(uri) || (uri === 'auto' && autoIsDaemon(opts))) {
-    // Daemon / unix:// / ssh-ng:// stores (protocol team).
-    return openRemoteStore(uri === 'auto' ? 'daemon' : uri, { storeDir: opts.dirs.storeDir, stateDir: opts.dirs.stateDir, env: opts.env, settings: opts.settings });
+  if (!isPlainLocalUri(uri) || (uri === 'auto' && !stateDirWritable(opts))) {
+    const { defaultSocketPath, isRemoteStoreUri, openRemoteStore } = await import('../protocol/index.js');
+    if (isRemoteStoreUri(uri) || (uri === 'auto' && existsSync(defaultSocketPath(opts.dirs.stateDir, opts.env)))) {
+      // Daemon / unix:// / ssh-ng:// stores (protocol team).
+      return openRemoteStore(uri === 'auto' ? 'daemon' : uri, { storeDir: opts.dirs.storeDir, stateDir: opts.dirs.stateDir, env: opts.env, settings: opts.settings });
+    }
   }
   // A local store builds (build team): nix-store -r, nix-build and the daemon's build ops.
-  return withBuildOps(openLocalStore(opts), {
+  const local = openLocalStore(opts);
+  const { withBuildOps } = await import('../build/index.js');
+  return withBuildOps(local, {
     settings: opts.settings,
     logDir: opts.dirs.logDir,
     env: opts.env,
@@ -61,13 +69,27 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   });
 }
 
+/**
+ * The recursive-nix hook (glue/recursive), its server module loaded when the
+ * first build that requires `recursive-nix` starts.
+ */
+export function makeRecursiveHook(opts: RecursiveHookOptions = {}): RecursiveHook {
+  return { start: async (ctx) => (await import('./recursive/index.js')).startRecursiveServer(ctx, opts) };
+}
+
+/** URIs that can only mean the local store (no protocol module needed to tell). */
+function isPlainLocalUri(uri: string): boolean {
+  const { base } = splitUri(uri);
+  return base === '' || base === 'auto' || base === 'local';
+}
+
 /** `auto` (2.8 store-api.cc): local if the state dir is writable, else the daemon if its socket exists. */
-function autoIsDaemon(opts: OpenStoreOptions): boolean {
+function stateDirWritable(opts: OpenStoreOptions): boolean {
   try {
     accessSync(opts.dirs.stateDir, fsConstants.W_OK);
-    return false;
+    return true;
   } catch {
-    return existsSync(defaultSocketPath(opts.dirs.stateDir, opts.env));
+    return false;
   }
 }
 

@@ -7,13 +7,23 @@
  * Invariants: WAL mode, foreign keys on, `db/schema` holds "10" (no newline),
  * and every multi-row change runs in one IMMEDIATE transaction.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { existsSync, readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
 
 export const SCHEMA_VERSION = 10;
+
+/**
+ * better-sqlite3 (a native addon, ~10 ms to load) is required on the first
+ * open, so commands that never touch the database (nix-hash, --eval) skip it.
+ */
+let sqlite: typeof Database | undefined;
+function loadSqlite(): typeof Database {
+  return (sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database);
+}
 
 /** The text of Nix's schema.sql, so `.schema` of a tix-created DB matches Nix's. */
 const SCHEMA_SQL = `create table if not exists ValidPaths (
@@ -137,7 +147,7 @@ export class StoreDb {
     }
     let db: Database.Database;
     try {
-      db = new Database(join(dbDir, 'db.sqlite'), { readonly: opts.readOnly === true, timeout: 3_600_000 });
+      db = new (loadSqlite())(join(dbDir, 'db.sqlite'), { readonly: opts.readOnly === true, timeout: 3_600_000 });
       // Nix's settings: WAL, synchronous=normal, foreign keys, a large autocheckpoint.
       if (!opts.readOnly) {
         db.pragma('journal_mode = wal');
