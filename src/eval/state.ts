@@ -6,7 +6,7 @@
 import type * as A from './ast.js';
 import { createBuiltins } from './builtins/index.js';
 import type { BuiltinRegistry } from './builtins/registry.js';
-import { traceSettings } from './call.js';
+import { call1, traceSettings } from './call.js';
 import { Compiler } from './compile.js';
 import { EvalError, EvalErrorCode, originName, showPos } from './errors.js';
 import type { EvalIO } from './io.js';
@@ -148,6 +148,11 @@ export class EvalState {
       env.push(scope.get(k));
     }
     return this.compileExpr(e, new Scope(this.baseScope, vars))(env);
+  }
+
+  /** Apply a function value to one argument. */
+  callFunction(f: Value, arg: Lazy, pos?: A.Pos): Value {
+    return call1(f, arg, pos);
   }
 
   /** Pure mode (2.8 `checkSourcePath`): only the store and allowed paths may be read. */

@@ -19,6 +19,7 @@ import { encodeBase32, parseHash } from '../../formats/index.js';
 import { createHash } from 'node:crypto';
 import { isStorePath } from './context.js';
 import { COREPKGS_PREFIX } from '../corepkgs.js';
+import { importDerivation, isDerivationPath } from '../imported-drv.js';
 import type { BuiltinRegistry } from './registry.js';
 import { hashHex } from './strings.js';
 import { mkStr } from './util.js';
@@ -107,7 +108,10 @@ function builtinPath(state: EvalState, a: NixAttrs, pos: Pos | undefined): Value
 }
 
 export function register(r: BuiltinRegistry): void {
-  r.add('import', 1, ([p], pos, state) => state.evalFile(realisePath(state, p!, pos)));
+  r.add('import', 1, ([p], pos, state) => {
+    const path = realisePath(state, p!, pos);
+    return isDerivationPath(state, path) ? importDerivation(state, path) : state.evalFile(path);
+  });
   r.add('scopedImport', 2, ([s, p], pos, state) => {
     const scope = forceAttrs(s!, pos);
     return state.evalFileScoped(scope, realisePath(state, p!, pos));
