@@ -237,6 +237,14 @@ export const SCENARIOS: Record<string, Scenario> = {
     return { ok, detail: r.out };
   },
 
+  async 'the builder cannot mount over its view (no capabilities; its own namespaces stay its own)'(fx) {
+    const r = await runBuilder(fx, 'mount --bind /build "$dep" 2>&1 && echo MOUNTED; mount -t tmpfs none "$store" 2>&1 && echo MOUNTED; ' +
+      'unshare -rm sh -c "mount -t tmpfs none $dep && echo inner-mount-ok" 2>&1; cat "$dep/f"; ls "$store"');
+    const ok = !r.out.includes('MOUNTED') && /hello/.test(r.out) && r.out.includes(`${h('a')}-dep`) &&
+      readFileSync(join(fx.dep, 'f'), 'utf8') === 'hello\n';
+    return { ok, detail: r.out };
+  },
+
   async 'inputs are read-only'(fx) {
     const before = statSync(join(fx.dep, 'f'));
     const r = await runBuilder(fx, 'echo x > "$dep/f"; echo y > "$dep/new"; chmod u+w "$dep" "$dep/f"; rm -f "$dep/f"; mv "$dep/f" "$dep/g"; touch -d 2000-01-01 "$dep/f"; mkdir "$dep/d"; true');
