@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { NixError, CoreErrorCode, SimpleLogger, Verbosity, nullLogger, type VerbosityLevel } from '../core/index.js';
 import type { BuildMode, DerivedPath, Store } from '../store/index.js';
 import { buildOpsOf, withBuildOps } from '../build/index.js';
-import { makeRecursiveHook, openStore, storeUri } from '../glue/index.js';
+import { makeRecursiveHook, openLocalStore, storeUri } from '../glue/index.js';
 import { currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon } from '../protocol/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
@@ -20,7 +20,8 @@ import type { CliContext } from './context.js';
  * channel, as each 2.8 daemon child applies its own client's options.
  */
 async function openServedStore(ctx: CliContext, uri: string): Promise<Store> {
-  const store = await openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env, uri });
+  // openLocalStore, not openStore: this wraps the store with build ops once, itself.
+  const store = openLocalStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env, uri });
   const wrapped = withBuildOps(store, {
     settings: ctx.settings,
     logDir: ctx.dirs.logDir,
