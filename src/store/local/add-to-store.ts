@@ -15,14 +15,14 @@
  * between rename and commit leaves complete but unregistered contents under
  * the final name, which is invalid and gets replaced by the next add or GC.
  */
-import { existsSync, lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NixError, CoreErrorCode } from '../../core/index.js';
 import {
   Hash, HashSink, checkName, encodeBase32, hashBytes, serialiseNar, regularFromBytes, type HashType, type StoreDir,
 } from '../../formats/index.js';
-import { canonicalisePathMetaData, fsyncTree, fsyncDir } from './canonicalise.js';
+import { canonicalisePathMetaData, fsyncTree, fsyncDir, isRoot } from './canonicalise.js';
 import { dumpPathSync, hashPath } from '../nar-fs.js';
 
 let counter = 0;
@@ -79,23 +79,25 @@ export interface Finalise {
   tmp: string;
   final: string;
   fsync: boolean;
+  /** `tmp` already has canonical metadata (written by `writeNewFile` with `canonical`). */
+  canonical?: boolean;
 }
 
 /** Step 4 up to (not including) registration: canonicalise, fsync, rename. */
 export function moveIntoPlace(f: Finalise): void {
-  canonicalisePathMetaData(f.tmp);
+  if (!f.canonical || isRoot) canonicalisePathMetaData(f.tmp);
   if (f.fsync) fsyncTree(f.tmp);
-  if (existsSync(f.final) || isDanglingLink(f.final)) deletePath(f.final);
-  renameSync(f.tmp, f.final);
-  if (f.fsync) fsyncDir(f.final.slice(0, f.final.lastIndexOf('/')) || '/');
-}
-
-function isDanglingLink(p: string): boolean {
+  // rename(2) atomically replaces a leftover file or symlink under the final
+  // name; only a leftover directory (or a directory onto a file) needs
+  // deleting first. Saves the existence checks on every add.
   try {
-    return lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
+    renameSync(f.tmp, f.final);
+  } catch (e) {
+    if (!['EISDIR', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    deletePath(f.final);
+    renameSync(f.tmp, f.final);
   }
+  if (f.fsync) fsyncDir(f.final.slice(0, f.final.lastIndexOf('/')) || '/');
 }
 
 /** Validate a name the way Nix does before touching the store. */
@@ -103,12 +105,21 @@ export function checkAddName(name: string): void {
   checkName(name, name);
 }
 
-/** Write bytes to a new file (0444 later) and fsync. */
-export function writeNewFile(path: string, data: Uint8Array, fsync: boolean): void {
-  const fd = openSync(path, 'wx', 0o644);
+/**
+ * Write bytes to a new file and fsync. With `canonical`, the file is
+ * created with its final mode (0444, or 0555 when `executable`) and mtime 1
+ * through the open fd, so `moveIntoPlace` need not walk it again.
+ */
+export function writeNewFile(path: string, data: Uint8Array, fsync: boolean, canonical?: { executable: boolean }): void {
+  const mode = canonical === undefined ? 0o644 : canonical.executable ? 0o555 : 0o444;
+  const fd = openSync(path, 'wx', mode);
   try {
     let off = 0;
     while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    if (canonical !== undefined) {
+      fchmodSync(fd, mode); // whatever the umask took away
+      futimesSync(fd, 1, 1);
+    }
     if (fsync) fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { FormatsErrorCode } from '../../formats/index.js';
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** Walk `path` (lstat; no symlink following) applying canonical metadata. */
 export function canonicalisePathMetaData(path: string): void {

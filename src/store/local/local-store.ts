@@ -179,10 +179,14 @@ export class LocalStore implements Store {
 
   private drvOutputsOf(p: StorePath): [string, string][] {
     try {
-      return drvOutputPaths(readFileSync(this.print(p), 'utf8')).filter(([, out]) => this.storeDir.isStorePath(out));
+      return this.drvOutputsFromText(readFileSync(this.print(p), 'utf8'));
     } catch {
       return [];
     }
+  }
+
+  private drvOutputsFromText(text: string): [string, string][] {
+    return drvOutputPaths(text).filter(([, out]) => this.storeDir.isStorePath(out));
   }
 
   /**
@@ -287,14 +291,15 @@ export class LocalStore implements Store {
     try {
       if (!opts.repair && this.db.isValid(printed)) return this.queryPathInfoSync(path)!;
       const tmp = makeTempPath(this.storeDir, path.hashPart);
+      let moved = false;
       try {
-        writeNewFile(tmp, data, this.fsync);
-        if (exec) chmodSync(tmp, 0o755);
-        moveIntoPlace({ tmp, final: printed, fsync: this.fsync });
-        this.registerValidPaths([info]);
+        writeNewFile(tmp, data, this.fsync, { executable: exec });
+        moveIntoPlace({ tmp, final: printed, fsync: this.fsync, canonical: true });
+        moved = true;
+        this.db.registerValidPaths([infoToRow(this.storeDir, info, path.isDerivation() ? this.drvOutputsFromText(utf8(data)) : undefined)]);
         return info;
       } finally {
-        deletePath(tmp);
+        if (!moved) deletePath(tmp);
       }
     } finally {
       await locks.unlock();
@@ -345,16 +350,21 @@ export class LocalStore implements Store {
       if (this.db.isValid(printed)) return path;
       this.checkRefsValid(printed, references);
       const tmp = makeTempPath(this.storeDir, path.hashPart);
+      let moved = false;
       try {
-        writeNewFile(tmp, text, this.fsync);
+        writeNewFile(tmp, text, this.fsync, { executable: false });
         const { narHash, narSize } = narOfBytes(text);
-        moveIntoPlace({ tmp, final: printed, fsync: this.fsync });
-        this.registerValidPaths([{
+        moveIntoPlace({ tmp, final: printed, fsync: this.fsync, canonical: true });
+        moved = true;
+        // References were checked above; the outputs come from the text in hand.
+        const info: ValidPathInfo = {
           path, narHash, narSize, references: sortPaths([...references]), registrationTime: 0, ultimate: false, sigs: [], ca: textCa(contentHash),
-        }]);
+        };
+        const drvOutputs = path.isDerivation() ? this.drvOutputsFromText(utf8(text)) : undefined;
+        this.db.registerValidPaths([infoToRow(this.storeDir, info, drvOutputs)]);
         return path;
       } finally {
-        deletePath(tmp);
+        if (!moved) deletePath(tmp);
       }
     } finally {
       await locks.unlock();
@@ -452,6 +462,10 @@ export class LocalStore implements Store {
     const { verifyStore } = await import('./verify.js');
     return verifyStore(this, { checkContents, repair });
   }
+}
+
+function utf8(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8');
 }
 
 /** Files up to this size are added from memory in one pass. */
