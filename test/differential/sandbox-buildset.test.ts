@@ -27,6 +27,13 @@ const SKIP = new Set(['nondet']);
  * way, tix builds it.
  */
 const ATTRS_FILE_BUG = new Set(['structuredMulti']);
+/**
+ * Logs that differ by design (docs/sandbox.md): for a builder that cannot be
+ * executed, sandboxed 2.8 writes its raw serialised error frame into the log
+ * ("\x01\n" + binary); tix's log has bwrap's line instead. Status and
+ * error lines are still compared.
+ */
+const LOG_DIFFERS = new Set(['noBuilder']);
 
 interface Result {
   status: number;
@@ -129,7 +136,8 @@ test('the builder differential set, sandboxed, matches the reference', { skip, t
         assert.equal(y.status, x.status, `exit status of ${a}\nref: ${x.errors}\ntix: ${y.errors}`);
         assert.equal(y.stdout, x.stdout, `stdout of ${a}`);
         assert.equal(y.errors, x.errors, `error lines of ${a}`);
-        assert.equal(tix.logs.get(a), ref.logs.get(a), `log of ${a}`);
+        if (LOG_DIFFERS.has(a)) assert.match(tix.logs.get(a)!, /execvp .*: No such file or directory/);
+        else assert.equal(tix.logs.get(a), ref.logs.get(a), `log of ${a}`);
       });
     }
     await t.test('registrations (paths, NAR hashes, sizes, references)', () => assert.deepEqual(groups(tix.dumpDb), groups(ref.dumpDb)));
