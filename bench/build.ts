@@ -5,7 +5,9 @@
  *   - whole process: `nix-build FILE --no-out-link` (evaluation + build);
  *   - build only: `nix-store -r DRV` of drvs instantiated beforehand by the reference.
  * Prints median wall times and the ratio tix/reference (target ≤ 1.0).
- * Run: `node dist/bench/build.js [runs]`.
+ * Run: `node dist/bench/build.js [runs] [scenario…]`. With `TIX_BENCH_BASE=<dir
+ * holding another tix's bin/>` a third column times that tix too, interleaved
+ * with the others, for before/after comparisons on a loaded machine.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -49,15 +51,18 @@ function measure(bin: string, expr: string, mode: 'whole' | 'build'): number {
 
 function main(): void {
   const runs = Number(process.argv[2] ?? 3);
+  const only = process.argv.slice(3);
+  const base = process.env.TIX_BENCH_BASE ? join(process.env.TIX_BENCH_BASE, 'bin') : undefined;
   console.log(`runs per cell: ${runs} (median, ms)`);
-  console.log('scenario     mode    reference      tix   ratio');
+  console.log(`scenario     mode    reference      tix   ratio${base ? '     base   ratio' : ''}`);
   for (const [name, expr] of Object.entries(SCENARIOS)) {
+    if (only.length > 0 && !only.includes(name)) continue;
     for (const mode of ['whole', 'build'] as const) {
-      const ref: number[] = [];
-      const tix: number[] = [];
+      const sides: [string, number[]][] = [[REF_BIN, []], [TIX_BIN, []]];
+      if (base) sides.push([base, []]);
       for (let i = 0; i < runs; i++) {
-        // Alternate, so both sides see the same machine load; a failed run is reported and skipped.
-        for (const [bin, out] of [[REF_BIN, ref], [TIX_BIN, tix]] as const) {
+        // Alternate, so every side sees the same machine load; a failed run is reported and skipped.
+        for (const [bin, out] of sides) {
           try {
             out.push(measure(bin, expr, mode));
           } catch (e) {
@@ -65,9 +70,10 @@ function main(): void {
           }
         }
       }
-      const r = median(ref);
-      const t = median(tix);
-      console.log(`${name.padEnd(12)} ${mode.padEnd(6)} ${r.toFixed(0).padStart(9)} ${t.toFixed(0).padStart(8)}   ${(t / r).toFixed(2)}`);
+      const [r, t, b] = sides.map(([, xs]) => median(xs));
+      const cols = [r!.toFixed(0).padStart(9), t!.toFixed(0).padStart(8), `  ${(t! / r!).toFixed(2)}`];
+      if (b !== undefined) cols.push(b.toFixed(0).padStart(8), `  ${(b / r!).toFixed(2)}`);
+      console.log(`${name.padEnd(12)} ${mode.padEnd(6)} ${cols.join(' ')}`);
     }
   }
 }
