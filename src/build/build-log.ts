@@ -11,7 +11,8 @@
  * which Nix also reads.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, closeSync, open, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StorePath } from '../formats/index.js';
 
@@ -76,26 +77,48 @@ export function writeBuildLog(logDir: string, drvPath: StorePath, log: Uint8Arra
 const madeDirs = new Set<string>();
 
 export class BuildLogSink {
-  private readonly fd: number;
+  private fd: number | undefined;
+  /** Chunks that arrived before the file was open. */
+  private pending: Uint8Array[] = [];
   readonly path: string;
+  /**
+   * Settles once the file is open. The directory and file are made in the
+   * thread pool, so they overlap with the builder's spawn (which blocks the
+   * main thread); the caller awaits this before it watches the builder.
+   */
+  readonly opened: Promise<void>;
 
   constructor(logDir: string, drvPath: StorePath) {
     const [target] = logPaths(logDir, drvPath.baseName) as [string];
     const dir = join(target, '..');
-    if (!madeDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      madeDirs.add(dir);
-    }
     this.path = target;
-    this.fd = openSync(target, 'w', 0o644);
+    this.opened = (async () => {
+      if (!madeDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        madeDirs.add(dir);
+      }
+      // A raw fd (not a FileHandle, which would close itself again on GC).
+      const fd = await new Promise<number>((resolve, reject) => open(target, 'w', 0o644, (e, f) => (e ? reject(e) : resolve(f))));
+      this.fd = fd;
+      for (const c of this.pending.splice(0)) writeFileSync(fd, c);
+    })();
+    // Reported by whoever awaits `opened`; never an unhandled rejection.
+    this.opened.catch(() => {});
   }
 
   write(chunk: Uint8Array): void {
-    writeFileSync(this.fd, chunk);
+    if (this.fd === undefined) this.pending.push(Buffer.from(chunk));
+    else writeFileSync(this.fd, chunk);
   }
 
   async close(): Promise<void> {
-    closeSync(this.fd);
+    try {
+      await this.opened;
+    } catch {
+      return;
+    }
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 

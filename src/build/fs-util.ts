@@ -5,6 +5,7 @@
  * free `<prefix>-<n>`, n from 0, mode 0700).
  */
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 function makeWritable(p: string): void {
@@ -33,6 +34,21 @@ export function deleteStorePathFs(p: string): void {
   }
   makeWritable(p);
   rmSync(p, { recursive: true, force: true });
+}
+
+/**
+ * `deleteStorePathFs` off the main thread: a finished build's directory is
+ * removed while the next build starts (callers track the promise and wait for
+ * it before they return, so nothing is left behind).
+ */
+export async function deleteStorePathFsAsync(p: string): Promise<void> {
+  try {
+    await rm(p, { recursive: true, force: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTEMPTY') throw e;
+    deleteStorePathFs(p);
+  }
 }
 
 export function createBuildDir(tmpRoot: string, drvBaseName: string): string {

@@ -22,7 +22,7 @@ import { monitorBuilder, type MonitorResult } from './builder/monitor.js';
 import { getBoolAttr, getStringsAttr, isFixedOutput, type BuildDrv } from './derivation.js';
 import { failure, type DerivationGoal, type GoalResult } from './derivation-goal.js';
 import { BuildErrorCode } from './errors.js';
-import { createBuildDir, deleteStorePathFs } from './fs-util.js';
+import { createBuildDir, deleteStorePathFs, deleteStorePathFsAsync } from './fs-util.js';
 import { loadSandboxProvider, type RecursiveServer, type Sandbox } from './hooks.js';
 import { registerOutputs, type OutputSpec } from './output-registration.js';
 import { slotLender } from './recursive-context.js';
@@ -201,7 +201,8 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
       env,
       cwd: sandbox.buildDirInSandbox,
     });
-    const res = await monitorBuilder(proc, {
+    // Watch at once: Node drops the output of a child that exits before anyone listens.
+    const monitored = monitorBuilder(proc, {
       maxSilentTime: settings.getInt('max-silent-time', settings.getInt('build-max-silent-time', 0)),
       timeout: settings.getInt('timeout', settings.getInt('build-timeout', 0)),
       tailLines: settings.getInt('log-lines', 10),
@@ -210,6 +211,17 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
       onLine: (line) => logger.result(act, ResultType.BuildLogLine, [line]),
       signal: worker.stopping.signal,
     });
+    if (logSink) {
+      try {
+        await logSink.opened;
+      } catch (e) {
+        // No log file, no build (Nix opens it before it starts the builder).
+        proc.kill();
+        await monitored;
+        throw e;
+      }
+    }
+    const res = await monitored;
     if (server) await stopServer(server, logger);
     const added = server ? [...server.addedPaths()].map((p) => worker.store.storeDir.print(p)) : [];
     server = undefined;
@@ -290,5 +302,6 @@ function cleanup(goal: DerivationGoal, specs: OutputSpec[], buildDir: string, ok
     goal.worker.opts.logger.log(Verbosity.Error, `note: keeping build directory '${buildDir}'`);
     return;
   }
-  deleteStorePathFs(buildDir);
+  // Off the critical path: the next build may start meanwhile; the worker waits for it before returning.
+  goal.worker.track(deleteStorePathFsAsync(buildDir));
 }
