@@ -169,10 +169,15 @@ export interface PathHash {
  * passes a few MiB, so small paths never pay its start-up.
  */
 export function hashPath(fsPath: string | Uint8Array, algo: HashType = 'sha256', filter?: DumpFilter): PathHash {
+  return hashNode(fsNode(fsPath, filter), algo);
+}
+
+/** `hashPath` over any NAR view (e.g. one that copies what it reads: local/copy-hashed.ts). */
+export function hashNode(node: NarNode, algo: HashType = 'sha256'): PathHash {
   const ring = new HashRing(algo);
   let narSize = 0;
   try {
-    for (const chunk of narChunks(fsNode(fsPath, filter), { allocate: () => ring.acquire() })) {
+    for (const chunk of narChunks(node, { allocate: () => ring.acquire() })) {
       ring.publish(chunk.length);
       narSize += chunk.length;
     }

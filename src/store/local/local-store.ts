@@ -25,6 +25,7 @@ import {
   checkAddName, deletePath, fixedCa, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, notFound, textCa, writeNewFile, writeStreamHashed,
 } from './add-to-store.js';
 import { copyTree } from './canonicalise.js';
+import { copyTreeHashed } from './copy-hashed.js';
 import { restoreNarHashed } from './nar.js';
 import { computeClosure } from './closure.js';
 
@@ -241,7 +242,11 @@ export class LocalStore implements Store {
       let caHash: Hash;
       let narHash: Hash;
       let narSize: number;
-      if (opts.method === 'recursive') {
+      if (opts.method === 'recursive' && opts.hashAlgo === 'sha256') {
+        // One pass: the NAR hash is taken from the bytes as they are copied.
+        ({ hash: narHash, narSize } = copyTreeHashed(opts.fsPath, tmp));
+        caHash = narHash;
+      } else if (opts.method === 'recursive') {
         copyTree(opts.fsPath, tmp);
         const algos: HashType[] = opts.hashAlgo === 'sha256' ? ['sha256'] : ['sha256', opts.hashAlgo];
         const r = narHashes(tmp, algos, st.isFile() ? st.size : Infinity);

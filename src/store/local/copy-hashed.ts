@@ -1,0 +1,58 @@
+/**
+ * Copy a file-system object into the store while computing its NAR hash,
+ * in one pass over the source (Nix's `addToStoreFromDump` tees the dump of
+ * the source into the hash sink and `restorePath` the same way).
+ *
+ * The NAR view of the source is wrapped so that every byte the NAR writer
+ * reads from a source file is also written to the copy, and directories and
+ * symlinks are created as the walk reaches them. So the hash is of exactly
+ * the bytes written: a file that grows during the copy is cut at the size
+ * the NAR records, one that shrinks fails the add (as in `dumpPath`).
+ * Modes are the NAR's (0755 for executables, else 0644; 0755 dirs):
+ * `moveIntoPlace` canonicalises them afterwards.
+ */
+import { closeSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
+import type { NarNode, HashType } from '../../formats/index.js';
+import { fsNode, hashNode, type PathHash } from '../nar-fs.js';
+
+const SLASH = Buffer.from('/');
+
+/** Copy `src` to `dst` (which must not exist) and return the copy's NAR hash and size. */
+export function copyTreeHashed(src: string, dst: string, algo: HashType = 'sha256'): PathHash {
+  return hashNode(tee(fsNode(src), Buffer.from(dst, 'utf8')), algo);
+}
+
+function tee(node: NarNode, dst: Buffer): NarNode {
+  switch (node.type) {
+    case 'symlink':
+      symlinkSync(Buffer.from(node.target), dst);
+      return node;
+    case 'directory':
+      mkdirSync(dst, 0o755);
+      return {
+        type: 'directory',
+        entries: () => node.entries().map((e) => ({
+          name: e.name,
+          node: () => tee(e.node(), Buffer.concat([dst, SLASH, e.name])),
+        })),
+      };
+    case 'regular': {
+      let fd: number | undefined = openSync(dst, 'wx', node.executable ? 0o755 : 0o644);
+      return {
+        type: 'regular',
+        executable: node.executable,
+        size: node.size,
+        read(into, position) {
+          const n = node.read(into, position);
+          for (let off = 0; off < n;) off += writeSync(fd!, into, off, n - off);
+          return n;
+        },
+        close() {
+          node.close?.();
+          if (fd !== undefined) closeSync(fd);
+          fd = undefined;
+        },
+      };
+    }
+  }
+}
