@@ -43,6 +43,7 @@ const GLOBAL_FLAGS_WITH_TWO = new Set(['--option']);
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const words: string[] = [];
   const rest: string[] = [];
+  let sawPositional = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (GLOBAL_FLAGS_WITH_TWO.has(a)) {
@@ -51,9 +52,11 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     } else if (GLOBAL_FLAGS_WITH_ARG.has(a)) {
       rest.push(a, args[i + 1] ?? '');
       i += 1;
-    } else if (words.length < 2 && rest.filter((r) => !r.startsWith('-')).length === 0 && !a.startsWith('-') && isCommandPrefix([...words, a])) {
+    } else if (words.length < 2 && !sawPositional && !a.startsWith('-') && isCommandPrefix([...words, a])) {
       words.push(a);
     } else {
+      // Command words come before the command's own positional arguments.
+      if (!a.startsWith('-')) sawPositional = true;
       rest.push(a);
     }
   }

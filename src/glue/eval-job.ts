@@ -76,6 +76,7 @@ export function makeState(job: EvalJob, bridge: StoreBridge | undefined, err: (l
     io,
     searchPath: job.searchPath,
     pureEval: job.pureEval,
+    showTrace: job.showTrace,
     home: job.home,
     extraBuiltins: (r) => {
       registerDerivation(r, io, new Set(job.experimentalFeatures ?? []));

@@ -90,6 +90,10 @@ const CMDS: Cmd[] = [
   { prog: 'nix', args: ['eval', '--expr', 'builtins.getEnv "HOME"'] },
   { prog: 'nix', args: ['eval', '--impure', '--expr', 'builtins.getEnv "HOME"'] },
   { prog: 'nix', args: ['eval', '--expr', 'throw "e"'] },
+  // Global flags before the command words; `--file` evaluates impurely in 2.8.
+  { prog: 'nix', args: ['--option', 'pure-eval', 'true', 'eval', '--expr', '1'] },
+  { prog: 'nix', args: ['eval', '--file', 'impure.nix'] },
+  { prog: 'nix-instantiate', args: ['--eval', '--show-trace', 'trace.nix'] },
   { prog: 'nix', args: ['eval', '--expr', 'derivation { name = "n"; system = "s"; builder = "b"; }'] },
   { prog: 'nix', args: ['eval', '--json', '--expr', 'x: x'] },
   { prog: 'nix-instantiate', args: ['--eval', '--strict', '-E', 'builtins.fetchurl "file://${toString ./f.nix}"'] },
@@ -105,6 +109,8 @@ function setup(dir: string): void {
   mkdirSync(join(dir, 'w/dir'), { recursive: true });
   writeFileSync(join(dir, 'w/f.nix'), '{ a = 1; b = [ "x" ./f.nix ]; c = { d = true; }; }\n');
   writeFileSync(join(dir, 'w/fn.nix'), '{ n, m ? 10 }: n * m\n');
+  writeFileSync(join(dir, 'w/impure.nix'), `{ a = builtins.readFile ${join(dir, 'w/fn.nix')}; b = builtins.getEnv "HOME"; c = builtins.currentSystem; }\n`);
+  writeFileSync(join(dir, 'w/trace.nix'), 'let f = x: throw "boom"; in f 1\n');
   writeFileSync(join(dir, 'w/dir/default.nix'), '{ fromDir = 1 + 1; }\n');
   writeFileSync(join(dir, 'w/sp/hello.nix'), '"from search path"\n');
   // A tarball and a git repository for the local fetchers (fixed dates: hashes must not vary).

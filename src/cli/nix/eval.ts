@@ -62,7 +62,8 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
   job.mode = 'nix-eval';
   job.output = output;
-  job.pureEval = !ea.impure && !ctx.settings.getBool('impure', false) && ctx.settings.getBool('pure-eval', true);
+  // Nix 2.8 evaluates `--file` impurely; only `--expr` (and flakes) are pure by default.
+  job.pureEval = expr !== undefined && !ea.impure && !ctx.settings.getBool('impure', false) && ctx.settings.getBool('pure-eval', true);
   job.attrPaths = [bytes(installables[0] ?? '')];
   job.inputs = [expr !== undefined ? { kind: 'expr', text: bytes(expr) } : { kind: 'file', path: bytes(resolve(file!)) }];
   if (apply !== undefined) job.apply = bytes(apply);
