@@ -28,6 +28,17 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
   }
 }
 
+function canConnect(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection(socket);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
 /** Start `nix-daemon` (reference or tix) in the foreground for `root`. */
 export async function startNixDaemon(kind: 'ref' | 'tix', root: NixRoot, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
   const socket = socketOf(root);
@@ -37,6 +48,13 @@ export async function startNixDaemon(kind: 'ref' | 'tix', root: NixRoot, extraEn
   let err = '';
   proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   await waitFor(() => existsSync(socket) || proc.exitCode !== null, 20_000, `${kind} daemon socket`);
+  // The socket file appears at bind(), before listen(): under load a client can
+  // be refused in between, so wait until a connection is actually accepted.
+  const end = Date.now() + 20_000;
+  while (proc.exitCode === null && !(await canConnect(socket))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${kind} daemon to listen`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   if (proc.exitCode !== null) throw new Error(`${kind} daemon exited: ${err}`);
   return {
     socket,
