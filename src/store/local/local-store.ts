@@ -197,6 +197,7 @@ export class LocalStore implements Store {
   private async finishAdd(tmp: string, info: ValidPathInfo, repair = false): Promise<ValidPathInfo> {
     const printed = this.print(info.path);
     try {
+      if (!repair && (await this.rootIfValid(printed))) return this.queryPathInfoSync(info.path)!;
       const locks = await this.tempRoots.addAndLock(printed);
       try {
         if (!repair && this.db.isValid(printed)) return this.queryPathInfoSync(info.path)!;
@@ -286,12 +287,13 @@ export class LocalStore implements Store {
     const exec = executable && (recursive || opts.preserveExecutable === true);
     const nar = serialiseNar(regularFromBytes(data, exec));
     const narHash = hashBytes('sha256', nar);
-    const caHash = hashBytes(opts.hashAlgo, recursive ? nar : data);
+    const caHash = recursive && opts.hashAlgo === 'sha256' ? narHash : hashBytes(opts.hashAlgo, recursive ? nar : data);
     const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name });
     const printed = this.print(path);
     const info: ValidPathInfo = {
       path, narHash, narSize: nar.length, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
     };
+    if (!opts.repair && (await this.rootIfValid(printed))) return this.queryPathInfoSync(path)!;
     const locks = await this.tempRoots.addAndLock(printed);
     try {
       if (!opts.repair && this.db.isValid(printed)) return this.queryPathInfoSync(path)!;
@@ -349,6 +351,7 @@ export class LocalStore implements Store {
     const contentHash = hashBytes('sha256', text);
     const path = this.storeDir.makeTextPath(name, contentHash, references);
     const printed = this.print(path);
+    if (await this.rootIfValid(printed)) return path;
     // Root and lock in one go; the contents are written only when needed.
     const locks = await this.tempRoots.addAndLock(printed);
     try {
@@ -374,6 +377,18 @@ export class LocalStore implements Store {
     } finally {
       await locks.unlock();
     }
+  }
+
+  /**
+   * An add of an already-valid path needs only a temp root (no path lock,
+   * no lock file made and deleted), and none at all when this process
+   * rooted it before. As in Nix, validity counts only once rooted: a GC
+   * may have deleted the path just before.
+   */
+  private async rootIfValid(printed: string): Promise<boolean> {
+    if (!this.db.isValid(printed)) return false;
+    await this.tempRoots.add(printed);
+    return this.db.isValid(printed);
   }
 
   private checkRefsValid(printed: string, refs: readonly StorePath[]): void {
