@@ -36,10 +36,12 @@ export class TempRoots {
     this.opening ??= (async () => {
       // A writer holds the big lock shared, as Nix does for its whole life
       // (exclusive only while a Nix migrates the schema).
-      this.bigLock = await lockFile(join(this.stateDir, 'db', 'big-lock'), 'read');
       const path = join(this.stateDir, 'temproots', String(process.pid));
-      for (;;) {
-        const l = await lockFile(path, 'read');
+      // Both first attempts in one round trip (the helper answers in order).
+      const [big, first] = await Promise.all([tryLockFile(join(this.stateDir, 'db', 'big-lock'), 'read'), tryLockFile(path, 'read')]);
+      this.bigLock = big ?? (await lockFile(join(this.stateDir, 'db', 'big-lock'), 'read'));
+      for (let pre = first; ; pre = undefined) {
+        const l = pre ?? (await lockFile(path, 'read'));
         // A non-empty file was deleted by a GC that thought its owner dead (a
         // previous process with our pid): start again with a fresh one.
         if (l.size === 0) return l;
