@@ -1,14 +1,16 @@
 /**
  * The parts of a `.drv` the builder needs (Nix `BasicDerivation` plus
- * `ParsedDerivation` attribute access), read from the store's file.
+ * `ParsedDerivation` attribute access), read from the store's file with the
+ * formats layer's ATerm parser.
  *
- * TODO(formats): switch `parseDrvText` to formats' ATerm parser once it lands;
- * this local reader exists only so the builder does not wait on it. It keeps
- * the same rules: strings unescape `\n \r \t` and `\X` → X.
+ * The builder works on text: every string of the parsed (byte-string)
+ * derivation is decoded as UTF-8, which is what decoding the whole file first
+ * gives, since quotes and escapes are ASCII and never part of a multi-byte
+ * sequence.
  */
 import { readFileSync } from 'node:fs';
 import { NixError } from '../core/index.js';
-import { StorePath, type StoreDir } from '../formats/index.js';
+import { parseDerivation, type StorePath, type StoreDir } from '../formats/index.js';
 import { BuildErrorCode } from './errors.js';
 
 export interface DrvOutput {
@@ -32,97 +34,51 @@ export interface BuildDrv {
   env: Map<string, string>;
 }
 
-class Reader {
-  pos = 0;
-  constructor(readonly s: string, readonly what: string) {}
-  fail(): never {
-    throw new NixError(BuildErrorCode.E_BAD_DERIVATION, `error parsing derivation '${this.what}': expected a valid derivation at offset ${this.pos}`);
-  }
-  expect(t: string): void {
-    if (!this.s.startsWith(t, this.pos)) this.fail();
-    this.pos += t.length;
-  }
-  peek(t: string): boolean {
-    return this.s.startsWith(t, this.pos);
-  }
-  str(): string {
-    this.expect('"');
-    let out = '';
-    for (;;) {
-      const c = this.s[this.pos++];
-      if (c === undefined) this.fail();
-      if (c === '"') return out;
-      if (c === '\\') {
-        const e = this.s[this.pos++];
-        if (e === undefined) this.fail();
-        out += e === 'n' ? '\n' : e === 'r' ? '\r' : e === 't' ? '\t' : e;
-      } else out += c;
-    }
-  }
-  list<T>(item: () => T): T[] {
-    this.expect('[');
-    const out: T[] = [];
-    while (!this.peek(']')) {
-      if (out.length > 0) this.expect(',');
-      out.push(item());
-    }
-    this.expect(']');
-    return out;
-  }
+const NON_ASCII = /[\x80-\xff]/;
+
+/** A byte string (one char per byte) as text. */
+function text(s: string): string {
+  return NON_ASCII.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
 }
 
-export function parseDrvText(text: string, drvPath: StorePath, storeDir: StoreDir): BuildDrv {
-  const r = new Reader(text, storeDir.print(drvPath));
-  r.expect('Derive(');
-  const outputs = new Map<string, DrvOutput>();
-  for (const [name, path, hashAlgo, hash] of r.list(() => {
-    r.expect('(');
-    const t = [r.str(), (r.expect(','), r.str()), (r.expect(','), r.str()), (r.expect(','), r.str())] as const;
-    r.expect(')');
-    return t;
-  })) outputs.set(name, { path: path === '' ? undefined : path, hashAlgo, hash });
-  r.expect(',');
-  const inputDrvs = new Map<string, string[]>();
-  for (const [p, outs] of r.list(() => {
-    r.expect('(');
-    const p = r.str();
-    r.expect(',');
-    const outs = r.list(() => r.str());
-    r.expect(')');
-    return [p, outs] as const;
-  })) inputDrvs.set(p, outs);
-  r.expect(',');
-  const inputSrcs = r.list(() => r.str());
-  r.expect(',');
-  const platform = r.str();
-  r.expect(',');
-  const builder = r.str();
-  r.expect(',');
-  const args = r.list(() => r.str());
-  r.expect(',');
-  const env = new Map<string, string>();
-  for (const [k, v] of r.list(() => {
-    r.expect('(');
-    const k = r.str();
-    r.expect(',');
-    const v = r.str();
-    r.expect(')');
-    return [k, v] as const;
-  })) env.set(k, v);
-  r.expect(')');
+/** Parse `.drv` bytes (a string is taken as text and encoded as UTF-8 first). */
+export function parseDrvText(data: Uint8Array | string, drvPath: StorePath, storeDir: StoreDir): BuildDrv {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const name = drvPath.name.slice(0, -'.drv'.length);
-  return { drvPath, name, outputs, inputDrvs, inputSrcs, platform, builder, args, env };
+  let d;
+  try {
+    d = parseDerivation(bytes, name);
+  } catch (e) {
+    throw new NixError(BuildErrorCode.E_BAD_DERIVATION, `error parsing derivation '${storeDir.print(drvPath)}': ${(e as Error).message}`);
+  }
+  const outputs = new Map<string, DrvOutput>();
+  for (const [n, o] of d.outputs) outputs.set(text(n), { path: o.path === '' ? undefined : text(o.path), hashAlgo: o.hashAlgo, hash: o.hash });
+  const inputDrvs = new Map<string, string[]>();
+  for (const [p, outs] of d.inputDrvs) inputDrvs.set(text(p), [...outs].map(text));
+  const env = new Map<string, string>();
+  for (const [k, v] of d.env) env.set(text(k), text(v));
+  return {
+    drvPath,
+    name,
+    outputs,
+    inputDrvs,
+    inputSrcs: [...d.inputSrcs].map(text),
+    platform: text(d.platform),
+    builder: text(d.builder),
+    args: d.args.map(text),
+    env,
+  };
 }
 
 /** Read a `.drv` from the (local) store's file system. */
 export function readDerivation(storeDir: StoreDir, drvPath: StorePath, realStoreDir = storeDir.dir): BuildDrv {
-  let text: string;
+  let data: Uint8Array;
   try {
-    text = readFileSync(`${realStoreDir}/${drvPath.baseName}`, 'utf8');
+    data = readFileSync(`${realStoreDir}/${drvPath.baseName}`);
   } catch (e) {
     throw new NixError(BuildErrorCode.E_BAD_DERIVATION, `opening derivation '${storeDir.print(drvPath)}': ${(e as Error).message}`);
   }
-  return parseDrvText(text, drvPath, storeDir);
+  return parseDrvText(data, drvPath, storeDir);
 }
 
 export function isFixedOutput(drv: BuildDrv): boolean {
@@ -175,4 +131,3 @@ export function drvStorePath(storeDir: StoreDir, full: string): StorePath {
   return storeDir.parse(full);
 }
 
-void StorePath;

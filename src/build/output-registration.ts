@@ -20,12 +20,11 @@
  */
 import { existsSync, lstatSync, renameSync } from 'node:fs';
 import { NixError, compareUtf8 } from '../core/index.js';
-import { HashSink, parseHashType, Hash, StoreDir, StorePath, type HashType } from '../formats/index.js';
+import { HashSink, RefScanner, Rewriter, parseHashType, Hash, StoreDir, StorePath, type HashType } from '../formats/index.js';
 import { dumpPathSync, hashFile, type Store, type ValidPathInfo } from '../store/index.js';
 import { canonicaliseOutput, checkOutputPermissions } from './canonicalise.js';
 import { getBoolAttr, getStringsAttr, structuredAttrs, type BuildDrv } from './derivation.js';
 import { BuildErrorCode } from './errors.js';
-import { RefScanner, StreamRewriter } from './refscan.js';
 import { deleteStorePathFs } from './fs-util.js';
 
 /** What the builder needs from a store beyond `Store`: registering in-place outputs. */
@@ -91,15 +90,15 @@ function scanOutput(req: RegisterRequest, spec: OutputSpec, candidates: Map<stri
   canonicaliseOutput(spec.actualPath);
   const sink = new HashSink('sha256');
   const extra = fod?.recursive && fod.algo !== 'sha256' ? new HashSink(fod.algo) : undefined;
-  const scanner = new RefScanner(candidates);
-  const rewriter = spec.scratchPath ? new StreamRewriter(new Map([[spec.scratchPath.hashPart, spec.finalPath.hashPart]])) : undefined;
+  const scanner = new RefScanner(candidates.keys());
+  const rewriter = spec.scratchPath ? new Rewriter(spec.scratchPath.hashPart, spec.finalPath.hashPart) : undefined;
   const feed = (c: Uint8Array): void => {
     sink.update(c);
     extra?.update(c);
     scanner.update(c);
   };
   for (const chunk of dumpPathSync(spec.actualPath)) feed(rewriter ? rewriter.update(chunk) : chunk);
-  if (rewriter) feed(rewriter.finish());
+  if (rewriter) feed(rewriter.flush());
   const narHash = sink.finish();
   let caHash: Hash | undefined;
   if (fod) {
@@ -114,7 +113,7 @@ function scanOutput(req: RegisterRequest, spec: OutputSpec, candidates: Map<stri
       caHash = hashFile(spec.actualPath, fod.algo);
     } else caHash = extra ? extra.finish() : narHash;
   }
-  return { spec, narHash, narSize: sink.bytes, refs: scanner.result(), caHash };
+  return { spec, narHash, narSize: sink.bytes, refs: new Set([...scanner.found].map((h) => candidates.get(h)!)), caHash };
 }
 
 function isSymlink(p: string): boolean {
