@@ -154,3 +154,28 @@ test('no sandbox available: sandbox-fallback decides, and the message says why',
     fx.cleanup();
   }
 });
+
+test('a builder that finishes before the caller listens still delivers its log and its end', { skip }, async () => {
+  const { createSandbox } = await import('../../src/build/sandbox/index.js');
+  const fx = makeFixture();
+  try {
+    for (const script of ['true', 'echo quick']) {
+      const sb = await createSandbox({
+        drvPath: join(fx.store, `${'e'.repeat(32)}-quick.drv`), storeDir: fx.store, buildDir: fx.build, inputClosure: new Set([fx.dep]),
+        outputs: new Map([['out', fx.out]]), network: false, noChroot: false, settings: fx.settings, requiredSystemFeatures: [],
+      });
+      const child = await sb.spawn({ builder: '/bin/bash', args: ['-c', script], env: {}, cwd: sb.buildDirInSandbox });
+      assert.equal((await child.exited).code, 0);
+      await new Promise((r) => setTimeout(r, 100)); // Node has long seen the pipe's EOF
+      let out = '';
+      await new Promise<void>((resolve) => {
+        child.output.on('data', (d: Buffer) => (out += d.toString()));
+        child.output.on('end', resolve);
+      });
+      assert.equal(out, script === 'true' ? '' : 'quick\n');
+      await sb.destroy();
+    }
+  } finally {
+    fx.cleanup();
+  }
+});

@@ -24,6 +24,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, chmodSync, chownSync, renameSync, existsSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -197,6 +198,11 @@ export class LinuxSandbox implements Sandbox {
       env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C' },
     });
     this.helper = child;
+    // Consume the log from the start: while we wait for the helper, a quick
+    // builder may finish, and a child pipe nobody listens to is drained and
+    // ended by Node (its 'end' would be gone before the caller listens).
+    const output = new PassThrough();
+    child.stdout!.pipe(output);
     let killedByUs = false;
     let setupErr = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -227,7 +233,7 @@ export class LinuxSandbox implements Sandbox {
     }
     return {
       pid: child.pid!,
-      output: child.stdout!,
+      output,
       exited,
       kill: () => {
         if (child.exitCode === null && child.signalCode === null) {
