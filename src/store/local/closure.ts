@@ -23,6 +23,9 @@ export function computeClosure(store: LocalStore, start: readonly StorePath[], o
   const seen = new Set<string>();
   const stack = start.map((p) => store.print(p));
   const drvSuffix = '.drv';
+  if (!opts.flipDirection && !opts.includeOutputs && !opts.includeDerivers) {
+    return referencesClosure(store, stack, opts.referencesOut);
+  }
   db.read(() => {
     for (const p of stack) if (!db.isValid(p)) throw notValid(p);
     while (stack.length > 0) {
@@ -46,6 +49,35 @@ export function computeClosure(store: LocalStore, start: readonly StorePath[], o
         }
         if (opts.includeDerivers && row.deriver !== null && db.isValid(row.deriver) && !seen.has(row.deriver)) stack.push(row.deriver);
       }
+    }
+  });
+  return seen;
+}
+
+/**
+ * The plain forward closure (`-qR`, `nix path-info -r`, build inputs):
+ * walked by row id with one prepared query per visited path, which returns
+ * each reference's id and path together (no per-path row lookup).
+ */
+function referencesClosure(store: LocalStore, start: string[], referencesOut?: Map<string, string[]>): Set<string> {
+  const db = store.db;
+  const seen = new Set<string>();
+  db.read(() => {
+    const stack: { id: number; path: string }[] = [];
+    for (const p of start) {
+      const id = db.pathId(p);
+      if (id === undefined) throw notValid(p);
+      stack.push({ id, path: p });
+    }
+    const seenIds = new Set<number>();
+    while (stack.length > 0) {
+      const { id, path } = stack.pop()!;
+      if (seenIds.has(id)) continue;
+      seenIds.add(id);
+      seen.add(path);
+      const refs = db.queryReferencesWithIds(id);
+      referencesOut?.set(path, refs.map((r) => r.path));
+      for (const r of refs) if (!seenIds.has(r.id)) stack.push(r);
     }
   });
   return seen;

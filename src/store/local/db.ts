@@ -122,6 +122,7 @@ export class StoreDb {
       addRef: p('insert or replace into Refs (referrer, reference) values (?, ?)'),
       addDrvOut: p('insert or replace into DerivationOutputs (drv, id, path) values (?, ?, ?)'),
       refs: p('select path from Refs join ValidPaths on reference = id where referrer = ?'),
+      refsById: p('select id, path from Refs join ValidPaths on reference = id where referrer = ?'),
       referrers: p('select path from Refs join ValidPaths on referrer = id where reference = (select id from ValidPaths where path = ?)'),
       validDerivers: p('select v.path from DerivationOutputs d join ValidPaths v on v.id = d.drv where d.path = ?'),
       drvOutputs: p('select id, path from DerivationOutputs where drv = ?'),
@@ -186,6 +187,11 @@ export class StoreDb {
 
   queryReferences(id: number): string[] {
     return (this.st.refs!.all(id) as { path: string }[]).map((r) => r.path);
+  }
+
+  /** References with their row ids (closure walks go by id: one query per visited path). */
+  queryReferencesWithIds(id: number): { id: number; path: string }[] {
+    return this.st.refsById!.all(id) as { id: number; path: string }[];
   }
 
   /** References of a path by its printed name (empty when not valid). */
