@@ -81,6 +81,8 @@ export class BuildLogSink {
   /** Chunks that arrived before the file was open. */
   private pending: Uint8Array[] = [];
   readonly path: string;
+  /** Turn into `.bz2` once closed (`compress-build-log`). */
+  compress = false;
   /**
    * Settles once the file is open. The directory and file are made in the
    * thread pool, so they overlap with the builder's spawn (which blocks the

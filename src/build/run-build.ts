@@ -168,7 +168,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
     });
     if (settings.getBool('keep-build-log', true)) {
       logSink = new BuildLogSink(worker.opts.logDir, goal.drvPath);
-      if (settings.getBool('compress-build-log', true)) worker.logsToCompress.push(logSink.path);
+      if (settings.getBool('compress-build-log', true)) logSink.compress = true;
     }
     const sink = logSink;
     const appendLog = (line: string): void => {
@@ -227,7 +227,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
     server = undefined;
     await sandbox.destroy();
     if (sandbox.outputLocation) for (const s of specs) s.actualPath = sandbox.outputLocation(scratch.get(s.name)!);
-    if (logSink) await logSink.close();
+    if (logSink) await closeLog(worker, logSink);
     logSink = undefined;
     if (res.kind !== 'exited' || res.code !== 0) return builderFailed(goal, drv, res);
     const reg = await registerOutputs({
@@ -250,10 +250,15 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
   } finally {
     if (server) await stopServer(server, logger);
     if (sandbox) await sandbox.destroy().catch(() => {});
-    if (logSink) await logSink.close();
+    if (logSink) await closeLog(worker, logSink);
     logger.stopActivity(act);
     cleanup(goal, specs, buildDir, ok);
   }
+}
+
+async function closeLog(worker: DerivationGoal['worker'], sink: BuildLogSink): Promise<void> {
+  await sink.close();
+  if (sink.compress) worker.logFinished(sink.path);
 }
 
 async function stopServer(server: RecursiveServer, logger: GoalLogger): Promise<void> {

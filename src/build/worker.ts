@@ -45,6 +45,9 @@ export interface FailureFlags {
   checkMismatch: boolean;
 }
 
+/** Logs per background `bzip2` run: a spawn costs about as much as compressing this many small logs. */
+const COMPRESS_BATCH = 32;
+
 export function exitStatusOf(f: FailureFlags): number {
   let mask = 0;
   if (f.permanentFailure || f.timedOut || f.hashMismatch) mask |= 0x04;
@@ -71,8 +74,13 @@ export class Worker {
   private readonly goals: Map<string, DerivationGoal>;
   /** Goals this worker created: the ones it waits for before returning. */
   private readonly own = new Set<DerivationGoal>();
-  /** Plain logs written by this worker's builds, compressed in one batch at the end. */
-  readonly logsToCompress: string[] = [];
+  /**
+   * Finished plain logs of this worker's builds, waiting for `bzip2`. They are
+   * compressed in batches while later builds run (on another core), the rest
+   * at the end: a process per log would cost more than many builds.
+   */
+  private readonly logsToCompress: string[] = [];
+  private compressing: Promise<void> | undefined;
   private readonly drvs: Map<string, BuildDrv>;
 
   /**
@@ -242,8 +250,20 @@ export class Worker {
     if (nested) return results;
     // Like Nix's Worker::run, return only once every goal (cancelled ones too) has finished.
     await this.settle();
+    await this.compressing;
     await compressLogs(this.logsToCompress.splice(0));
     return results;
+  }
+
+  /** A build's log file is complete. */
+  logFinished(path: string): void {
+    this.logsToCompress.push(path);
+    if (this.compressing !== undefined || this.logsToCompress.length < COMPRESS_BATCH) return;
+    const p = compressLogs(this.logsToCompress.splice(0)).finally(() => {
+      this.compressing = undefined;
+    });
+    this.compressing = p;
+    this.track(p);
   }
 
   private readonly background = new Set<Promise<unknown>>();
