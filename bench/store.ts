@@ -10,7 +10,7 @@
  * nix-instantiate; plus 10,000 small files via `nix-store --add` on both
  * sides); a closure query over a 10,000-path graph; GC of 10,000 dead paths.
  */
-import { mkdirSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -44,6 +44,18 @@ function time(f: () => void): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
+/**
+ * CPU time (user+sys, ms) of waited-for children so far, from
+ * /proc/self/stat (cutime, cstime; clock ticks, assumed 100 Hz). On a
+ * machine shared with other work this is steadier than wall time. It
+ * misses tix's lock helper (perl outlives its waiter and is reparented).
+ */
+function childCpuMs(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[13]) + Number(rest[14])) * 10;
+}
+
 function must(r: { status: number; stderr: string }, what: string): void {
   if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr.slice(0, 2000)}`);
 }
@@ -53,26 +65,33 @@ function sideBySide(name: string, setup: (root: NixRoot) => void, measure: (root
   const base = mkdtempSync(join(tmpdir(), 'tix-bench-'));
   const dir = join(base, 'r');
   const ms: Record<string, number> = {};
+  const cpu: Record<string, number> = {};
   try {
     for (const side of ['ref', 'tix'] as const) {
       mkdirSync(dir);
       const root = makeRoot({ dir, conf: side === 'tix' ? conf : '' });
       setup(root);
+      const c0 = childCpuMs();
       ms[side] = time(() => measure(root, side));
+      cpu[side] = childCpuMs() - c0;
       root.cleanup();
     }
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
   const ratio = ms.tix! / ms.ref!;
-  console.log(`${name.padEnd(44)} ref ${ms.ref!.toFixed(0).padStart(7)} ms   tix ${ms.tix!.toFixed(0).padStart(7)} ms   ratio ${ratio.toFixed(2)}`);
+  console.log(
+    `${name.padEnd(44)} ref ${ms.ref!.toFixed(0).padStart(7)} ms   tix ${ms.tix!.toFixed(0).padStart(7)} ms   ratio ${ratio.toFixed(2)}` +
+      `   (cpu ref ${cpu.ref!.toFixed(0)} ms, tix ${cpu.tix!.toFixed(0)} ms, ratio ${(cpu.tix! / cpu.ref!).toFixed(2)})`,
+  );
 }
 
 function makeBigTree(dir: string, totalBytes: number): void {
   const rnd = prng(1);
   const fileSize = 4 * 1024 * 1024;
   const small = 2000;
-  mkdirSync(dir, { recursive: true });
+  // All 16 subdirs, even when a small --scale fills fewer with big files.
+  for (let i = 0; i < 16; i++) mkdirSync(join(dir, `d${i}`), { recursive: true });
   let left = totalBytes;
   for (let i = 0; left > 0; i++) {
     const sub = join(dir, `d${i % 16}`);
