@@ -1,8 +1,9 @@
 /**
  * `nix-hash` (Nix 2.8 src/nix/hash.cc `compatNixHash`): hash paths as NARs
  * (or flat with `--flat`), or convert hashes with `--to-base16`/`--to-base32`.
- * Defaults as in 2.8: md5, base16. 2.8 has no `--sri`/`--to-sri` here (they
- * are `nix hash` features) and rejects them as unknown flags, so we do too.
+ * Defaults as in 2.8: md5, base16. `--sri`/`--to-sri` are accepted as later
+ * Nix accepts them (2.8 rejects them as unknown flags; see docs/deviations.md):
+ * they print `<type>-<base64>`.
  */
 import { NixError, CoreErrorCode } from '../core/index.js';
 import { compressHash, encodeBase32, parseHash, parseHashType, type Hash, type HashType } from '../formats/index.js';
@@ -14,8 +15,9 @@ interface Opts {
   type: HashType;
   flat: boolean;
   base32: boolean;
+  sri: boolean;
   truncate: boolean;
-  op: 'hash' | 'to-base16' | 'to-base32';
+  op: 'hash' | 'to-base16' | 'to-base32' | 'to-sri';
   items: string[];
 }
 
@@ -24,12 +26,14 @@ function usage(ctx: CliContext, msg: string): NixError {
 }
 
 function parseArgs(args: string[], ctx: CliContext): Opts {
-  const o: Opts = { type: 'md5', flat: false, base32: false, truncate: false, op: 'hash', items: [] };
+  const o: Opts = { type: 'md5', flat: false, base32: false, sri: false, truncate: false, op: 'hash', items: [] };
   const rest = takeCommonFlags(args, ctx).rest;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--flat') o.flat = true;
     else if (a === '--base32') o.base32 = true;
+    else if (a === '--sri') o.sri = true;
+    else if (a === '--to-sri') o.op = 'to-sri';
     else if (a === '--truncate') o.truncate = true;
     else if (a === '--to-base16') o.op = 'to-base16';
     else if (a === '--to-base32') o.op = 'to-base32';
@@ -48,12 +52,13 @@ function parseArgs(args: string[], ctx: CliContext): Opts {
 
 function printHash(h: Hash, o: Opts): string {
   const digest = o.truncate && h.digest.length > 20 ? compressHash(h.digest, 20) : h.digest;
+  if (o.sri) return `${h.type}-${Buffer.from(digest).toString('base64')}`;
   return o.base32 ? encodeBase32(digest) : Buffer.from(digest).toString('hex');
 }
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   if (args.includes('--help')) {
-    ctx.stdout.write('Usage: nix-hash [--flat] [--base32] [--truncate] [--type TYPE] PATHS...\n       nix-hash [--to-base16|--to-base32] [--type TYPE] HASHES...\n');
+    ctx.stdout.write('Usage: nix-hash [--flat] [--base32|--sri] [--truncate] [--type TYPE] PATHS...\n       nix-hash [--to-base16|--to-base32|--to-sri] [--type TYPE] HASHES...\n');
     return 0;
   }
   if (args.includes('--version')) {
@@ -67,7 +72,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       ctx.stdout.write(printHash(h, o) + '\n');
     } else {
       const h = parseHash(item, o.type);
-      ctx.stdout.write(h.toString(o.op === 'to-base32' ? 'base32' : 'base16', false) + '\n');
+      const base = o.op === 'to-base32' ? 'base32' : o.op === 'to-sri' ? 'sri' : 'base16';
+      ctx.stdout.write(h.toString(base, false) + '\n');
     }
   }
   return 0;

@@ -94,3 +94,20 @@ test('nix-hash --flat and conversions match the reference', { skip }, () => {
     assert.equal(tix.stdout, ref.stdout, conv);
   }
 });
+
+// 2.8's nix-hash lacks --sri/--to-sri (later Nix has them); tix accepts them, and
+// the answers must equal 2.8's own SRI printers, `nix hash path|to-sri --sri`.
+test('nix-hash --sri and --to-sri agree with the reference nix hash --sri', { skip }, () => {
+  const xp = ['--extra-experimental-features', 'nix-command'];
+  for (const t of trees.slice(0, 5)) {
+    const ref = runRef(root, 'nix', [...xp, 'hash', 'path', '--sri', '--type', 'sha512', t]);
+    const tix = runTix(root, 'nix-hash', ['--sri', '--type', 'sha512', t]);
+    assert.equal(ref.status, 0, ref.stderr);
+    assert.equal(tix.stdout, ref.stdout, `--sri ${t}`);
+  }
+  const hashes = runRef(root, 'nix-hash', ['--type', 'sha256', '--base32', ...trees.slice(0, 5)]).stdout.trim().split('\n');
+  const ref = runRef(root, 'nix', [...xp, 'hash', 'to-sri', '--type', 'sha256', ...hashes]);
+  const tix = runTix(root, 'nix-hash', ['--type', 'sha256', '--to-sri', ...hashes]);
+  assert.equal(ref.status, 0, ref.stderr);
+  assert.equal(tix.stdout, ref.stdout, '--to-sri');
+});
