@@ -9,11 +9,9 @@
 // table) still resolves as in the unbundled tree. Two computed imports are made
 // literal so their targets share the bundle's module instances.
 //
-// Opt-in (TIX_BUNDLE=1 for bin/tix): under the bundle, sandboxed runs of the
-// builder differential set (test/differential/sandbox-buildset) intermittently
-// ended with status 0 and no output (1 in ~6 `nix-store -r` of graph201), which
-// looks like a build promise left with nothing to wait on, made likelier by the
-// shorter start-up; not seen unbundled. Make it the default once that is found.
+// bin/tix uses the bundle unless TIX_BUNDLE=0 or tsc ran after it. (An early
+// run showed sandboxed builds ending with status 0 and no output; that was the
+// builder-log race fixed in 7c4562e, which shorter start-up made likelier.)
 //
 // Optional: without esbuild (offline install), or when the bundle cannot be
 // built (e.g. a LITERAL_IMPORTS pattern changed), it removes the entries and
