@@ -51,7 +51,26 @@ export async function main(programName: string, args: string[], ctx?: CliContext
 
 /** Used by `bin/*`: run and exit with the status. */
 export async function cliEntry(argv0: string, args: string[]): Promise<void> {
-  const status = await main(basename(argv0), args);
-  // Let stdout drain before exiting; pipes would otherwise lose output.
-  process.exitCode = status;
+  // Let stdout drain before exiting (exitCode, not exit()); pipes would otherwise lose output.
+  process.exitCode = await exitWhenUnfinished(main(basename(argv0), args));
+}
+
+/**
+ * A command whose promise never settles (a lost callback, a stream nobody
+ * ends) would let the event loop drain and Node exit 0 mid-work. Treat that
+ * as the internal error it is: exit 1 with a message, never a silent success.
+ */
+export function exitWhenUnfinished(work: Promise<number>): Promise<number> {
+  let settled = false;
+  const onBeforeExit = (): void => {
+    if (settled) return;
+    settled = true;
+    process.stderr.write('error: internal error: the command stopped before it finished\n');
+    process.exitCode = 1;
+  };
+  process.on('beforeExit', onBeforeExit);
+  return work.finally(() => {
+    settled = true;
+    process.off('beforeExit', onBeforeExit);
+  });
 }
