@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../test/harness/prng.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TIX = join(REPO, 'bin');
@@ -33,15 +34,7 @@ const SIZE_MIB = Number(arg('--size-mib', '1024'));
 const RUNS = Number(arg('--runs', '5'));
 const DIR = arg('--dir', join(tmpdir(), `tix-bench-tree-${SIZE_MIB}`));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** ~70% of the bytes in a few big files, the rest in thousands of small and medium ones. */
 function generate(dir: string, totalMiB: number): void {

@@ -20,6 +20,7 @@ import { makeRoot, runRef, runTix, haveReference, type NixRoot } from '../test/h
 import { LocalStore } from '../src/store/index.js';
 import { Settings } from '../src/core/index.js';
 import { StoreDir, hashBytes } from '../src/formats/index.js';
+import { mulberry32 } from '../test/harness/prng.js';
 
 const args = process.argv.slice(2);
 const scale = Number(args[args.indexOf('--scale') + 1] ?? 1) || 1;
@@ -27,15 +28,10 @@ const scale = Number(args[args.indexOf('--scale') + 1] ?? 1) || 1;
 const conf = args.includes('--fsync') ? 'fsync-store-paths = true' : '';
 const only = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1]!.split(',')) : undefined;
 
+/** uint32 draws from the shared seeded PRNG (the same values as before). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const r = mulberry32(seed);
+  return () => r() * 4294967296;
 }
 
 function time(f: () => void): number {

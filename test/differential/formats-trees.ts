@@ -4,18 +4,9 @@
  * long), deep chains, unicode and non-UTF-8 names.
  */
 import { mkdirSync, writeFileSync, symlinkSync, chmodSync } from 'node:fs';
+import { mulberry32 } from '../harness/index.js';
 
-/** mulberry32: small, fast, good enough for test generation. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 const NAME_POOL: (string | Buffer)[] = [
   'a', 'b', 'Z', '_', '10', '9', '.dot', '..x', 'A-b', 'with space', 'é', 'naïve', '日本語', '🙂', 'x'.repeat(200),

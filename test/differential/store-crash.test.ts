@@ -17,20 +17,11 @@ import { mkdirSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
 import { haveReference, makeRoot, runRef, runTix, REPO_ROOT, TIX_BIN, type NixRoot } from '../harness/index.js';
+import { mulberry32 } from '../harness/index.js';
 
 const skip = !haveReference() ? 'reference Nix 2.8 not installed' : false;
 
-/** mulberry32: a small seeded PRNG, so runs are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** A tree of `files` files of `size` bytes each, content derived from `seed`. */
 function makeLargeTree(dir: string, seed: number, files: number, size: number): void {

@@ -5,6 +5,7 @@
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { SESSIONS_FILE, VECTOR_ROOT, type RecordedSession } from './daemon-record.js';
+import { mulberry32 } from '../harness/index.js';
 
 export { VECTOR_ROOT };
 
@@ -71,17 +72,7 @@ export function exchange(socket: string, data: Buffer, opts: { idleMs: number; d
   });
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 const INTERESTING = [0n, 1n, 2n, 7n, 8n, 0xffn, 0x7fffffffn, 0xffffffffn, 0x100000000n, 1n << 40n, (1n << 63n) - 1n, (1n << 64n) - 1n, 99n, 47n, 1000n];
 

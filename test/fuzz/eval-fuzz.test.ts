@@ -8,18 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeRoot } from '../harness/index.js';
 import { loadCorpus, makeFixtures, corpusEnv, runTixBatch, type Case } from '../differential/eval-corpus-lib.js';
+import { mulberry32 } from '../harness/index.js';
 
-/** mulberry32: small deterministic PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const PIECES = ['(', ')', '{', '}', '[', ']', ';', ':', '.', ',', '@', '?', '"', "''", '${', '}', '\\', 'rec ', 'let ', 'in ', 'or ', 'with ', 'inherit ', 'x', 'a.b', './p', '<p>', '//', '++', '->', '==', '!', '-', '#', '/*', '*/', '\n', ' ', '...', '=', 'é', '\0', '$'];
 

@@ -1,1 +1,2 @@
 export * from './roots.js';
+export * from './prng.js';
