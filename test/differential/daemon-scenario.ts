@@ -2,7 +2,7 @@
  * The command sequence of the daemon scenario (reference clients), shared by
  * the differential test and the session recorder (test/fuzz/daemon-record.ts).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NixRoot } from '../harness/index.js';
 
@@ -21,6 +21,10 @@ export interface Step {
   save?: string;
   /** Post-process stdout before comparing (e.g. sort, drop times). */
   norm?: (s: string) => string;
+  /** Run just before the command (e.g. corrupt a store file). */
+  prepare?: (v: Record<string, string>) => void;
+  /** Compare the normalised stderr too. */
+  stderr?: boolean;
 }
 
 const sortLines = (s: string): string => s.split('\n').filter((l) => l !== '').sort().join('\n');
@@ -41,6 +45,7 @@ export const STEPS: Step[] = [
   { name: 'nix-build', prog: 'nix-build', args: () => ['simple.nix', '-o', 'result'] },
   { name: 'nix build --expr', prog: 'nix', args: () => ['build', '--impure', '--expr', EXPR, '--no-link', '--json'] },
   { name: 'nix-store --gc --print-dead', prog: 'nix-store', args: () => ['--gc', '--print-dead'], norm: sortLines },
+  { name: 'nix-store --verify-path (modified)', prog: 'nix-store', prepare: (v) => corrupt(v.f!), args: (v) => ['--verify-path', v.f!, v.out!], stderr: true },
   { name: 'nix-store -q --hash (invalid path)', prog: 'nix-store', args: (v) => ['-q', '--hash', v.out!.replace(/\/[0-9a-z]{32}-/, '/00000000000000000000000000000000-')] },
 ];
 
@@ -48,6 +53,22 @@ export interface Outcome {
   name: string;
   status: number;
   stdout: string;
+  stderr?: string;
+}
+
+/** Change a store file behind the store's back (for `--verify-path`). */
+function corrupt(path: string): void {
+  chmodSync(path, 0o644);
+  writeFileSync(path, 'modified\n');
+  chmodSync(path, 0o444);
+}
+
+/** A step's outcome as the differential tests compare it. */
+export function outcomeOf(s: Step, r: { status: number; stdout: string; stderr: string }, norm: (t: string) => string): Outcome {
+  const stdout = norm(r.stdout.trim());
+  const o: Outcome = { name: s.name, status: r.status, stdout: s.norm ? s.norm(stdout) : stdout };
+  if (s.stderr) o.stderr = norm(r.stderr.trim());
+  return o;
 }
 
 export function populate(root: NixRoot): void {

@@ -11,7 +11,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REF_BIN, TIX_BIN, haveReference, makeRoot, normalise, runRef } from '../harness/index.js';
-import { STEPS, populate, type Outcome } from './daemon-scenario.js';
+import { STEPS, outcomeOf, populate, type Outcome } from './daemon-scenario.js';
 
 function runStdioScenario(kind: 'ref' | 'tix', dir: string): { out: Outcome[]; stderr: Map<string, string> } {
   mkdirSync(dir, { recursive: true });
@@ -27,14 +27,14 @@ function runStdioScenario(kind: 'ref' | 'tix', dir: string): { out: Outcome[]; s
   const stderr = new Map<string, string>();
   try {
     for (const s of STEPS) {
+      s.prepare?.(vars);
       const r = runRef(root, s.prog, s.args(vars), { env: { NIX_REMOTE: uri }, timeoutMs: 120_000 });
-      const stdout = normalise(r.stdout.trim(), root);
       if (s.save) vars[s.save] = r.stdout.trim();
       // The ssh-ng client SIGKILLs its remote program when done; tix's store deletes path
       // lock files lazily, so one killed early leaves `<path>.lock` files that GC lists.
       // That is a store-layer timing issue (reported), not a protocol difference.
-      const kept = kind === 'tix' ? stdout.split('\n').filter((l) => !l.endsWith('.lock')).join('\n') : stdout;
-      out.push({ name: s.name, status: r.status, stdout: s.norm ? s.norm(kept) : kept });
+      const dropLocks = (t: string): string => (kind === 'tix' ? t.split('\n').filter((l) => !l.endsWith('.lock')).join('\n') : t);
+      out.push(outcomeOf(s, r, (t) => dropLocks(normalise(t, root))));
       stderr.set(s.name, normalise(r.stderr, root));
     }
     return { out, stderr };

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   try {
     for (const s of STEPS) {
       const before = rec.sessions.length;
+      s.prepare?.(vars);
       const r = await runRefAsync(root, s.prog, s.args(vars), { NIX_REMOTE: `unix://${rec.socket}` });
       if (s.save) vars[s.save] = r.stdout.trim();
       await new Promise((res) => setTimeout(res, 100));
