@@ -31,6 +31,11 @@ export interface BuildingStoreOptions {
   recursiveHook?: RecursiveHook;
   sandboxProvider?: SandboxProvider;
   logError?: (e: NixError) => void;
+  /**
+   * Asked afresh for every build call: when the signal aborts, that call's
+   * builds are cancelled (the daemon's client hung up).
+   */
+  cancel?: () => AbortSignal | undefined;
 }
 
 /** The build operations, given a local store. */
@@ -40,7 +45,7 @@ export class BuildOps {
   makeWorker(overrides: Partial<BuildingStoreOptions> = {}): Worker {
     const o = { ...this.opts, ...overrides };
     const logger = typeof o.logger === 'function' ? o.logger() : (o.logger ?? nullLogger);
-    return new Worker(this.store, {
+    const worker = new Worker(this.store, {
       settings: o.settings,
       logger,
       logDir: o.logDir,
@@ -50,6 +55,10 @@ export class BuildOps {
       sandboxProvider: o.sandboxProvider,
       logError: o.logError,
     });
+    const signal = o.cancel?.();
+    if (signal?.aborted) worker.stopping.abort();
+    else signal?.addEventListener('abort', () => worker.stopping.abort(), { once: true });
+    return worker;
   }
 
   buildPaths(paths: DerivedPath[], mode: BuildMode = 'normal'): Promise<void> {

@@ -27,6 +27,8 @@ async function openServedStore(ctx: CliContext, uri: string): Promise<Store> {
     logDir: ctx.dirs.logDir,
     env: ctx.env,
     logger: () => currentOpLogger() ?? nullLogger,
+    // A client that hangs up mid-build gets its builds cancelled, as in 2.8.
+    cancel: () => currentOpContext()?.signal,
     // Builds requiring `recursive-nix` get their per-build socket (issue 8).
     recursiveHook: makeRecursiveHook({ logDir: ctx.dirs.logDir }),
   });

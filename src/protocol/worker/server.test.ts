@@ -10,7 +10,7 @@ import { WireParser, WireWriter, hashBytes, StorePath } from '../../formats/inde
 import { startDaemon } from '../daemon.js';
 import { MemoryStore, narOfFile } from '../testing/memory-store.js';
 import { RemoteStore } from './client.js';
-import { serveConnection } from './server.js';
+import { currentOpContext, serveConnection } from './server.js';
 import type { BasicDerivation } from './serialise.js';
 import { unixConnector } from './client-conn.js';
 import { Op } from './ops.js';
@@ -236,4 +236,37 @@ test('untrusted BuildDerivation: the stored .drv must be content-addressed too',
     await new Promise<void>((r) => server.close(() => r()));
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a client hanging up mid-operation aborts the operation (its signal), the next client is served', async () => {
+  await withDaemon(async (sock, store) => {
+    let started = false;
+    let aborted = false;
+    const s = store as unknown as { buildPaths: () => Promise<void> };
+    s.buildPaths = async () => {
+      started = true;
+      const signal = currentOpContext()!.signal;
+      await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+      aborted = true;
+      throw new Error('cancelled');
+    };
+    const w = hello(37).u64(Op.BuildPaths).strings(['/nix/store/' + '0'.repeat(32) + '-x.drv!out']).u64(0);
+    const c = connect(sock);
+    c.on('error', () => undefined);
+    c.write(w.take());
+    const until = async (cond: () => boolean): Promise<void> => {
+      for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    await until(() => started);
+    assert.ok(started && !aborted);
+    c.destroy();
+    await until(() => aborted);
+    assert.ok(aborted, 'operation aborted after the hang-up');
+    const next = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock) });
+    try {
+      assert.equal(await next.isValidPath(new StorePath('0'.repeat(32) + '-x')), false);
+    } finally {
+      await next.close();
+    }
+  });
 });

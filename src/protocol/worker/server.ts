@@ -31,6 +31,11 @@ export interface OpContext {
   logger: Logger;
   /** The daemon's settings with the client's SetOptions applied (trust-filtered). */
   settings(): Settings | undefined;
+  /**
+   * Aborted when the client hangs up while the operation runs (2.8's daemon
+   * polls for HUP and interrupts the operation): a build must stop.
+   */
+  signal: AbortSignal;
 }
 
 const opContext = new AsyncLocalStorage<OpContext>();
@@ -137,17 +142,54 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
     return;
   }
   const state = { overrides: new Map<string, string>(), verbosity: Verbosity.Error };
-  for (;;) {
-    if (await reader.atEof()) return;
-    const c = new Conn(reader, sink, store, minor, opts, state);
-    if (!(await runOp(c))) return;
-    await sink.flush();
-    if (sink.isClosed) return;
+  const hangup = watchHangup(d);
+  try {
+    for (;;) {
+      if (await reader.atEof()) return;
+      const c = new Conn(reader, sink, store, minor, opts, state);
+      const ok = await hangup.during((signal) => runOp(c, signal));
+      if (!ok) return;
+      await sink.flush();
+      if (sink.isClosed) return;
+    }
+  } finally {
+    hangup.stop();
   }
 }
 
+/**
+ * Notices the client going away while an operation runs: the input ends (we
+ * keep reading while an op runs, unless over the reader's high-water mark) or
+ * the output closes. Each op gets its own signal, aborted on hangup.
+ */
+function watchHangup(d: Duplex): { during<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T>; stop(): void } {
+  let gone = false;
+  let current: AbortController | undefined;
+  const onGone = (): void => {
+    gone = true;
+    current?.abort();
+  };
+  const events: [NodeJS.EventEmitter, string][] = [[d.input, 'end'], [d.input, 'close'], [d.output, 'close'], [d.output, 'error']];
+  for (const [e, n] of events) e.on(n, onGone);
+  return {
+    async during(fn) {
+      const ac = new AbortController();
+      current = ac;
+      if (gone) ac.abort();
+      try {
+        return await fn(ac.signal);
+      } finally {
+        current = undefined;
+      }
+    },
+    stop() {
+      for (const [e, n] of events) e.removeListener(n, onGone);
+    },
+  };
+}
+
 /** One operation; false when the connection must end. */
-async function runOp(c: Conn): Promise<boolean> {
+async function runOp(c: Conn, signal: AbortSignal): Promise<boolean> {
   let op = -1;
   try {
     op = await c.reader.u32();
@@ -156,7 +198,7 @@ async function runOp(c: Conn): Promise<boolean> {
       c.desync = true;
       throw new NixError(ProtocolErrorCode.E_PROTOCOL_INVALID_OP, `invalid operation ${op}`);
     }
-    await opContext.run({ logger: c.logger, settings: () => c.effectiveSettings() }, () => h(c));
+    await opContext.run({ logger: c.logger, settings: () => c.effectiveSettings(), signal }, () => h(c));
     if (!c.streaming) {
       c.logger.stopWork();
       c.sink.write(c.reply.take());
