@@ -48,6 +48,13 @@ export interface SandboxOptions {
   settings: Settings;
   /** The derivation's `requiredSystemFeatures`. */
   requiredSystemFeatures: readonly string[];
+  /**
+   * Closure (full paths) of a store path named in `sandbox-paths`, which 2.8
+   * binds into the sandbox with the path (`computeFSClosure`); undefined when
+   * it is not a valid path (2.8 ignores `InvalidPath` there). These paths are
+   * visible to the builder but are not inputs (not reference candidates).
+   */
+  closureOf?(storePath: string): Promise<ReadonlySet<string> | undefined>;
 }
 
 /** How to start the builder inside a sandbox (or directly). */

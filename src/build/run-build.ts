@@ -112,7 +112,20 @@ async function openSandbox(goal: DerivationGoal, drv: BuildDrv, buildDir: string
     noChroot: getBoolAttr(drv, '__noChroot'),
     settings,
     requiredSystemFeatures: getStringsAttr(drv, 'requiredSystemFeatures') ?? [],
+    closureOf: (p) => sandboxPathClosure(goal, p),
   });
+}
+
+/** Closure of a store path named in `sandbox-paths` (2.8 binds it into the chroot too); undefined when not valid. */
+async function sandboxPathClosure(goal: DerivationGoal, path: string): Promise<Set<string> | undefined> {
+  const store = goal.worker.store;
+  let p: StorePath;
+  try {
+    p = store.storeDir.parse(path);
+  } catch {
+    return undefined;
+  }
+  return (await store.isValidPath(p)) ? goal.worker.closure([p]) : undefined;
 }
 
 function cores(goal: DerivationGoal): number {

@@ -202,3 +202,55 @@ test('timeout: tix kills the sandboxed build and everything it started (status 1
     rmSync(base, { recursive: true, force: true });
   }
 });
+
+/**
+ * 2.8: a store path named in `sandbox-paths` brings its closure into the
+ * sandbox (each path at its own location), and the paths are not inputs: the
+ * output's references do not include them. `b` refers to `a`; the probe names
+ * only `b` (as a string without context) and a file of `c` (at /c-file).
+ */
+test('sandbox-paths naming store paths bring their closures, as the reference', { skip }, () => {
+  const expr = `let
+    a = derivation { name = "a"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" ${sh('mkdir $out; echo A > $out/a')}]; };
+    b = derivation { name = "b"; system = builtins.currentSystem; builder = "/bin/sh"; inherit a; args = ["-c" ${sh('mkdir $out; ln -s $a $out/a-link; echo B > $out/b')}]; };
+    c = derivation { name = "c"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" ${sh('echo C > $out')}]; };
+  in {
+    inherit b c;
+    probe = derivation { name = "probe"; system = builtins.currentSystem; builder = "/bin/sh";
+      bpath = builtins.unsafeDiscardStringContext b.outPath;
+      args = ["-c" ${sh('{ ls "$NIX_STORE"; cat $bpath/b $bpath/a-link/a /c-file; echo $bpath; } > $out 2>&1')}]; };
+  }`;
+  const base = mkdtempSync(join(tmpdir(), 'tix-sbb-'));
+  chmodSync(base, 0o755);
+  const dir = join(base, 'r');
+  try {
+    const results: Array<{ status: number; content: string; refs: string; hash: string; stderr: string }> = [];
+    for (const which of ['ref', 'tix'] as const) {
+      mkdirSync(dir);
+      const root = makeRoot({ dir, conf: CONF });
+      const file = join(dir, 'case.nix');
+      writeFileSync(file, expr);
+      const run = which === 'ref' ? runRef : runTix;
+      const drv = (attr: string): string => runRef(root, 'nix-instantiate', [file, '-A', attr]).stdout.trim();
+      const bOut = run(root, 'nix-store', ['--realise', drv('b')], { timeoutMs: 60_000 }).stdout.trim();
+      const cOut = run(root, 'nix-store', ['--realise', drv('c')], { timeoutMs: 60_000 }).stdout.trim();
+      assert.ok(bOut !== '' && cOut !== '', `${which}: dependencies did not build`);
+      const r = run(root, 'nix-store', ['--realise', drv('probe'), '--option', 'extra-sandbox-paths', `${bOut} /c-file=${cOut}`], { timeoutMs: 60_000 });
+      const out = r.stdout.trim();
+      const content = out === '' ? '' : spawnSync('cat', [out], { encoding: 'utf8' }).stdout;
+      const refs = out === '' ? '' : runRef(root, 'nix-store', ['--query', '--references', out]).stdout;
+      const hash = out === '' ? '' : spawnSync('/usr/bin/nix-hash', ['--type', 'sha256', '--base32', out], { encoding: 'utf8' }).stdout.trim();
+      results.push({ status: r.status, content, refs, hash, stderr: r.stderr });
+      root.cleanup();
+    }
+    const [ref, tix] = results as [(typeof results)[0], (typeof results)[0]];
+    assert.equal(ref.status, 0, ref.stderr);
+    assert.match(ref.content, /^B\nA\nC\n/m, 'the reference saw the closure');
+    assert.equal(tix.status, ref.status, tix.stderr);
+    assert.equal(tix.content, ref.content, 'what the builder saw');
+    assert.equal(tix.refs, ref.refs, 'references (sandbox-paths are not inputs)');
+    assert.equal(tix.hash, ref.hash);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});

@@ -53,6 +53,31 @@ function systemFeatures(settings: SandboxOptions['settings']): string[] {
   return settings.getList('system-features', def);
 }
 
+/**
+ * 2.8 (`startBuilder`): a `sandbox-paths` entry whose source lies in the store
+ * brings the closure of its store path into the sandbox, each path at its own
+ * location; an invalid path is skipped (the entry itself is still bound). The
+ * entry needs no bind of its own when it names its own location and that is
+ * now in the view.
+ */
+async function withSandboxPathClosures(opts: SandboxOptions, paths: readonly SandboxPath[]): Promise<{ closure: Set<string>; hostPaths: SandboxPath[] }> {
+  const closure = new Set(opts.inputClosure);
+  const hostPaths: SandboxPath[] = [];
+  for (const p of paths) {
+    const top = storePathOf(opts.storeDir, p.source);
+    if (top === undefined) {
+      hostPaths.push(p);
+      continue;
+    }
+    // Without a store to ask (tests over a bare directory), an existing path counts as valid.
+    const extra = opts.closureOf ? await opts.closureOf(top) : existsSync(top) ? [top] : undefined;
+    if (extra !== undefined) for (const q of extra) closure.add(q);
+    else if (p.source === top && existsSync(top)) closure.add(top); // invalid, but named as itself: 2.8 binds it there
+    if (!(p.target === p.source && closure.has(top))) hostPaths.push(p);
+  }
+  return { closure, hostPaths };
+}
+
 async function buildUserFor(opts: SandboxOptions): Promise<BuildUser | undefined> {
   const group = opts.settings.getString('build-users-group', '').trim();
   if (group === '' || process.getuid?.() !== 0) return undefined;
@@ -77,16 +102,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
       throw new NixError(SandboxErrorCode.E_SANDBOX_PATH_MISSING, `getting attributes of path '${p.source}': No such file or directory`);
     }
   }
-  // 2.8 puts store paths named in sandbox-paths (and their closure) into the
-  // chroot's store; here the path itself joins the view (its references must
-  // be in the input closure already: the sandbox has no store to ask).
-  const closure = new Set(opts.inputClosure);
-  const hostPaths: SandboxPath[] = [];
-  for (const p of paths) {
-    const top = storePathOf(opts.storeDir, p.source);
-    if (top !== undefined && existsSync(top)) closure.add(top);
-    if (!(top !== undefined && p.target === p.source)) hostPaths.push(p);
-  }
+  const { closure, hostPaths } = await withSandboxPathClosures(opts, paths);
   const buildUser = await buildUserFor(opts);
   try {
     return new LinuxSandbox({
