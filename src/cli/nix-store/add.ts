@@ -14,10 +14,20 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     files.push(a);
   }
   return withAnyStore(ctx, async (v) => {
-    for (const f of files) {
-      const p = absPath(f);
-      const info = await addPath(v.store, { name: p.slice(p.lastIndexOf('/') + 1), fsPath: p, method: 'recursive', hashAlgo: 'sha256' });
-      ctx.stdout.write(v.print(info.path) + '\n');
+    // Buffered like Nix's cout: one write per 64 KiB, the rest (also on error) at the end.
+    let out = '';
+    try {
+      for (const f of files) {
+        const p = absPath(f);
+        const info = await addPath(v.store, { name: p.slice(p.lastIndexOf('/') + 1), fsPath: p, method: 'recursive', hashAlgo: 'sha256' });
+        out += v.print(info.path) + '\n';
+        if (out.length >= 65536) {
+          ctx.stdout.write(out);
+          out = '';
+        }
+      }
+    } finally {
+      if (out !== '') ctx.stdout.write(out);
     }
     return 0;
   });

@@ -15,7 +15,7 @@
  * between rename and commit leaves complete but unregistered contents under
  * the final name, which is invalid and gets replaced by the next add or GC.
  */
-import { lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync } from 'node:fs';
+import { lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync, fchownSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NixError, CoreErrorCode } from '../../core/index.js';
@@ -85,7 +85,7 @@ export interface Finalise {
 
 /** Step 4 up to (not including) registration: canonicalise, fsync, rename. */
 export function moveIntoPlace(f: Finalise): void {
-  if (!f.canonical || isRoot) canonicalisePathMetaData(f.tmp);
+  if (!f.canonical) canonicalisePathMetaData(f.tmp);
   if (f.fsync) fsyncTree(f.tmp);
   // rename(2) atomically replaces a leftover file or symlink under the final
   // name; only a leftover directory (or a directory onto a file) needs
@@ -119,6 +119,8 @@ export function writeNewFile(path: string, data: Uint8Array, fsync: boolean, can
     if (canonical !== undefined) {
       fchmodSync(fd, mode); // whatever the umask took away
       futimesSync(fd, 1, 1);
+      // Owner as canonicalisePathMetaData makes it (a setgid store dir may have set the group).
+      if (isRoot) fchownSync(fd, process.getuid!(), process.getgid!());
     }
     if (fsync) fsyncSync(fd);
   } finally {

@@ -117,8 +117,12 @@ export class StoreDb {
     this.st = {
       info: p('select id, path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca from ValidPaths where path = ?'),
       id: p('select id from ValidPaths where path = ?'),
-      insert: p('insert into ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca) values (?, ?, ?, ?, ?, ?, ?, ?)'),
-      update: p('update ValidPaths set narSize = ?, hash = ?, ultimate = ?, sigs = ?, ca = ? where path = ?'),
+      // Nix's updatePathInfo for a path already valid, else a new row: one statement either way.
+      upsert: p(
+        'insert into ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca) values (?, ?, ?, ?, ?, ?, ?, ?) ' +
+          'on conflict(path) do update set narSize = excluded.narSize, hash = excluded.hash, ultimate = excluded.ultimate, ' +
+          'sigs = excluded.sigs, ca = excluded.ca returning id',
+      ),
       addRef: p('insert or replace into Refs (referrer, reference) values (?, ?)'),
       addDrvOut: p('insert or replace into DerivationOutputs (drv, id, path) values (?, ?, ?)'),
       refs: p('select path from Refs join ValidPaths on reference = id where referrer = ?'),
@@ -244,13 +248,8 @@ export class StoreDb {
   }
 
   private upsert(r: RegisterRow): number {
-    const existing = this.pathId(r.path);
-    if (existing !== undefined) {
-      this.st.update!.run(r.narSize, r.hash, r.ultimate ? 1 : null, r.sigs, r.ca, r.path);
-      return existing;
-    }
-    const res = this.st.insert!.run(r.path, r.hash, r.registrationTime, r.deriver, r.narSize, r.ultimate ? 1 : null, r.sigs, r.ca);
-    return Number(res.lastInsertRowid);
+    const row = this.st.upsert!.get(r.path, r.hash, r.registrationTime, r.deriver, r.narSize, r.ultimate ? 1 : null, r.sigs, r.ca) as { id: number };
+    return row.id;
   }
 
   setSigs(id: number, sigs: string | null): void {
