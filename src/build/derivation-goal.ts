@@ -187,9 +187,6 @@ export class DerivationGoal {
         `a '${drv.platform}' with features {${required.join(', ')}} is required to build '${this.printed}', but I am a '${system}' with features {${[...features].sort().join(', ')}}`,
       );
     }
-    if (drv.builder.startsWith('builtin:')) {
-      throw new NixError(BuildErrorCode.E_BAD_DERIVATION, `unsupported builtin builder '${drv.builder.slice(8)}'`);
-    }
   }
 
   /** Slot first, then a non-blocking try on every output lock; on contention give the slot back and poll. */

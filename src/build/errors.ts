@@ -16,4 +16,6 @@ export const BuildErrorCode = {
   E_BUILD_LOG: 'E0414',
   E_SILENT_TIMEOUT: 'E0415',
   E_MISC: 'E0416',
+  /** A `BuildError` while the build is set up (`startBuilder`): InputRejected, a permanent failure. */
+  E_INPUT_REJECTED: 'E0417',
 } as const;

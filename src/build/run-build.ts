@@ -16,8 +16,11 @@ import { Hash, StorePath, hashPlaceholder } from '../formats/index.js';
 import { BuildStatus } from '../store/index.js';
 import { BuildLogSink } from './build-log.js';
 import { directSandbox } from './builder/direct.js';
+import { startBuiltin } from './builder/builtin-fetchurl.js';
 import { makeBuilderEnv, rewriteStrings } from './builder/env.js';
-import { writeExportedReferences } from './builder/export-references.js';
+import { BuilderJsonLog } from './builder/json-log.js';
+import { structuredExportedReferences, writeExportedReferences } from './builder/export-references.js';
+import type { Json } from './builder/structured-attrs.js';
 import { monitorBuilder, type MonitorResult } from './builder/monitor.js';
 import { getBoolAttr, getStringsAttr, isFixedOutput, type BuildDrv } from './derivation.js';
 import { failure, type DerivationGoal, type GoalResult } from './derivation-goal.js';
@@ -99,7 +102,8 @@ async function inputClosure(goal: DerivationGoal, drv: BuildDrv): Promise<Set<st
 async function openSandbox(goal: DerivationGoal, drv: BuildDrv, buildDir: string, closure: Set<string>, scratch: Map<string, string>): Promise<Sandbox> {
   const settings = goal.worker.settings;
   const mode = settings.getString('sandbox', 'false');
-  if (mode === 'false' || mode === '') return directSandbox(buildDir);
+  // Builtin builders run in this process (see builtin-fetchurl.ts): nothing to isolate.
+  if (mode === 'false' || mode === '' || drv.builder.startsWith('builtin:')) return directSandbox(buildDir);
   const provider = goal.worker.opts.sandboxProvider ?? (await loadSandboxProvider());
   if (provider === undefined) return directSandbox(buildDir);
   return provider.createSandbox({
@@ -163,7 +167,9 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
   let logSink: BuildLogSink | undefined;
   try {
     sandbox = await openSandbox(goal, drv, buildDir, closure, scratch);
-    if (!drv.env.has('__json')) await writeExportedReferences(worker.store, drv.env.get('exportReferencesGraph'), closure, buildDir);
+    const jsonText = drv.env.get('__json');
+    if (jsonText === undefined) await writeExportedReferences(worker.store, drv.env.get('exportReferencesGraph'), closure, buildDir);
+    const exportedGraphs = jsonText === undefined ? undefined : await structuredExportedReferences(worker.store, JSON.parse(jsonText) as { [k: string]: Json }, closure);
     const rewrites = new Map<string, string>();
     for (const [name, p] of scratch) rewrites.set(hashPlaceholder(name), p);
     // A redirected output: the builder must see (and write) the scratch path wherever the final one appears.
@@ -178,6 +184,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
       buildDirInSandbox: sandbox.buildDirInSandbox,
       cores: cores(goal),
       callerEnv: worker.opts.env ?? process.env,
+      exportedGraphs,
     });
     if (settings.getBool('keep-build-log', true)) {
       logSink = new BuildLogSink(worker.opts.logDir, goal.drvPath);
@@ -208,12 +215,11 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
       });
       Object.assign(env, server.env);
     }
-    const proc = await sandbox.spawn({
-      builder: drv.builder,
-      args: drv.args.map((a) => rewriteStrings(a, rewrites)),
-      env,
-      cwd: sandbox.buildDirInSandbox,
-    });
+    const req = { builder: drv.builder, args: drv.args.map((a) => rewriteStrings(a, rewrites)), env, cwd: sandbox.buildDirInSandbox };
+    const proc = drv.builder.startsWith('builtin:')
+      ? startBuiltin(req, { attempts: settings.getInt('download-attempts', 5) })
+      : await sandbox.spawn(req);
+    const jsonLog = new BuilderJsonLog(logger, act);
     // Watch at once: Node drops the output of a child that exits before anyone listens.
     const monitored = monitorBuilder(proc, {
       maxSilentTime: settings.getInt('max-silent-time', settings.getInt('build-max-silent-time', 0)),
@@ -222,6 +228,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
       maxLogSize: settings.getInt('max-log-size', settings.getInt('build-max-log-size', 0)),
       onData: (c) => sink?.write(c),
       onLine: (line) => logger.result(act, ResultType.BuildLogLine, [line]),
+      isEvent: (line) => jsonLog.handle(line),
       signal: worker.stopping.signal,
     });
     if (logSink) {
@@ -235,6 +242,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
       }
     }
     const res = await monitored;
+    jsonLog.close();
     if (server) await stopServer(server, logger);
     const added = server ? [...server.addedPaths()].map((p) => worker.store.storeDir.print(p)) : [];
     server = undefined;
@@ -258,6 +266,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
     return { status: BuildStatus.Built, outputs: reg.outputs, reported: false, startTime, stopTime: Math.floor(Date.now() / 1000) };
   } catch (e) {
     if (e instanceof NixError && e.code === BuildErrorCode.E_NOT_DETERMINISTIC) return failure(BuildStatus.NotDeterministic, e);
+    if (e instanceof NixError && e.code === BuildErrorCode.E_INPUT_REJECTED) return failure(BuildStatus.InputRejected, e);
     if (e instanceof NixError) return failure(BuildStatus.OutputRejected, e);
     throw e;
   } finally {

@@ -113,7 +113,7 @@ export class Worker {
 
   /** A failure that is not a cancellation stops everything unless keep-going. */
   noteFailure(r: GoalResult): void {
-    if (r.status === BuildStatus.PermanentFailure) this.flags.permanentFailure = true;
+    if (r.status === BuildStatus.PermanentFailure || r.status === BuildStatus.InputRejected) this.flags.permanentFailure = true;
     if (r.status === BuildStatus.TimedOut) this.flags.timedOut = true;
     if (r.status === BuildStatus.NotDeterministic) this.flags.checkMismatch = true;
     if (r.hashMismatch) this.flags.hashMismatch = true;

@@ -44,6 +44,53 @@ export function formatError(msg: string, prefix = 'error: '): string {
   return prefix + msg.split('\n').join('\n' + ' '.repeat(7)) + '\n';
 }
 
+/**
+ * Nix `filterANSIEscapes` (unbounded width): drop escape sequences (all of
+ * them off a TTY, all but SGR `…m` on one), expand tabs to multiples of 8,
+ * drop `\r` and `\a`.
+ */
+export function filterAnsiEscapes(s: string, filterAll: boolean): string {
+  let t = '';
+  let w = 0;
+  let i = 0;
+  const code = (k: number): number => s.charCodeAt(k);
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === '\x1b') {
+      let e = c;
+      i++;
+      let last = '';
+      if (s[i] === '[') {
+        e += s[i++];
+        while (i < s.length && code(i) >= 0x30 && code(i) <= 0x3f) e += s[i++];
+        while (i < s.length && code(i) >= 0x20 && code(i) <= 0x2f) e += s[i++];
+        if (i < s.length && code(i) >= 0x40 && code(i) <= 0x7e) e += last = s[i++]!;
+      } else if (i < s.length && code(i) >= 0x40 && code(i) <= 0x5f) {
+        e += s[i++];
+      }
+      if (!filterAll && last === 'm') t += e;
+    } else if (c === '\t') {
+      i++;
+      t += ' ';
+      w++;
+      while (w % 8) {
+        t += ' ';
+        w++;
+      }
+    } else if (c === '\r' || c === '\x07') {
+      i++;
+    } else {
+      // Width counts characters (code points), as Nix counts UTF-8 sequences.
+      const cp = s.codePointAt(i)!;
+      const n = cp > 0xffff ? 2 : 1;
+      t += s.slice(i, i + n);
+      i += n;
+      w++;
+    }
+  }
+  return t;
+}
+
 function drvName(path: string): string {
   const base = path.slice(path.lastIndexOf('/') + 1);
   const name = base.slice(33);
@@ -74,7 +121,8 @@ class TextLogger implements ProgressLogger {
 
   private write(line: string): void {
     this.clearStatus();
-    this.opts.stderr.write(line.endsWith('\n') ? line : line + '\n');
+    line = filterAnsiEscapes(line.endsWith('\n') ? line.slice(0, -1) : line, !this.opts.stderr.isTTY);
+    this.opts.stderr.write(line + '\n');
     this.drawStatus();
   }
 

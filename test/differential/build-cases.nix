@@ -66,6 +66,9 @@ in rec {
   graph201 = mk "graph-root" "echo ${toString leaves} > $out" { };
   wide = mk "wide" "/bin/mkdir $out; echo ${toString (builtins.genList (i: leaf i) 20)} > $out/refs" { };
   exportRefs = mk "exportrefs" "/bin/cat graph > $out; echo --- >> $out; /bin/cat drvgraph >> $out" { exportReferencesGraph = [ "graph" withdep "drvgraph" usemulti.drvPath ]; };
+  exportRefsStructured = mk "exportrefssa" "source .attrs.sh; /bin/mkdir \${outputs[out]}; /bin/cp .attrs.json .attrs.sh \${outputs[out]}/" {
+    __structuredAttrs = true; exportReferencesGraph = { graph = withdep; drvgraph = usemulti.drvPath; both = [ plain fixed ]; empty = [ ]; }; };
+  exportRefsNotInput = mk "exportrefsbad" "echo > $out" { exportReferencesGraph = [ "g" (builtins.unsafeDiscardStringContext plain) ]; };
   chatty = mk "chatty" "for i in 1 2 3 4 5 6 7 8 9 10; do echo 0123456789012345678901234567890123456789; /bin/sleep 0.05; done; echo > $out" { };
   noBuilder = derivation { name = "nobuilder"; system = sys; builder = "/nonexistent"; };
   nondet = mk "nondet" "echo $RANDOM$RANDOM$RANDOM > $out" { };

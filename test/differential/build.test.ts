@@ -35,7 +35,7 @@ const CASES: Case[] = [
   c('stderrLog'), c('carriageReturn'), c('unicode'), c('specialArgs'), c('inputFile'), c('chain10'),
   c('graph201', ['-j', '2']), c('wide'), c('checkOk', ['--check'], ['plain']), c('nondet'),
   c('checkNondet', ['--check'], ['nondet']), c('keepGoing', ['--keep-going'], ['failingSignal', 'fixedFails', 'wide']),
-  c('quiet', ['-Q'], ['failing']), c('exportRefs'), c('noBuilder'),
+  c('quiet', ['-Q'], ['failing']), c('exportRefs'), c('exportRefsStructured'), c('exportRefsNotInput'), c('noBuilder'),
 ];
 
 const ALL_ATTRS = [...new Set(CASES.flatMap((k) => k.attrs))];

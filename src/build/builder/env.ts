@@ -28,6 +28,8 @@ export interface EnvRequest {
   cores: number;
   /** The caller's environment (for impureEnvVars). */
   callerEnv: NodeJS.ProcessEnv;
+  /** Structured attrs only: `exportReferencesGraph` closures, merged into `.attrs.json` after `outputs`. */
+  exportedGraphs?: { [k: string]: Json };
 }
 
 export function rewriteStrings(s: string, rewrites: ReadonlyMap<string, string>): string {
@@ -81,6 +83,7 @@ function writeStructuredAttrs(env: Record<string, string>, req: EnvRequest, json
   const outputs: { [k: string]: Json } = {};
   for (const [name, path] of req.outputs) outputs[name] = rewriteStrings(path, req.rewrites);
   json.outputs = outputs;
+  Object.assign(json, req.exportedGraphs);
   writeFileSync(join(req.buildDir, '.attrs.sh'), rewriteStrings(structuredAttrsShell(json), req.rewrites));
   env.NIX_ATTRS_SH_FILE = `${req.buildDirInSandbox}/.attrs.sh`;
   writeFileSync(join(req.buildDir, '.attrs.json'), rewriteStrings(dumpJson(json), req.rewrites));

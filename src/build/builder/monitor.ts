@@ -18,6 +18,8 @@ export interface MonitorOptions {
   maxLogSize?: number;
   onData(chunk: Uint8Array): void;
   onLine(line: string): void;
+  /** A structured `@nix` line, handled by the caller: not a log line, not in the tail. */
+  isEvent?(line: string): boolean;
   /** Aborting kills the builder (cancellation by the scheduler). */
   signal?: AbortSignal;
 }
@@ -58,6 +60,7 @@ export class LineSplitter {
 export function monitorBuilder(proc: BuilderProcess, opts: MonitorOptions): Promise<MonitorResult> {
   const tail: string[] = [];
   const splitter = new LineSplitter((line) => {
+    if (opts.isEvent?.(line)) return;
     tail.push(line);
     if (tail.length > opts.tailLines) tail.shift();
     opts.onLine(line);
