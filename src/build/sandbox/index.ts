@@ -12,7 +12,7 @@
  *
  * Mirrors Nix 2.8 `LocalDerivationGoal` (chroot builds, `addDependency`).
  */
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { NixError, nixDirs } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
@@ -20,6 +20,7 @@ import { sandboxAvailability, unavailableMessage } from './availability.js';
 import { decideSandbox, sandboxBuildDir, sandboxFallback, sandboxPaths, type SandboxPath } from './settings.js';
 import { acquireBuildUser, type BuildUser } from './build-user.js';
 import { LinuxSandbox } from './linux.js';
+import { sweepDeadChroots } from './leftovers.js';
 import { NoSandbox } from './none.js';
 import type { Sandbox, SandboxOptions, SandboxProvider } from './types.js';
 
@@ -31,6 +32,7 @@ export { sandboxAvailability, unavailableMessage, resetAvailability } from './av
 export { acquireBuildUser } from './build-user.js';
 export type { BuildUser } from './build-user.js';
 export { NoSandbox } from './none.js';
+export { sweepDeadChroots, resetSweep } from './leftovers.js';
 export { passwdText, groupText, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 
 /** Where warnings go (the fallback notice); the builder may replace it with its logger. */
@@ -103,6 +105,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
     }
   }
   const { closure, hostPaths } = await withSandboxPathClosures(opts, paths);
+  sweepDeadChroots(opts.storeDir, join(opts.storeDir, '.tix-sandbox'));
   const buildUser = await buildUserFor(opts);
   try {
     return new LinuxSandbox({

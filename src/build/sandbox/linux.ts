@@ -33,6 +33,7 @@ import { SandboxErrorCode } from './errors.js';
 import { HELPER_SCRIPT } from './helper-script.js';
 import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
+import { claimChroot, releaseChroot } from './leftovers.js';
 import type { SandboxTools } from './availability.js';
 import type { SandboxPath } from './settings.js';
 import type { BuilderProcess, Sandbox, SpawnRequest } from './types.js';
@@ -102,6 +103,8 @@ export class LinuxSandbox implements Sandbox {
   private prepare(): void {
     const { buildUser } = this.opts;
     ensureShared(this.sharedDir);
+    claimChroot(this.sharedDir, this.opts.id); // before the dir exists: a sweep never takes a live build's
+    atExit.delete(this.chrootDir);
     rmTree(this.chrootDir); // a leftover of an interrupted build (2.8 does the same)
     mkdirSync(this.chrootDir, { mode: 0o750 });
     // Builders create their outputs here; the sticky bit keeps them off each other's entries.
@@ -334,9 +337,14 @@ export class LinuxSandbox implements Sandbox {
     if (this.helperExit) await this.helperExit;
     await this.sandboxGone();
     this.ctl?.destroy();
-    const kept = this.moveOutputs();
-    rmTree(this.chrootDir, kept);
-    this.opts.buildUser?.release();
+    try {
+      const kept = this.moveOutputs();
+      rmTree(this.chrootDir, kept);
+      if (kept.size === 0) releaseChroot(this.sharedDir, this.opts.id);
+      else removeAtExit(this.sharedDir, this.opts.id, this.chrootDir); // the caller still reads `outputLocation`
+    } finally {
+      this.opts.buildUser?.release();
+    }
   }
 
   /**
@@ -362,6 +370,25 @@ export class LinuxSandbox implements Sandbox {
     }
     return kept;
   }
+}
+
+/** Chroots still holding outputs the builder reads (`--check` of an existing path), removed when tix exits. */
+const atExit = new Map<string, { sharedDir: string; id: string }>();
+
+function removeAtExit(sharedDir: string, id: string, chrootDir: string): void {
+  if (atExit.size === 0) {
+    process.once('exit', () => {
+      for (const [dir, r] of atExit) {
+        try {
+          rmTree(dir);
+          releaseChroot(r.sharedDir, r.id);
+        } catch {
+          /* the next start's sweep takes it */
+        }
+      }
+    });
+  }
+  atExit.set(chrootDir, { sharedDir, id });
 }
 
 /** Running (not gone, not a zombie). pid 1 of a pid namespace turns zombie only once the rest of it is gone. */

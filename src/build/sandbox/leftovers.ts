@@ -1,0 +1,105 @@
+/**
+ * Leftovers of builds whose tix process died (SIGKILL, power loss): Nix 2.8
+ * removes a stale `<drv>.chroot` only when the same derivation is built
+ * again; tix also sweeps them on its next start, so a crash leaves nothing
+ * behind for long.
+ *
+ * Every running sandbox has an owner record `<store>/.tix-sandbox/active/<id>`
+ * holding `<pid> <start time>` of the tix process (the start time tells a
+ * recycled pid apart). The record is written before the chroot dir is made
+ * and removed after it is gone, so a chroot without a live owner is garbage.
+ * The sweep runs once per process and store, before the first sandbox.
+ */
+import { readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { rmTree } from './host-fs.js';
+
+const swept = new Set<string>();
+
+/** This process's identity as written into owner records. */
+let selfOwner: string | undefined;
+function self(): string {
+  selfOwner ??= `${process.pid} ${startTime(process.pid) ?? '?'}`;
+  return selfOwner;
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or undefined if gone. */
+function startTime(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+function ownerAlive(record: string): boolean {
+  const [pid, start] = record.trim().split(' ');
+  if (!pid || !/^\d+$/.test(pid)) return false;
+  const now = startTime(Number(pid));
+  return now !== undefined && (start === '?' || now === start);
+}
+
+function activeDir(sharedDir: string): string {
+  return join(sharedDir, 'active');
+}
+
+/** Record this process as the owner of the chroot of build `id`. */
+export function claimChroot(sharedDir: string, id: string): void {
+  const dir = activeDir(sharedDir);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  writeFileSync(join(dir, id), self() + '\n');
+}
+
+/** The chroot of build `id` is gone: drop its owner record. */
+export function releaseChroot(sharedDir: string, id: string): void {
+  try {
+    unlinkSync(join(activeDir(sharedDir), id));
+  } catch {
+    /* already gone */
+  }
+}
+
+function readRecord(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Remove the chroots (and records) of builds whose owner is dead. Another
+ * build of the same derivation could only start after the dead owner's
+ * output lock was freed; it rewrites the record before touching the chroot,
+ * and the record is read again right before deleting.
+ */
+export function sweepDeadChroots(storeDir: string, sharedDir: string): void {
+  if (swept.has(storeDir)) return;
+  swept.add(storeDir);
+  const dir = activeDir(sharedDir);
+  let ids: string[];
+  try {
+    ids = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const id of ids) {
+    const rec = join(dir, id);
+    const before = readRecord(rec);
+    if (before === undefined || ownerAlive(before)) continue;
+    if (readRecord(rec) !== before) continue;
+    try {
+      rmTree(join(storeDir, `${id}.chroot`));
+      releaseChroot(sharedDir, id);
+    } catch {
+      /* not ours to remove (another user's store?): leave it */
+    }
+  }
+}
+
+/** Test hook: forget which stores were swept. */
+export function resetSweep(): void {
+  swept.clear();
+}
