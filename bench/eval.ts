@@ -91,4 +91,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// Run only as a script (profiling helpers import CASES).
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

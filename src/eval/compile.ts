@@ -15,7 +15,7 @@ import type { EvalState } from './state.js';
 import { compileBinOp, compileConcat, compileNeg, compileNot } from './compile-ops.js';
 import { compileLambda } from './compile-lambda.js';
 import {
-  Lambda, NixAttrs, NixFloat, NixPath, Thunk, force, forceAttrs, forceBool, mkInt,
+  Lambda, NixAttrs, NixFloat, NixPath, Thunk, canReplaceCell, force, forceAttrs, forceBool, mkInt,
   strOf, wrongType, type Code, type Env, type Lazy, type Value,
 } from './value.js';
 import { didYouMean } from './suggest.js';
@@ -91,10 +91,25 @@ export class Compiler {
         return env[index];
       };
     }
-    const code: Code = (env) => {
-      const v = slot(env);
-      return v instanceof Thunk ? forceAt(v, pos) : v;
-    };
+    // A forced slot is overwritten with its value: later reads skip the
+    // thunk, and the thunk can die young.
+    let code: Code;
+    switch (depth) {
+      case 0: code = (env) => {
+        const v = env[index];
+        return v instanceof Thunk ? forceSlot(env, index, v, pos) : v;
+      }; break;
+      case 1: code = (env) => {
+        const e = env[0];
+        const v = e[index];
+        return v instanceof Thunk ? forceSlot(e, index, v, pos) : v;
+      }; break;
+      default: code = (env) => {
+        for (let d = depth; d > 0; d--) env = env[0];
+        const v = env[index];
+        return v instanceof Thunk ? forceSlot(env, index, v, pos) : v;
+      };
+    }
     // A slot of a rec/let frame under construction is still empty: delay
     // the lookup (Nix's ExprVar::maybeThunk does the same).
     const lazy: LazyCode = (env) => {
@@ -169,8 +184,10 @@ export class Compiler {
         if (i < 0) throw missingAttr(name, v, pos);
         const a = v.values[i]!;
         if (!(a instanceof Thunk)) return a;
-        if (a.code === null) return a.value;
-        return forceSelected(a, v.positions?.[i], pos, name);
+        const r = a.code === null ? a.value : forceSelected(a, v.positions?.[i], pos, name);
+        // Drop the forced thunk from the set (less for the GC to keep and copy).
+        if (canReplaceCell(r)) v.values[i] = r;
+        return r;
       };
     }
     return (env) => {
@@ -407,6 +424,13 @@ function sortedDefs(e: A.Attrs): A.AttrDef[] {
 
 function constant(v: Value): Compiled {
   return { code: () => v, lazy: () => v };
+}
+
+/** Force the thunk in `env[index]` and store its value there. */
+function forceSlot(env: Env, index: number, t: Thunk, pos: A.Pos): Value {
+  const r = t.code === null ? t.value : t.force(pos);
+  if (canReplaceCell(r)) env[index] = r;
+  return r;
 }
 
 /** Force a thunk, reporting infinite recursion at the forcing site. */

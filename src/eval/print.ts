@@ -12,7 +12,7 @@
 import { EvalError } from './errors.js';
 import { showAttrName, showString } from './show-expr.js';
 import {
-  Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, Thunk, force,
+  Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, Thunk, canReplaceCell, force,
   type Lazy, type Value,
 } from './value.js';
 
@@ -124,7 +124,10 @@ function deep(v: Value, epoch: number, seenLists: Set<object>): void {
       const x = vals[i]!;
       if (!(x instanceof Thunk) && !(x instanceof NixAttrs) && !Array.isArray(x)) continue;
       try {
-        deep(force(x), epoch, seenLists);
+        const y = force(x);
+        // Drop the forced thunk: less live memory for the GC to copy.
+        if (x !== y && canReplaceCell(y)) vals[i] = y;
+        deep(y, epoch, seenLists);
       } catch (e) {
         if (e instanceof EvalError) e.addFrame(`while evaluating the attribute '${v.names[i]}'`, v.positions?.[i]);
         throw e;

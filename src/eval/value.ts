@@ -110,6 +110,15 @@ export function lazyThunk(fn: () => Value): Thunk {
 
 export type Lazy = Value | Thunk;
 
+/**
+ * May a container slot holding a forced thunk be overwritten with its value?
+ * Always, except for non-empty lists of ≤ 2 elements: 2.8 stores those inside
+ * the value cell, so printing tells copies apart by their cell (`«repeated»`).
+ */
+export function canReplaceCell(v: Value): boolean {
+  return !(Array.isArray(v) && v.length > 0 && v.length <= 2);
+}
+
 export function force(v: Lazy): Value {
   return v instanceof Thunk ? v.force() : v;
 }

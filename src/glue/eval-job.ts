@@ -172,8 +172,13 @@ export function renderError(e: unknown, showTrace: boolean): string {
   return `error: internal error: ${err?.message ?? String(e)}\n`;
 }
 
-/** Run a job on the current thread. */
-export function runEvalJob(job: EvalJob, bridge?: StoreBridge, mainThread = false): EvalOutput {
+/**
+ * Run a job on the current thread. `fallback` (the first, main-thread
+ * attempt): give up with `needWorker` when the store is needed live, and on
+ * a stack overflow unless `fallback === 'store'` (this thread's stack is
+ * already as big as the worker's, so a re-run would overflow too).
+ */
+export function runEvalJob(job: EvalJob, bridge?: StoreBridge, fallback: boolean | 'store' = false): EvalOutput {
   const t0 = performance.now();
   const out = new Out();
   const res: EvalOutput = { stdout: new Uint8Array(), stderr: '', status: 0 };
@@ -210,7 +215,8 @@ export function runEvalJob(job: EvalJob, bridge?: StoreBridge, mainThread = fals
       }
     }
   } catch (e) {
-    if (mainThread && (e instanceof NeedWorker || isStackOverflow(e) || (e instanceof EvalError && e.code === EvalErrorCode.E_STACK_OVERFLOW))) {
+    const overflow = isStackOverflow(e) || (e instanceof EvalError && e.code === EvalErrorCode.E_STACK_OVERFLOW);
+    if (fallback !== false && (e instanceof NeedWorker || (overflow && fallback === true))) {
       return { stdout: new Uint8Array(), stderr: '', status: 1, needWorker: true };
     }
     out.stderr += Buffer.from(renderError(e, job.showTrace), 'utf8').toString('latin1');

@@ -71,6 +71,22 @@ async function handle(store: Store, op: string, args: unknown[]): Promise<unknow
   }
 }
 
+/** Stack of the worker thread (MiB) unless `RunOptions.stackSizeMb` says otherwise. */
+const WORKER_STACK_MB = 64;
+
+/**
+ * This thread's JS stack (KiB): Node's default unless the process was
+ * started with `--stack-size=N` (V8 reads it only at start-up).
+ */
+export function threadStackKb(execArgv: readonly string[] = process.execArgv): number {
+  let kb = 984;
+  for (const a of execArgv) {
+    const m = /^--stack[-_]size=(\d+)$/.exec(a);
+    if (m) kb = Number(m[1]);
+  }
+  return kb;
+}
+
 /**
  * Evaluate a job: first on this thread with store writes deferred (no
  * worker start-up), falling back to the worker thread when that attempt
@@ -79,7 +95,10 @@ async function handle(store: Store, op: string, args: unknown[]): Promise<unknow
 export async function runEvalJobInWorker(job: EvalJob, opts: RunOptions = {}): Promise<EvalOutput> {
   if (!opts.workerOnly) {
     const deferred = new DeferredBridge();
-    const res = runEvalJob(job, deferred, true);
+    // A process started with a stack as big as the worker's gains nothing
+    // from re-running a stack overflow there.
+    const bigStack = threadStackKb() >= 0.9 * 1024 * (opts.stackSizeMb ?? WORKER_STACK_MB);
+    const res = runEvalJob(job, deferred, bigStack ? 'store' : true);
     if (!res.needWorker) {
       if (deferred.ops.length > 0) {
         if (!opts.openStore) throw new Error('Assertion failed: store writes without a store');
@@ -122,7 +141,7 @@ export async function runEvalJobsInWorker(jobs: EvalJob[], opts: RunOptions = {}
   const worker = new Worker(new URL('./eval-worker.js', import.meta.url), {
     workerData: { jobs, port: port2, flag: flagBuf },
     transferList: [port2],
-    resourceLimits: { stackSizeMb: opts.stackSizeMb ?? 64 },
+    resourceLimits: { stackSizeMb: opts.stackSizeMb ?? WORKER_STACK_MB },
     stdout: false,
     stderr: false,
   });

@@ -39,14 +39,27 @@ export function jsonString(s: string): string {
   return out + s.slice(run) + '"';
 }
 
-/** Output accumulator: one rope string (cheap appends, flattened once). */
+/** Output accumulator: pieces joined once at the end (a rope of many
+ *  small `+=` is slower to build and heavier for the GC). */
 class Sink {
-  s = '';
+  readonly p: string[] = [];
   depth = 0;
 }
 
 /** 2.8 serialises 50k nested sets and overflows its stack before 70k. */
 export const MAX_JSON_DEPTH = 60000;
+
+/** `"name":` for attribute names, which repeat across sets of one shape. */
+const keyCache = new Map<string, string>();
+
+function jsonKey(k: string): string {
+  let j = keyCache.get(k);
+  if (j === undefined) {
+    j = jsonString(k) + ':';
+    if (keyCache.size < 4096) keyCache.set(k, j);
+  }
+  return j;
+}
 
 /**
  * Serialise a value (forcing it deeply) to JSON text; adds context to `ctx`.
@@ -55,13 +68,14 @@ export const MAX_JSON_DEPTH = 60000;
  */
 export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: Pos, opts: { strict?: boolean; out?: string[] } = {}): string {
   const sink = new Sink();
+  let text: string | undefined;
   try {
     write(state, v, ctx, pos, sink, opts.strict ?? true);
+    text = sink.p.join('');
+    return text;
   } finally {
-    opts.out?.push(sink.s);
+    opts.out?.push(text ?? sink.p.join(''));
   }
-  // A flat copy: the rope of many small appends is slow to index and heavy for the GC.
-  return sink.s.length < 256 ? sink.s : Buffer.from(sink.s, 'latin1').toString('latin1');
 }
 
 function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
@@ -71,23 +85,24 @@ function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefine
   }
   const v: Value = lz;
   switch (typeof v) {
-    case 'number': case 'bigint': out.s += v.toString(); return;
-    case 'boolean': out.s += v ? 'true' : 'false'; return;
-    case 'string': out.s += jsonString(v); return;
+    case 'number': out.p.push(String(v)); return;
+    case 'bigint': out.p.push(v.toString()); return;
+    case 'boolean': out.p.push(v ? 'true' : 'false'); return;
+    case 'string': out.p.push(jsonString(v)); return;
   }
-  if (v === null) { out.s += 'null'; return; }
+  if (v === null) { out.p.push('null'); return; }
   if (v instanceof NixString) {
     for (const c of v.context) ctx.add(c);
-    out.s += jsonString(v.s);
+    out.p.push(jsonString(v.s));
     return;
   }
   if (v instanceof NixPath) {
     const sp = state.copyPathToStore(v.path, pos);
     ctx.add(sp);
-    out.s += jsonString(sp);
+    out.p.push(jsonString(sp));
     return;
   }
-  if (v instanceof NixFloat) { out.s += formatFloat(v.value); return; }
+  if (v instanceof NixFloat) { out.p.push(formatFloat(v.value)); return; }
   if (v instanceof NixAttrs || Array.isArray(v)) {
     if (++out.depth > MAX_JSON_DEPTH) throw stackOverflow();
     try {
@@ -103,42 +118,59 @@ function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefine
 }
 
 function writeList(state: EvalState, v: Lazy[], ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
-  out.s += '[';
+  out.p.push('[');
   // try/finally: like 2.8's RAII writers, an error still closes the brackets.
   try {
     for (let i = 0; i < v.length; i++) {
-      if (i > 0) out.s += ',';
+      if (i > 0) out.p.push(',');
       write(state, v[i]!, ctx, pos, out, strict);
     }
   } finally {
-    out.s += ']';
+    out.p.push(']');
   }
 }
 
 function writeAttrs(state: EvalState, v: NixAttrs, ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
   if (v.has('__toString')) {
-    out.s += jsonString(coerceToString(state, v, ctx, { coerceMore: false, copyToStore: false }, pos));
+    out.p.push(jsonString(coerceToString(state, v, ctx, { coerceMore: false, copyToStore: false }, pos)));
     return;
   }
   const op = v.get('outPath');
   if (op !== undefined) return write(state, op, ctx, v.posOf('outPath') ?? pos, out, strict);
-  out.s += '{';
-  let first = true;
+  out.p.push('{');
+  const names = v.names, values = v.values, positions = v.positions;
   try {
-    for (const k of v.keys()) {
-      if (!first) out.s += ',';
-      first = false;
-      out.s += jsonString(k) + ':';
-      write(state, v.get(k)!, ctx, v.posOf(k) ?? pos, out, strict);
+    for (let i = 0; i < names.length; i++) {
+      out.p.push(i > 0 ? ',' + jsonKey(names[i]!) : jsonKey(names[i]!));
+      write(state, values[i]!, ctx, positions?.[i] ?? pos, out, strict);
     }
   } finally {
-    out.s += '}';
+    out.p.push('}');
   }
 }
 
 // ---- fromJSON -------------------------------------------------------------
 
 class JsonError extends Error {}
+
+/** Trie of sorted key sequences: objects of one shape share their `names`. */
+class ShapeNode {
+  names: string[] | null = null;
+  private next: Map<string, ShapeNode> | null = null;
+  child(k: string): ShapeNode | null {
+    const next = (this.next ??= new Map());
+    let c = next.get(k);
+    if (c === undefined) {
+      if (++ShapeNode.count > 10000) return null;
+      next.set(k, (c = new ShapeNode()));
+    }
+    return c;
+  }
+  static count = 0;
+}
+
+/** Shared across fromJSON calls (bounded by ShapeNode.count). */
+const shapes = new ShapeNode();
 
 const NUMBER_RE = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 
@@ -212,9 +244,15 @@ class JsonParser {
 
   private object(): Value {
     this.i++;
-    const attrs = new Map<string, Lazy>();
     this.ws();
-    if (this.s[this.i] === '}') { this.i++; return NixAttrs.fromMap(attrs); }
+    if (this.s[this.i] === '}') { this.i++; return new NixAttrs(); }
+    // Keys usually arrive sorted and unique: keep them in order and share one
+    // `names` array between objects of the same shape (a trie of key runs);
+    // otherwise fall back to a Map (last duplicate wins, as in 2.8).
+    let node: ShapeNode | null = shapes;
+    const keys: string[] = [];
+    const values: Lazy[] = [];
+    let m: Map<string, Lazy> | null = null;
     for (;;) {
       if (this.s[this.i] !== '"') this.unexpected('object key', 'string literal');
       const k = this.string();
@@ -222,11 +260,25 @@ class JsonParser {
       if (this.s[this.i] !== ':') this.unexpected('object separator', "':'");
       this.i++;
       this.ws();
-      attrs.set(k, this.value('value'));
+      const v = this.value('value');
+      if (m !== null) m.set(k, v);
+      else if (keys.length === 0 || keys[keys.length - 1]! < k) {
+        keys.push(k);
+        values.push(v);
+        if (node !== null) node = node.child(k);
+      } else {
+        m = new Map();
+        for (let j = 0; j < keys.length; j++) m.set(keys[j]!, values[j]!);
+        m.set(k, v);
+      }
       this.ws();
       const c = this.s[this.i];
       if (c === ',') { this.i++; this.ws(); continue; }
-      if (c === '}') { this.i++; return NixAttrs.fromMap(attrs); }
+      if (c === '}') {
+        this.i++;
+        if (m !== null) return NixAttrs.fromMap(m);
+        return new NixAttrs(node !== null ? (node.names ??= keys) : keys, values, null);
+      }
       this.unexpected('object', "'}'");
     }
   }

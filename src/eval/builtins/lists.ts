@@ -44,6 +44,9 @@ function mergeSort(xs: Lazy[], less: (a: Lazy, b: Lazy) => boolean): Lazy[] {
   return src;
 }
 
+/** Binary primops that only read their argument array during the call. */
+const SCRATCH_ARGS_OK = new Set(['add', 'sub', 'mul', 'div', 'lessThan', 'bitAnd', 'bitOr', 'bitXor']);
+
 export function register(r: BuiltinRegistry): void {
   r.add('length', 1, ([l], pos) => forceList(l!, pos).length);
   r.add('head', 1, ([l], pos) => {
@@ -93,7 +96,17 @@ export function register(r: BuiltinRegistry): void {
         acc = g instanceof Lambda ? callLambda(g, x, pos) : call1(g, x, pos);
       }
     } else if (fn instanceof PrimOp && fn.arity === 2) {
-      for (const x of xs) acc = fn.fn([acc, x], pos, fn.state);
+      // Arithmetic primops never keep their argument array: reuse one.
+      const args: Lazy[] = [acc, acc];
+      const keep = !SCRATCH_ARGS_OK.has(fn.name);
+      for (const x of xs) {
+        if (keep) acc = fn.fn([acc, x], pos, fn.state);
+        else {
+          args[0] = acc;
+          args[1] = x;
+          acc = fn.fn(args, pos, fn.state);
+        }
+      }
     } else {
       for (const x of xs) acc = callN(fn, [acc, x], pos);
     }
