@@ -44,7 +44,36 @@ export class DerivationGoal {
   /** Outputs asked for by the first requester (for messages: `drv!out`). */
   wanted: string[] | 'all' = 'all';
 
-  constructor(readonly worker: Worker, readonly drvPath: StorePath, readonly mode: BuildMode) {}
+  /** Progress accounting (2.8's MaintainCounts): a builder ran; the goal was counted as finished. */
+  private ran = false;
+  private counted = false;
+
+  constructor(readonly worker: Worker, readonly drvPath: StorePath, readonly mode: BuildMode) {
+    worker.progress.goalCreated();
+  }
+
+  /** A builder process is starting for this goal. */
+  builderStarted(): void {
+    this.ran = true;
+    this.worker.progress.builderStarted();
+  }
+
+  /** Count the goal as finished, once (before its build activity stops, as in 2.8). */
+  finish(r: GoalResult): void {
+    if (this.counted) return;
+    this.counted = true;
+    const outcome = r.cancelled ? 'cancelled'
+      : r.status === BuildStatus.Built ? 'built'
+      : r.status === BuildStatus.AlreadyValid ? 'valid'
+      : r.status === BuildStatus.DependencyFailed ? 'depFailed'
+      : 'failed';
+    this.worker.progress.goalDone(this.ran, outcome);
+    // 2.8's amDone: a goal others wait for shows its error now (before its build activity stops).
+    if (r.error !== undefined && !r.reported && this.waiters > 0) {
+      r.reported = true;
+      this.worker.logError(r.error);
+    }
+  }
 
   /** The running build, if one was started. */
   done(): Promise<GoalResult> | undefined {
@@ -61,11 +90,17 @@ export class DerivationGoal {
     try {
       drv = this.worker.loadDerivation(this.drvPath);
     } catch (e) {
-      return failure(BuildStatus.MiscFailure, e as NixError);
+      const r = failure(BuildStatus.MiscFailure, e as NixError);
+      this.finish(r);
+      return r;
     }
     if (this.mode === 'normal' && this.promise === undefined) {
       const valid = await this.validOutputs(drv, wanted);
-      if (valid !== undefined) return { status: BuildStatus.AlreadyValid, outputs: valid, reported: false };
+      if (valid !== undefined) {
+        const r = { status: BuildStatus.AlreadyValid, outputs: valid, reported: false };
+        this.finish(r);
+        return r;
+      }
     }
     if (this.promise === undefined) {
       this.wanted = wanted;
@@ -104,6 +139,7 @@ export class DerivationGoal {
         : failure(BuildStatus.MiscFailure, asNixError(e));
     }
     if (r.status !== BuildStatus.Built && r.status !== BuildStatus.AlreadyValid) this.worker.noteFailure(r);
+    this.finish(r);
     return r;
   }
 

@@ -145,7 +145,28 @@ function defaultCores(): number {
   return cpuCount;
 }
 
+/** Run the builder with its build activity; the goal is counted as finished before the activity stops, as in 2.8. */
 export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<string, StorePath>): Promise<GoalResult> {
+  const logger = goal.worker.opts.logger;
+  const act = logger.startActivity(
+    ActivityType.Build,
+    goal.mode === 'check' ? `checking outputs of '${goal.printed}'` : `building '${goal.printed}'`,
+    [goal.printed, '', 1, 1],
+    0,
+    Verbosity.Info,
+  );
+  goal.builderStarted();
+  let r: GoalResult | undefined;
+  try {
+    r = await runBuildIn(goal, drv, finalPaths, act);
+    return r;
+  } finally {
+    goal.finish(r ?? failure(BuildStatus.MiscFailure));
+    logger.stopActivity(act);
+  }
+}
+
+async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<string, StorePath>, act: number): Promise<GoalResult> {
   const worker = goal.worker;
   const settings = worker.settings;
   const startTime = Math.floor(Date.now() / 1000);
@@ -154,13 +175,6 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
   const tmpRoot = worker.opts.env?.TMPDIR || tmpdir();
   const buildDir = createBuildDir(tmpRoot, goal.drvPath.baseName);
   const logger = worker.opts.logger;
-  const act = logger.startActivity(
-    ActivityType.Build,
-    goal.mode === 'check' ? `checking outputs of '${goal.printed}'` : `building '${goal.printed}'`,
-    [goal.printed, '', 1, 1],
-    0,
-    Verbosity.Info,
-  );
   let sandbox: Sandbox | undefined;
   let server: RecursiveServer | undefined;
   let ok = false;
@@ -273,7 +287,6 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
     if (server) await stopServer(server, logger);
     if (sandbox) await sandbox.destroy().catch(() => {});
     if (logSink) await closeLog(worker, logSink);
-    logger.stopActivity(act);
     cleanup(goal, specs, buildDir, ok);
   }
 }

@@ -11,13 +11,14 @@
  * The exit status is Nix's bitmask: 100 | 1 timeout | 2 hash mismatch, 104 check.
  */
 import { cpus } from 'node:os';
-import { NixError, Verbosity, compareUtf8, type Logger, type Settings } from '../core/index.js';
+import { ActivityType, NixError, Verbosity, compareUtf8, type Logger, type Settings } from '../core/index.js';
 import { StorePath } from '../formats/index.js';
 import { BuildStatus, type BuildMode, type BuildResult, type DerivedPath, type KeyedBuildResult } from '../store/index.js';
 import { BuildErrorCode } from './errors.js';
 import type { RecursiveHook, SandboxProvider } from './hooks.js';
 import { JobSlots } from './job-slots.js';
 import { compressLogs } from './build-log.js';
+import { BuildProgress } from './progress.js';
 import { DerivationGoal, type GoalResult } from './derivation-goal.js';
 import { readDerivation, type BuildDrv } from './derivation.js';
 import type { LocalBuildStore } from './output-registration.js';
@@ -70,6 +71,8 @@ export class Worker {
   readonly flags: FailureFlags = { permanentFailure: false, timedOut: false, hashMismatch: false, checkMismatch: false };
   readonly stopping = new AbortController();
   readonly keepGoing: boolean;
+  /** Progress activities (shared with child workers, like the job slots). */
+  readonly progress: BuildProgress;
   /** Shared with child workers (recursive Nix), so every output is built once per process. */
   private readonly goals: Map<string, DerivationGoal>;
   /** Goals this worker created: the ones it waits for before returning. */
@@ -94,6 +97,7 @@ export class Worker {
     this.goals = parent?.goals ?? new Map();
     this.drvs = parent?.drvs ?? new Map();
     this.refsCache = parent?.refsCache ?? new Map();
+    this.progress = parent?.progress ?? new BuildProgress(opts.logger);
     if (parent) {
       const onAbort = (): void => this.stopping.abort();
       if (parent.stopping.signal.aborted) onAbort();
@@ -190,13 +194,16 @@ export class Worker {
     return g;
   }
 
-  /** Realise one derived path; never throws for build failures. */
-  async realise(p: DerivedPath, mode: BuildMode, asDependency: boolean): Promise<GoalResult> {
+  /** Realise one derived path; never throws for build failures. `drvValid`: already checked. */
+  async realise(p: DerivedPath, mode: BuildMode, asDependency: boolean, drvValid?: boolean): Promise<GoalResult> {
     if (p.kind === 'opaque') return this.ensureOpaque(p.path);
-    const drvValid = await this.store.isValidPath(p.drvPath);
+    drvValid ??= await this.store.isValidPath(p.drvPath);
     if (!drvValid) {
       const e = new NixError(BuildErrorCode.E_BAD_DERIVATION, `cannot build missing derivation '${this.store.storeDir.print(p.drvPath)}'`);
-      return { status: BuildStatus.MiscFailure, error: e, outputs: new Map(), reported: false };
+      const r: GoalResult = { status: BuildStatus.MiscFailure, error: e, outputs: new Map(), reported: false };
+      // 2.8 makes a goal that fails to load the derivation: it counts as a failed build.
+      this.goalFor(p.drvPath, mode).finish(r);
+      return r;
     }
     return this.goalFor(p.drvPath, mode).run(p.outputs, asDependency);
   }
@@ -246,13 +253,23 @@ export class Worker {
     if (this.slots.max === 0 && (await this.needsLocalBuild(paths, mode))) {
       throw new NixError(BuildErrorCode.E_MISC, "unable to start any build; either increase '--max-jobs' or enable remote builds.\nhttps://nixos.org/manual/nix/stable/advanced-topics/distributed-builds.html");
     }
-    const results = await Promise.all(paths.map(async (p) => [p, await this.realise(p, mode, false)] as [DerivedPath, GoalResult]));
-    if (nested) return results;
-    // Like Nix's Worker::run, return only once every goal (cancelled ones too) has finished.
-    await this.settle();
-    await this.compressing;
-    await compressLogs(this.logsToCompress.splice(0));
-    return results;
+    if (nested) return Promise.all(paths.map(async (p) => [p, await this.realise(p, mode, false)] as [DerivedPath, GoalResult]));
+    this.progress.begin();
+    try {
+      // As 2.8's Worker::run: the top-level goals exist before it queries for substitutes.
+      const valid = await Promise.all(paths.map((p) => (p.kind === 'built' ? this.store.isValidPath(p.drvPath) : true)));
+      for (const p of paths) if (p.kind === 'built') this.goalFor(p.drvPath, mode);
+      // There are no substituters to ask; the (empty) query is still an activity in 2.8's logs.
+      this.opts.logger.stopActivity(this.opts.logger.startActivity(ActivityType.Unknown, 'querying info about missing paths', [], 0, Verbosity.Debug));
+      const results = await Promise.all(paths.map(async (p, i) => [p, await this.realise(p, mode, false, valid[i])] as [DerivedPath, GoalResult]));
+      // Like Nix's Worker::run, return only once every goal (cancelled ones too) has finished.
+      await this.settle();
+      await this.compressing;
+      await compressLogs(this.logsToCompress.splice(0));
+      return results;
+    } finally {
+      this.progress.end();
+    }
   }
 
   /** A build's log file is complete. */

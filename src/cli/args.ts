@@ -25,7 +25,8 @@ const BOOL_FLAGS: Record<string, [string, string]> = {
   '--keep-going': ['keep-going', 'true'], '-k': ['keep-going', 'true'],
   '--fallback': ['fallback', 'true'],
   '--show-trace': ['show-trace', 'true'],
-  '--print-build-logs': ['print-build-logs', 'true'], '-L': ['print-build-logs', 'true'],
+  // 2.8: `-L` selects the bar-with-logs format, so the later of `-L` and `--log-format` wins.
+  '--print-build-logs': ['log-format', 'bar-with-logs'], '-L': ['log-format', 'bar-with-logs'],
   '--quiet': ['quiet', 'true'], '-Q': ['no-build-output', 'true'], '--no-build-output': ['no-build-output', 'true'],
   '--impure': ['impure', 'true'],
   '--readonly-mode': ['readonly-mode', 'true'],

@@ -79,10 +79,7 @@ export async function openBuildSession(ctx: CliContext, o: SessionOptions): Prom
         logger,
         verboseBuild: logger.isVerbose(),
         env: ctx.env,
-        logError: (e) => {
-          logger.stop();
-          ctx.stderr.write(formatError(e.message));
-        },
+        logError: (e) => logger.error(e.message),
       });
     },
     async close() {
@@ -97,7 +94,8 @@ export async function openBuildSession(ctx: CliContext, o: SessionOptions): Prom
 export function reportBuildError(e: unknown, ctx: CliContext, logger?: ProgressLogger): number {
   logger?.stop();
   if (isNixError(e)) {
-    ctx.stderr.write(formatError(e.message));
+    if (logger) logger.error(e.message);
+    else ctx.stderr.write(formatError(e.message));
     if (e.hint) ctx.stderr.write(`       ${e.hint}\n`);
     return e.exitCode;
   }
@@ -133,7 +131,8 @@ export function followLinksToStorePath(store: Store, arg: string, cwd: string): 
 /** Nix `printMissing`. */
 export async function printMissing(session: BuildSession, paths: DerivedPath[]): Promise<void> {
   const { store, logger } = session;
-  const m = await queryMissing(store, paths);
+  const act = logger.startActivity(ActivityType.Unknown, 'querying info about missing paths', [], 0, Verbosity.Debug);
+  const m = await queryMissing(store, paths).finally(() => logger.stopActivity(act));
   const sd = store.storeDir;
   // The status line's "remaining" count (Nix: actBuilds' expected).
   logger.result(0, ResultType.SetExpected, [ActivityType.Build, m.willBuild.length]);

@@ -37,6 +37,8 @@ export interface ProgressLogger extends Logger {
   isVerbose(): boolean;
   /** Clear the status line. */
   stop(): void;
+  /** Show an error as Nix's `logError` does (`error: …`, or a JSON `msg` with `raw_msg`). */
+  error(msg: string): void;
 }
 
 /** `error: …` with continuation lines indented like Nix's `showErrorInfo`. */
@@ -212,6 +214,12 @@ class TextLogger implements ProgressLogger {
   stop(): void {
     this.clearStatus();
   }
+
+  error(msg: string): void {
+    this.clearStatus();
+    this.opts.stderr.write(formatError(msg));
+    this.drawStatus();
+  }
 }
 
 /** `--log-format internal-json` (Nix `JSONLogger`). */
@@ -223,8 +231,9 @@ class JsonLogger implements ProgressLogger {
     for (const k of Object.keys(obj).sort()) sorted[k] = obj[k];
     this.opts.stderr.write('@nix ' + JSON.stringify(sorted) + '\n');
   }
+  /** 2.8's JSONLogger is always verbose: every log line is sent, so errors never repeat the tail. */
   isVerbose(): boolean {
-    return this.opts.printBuildLogs;
+    return true;
   }
   log(level: VerbosityLevel, msg: string): void {
     if (level <= this.opts.verbosity) this.emit({ action: 'msg', level, msg });
@@ -242,4 +251,8 @@ class JsonLogger implements ProgressLogger {
     if (id !== 0) this.emit({ action: 'result', id, type, fields });
   }
   stop(): void {}
+  error(msg: string): void {
+    const formatted = formatError(msg).slice(0, -1);
+    this.emit({ action: 'msg', level: 0, msg: `\x1b[31;1merror:\x1b[0m${formatted.slice('error:'.length)}`, raw_msg: msg, file: null, line: null, column: null });
+  }
 }
