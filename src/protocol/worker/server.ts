@@ -8,13 +8,13 @@
  * unknown opcode, truncated upload) is reported once and the connection is
  * closed. Nothing a client sends can throw out of `serveConnection`.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { NixError, Verbosity, type Logger, type Settings } from '../../core/index.js';
+import { NixError, Verbosity } from '../../core/index.js';
 import type { Store } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { Conn, SocketSink, type ServeOptions } from './connection.js';
 import { handshakeServer } from './handshake.js';
 import { OP_NAMES } from './ops.js';
+import { HangupWatch, runWithContext } from './op-context.js';
 import { StreamChunkSource, WireReader } from './reader.js';
 import type { RemoteErrorInfo } from './serialise.js';
 import { addOps } from './server-ops-add.js';
@@ -25,34 +25,7 @@ export type { ServeOptions, PeerCredentials } from './connection.js';
 
 const HANDLERS: Record<number, Handler> = { ...queryOps, ...addOps, ...buildOps };
 
-/** What a store shared by many connections may want to know about the current request. */
-export interface OpContext {
-  /** The stderr channel of the client that sent the request. */
-  logger: Logger;
-  /** The daemon's settings with the client's SetOptions applied (trust-filtered). */
-  settings(): Settings | undefined;
-  /**
-   * Aborted when the client hangs up while the operation runs (2.8's daemon
-   * polls for HUP and interrupts the operation): a build must stop.
-   */
-  signal: AbortSignal;
-}
-
-const opContext = new AsyncLocalStorage<OpContext>();
-
-/**
- * The stderr-channel logger of the daemon operation running in the current
- * async context (undefined outside one). Stores shared by many connections use
- * it to send build logs to the client that asked (`withBuildOps({ logger: () => … })`).
- */
-export function currentOpLogger(): Logger | undefined {
-  return opContext.getStore()?.logger;
-}
-
-/** Logger and effective settings of the daemon operation running now, if any. */
-export function currentOpContext(): OpContext | undefined {
-  return opContext.getStore();
-}
+export { currentOpContext, currentOpLogger, type OpContext } from './op-context.js';
 
 /** A duplex byte stream: a socket, or stdin/stdout. */
 export interface Duplex {
@@ -142,12 +115,13 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
     return;
   }
   const state = { overrides: new Map<string, string>(), verbosity: Verbosity.Error };
-  const hangup = watchHangup(d);
+  const hangup = new HangupWatch(d.input, d.output);
   try {
     for (;;) {
       if (await reader.atEof()) return;
       const c = new Conn(reader, sink, store, minor, opts, state);
-      const ok = await hangup.during((signal) => runOp(c, signal));
+      const ok = await runOp(c, hangup);
+      hangup.opDone();
       if (!ok) return;
       await sink.flush();
       if (sink.isClosed) return;
@@ -157,39 +131,8 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
   }
 }
 
-/**
- * Notices the client going away while an operation runs: the input ends (we
- * keep reading while an op runs, unless over the reader's high-water mark) or
- * the output closes. Each op gets its own signal, aborted on hangup.
- */
-function watchHangup(d: Duplex): { during<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T>; stop(): void } {
-  let gone = false;
-  let current: AbortController | undefined;
-  const onGone = (): void => {
-    gone = true;
-    current?.abort();
-  };
-  const events: [NodeJS.EventEmitter, string][] = [[d.input, 'end'], [d.input, 'close'], [d.output, 'close'], [d.output, 'error']];
-  for (const [e, n] of events) e.on(n, onGone);
-  return {
-    async during(fn) {
-      const ac = new AbortController();
-      current = ac;
-      if (gone) ac.abort();
-      try {
-        return await fn(ac.signal);
-      } finally {
-        current = undefined;
-      }
-    },
-    stop() {
-      for (const [e, n] of events) e.removeListener(n, onGone);
-    },
-  };
-}
-
 /** One operation; false when the connection must end. */
-async function runOp(c: Conn, signal: AbortSignal): Promise<boolean> {
+async function runOp(c: Conn, hangup: HangupWatch): Promise<boolean> {
   let op = -1;
   try {
     op = await c.reader.u32();
@@ -198,7 +141,8 @@ async function runOp(c: Conn, signal: AbortSignal): Promise<boolean> {
       c.desync = true;
       throw new NixError(ProtocolErrorCode.E_PROTOCOL_INVALID_OP, `invalid operation ${op}`);
     }
-    await opContext.run({ logger: c.logger, settings: () => c.effectiveSettings(), signal }, () => h(c));
+    const context = () => ({ logger: c.logger, settings: () => c.effectiveSettings(), get signal() { return hangup.signal(); } });
+    await runWithContext(op, context, () => h(c));
     if (!c.streaming) {
       c.logger.stopWork();
       c.sink.write(c.reply.take());
