@@ -136,9 +136,12 @@ function deep(v: Value, epoch: number, seenLists: Set<object>): void {
   } else if (Array.isArray(v)) {
     if (v.length === 0 || seenLists.has(v)) return;
     seenLists.add(v);
-    for (const x of v) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
       if (!(x instanceof Thunk) && !(x instanceof NixAttrs) && !Array.isArray(x)) continue;
-      deep(force(x), epoch, seenLists);
+      const y = force(x);
+      if (x !== y && canReplaceCell(y)) v[i] = y;
+      deep(y, epoch, seenLists);
     }
   }
 }

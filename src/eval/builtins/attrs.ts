@@ -31,22 +31,35 @@ export function register(r: BuiltinRegistry): void {
     return forceAttrs(s!, pos).has(name);
   });
   r.add('listToAttrs', 1, ([l], pos) => {
-    const m = new Map<string, Lazy>();
-    // 2.8 records the position of each element's `value` attribute.
-    const ps = new Map<string, Pos>();
+    // One Map (name → slot) and arrays in first-occurrence order; the names
+    // are then sorted natively. 2.8 records each element's `value` position.
+    const slot = new Map<string, number>();
+    const vals: Lazy[] = [];
+    const poss: Array<Pos | undefined> = [];
+    let anyPos = false;
     for (const e of forceList(l!, pos)) {
       const a = forceAttrs(e, pos);
-      const n = a.get('name');
-      if (n === undefined) throw missingAttr('name', a, pos!, 'listToAttrs');
-      const name = forceStr(n, pos);
-      if (m.has(name)) continue;
-      const v = a.get('value');
-      if (v === undefined) throw missingAttr('value', a, pos!, 'listToAttrs');
-      m.set(name, v);
-      const vp = a.posOf('value');
-      if (vp) ps.set(name, vp);
+      const ni = a.indexOf('name');
+      if (ni < 0) throw missingAttr('name', a, pos!, 'listToAttrs');
+      const name = forceStr(a.values[ni]!, pos);
+      if (slot.has(name)) continue;
+      const vi = a.indexOf('value');
+      if (vi < 0) throw missingAttr('value', a, pos!, 'listToAttrs');
+      slot.set(name, vals.length);
+      vals.push(a.values[vi]!);
+      const vp = a.positions?.[vi];
+      if (vp) anyPos = true;
+      poss.push(vp);
     }
-    return NixAttrs.fromMap(m, ps);
+    const names = [...slot.keys()].sort();
+    const values: Lazy[] = new Array(names.length);
+    const positions: Array<Pos | undefined> | null = anyPos ? new Array(names.length) : null;
+    for (let i = 0; i < names.length; i++) {
+      const k = slot.get(names[i]!)!;
+      values[i] = vals[k]!;
+      if (positions) positions[i] = poss[k];
+    }
+    return new NixAttrs(names, values, positions);
   });
   r.add('mapAttrs', 2, ([f, s], pos) => {
     const a = forceAttrs(s!, pos);

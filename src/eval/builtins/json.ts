@@ -16,7 +16,7 @@ import { EvalError, EvalErrorCode, stackOverflow } from '../errors.js';
 import { formatFloat } from '../print.js';
 import type { EvalState } from '../state.js';
 import {
-  Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, Thunk, force, forceStrNoCtx, mkInt, mkString,
+  Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, Thunk, canReplaceCell, force, forceStrNoCtx, mkInt, mkString,
   showType, type Lazy, type Value,
 } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
@@ -39,27 +39,75 @@ export function jsonString(s: string): string {
   return out + s.slice(run) + '"';
 }
 
-/** Output accumulator: pieces joined once at the end (a rope of many
- *  small `+=` is slower to build and heavier for the GC). */
+/**
+ * Output accumulator: bytes written straight into a growing buffer, so
+ * serialising allocates no intermediate strings (the GC copies less).
+ */
 class Sink {
-  readonly p: string[] = [];
+  private buf = Buffer.allocUnsafe(4096);
+  private n = 0;
   depth = 0;
+
+  private room(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
+    this.buf.copy(b, 0, 0, this.n);
+    this.buf = b;
+  }
+
+  /** A byte string as it is. */
+  raw(s: string): void {
+    const len = s.length;
+    this.room(len);
+    if (len > 32) {
+      this.n += this.buf.write(s, this.n, len, 'latin1');
+      return;
+    }
+    const b = this.buf;
+    let n = this.n;
+    for (let i = 0; i < len; i++) b[n++] = s.charCodeAt(i);
+    this.n = n;
+  }
+
+  byte(c: number): void {
+    this.room(1);
+    this.buf[this.n++] = c;
+  }
+
+  /** A byte string as a JSON string literal (escapes as `jsonString`). */
+  str(s: string): void {
+    const len = s.length;
+    this.room(len * 6 + 2);
+    const b = this.buf;
+    let n = this.n;
+    b[n++] = 34;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 32 && c !== 34 && c !== 92) { b[n++] = c; continue; }
+      b[n++] = 92;
+      if (c === 34 || c === 92) b[n++] = c;
+      else if (c === 10) b[n++] = 110;
+      else if (c === 13) b[n++] = 114;
+      else if (c === 9) b[n++] = 116;
+      else {
+        b[n++] = 117; b[n++] = 48; b[n++] = 48;
+        b[n++] = HEX.charCodeAt(c >> 4);
+        b[n++] = HEX.charCodeAt(c & 15);
+      }
+    }
+    b[n++] = 34;
+    this.n = n;
+  }
+
+  text(): string {
+    return this.buf.toString('latin1', 0, this.n);
+  }
 }
+
+const HEX = '0123456789abcdef';
 
 /** 2.8 serialises 50k nested sets and overflows its stack before 70k. */
 export const MAX_JSON_DEPTH = 60000;
-
-/** `"name":` for attribute names, which repeat across sets of one shape. */
-const keyCache = new Map<string, string>();
-
-function jsonKey(k: string): string {
-  let j = keyCache.get(k);
-  if (j === undefined) {
-    j = jsonString(k) + ':';
-    if (keyCache.size < 4096) keyCache.set(k, j);
-  }
-  return j;
-}
 
 /**
  * Serialise a value (forcing it deeply) to JSON text; adds context to `ctx`.
@@ -71,10 +119,10 @@ export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: P
   let text: string | undefined;
   try {
     write(state, v, ctx, pos, sink, opts.strict ?? true);
-    text = sink.p.join('');
+    text = sink.text();
     return text;
   } finally {
-    opts.out?.push(text ?? sink.p.join(''));
+    opts.out?.push(text ?? sink.text());
   }
 }
 
@@ -85,24 +133,24 @@ function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefine
   }
   const v: Value = lz;
   switch (typeof v) {
-    case 'number': out.p.push(String(v)); return;
-    case 'bigint': out.p.push(v.toString()); return;
-    case 'boolean': out.p.push(v ? 'true' : 'false'); return;
-    case 'string': out.p.push(jsonString(v)); return;
+    case 'number': out.raw(String(v)); return;
+    case 'bigint': out.raw(v.toString()); return;
+    case 'boolean': out.raw(v ? 'true' : 'false'); return;
+    case 'string': out.str(v); return;
   }
-  if (v === null) { out.p.push('null'); return; }
+  if (v === null) { out.raw('null'); return; }
   if (v instanceof NixString) {
     for (const c of v.context) ctx.add(c);
-    out.p.push(jsonString(v.s));
+    out.str(v.s);
     return;
   }
   if (v instanceof NixPath) {
     const sp = state.copyPathToStore(v.path, pos);
     ctx.add(sp);
-    out.p.push(jsonString(sp));
+    out.str(sp);
     return;
   }
-  if (v instanceof NixFloat) { out.p.push(formatFloat(v.value)); return; }
+  if (v instanceof NixFloat) { out.raw(formatFloat(v.value)); return; }
   if (v instanceof NixAttrs || Array.isArray(v)) {
     if (++out.depth > MAX_JSON_DEPTH) throw stackOverflow();
     try {
@@ -117,35 +165,48 @@ function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefine
   throw new EvalError(EvalErrorCode.E_TYPE, `cannot convert ${showType(v)} to JSON`, pos);
 }
 
+/** Force a container slot, leaving the value in place of the thunk. */
+function slot(xs: Lazy[], i: number): Lazy {
+  const x = xs[i]!;
+  if (!(x instanceof Thunk) || !x.evaluated) return x;
+  const v = x.value as Value;
+  if (canReplaceCell(v)) xs[i] = v;
+  return v;
+}
+
 function writeList(state: EvalState, v: Lazy[], ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
-  out.p.push('[');
+  out.byte(91);
   // try/finally: like 2.8's RAII writers, an error still closes the brackets.
   try {
     for (let i = 0; i < v.length; i++) {
-      if (i > 0) out.p.push(',');
+      if (i > 0) out.byte(44);
       write(state, v[i]!, ctx, pos, out, strict);
+      slot(v, i);
     }
   } finally {
-    out.p.push(']');
+    out.byte(93);
   }
 }
 
 function writeAttrs(state: EvalState, v: NixAttrs, ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
   if (v.has('__toString')) {
-    out.p.push(jsonString(coerceToString(state, v, ctx, { coerceMore: false, copyToStore: false }, pos)));
+    out.str(coerceToString(state, v, ctx, { coerceMore: false, copyToStore: false }, pos));
     return;
   }
   const op = v.get('outPath');
   if (op !== undefined) return write(state, op, ctx, v.posOf('outPath') ?? pos, out, strict);
-  out.p.push('{');
+  out.byte(123);
   const names = v.names, values = v.values, positions = v.positions;
   try {
     for (let i = 0; i < names.length; i++) {
-      out.p.push(i > 0 ? ',' + jsonKey(names[i]!) : jsonKey(names[i]!));
+      if (i > 0) out.byte(44);
+      out.str(names[i]!);
+      out.byte(58);
       write(state, values[i]!, ctx, positions?.[i] ?? pos, out, strict);
+      slot(values, i);
     }
   } finally {
-    out.p.push('}');
+    out.byte(125);
   }
 }
 

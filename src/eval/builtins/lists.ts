@@ -47,6 +47,21 @@ function mergeSort(xs: Lazy[], less: (a: Lazy, b: Lazy) => boolean): Lazy[] {
 /** Binary primops that only read their argument array during the call. */
 const SCRATCH_ARGS_OK = new Set(['add', 'sub', 'mul', 'div', 'lessThan', 'bitAnd', 'bitOr', 'bitXor']);
 
+/**
+ * `sort lessThan` of only small ints or only context-free strings: equal
+ * elements are indistinguishable, so V8's native sorts give the same list.
+ */
+function sortPrimitives(vals: Value[]): Value[] | null {
+  const t = typeof vals[0];
+  if (t !== 'number' && t !== 'string') return null;
+  for (let i = 1; i < vals.length; i++) if (typeof vals[i] !== t) return null;
+  if (t === 'string') return (vals as string[]).sort(); // UTF-16 units = bytes here
+  const a = Float64Array.from(vals as number[]).sort();
+  const out: Value[] = new Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]!;
+  return out;
+}
+
 export function register(r: BuiltinRegistry): void {
   r.add('length', 1, ([l], pos) => forceList(l!, pos).length);
   r.add('head', 1, ([l], pos) => {
@@ -142,7 +157,7 @@ export function register(r: BuiltinRegistry): void {
     // 2.8 forces every element first, and compares directly for `lessThan`.
     const vals: Value[] = xs.map((x) => force(x));
     if (fn instanceof PrimOp && fn.name === 'lessThan') {
-      return mergeSort(vals, (a, b) => lessThan(a as Value, b as Value, pos));
+      return sortPrimitives(vals) ?? mergeSort(vals, (a, b) => lessThan(a as Value, b as Value, pos));
     }
     if (fn instanceof Lambda) {
       const less = (a: Lazy, b: Lazy) => {
