@@ -94,9 +94,17 @@ export class DerivationGoal {
       this.finish(r);
       return r;
     }
-    if (this.mode === 'normal' && this.promise === undefined) {
+    if ((this.mode === 'normal' || this.mode === 'repair') && this.promise === undefined) {
       const valid = await this.validOutputs(drv, wanted);
       if (valid !== undefined) {
+        if (this.mode === 'repair') {
+          this.repairing ??= this.repairClosure(valid);
+          const failed = await this.repairing;
+          if (failed !== undefined) {
+            this.finish(failed);
+            return failed;
+          }
+        }
         const r = { status: BuildStatus.AlreadyValid, outputs: valid, reported: false };
         this.finish(r);
         return r;
@@ -114,6 +122,37 @@ export class DerivationGoal {
     return r;
   }
 
+  private repairing: Promise<GoalResult | undefined> | undefined;
+
+  /**
+   * 2.8 `repairClosure`: the outputs are good; check the rest of their closure
+   * and repair each corrupt path through the derivation that produced it.
+   * Returns a failure when some could not be repaired.
+   */
+  private async repairClosure(outputs: Map<string, StorePath>): Promise<GoalResult | undefined> {
+    const w = this.worker;
+    const sd = w.store.storeDir;
+    const own = new Set([...outputs.values()].map((p) => sd.print(p)));
+    const closure = [...(await w.closure([...outputs.values()]))].filter((p) => !own.has(p));
+    const outputToDrv = new Map<string, StorePath>();
+    for (const d of await w.store.computeFSClosure([this.drvPath])) {
+      if (!d.endsWith('.drv')) continue;
+      const dp = sd.parse(d);
+      for (const o of w.loadDerivation(dp).outputs.values()) if (o.path !== undefined) outputToDrv.set(o.path, dp);
+    }
+    const pending: Promise<GoalResult>[] = [];
+    for (const p of closure.sort((a, b) => compareUtf8(sd.parse(a).hashPart, sd.parse(b).hashPart))) {
+      if (await w.pathContentsGood(sd.parse(p))) continue;
+      w.opts.logger.log(0, `found corrupted or missing path '${p}' in the output closure of '${this.printed}'`);
+      const d = outputToDrv.get(p);
+      // No substituters: a corrupt path nobody built here cannot be repaired.
+      pending.push(d === undefined ? Promise.resolve(failure(BuildStatus.NoSubstituters)) : w.realise({ kind: 'built', drvPath: d, outputs: 'all' }, 'repair', true));
+    }
+    const results = await Promise.all(pending);
+    if (results.every((r) => isOk(r.status))) return undefined;
+    return failure(BuildStatus.MiscFailure, new NixError(BuildErrorCode.E_MISC, `some paths in the output closure of derivation '${this.printed}' could not be repaired`));
+  }
+
   /** All `wanted` outputs valid → their paths; otherwise undefined. */
   private async validOutputs(drv: BuildDrv, wanted: string[] | 'all'): Promise<Map<string, StorePath> | undefined> {
     const sd = this.worker.store.storeDir;
@@ -124,6 +163,7 @@ export class DerivationGoal {
       if (o?.path === undefined) return undefined;
       const p = sd.parse(o.path);
       if (!(await this.worker.store.isValidPath(p))) return undefined;
+      if (this.mode === 'repair' && !(await this.worker.pathContentsGood(p))) return undefined;
       out.set(n, p);
     }
     return out;
@@ -151,7 +191,9 @@ export class DerivationGoal {
       }
     }
     if (this.mode === 'check' && (await this.validOutputs(drv, 'all')) === undefined) {
-      throw new NixError(BuildErrorCode.E_MISC, `some outputs of '${this.printed}' are not valid, so checking is not possible`);
+      // An error of the whole build in 2.8 (thrown out of Worker::run), not a failed goal.
+      this.worker.fatal(new NixError(BuildErrorCode.E_MISC, `some outputs of '${this.printed}' are not valid, so checking is not possible`));
+      return failure(BuildStatus.MiscFailure, undefined, { cancelled: true });
     }
     const dep = await this.realiseInputs(drv);
     if (dep !== undefined) return dep;
@@ -161,7 +203,7 @@ export class DerivationGoal {
     for (const p of finalPaths.values()) await this.worker.store.addTempRoot(p);
     const locks = await this.acquireSlotAndLocks([...finalPaths.values()].map((p) => sd.print(p)));
     try {
-      if (this.mode === 'normal') {
+      if (this.mode === 'normal' || this.mode === 'repair') {
         const valid = await this.validOutputs(drv, 'all');
         if (valid !== undefined) return { status: BuildStatus.AlreadyValid, outputs: valid, reported: false };
       }

@@ -21,7 +21,7 @@
 import { existsSync, lstatSync, renameSync } from 'node:fs';
 import { NixError, compareUtf8 } from '../core/index.js';
 import { HashSink, RefScanner, Rewriter, parseHashType, Hash, StoreDir, StorePath, type HashType } from '../formats/index.js';
-import { dumpPathSync, hashFile, type Store, type ValidPathInfo } from '../store/index.js';
+import { dumpPathSync, hashFile, restorePath, type Store, type ValidPathInfo } from '../store/index.js';
 import { canonicaliseOutput, checkOutputPermissions } from './canonicalise.js';
 import { getBoolAttr, getStringsAttr, structuredAttrs, type BuildDrv } from './derivation.js';
 import { BuildErrorCode } from './errors.js';
@@ -55,6 +55,8 @@ export interface RegisterRequest {
   referenceable: Iterable<string>;
   check: boolean;
   keepFailed: boolean;
+  /** `--repair`: outputs built at scratch paths replace the (corrupt) valid ones. */
+  repair?: boolean;
 }
 
 export interface RegisterResult {
@@ -182,9 +184,30 @@ export async function registerOutputs(req: RegisterRequest): Promise<RegisterRes
     const s = ordered[0]!;
     if (!s.caHash!.equals(fod.wanted)) relocateMismatchedFod(req, s, fod, infos, result);
   }
+  for (const s of ordered) if (s.spec.scratchPath) await replaceValidPath(req, s.spec);
   await req.store.registerValidPaths([...infos.values()]);
   for (const [name, info] of infos) result.outputs.set(name, info.path);
   return result;
+}
+
+/**
+ * Nix `replaceValidPath` (repair): put the output built at the scratch path
+ * into its final place, with the scratch hash part rewritten in its contents
+ * (self-references), replacing what is there.
+ */
+async function replaceValidPath(req: RegisterRequest, spec: OutputSpec): Promise<void> {
+  const sd = req.store.storeDir;
+  const final = sd.print(spec.finalPath);
+  const tmp = `${final}.tmp-repair-${process.pid}`;
+  if (existsSync(tmp) || isSymlink(tmp)) deleteStorePathFs(tmp);
+  const rewriter = new Rewriter(spec.scratchPath!.hashPart, spec.finalPath.hashPart);
+  await restorePath(tmp, (async function* () {
+    for (const chunk of dumpPathSync(spec.actualPath)) yield rewriter.update(chunk);
+    yield rewriter.flush();
+  })());
+  canonicaliseOutput(tmp);
+  if (existsSync(final) || isSymlink(final)) deleteStorePathFs(final);
+  renameSync(tmp, final);
 }
 
 function toInfo(sd: StoreDir, drv: BuildDrv, s: Scanned): ValidPathInfo {

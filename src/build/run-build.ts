@@ -150,7 +150,7 @@ export async function runBuild(goal: DerivationGoal, drv: BuildDrv, finalPaths: 
   const logger = goal.worker.opts.logger;
   const act = logger.startActivity(
     ActivityType.Build,
-    goal.mode === 'check' ? `checking outputs of '${goal.printed}'` : `building '${goal.printed}'`,
+    goal.mode === 'check' ? `checking outputs of '${goal.printed}'` : goal.mode === 'repair' ? `repairing outputs of '${goal.printed}'` : `building '${goal.printed}'`,
     [goal.printed, '', 1, 1],
     0,
     Verbosity.Info,
@@ -271,6 +271,7 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
       outputs: specs,
       referenceable: [...closure, ...added],
       check: goal.mode === 'check',
+      repair: goal.mode === 'repair',
       keepFailed: settings.getBool('keep-failed', false),
     });
     if (reg.delayedError) {

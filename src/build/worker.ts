@@ -10,10 +10,11 @@
  * first failure cancels everything else (running builders are killed, silently).
  * The exit status is Nix's bitmask: 100 | 1 timeout | 2 hash mismatch, 104 check.
  */
+import { setMaxListeners } from 'node:events';
 import { cpus } from 'node:os';
 import { ActivityType, NixError, Verbosity, compareUtf8, type Logger, type Settings } from '../core/index.js';
 import { StorePath } from '../formats/index.js';
-import { BuildStatus, type BuildMode, type BuildResult, type DerivedPath, type KeyedBuildResult } from '../store/index.js';
+import { BuildStatus, hashPath, type BuildMode, type BuildResult, type DerivedPath, type KeyedBuildResult } from '../store/index.js';
 import { BuildErrorCode } from './errors.js';
 import type { RecursiveHook, SandboxProvider } from './hooks.js';
 import { JobSlots } from './job-slots.js';
@@ -104,6 +105,8 @@ export class Worker {
       else parent.stopping.signal.addEventListener('abort', onAbort, { once: true });
     }
     this.keepGoing = opts.settings.getBool('keep-going', false);
+    // Every goal waiting for a job slot listens for cancellation: hundreds, legitimately.
+    setMaxListeners(0, this.stopping.signal);
   }
 
   get settings(): Settings {
@@ -113,6 +116,38 @@ export class Worker {
   logError(e: NixError): void {
     if (this.opts.logError) this.opts.logError(e);
     else this.opts.logger.log(Verbosity.Error, `error: ${e.message}`);
+  }
+
+  /** An error that ends the whole build (2.8: thrown out of `Worker::run`); the first one wins. */
+  private fatalError: NixError | undefined;
+
+  fatal(e: NixError): void {
+    this.fatalError ??= e;
+    this.stopping.abort();
+  }
+
+  private readonly contentsGood = new Map<string, Promise<boolean>>();
+
+  /** `Worker::pathContentsGood` (repair): does a valid path still have its registered NAR hash? Cached. */
+  pathContentsGood(p: StorePath): Promise<boolean> {
+    let r = this.contentsGood.get(p.baseName);
+    if (r === undefined) {
+      r = (async () => {
+        const full = this.store.storeDir.print(p);
+        this.opts.logger.log(Verbosity.Info, `checking path '${full}'...`);
+        const info = await this.store.queryPathInfo(p);
+        let good = false;
+        try {
+          good = info !== undefined && hashPath(full).hash.equals(info.narHash);
+        } catch {
+          good = false;
+        }
+        if (!good) this.opts.logger.log(Verbosity.Error, `path '${full}' is corrupted or missing!`);
+        return good;
+      })();
+      this.contentsGood.set(p.baseName, r);
+    }
+    return r;
   }
 
   /** A failure that is not a cancellation stops everything unless keep-going. */
@@ -266,6 +301,7 @@ export class Worker {
       await this.settle();
       await this.compressing;
       await compressLogs(this.logsToCompress.splice(0));
+      if (this.fatalError !== undefined) throw this.fatalError;
       return results;
     } finally {
       this.progress.end();
