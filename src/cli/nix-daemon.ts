@@ -5,12 +5,13 @@
  * store that is itself a daemon gets the raw bytes spliced to its socket (the
  * real daemon then decides trust); otherwise the peer is trusted, as in 2.8.
  */
+import { lstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import { NixError, CoreErrorCode, SimpleLogger, Verbosity, nullLogger, type VerbosityLevel } from '../core/index.js';
 import type { BuildMode, DerivedPath, Store } from '../store/index.js';
 import { buildOpsOf, withBuildOps } from '../build/index.js';
 import { makeRecursiveHook, openLocalStore, storeUri } from '../glue/index.js';
-import { currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon } from '../protocol/index.js';
+import { currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon, type PathInfoCacheOptions } from '../protocol/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
 
@@ -45,6 +46,11 @@ async function openServedStore(ctx: CliContext, uri: string): Promise<Store> {
       return Reflect.get(target, prop, receiver);
     },
   });
+}
+
+/** Cached path infos are used while the path is still there (a GC elsewhere deletes it). */
+function stillOnDisk(store: Store): PathInfoCacheOptions {
+  return { stillValid: (p) => lstatSync(store.storeDir.print(p), { throwIfNoEntry: false }) !== undefined };
 }
 
 function spliceToDaemon(ctx: CliContext, socketPath: string): Promise<number> {
@@ -84,11 +90,11 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   try {
     if (stdio) {
       const out = ctx.stdout as NodeJS.WritableStream;
-      const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger });
+      const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger, pathInfoCache: stillOnDisk(store) });
       await conn.done;
       return 0;
     }
-    const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger });
+    const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger, pathInfoCache: stillOnDisk(store) });
     logger.log(Verbosity.Info, `listening on '${socketPath}'`);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

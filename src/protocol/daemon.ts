@@ -12,12 +12,15 @@ import type { Store } from '../store/store.js';
 import { getPeerCredentials } from './peer-cred.js';
 import { allConnections, serveConnection, ConnectionSet } from './worker/server.js';
 import type { PeerCredentials } from './worker/connection.js';
+import type { PathInfoCacheOptions } from './worker/path-info-cache.js';
 
 export interface DaemonOptions {
   socketPath: string;
   store: Store;
   settings: Settings;
   logger?: Logger;
+  /** Per-connection path-info caches (see worker/path-info-cache.ts). */
+  pathInfoCache?: PathInfoCacheOptions;
 }
 
 export interface Daemon {
@@ -103,7 +106,9 @@ export function handleConnection(socket: Socket, opts: DaemonOptions, connection
     Verbosity.Info,
     `accepted connection from pid ${peer?.pid ?? '<unknown>'}, user ${names.user}${trusted ? ' (trusted)' : ''}`,
   );
-  const conn = serveConnection(socket, opts.store, { trusted, settings: opts.settings, ...(peer ? { peer } : {}), ...(opts.logger ? { logger: opts.logger } : {}) });
+  const conn = serveConnection(socket, opts.store, {
+    trusted, settings: opts.settings, peer, logger: opts.logger, pathInfoCache: opts.pathInfoCache,
+  });
   connections.add(conn);
 }
 

@@ -8,6 +8,7 @@ import { WireWriter, type StoreDir } from '../../formats/index.js';
 import type { Store } from '../../store/store.js';
 import type { WireReader } from './reader.js';
 import { TunnelLogger, type ByteSink } from './tunnel-logger.js';
+import type { PathInfoCache, PathInfoCacheOptions } from './path-info-cache.js';
 
 /** Peer credentials from SO_PEERCRED (undefined for stdio and unknown peers). */
 export interface PeerCredentials {
@@ -31,6 +32,8 @@ export interface ServeOptions {
   peer?: PeerCredentials;
   /** Version string sent to ≥1.33 clients. */
   nixVersion?: string;
+  /** Keep a per-connection path-info cache (as 2.8's per-connection daemon process does). */
+  pathInfoCache?: PathInfoCacheOptions;
 }
 
 /** Output: writes are queued and sent together at the end of the tick. */
@@ -99,6 +102,7 @@ export class SocketSink implements ByteSink {
 export interface SessionState {
   overrides: Map<string, string>;
   verbosity: number;
+  pathInfos?: PathInfoCache;
 }
 
 /** What operation handlers see. */

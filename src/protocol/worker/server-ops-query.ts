@@ -6,7 +6,7 @@
  */
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode, type Store } from '../../store/index.js';
-import type { StorePath } from '../../formats/index.js';
+import { WireWriter, type StorePath } from '../../formats/index.js';
 import type { Conn } from './connection.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { Op } from './ops.js';
@@ -112,14 +112,24 @@ export const queryOps: Record<number, Handler> = {
   [Op.QueryPathInfo]: async (c) => {
     const p = await readPath(c);
     c.startWork();
-    const info = await c.store.queryPathInfo(p);
-    if (c.minor >= 17) {
-      c.reply.bool(info !== undefined);
-      if (info) writePathInfoBody(c.reply, c.sd, info, c.minor);
-    } else {
-      if (!info) throw notValid(c, p);
-      writePathInfoBody(c.reply, c.sd, info, c.minor);
+    const cache = c.state.pathInfos;
+    const cached = cache?.get(p);
+    if (cached !== undefined) {
+      c.reply.raw(cached);
+      return;
     }
+    const info = await c.store.queryPathInfo(p);
+    if (!info) {
+      if (c.minor < 17) throw notValid(c, p);
+      c.reply.bool(false);
+      return;
+    }
+    const w = new WireWriter();
+    if (c.minor >= 17) w.bool(true);
+    writePathInfoBody(w, c.sd, info, c.minor);
+    const reply = w.take();
+    cache?.set(p, reply);
+    c.reply.raw(reply);
   },
   [Op.QueryPathFromHashPart]: async (c) => {
     const hashPart = await c.reader.string(4096);

@@ -270,3 +270,44 @@ test('a client hanging up mid-operation aborts the operation (its signal), the n
     }
   });
 });
+
+test('per-connection path-info cache: reused while valid, never for invalid paths, emptied by changing ops', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-proto-'));
+  const store = new MemoryStore('/nix/store');
+  let calls = 0;
+  const query = store.queryPathInfo.bind(store);
+  store.queryPathInfo = (p) => (calls++, query(p));
+  const onDisk = new Set<string>();
+  const sock = join(dir, 'socket');
+  const server = createServer((s) => void serveConnection(s, store, { trusted: true, pathInfoCache: { stillValid: (p) => onDisk.has(p.baseName) } }));
+  await new Promise<void>((r) => server.listen(sock, () => r()));
+  const c = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock), maxConnections: 1 });
+  try {
+    const missing = new StorePath('0'.repeat(32) + '-later');
+    assert.equal(await c.queryPathInfo(missing), undefined);
+    assert.equal(await c.queryPathInfo(missing), undefined);
+    assert.equal(calls, 2, 'invalid answers are not cached');
+    const p = await c.addTextToStore('t', bytes('t'), []);
+    onDisk.add(p.baseName);
+    const first = await c.queryPathInfo(p);
+    const again = await c.queryPathInfo(p);
+    assert.equal(calls, 3, 'second answer from the cache');
+    assert.deepEqual(again, first);
+    onDisk.delete(p.baseName); // deleted behind our back: ask the store again
+    await c.queryPathInfo(p);
+    assert.equal(calls, 4);
+    onDisk.add(p.baseName);
+    await c.queryPathInfo(p);
+    assert.equal(calls, 4);
+    store.infos.get(p.baseName)!.sigs = ['cache.example.org-1:' + Buffer.alloc(64).toString('base64')];
+    assert.equal((await c.queryPathInfo(p))?.sigs.length, 0, 'cached');
+    await c.addTextToStore('other', bytes('o'), []);
+    const signed = await c.queryPathInfo(p);
+    assert.equal(calls, 5, 'a changing op empties the cache');
+    assert.equal(signed?.sigs.length, 1);
+  } finally {
+    await c.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

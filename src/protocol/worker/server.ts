@@ -11,7 +11,8 @@
 import { NixError, Verbosity } from '../../core/index.js';
 import type { Store } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
-import { Conn, SocketSink, type ServeOptions } from './connection.js';
+import { Conn, SocketSink, type ServeOptions, type SessionState } from './connection.js';
+import { PathInfoCache } from './path-info-cache.js';
 import { handshakeServer } from './handshake.js';
 import { OP_NAMES } from './ops.js';
 import { HangupWatch, runWithContext } from './op-context.js';
@@ -114,7 +115,11 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
     if (!isEof(e)) opts.logger?.log(Verbosity.Debug, `handshake failed: ${errorInfo(e).message}`);
     return;
   }
-  const state = { overrides: new Map<string, string>(), verbosity: Verbosity.Error };
+  const state: SessionState = {
+    overrides: new Map<string, string>(),
+    verbosity: Verbosity.Error,
+    pathInfos: opts.pathInfoCache ? new PathInfoCache(opts.pathInfoCache) : undefined,
+  };
   const hangup = new HangupWatch(d.input, d.output);
   try {
     for (;;) {
@@ -136,6 +141,7 @@ async function runOp(c: Conn, hangup: HangupWatch): Promise<boolean> {
   let op = -1;
   try {
     op = await c.reader.u32();
+    c.state.pathInfos?.beforeOp(op);
     const h = HANDLERS[op];
     if (h === undefined) {
       c.desync = true;
