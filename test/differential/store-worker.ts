@@ -5,10 +5,28 @@
  *   add-and-root <rootsDir> <file>…   add each file, make a permanent root for it,
  *                                     print "<path>\n" per file
  *   gc-loop <n>                       run n full collections
+ *   hold <file>                       add <file> as a text `.drv` (addTextToStore), as a
+ *                                     flat fixed output (addToStore) and as a NAR
+ *                                     (addToStoreNar, named `nar-<file>`); print the three
+ *                                     paths, then stay alive until stdin closes
+ *   slow-add <file>                   addToStore (flat) of <file>, fed half, then "half\n"
+ *                                     is printed and the rest waits for stdin to close;
+ *                                     prints the path when done
  */
 import { basename, join } from 'node:path';
-import { LocalStore, addPermRoot } from '../../src/store/index.js';
+import { readFileSync } from 'node:fs';
+import { LocalStore, addPermRoot, type ValidPathInfo } from '../../src/store/index.js';
 import { Settings } from '../../src/core/index.js';
+import { hashBytes, regularFromBytes, serialiseNar } from '../../src/formats/index.js';
+
+/** Resolves when our stdin reaches EOF (the test closes it, or dies). */
+function stdinClosed(): Promise<void> {
+  return new Promise((resolve) => {
+    process.stdin.on('data', () => undefined);
+    process.stdin.on('end', resolve);
+    process.stdin.on('close', resolve);
+  });
+}
 
 const env = process.env;
 const store = LocalStore.open({
@@ -26,6 +44,31 @@ async function main(): Promise<void> {
       await addPermRoot(store, info.path, join(rootsDir!, `${process.pid}-${basename(f)}`));
       process.stdout.write(store.print(info.path) + '\n');
     }
+  } else if (mode === 'hold') {
+    const data = readFileSync(args[0]!);
+    const name = basename(args[0]!);
+    const drv = await store.addTextToStore(`${name}.drv`, data, []);
+    const flat = await store.addToStore({ name, method: 'flat', hashAlgo: 'sha256', source: (async function* () { yield data; })() });
+    const nar = serialiseNar(regularFromBytes(data, false));
+    const narPath = store.storeDir.makeFixedOutputPath({ recursive: true, hash: hashBytes('sha256', nar), name: `nar-${name}` });
+    const info: ValidPathInfo = {
+      path: narPath, narHash: hashBytes('sha256', nar), narSize: nar.length, references: [], registrationTime: 0,
+      ultimate: false, sigs: [], ca: `fixed:r:sha256:${hashBytes('sha256', nar).base32}`,
+    };
+    await store.addToStoreNar(info, (async function* () { yield nar; })());
+    process.stdout.write([store.print(drv), store.print(flat.path), store.print(narPath)].join('\n') + '\n');
+    await stdinClosed();
+  } else if (mode === 'slow-add') {
+    const data = readFileSync(args[0]!);
+    const half = data.length >> 1;
+    const source = (async function* () {
+      yield data.subarray(0, half);
+      process.stdout.write('half\n');
+      await stdinClosed();
+      yield data.subarray(half);
+    })();
+    const info = await store.addToStore({ name: basename(args[0]!), method: 'flat', hashAlgo: 'sha256', source });
+    process.stdout.write(store.print(info.path) + '\n');
   } else if (mode === 'gc-loop') {
     for (let i = 0; i < Number(args[0]); i++) await store.collectGarbage({ action: 'deleteDead' });
   } else {

@@ -12,8 +12,9 @@
  *    registered path without contents. Before each deletion the announced
  *    temp roots are re-checked; socket answers are only sent between
  *    deletions, so an adder never sees a path valid that we then remove.
- * 4. Invalid entries in the store dir are removed unless their hash part is
- *    a temp root.
+ * 4. Invalid entries in the store dir (names that parse as store paths)
+ *    are removed unless their hash part is a temp root; other names are
+ *    never touched.
  */
 import { createServer, type Server } from 'node:net';
 import { readdirSync, unlinkSync, mkdirSync } from 'node:fs';
@@ -275,16 +276,24 @@ async function deleteValid(
   return reached(opts, results);
 }
 
-/** Entries of the store dir that are not valid paths and not protected by a temp root. */
+/**
+ * Entries of the store dir that parse as store paths but are not valid and
+ * not protected by a temp root: leftovers of killed adds (tix's temp names
+ * `<hashPart>-tix-tmp-…` parse too), stale lock files, unregistered copies.
+ *
+ * Unlike Nix 2.8, which deletes every other entry as well, we leave names
+ * that are not store paths alone: `.links` (the optimiser's), `.tix-sandbox`
+ * (the sandbox's per-build view directories) and anything else some other
+ * tool keeps there. See docs/deviations.md.
+ */
 function invalidEntries(store: LocalStore, isTempRoot: (p: string) => boolean): string[] {
   const dir = store.storeDir.dir;
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
-    if (name === '.links') continue;
+    if (name.startsWith('.')) continue;
     const full = join(dir, name);
-    if (store.storeDir.isStorePath(full)) {
-      if (store.db.isValid(full) || isTempRoot(full)) continue;
-    }
+    if (!store.storeDir.isStorePath(full)) continue;
+    if (store.db.isValid(full) || isTempRoot(full)) continue;
     out.push(full);
   }
   return out;
