@@ -27,6 +27,8 @@ export interface Step {
   stderr?: boolean;
 }
 
+/** The same name with a hash part no path has. */
+const invalid = (p: string): string => p.replace(/\/[0-9a-z]{32}-/, '/00000000000000000000000000000000-');
 const sortLines = (s: string): string => s.split('\n').filter((l) => l !== '').sort().join('\n');
 const dropTimes = (s: string): string => s.replace(/"registrationTime":\d+/g, '"registrationTime":T');
 
@@ -45,8 +47,11 @@ export const STEPS: Step[] = [
   { name: 'nix-build', prog: 'nix-build', args: () => ['simple.nix', '-o', 'result'] },
   { name: 'nix build --expr', prog: 'nix', args: () => ['build', '--impure', '--expr', EXPR, '--no-link', '--json'] },
   { name: 'nix-store --gc --print-dead', prog: 'nix-store', args: () => ['--gc', '--print-dead'], norm: sortLines },
+  { name: 'nix-store --check-validity --print-invalid', prog: 'nix-store', args: (v) => ['--check-validity', '--print-invalid', v.out!, invalid(v.out!)] },
+  { name: 'nix-store --dump-db out', prog: 'nix-store', args: (v) => ['--dump-db', v.out!] },
+  { name: 'nix store dump-path', prog: 'nix', args: (v) => ['store', 'dump-path', v.out!] },
   { name: 'nix-store --verify-path (modified)', prog: 'nix-store', prepare: (v) => corrupt(v.f!), args: (v) => ['--verify-path', v.f!, v.out!], stderr: true },
-  { name: 'nix-store -q --hash (invalid path)', prog: 'nix-store', args: (v) => ['-q', '--hash', v.out!.replace(/\/[0-9a-z]{32}-/, '/00000000000000000000000000000000-')] },
+  { name: 'nix-store -q --hash (invalid path)', prog: 'nix-store', args: (v) => ['-q', '--hash', invalid(v.out!)] },
 ];
 
 export interface Outcome {

@@ -2,7 +2,8 @@
 import { NixError } from '../../core/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { followLinksToStorePath, usageError, withStore } from './store-common.js';
+import { followLinksToStorePath, usageError } from './store-common.js';
+import { withAnyStore } from './store-view.js';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const { rest } = takeCommonFlags(args, ctx);
@@ -13,12 +14,13 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     else if (a.startsWith('-') && a !== '--') throw usageError(`unknown flag '${a}'`);
     else if (a !== '--') pos.push(a);
   }
-  return withStore(ctx, async (store) => {
+  // Any store (2.8 asks `isValidPath`, so a daemon store works too).
+  return withAnyStore(ctx, async (v) => {
     for (const a of pos) {
-      const p = followLinksToStorePath(store, a);
-      if (!(await store.isValidPath(p))) {
-        if (printInvalid) ctx.stdout.write(store.print(p) + '\n');
-        else throw new NixError('E0201', `path '${store.print(p)}' is not valid`);
+      const p = followLinksToStorePath(v, a);
+      if (!(await v.store.isValidPath(p))) {
+        if (printInvalid) ctx.stdout.write(v.print(p) + '\n');
+        else throw new NixError('E0201', `path '${v.print(p)}' is not valid`);
       }
     }
     return 0;

@@ -1,17 +1,17 @@
 /** `nix store dump-path PATH` / `nix nar dump-path PATH` (nix/dump-path.cc): the NAR of a store path on stdout. */
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { withStore, notValid } from '../nix-store/store-common.js';
+import { withAnyStore } from '../nix-store/store-view.js';
 import { dropWords, nixUsage, resolveInstallables } from './store-common.js';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const { rest } = takeCommonFlags(dropWords(args, ['store', 'nar', 'dump-path']), ctx);
   for (const a of rest) if (a.startsWith('-')) throw nixUsage(`unrecognised flag '${a}'`);
   if (rest.length !== 1) throw nixUsage(rest.length === 0 ? "missing argument 'path'" : `unexpected argument '${rest[1]}'`);
-  return withStore(ctx, async (store) => {
-    const [p] = resolveInstallables(store.storeDir, rest);
-    if (!(await store.isValidPath(p!))) throw notValid(store, p!);
-    for await (const chunk of store.narFromPath(p!)) {
+  return withAnyStore(ctx, async (v) => {
+    const [p] = resolveInstallables(v.storeDir, rest);
+    await v.info(p!);
+    for await (const chunk of v.store.narFromPath(p!)) {
       if (!ctx.stdout.write(chunk)) await new Promise((r) => ctx.stdout.once('drain', r));
     }
     return 0;
