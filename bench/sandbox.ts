@@ -10,13 +10,23 @@
  * destroy, against spawning the same builder directly), which is what the
  * sandbox adds to a build; the reference's is end to end (`nix-store
  * --realise --check`), whose difference is likewise what its sandbox adds.
+ * The four variants of a case (tix off/on, reference off/on) run interleaved
+ * in every round, in a rotating order, so load from other work on the machine
+ * hits them alike; the load average is printed with the figures. What tix
+ * pays once per process (the availability probe) is printed apart.
+ *
+ * By default a sandboxed build leaves an idle helper started for the next one
+ * (helper-pool.ts); the bench waits for it outside the timing, so the figures
+ * are those of a build that finds its helper up (every build but the first of
+ * a process). `TIX_SANDBOX_WARM=0` measures builds that start their own.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, chmodSync, rmSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, chmodSync, rmSync, mkdtempSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Settings } from '../src/core/index.js';
-import { createSandbox, NoSandbox, sandboxAvailability, type Sandbox } from '../src/build/sandbox/index.js';
+import { createSandbox, NoSandbox, sandboxAvailability, resetAvailability, idleHelperPid, type Sandbox } from '../src/build/sandbox/index.js';
 import { makeRoot, REF_BIN, type NixRoot } from '../test/harness/index.js';
 
 const ROUNDS = Number(process.argv[2] ?? 15);
@@ -82,55 +92,48 @@ async function tixBuild(fs: FakeStore, sandboxed: boolean, inputs: string[], dur
   if (st.code !== 0) throw new Error(`bench builder failed: ${JSON.stringify(st)}`);
 }
 
-/** Mean time of `a` and of `b`, rounds interleaved so machine noise hits both alike. */
-async function timePair(rounds: number, a: () => Promise<void>, b: () => Promise<void>): Promise<[number, number]> {
-  await a();
-  await b(); // warm-up
-  const xa: number[] = [];
-  const xb: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    let t = performance.now();
-    await a();
-    xa.push(performance.now() - t);
-    t = performance.now();
-    await b();
-    xb.push(performance.now() - t);
-  }
-  return [mean(xa), mean(xb)];
-}
-
 interface Pair {
   off: number;
   on: number;
 }
 
-async function tixFigures(): Promise<{ trivial: Pair; dirs300: Pair; files300: Pair; inject: number }> {
-  const fs1 = fakeStore(1, 0);
-  const fsDirs = fakeStore(300, 0);
-  const fsFiles = fakeStore(300, 0, true);
-  const fsInj = fakeStore(1, 100);
-  try {
-    const pair = async (fs: FakeStore): Promise<Pair> => {
-      const [off, on] = await timePair(ROUNDS, () => tixBuild(fs, false, fs.inputs), () => tixBuild(fs, true, fs.inputs));
-      return { off, on };
-    };
-    const trivial = await pair(fs1);
-    const dirs300 = await pair(fsDirs);
-    const files300 = await pair(fsFiles);
-    // Injection: one addPath at a time into a running builder.
-    const per: number[] = [];
-    await tixBuild(fsInj, true, fsInj.inputs, async (sb) => {
-      for (const p of fsInj.inj) {
-        const t = performance.now();
-        await sb.addPath(p);
-        per.push(performance.now() - t);
-      }
-      writeFileSync(join(fsInj.dir, 'build', 'stop'), '');
-    }, 'while [ ! -e /build/stop ]; do sleep 0.01; done; echo x > $out');
-    return { trivial, dirs300, files300, inject: mean(per) };
-  } finally {
-    for (const f of [fs1, fsDirs, fsFiles, fsInj]) rmSync(f.dir, { recursive: true, force: true });
+/**
+ * With the idle helper on, a sandboxed build leaves one started for the next
+ * build; wait (untimed) until it is up and blocked on its job, so its start-up
+ * lands in no variant's time.
+ */
+async function settle(): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  const pid = idleHelperPid();
+  if (pid === undefined) return;
+  for (let i = 0; i < 2000; i++) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      if (stat.includes('(perl) S')) return;
+    } catch {
+      return;
+    }
+    await sleep(0.2);
   }
+}
+
+/** The variants of one case, timed in rounds; each round runs all of them in a rotated order. */
+async function timeInterleaved(rounds: number, variants: Array<() => Promise<void> | void>): Promise<number[]> {
+  for (const v of variants) {
+    await v(); // warm-up
+    await settle();
+  }
+  const times: number[][] = variants.map(() => []);
+  for (let i = 0; i < rounds; i++) {
+    for (let j = 0; j < variants.length; j++) {
+      const k = (i + j) % variants.length;
+      const t = performance.now();
+      await variants[k]!();
+      times[k]!.push(performance.now() - t);
+      await settle();
+    }
+  }
+  return times.map(mean);
 }
 
 // ---------- reference: end to end with --option sandbox true|false ----------
@@ -141,63 +144,92 @@ function ref(root: NixRoot, prog: string, args: string[]): string {
   return r.stdout.trim();
 }
 
-function refPair(root: NixRoot, drv: string): Pair {
-  const args = (sb: boolean): string[] => ['--realise', '--check', drv, '--option', 'sandbox', String(sb), '--quiet'];
-  ref(root, 'nix-store', args(false));
-  ref(root, 'nix-store', args(true));
-  const xa: number[] = [];
-  const xb: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    let t = performance.now();
-    ref(root, 'nix-store', args(false));
-    xa.push(performance.now() - t);
-    t = performance.now();
-    ref(root, 'nix-store', args(true));
-    xb.push(performance.now() - t);
+const refCheck = (root: NixRoot, drv: string, sb: boolean) => (): void => {
+  ref(root, 'nix-store', ['--realise', '--check', drv, '--option', 'sandbox', String(sb), '--quiet']);
+};
+
+/** The reference's three derivations (trivial, 300 dir inputs, 300 file inputs), built once. */
+function refDrvs(root: NixRoot): { trivial: string; dirs300: string; files300: string } {
+  const src = join(root.dir, 'src');
+  for (let i = 0; i < 300; i++) {
+    mkdirSync(join(src, `d${i}`), { recursive: true });
+    writeFileSync(join(src, `d${i}`, 'f'), `content ${i}\n`);
   }
-  return { off: mean(xa), on: mean(xb) };
+  const drv = (name: string, extra: string): string =>
+    `derivation { name = "${name}"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" "echo hi > $out"]; ${extra} }`;
+  const exprs = {
+    trivial: drv('trivial', ''),
+    files300: `let srcs = builtins.genList (i: builtins.toFile "in\${toString i}" "content \${toString i}") 300; in ${drv('files', 'inherit srcs;')}`,
+    dirs300: `let srcs = builtins.genList (i: builtins.path { path = ${src} + "/d\${toString i}"; name = "d\${toString i}"; }) 300; in ${drv('dirs', 'inherit srcs;')}`,
+  };
+  const out: Record<string, string> = {};
+  for (const [k, e] of Object.entries(exprs)) {
+    const d = ref(root, 'nix-instantiate', ['--expr', e]);
+    ref(root, 'nix-store', ['--realise', d, '--quiet']);
+    out[k] = d;
+  }
+  return out as { trivial: string; dirs300: string; files300: string };
 }
 
-function refFigures(): { trivial: Pair; dirs300: Pair; files300: Pair } {
+type CaseName = 'trivial' | 'dirs300' | 'files300';
+
+async function figures(): Promise<{ tix: Record<CaseName, Pair>; ref: Record<CaseName, Pair>; inject: number }> {
+  const stores: Record<CaseName, FakeStore> = { trivial: fakeStore(1, 0), dirs300: fakeStore(300, 0), files300: fakeStore(300, 0, true) };
+  const fsInj = fakeStore(1, 100);
   const root = makeRoot({ conf: `sandbox-paths = ${SANDBOX_PATHS.replace('?', '')}\nsandbox-fallback = false` });
   try {
-    const src = join(root.dir, 'src');
-    for (let i = 0; i < 300; i++) {
-      mkdirSync(join(src, `d${i}`), { recursive: true });
-      writeFileSync(join(src, `d${i}`, 'f'), `content ${i}\n`);
+    const drvs = refDrvs(root);
+    const tix = {} as Record<CaseName, Pair>;
+    const refs = {} as Record<CaseName, Pair>;
+    for (const k of ['trivial', 'dirs300', 'files300'] as const) {
+      const fs = stores[k];
+      const [tOff, tOn, rOff, rOn] = await timeInterleaved(ROUNDS, [
+        () => tixBuild(fs, false, fs.inputs),
+        () => tixBuild(fs, true, fs.inputs),
+        refCheck(root, drvs[k], false),
+        refCheck(root, drvs[k], true),
+      ]);
+      tix[k] = { off: tOff!, on: tOn! };
+      refs[k] = { off: rOff!, on: rOn! };
     }
-    const drv = (name: string, extra: string): string =>
-      `derivation { name = "${name}"; system = builtins.currentSystem; builder = "/bin/sh"; args = ["-c" "echo hi > $out"]; ${extra} }`;
-    const trivial = drv('trivial', '');
-    const files = `let srcs = builtins.genList (i: builtins.toFile "in\${toString i}" "content \${toString i}") 300; in ${drv('files', 'inherit srcs;')}`;
-    const dirs = `let srcs = builtins.genList (i: builtins.path { path = ${src} + "/d\${toString i}"; name = "d\${toString i}"; }) 300; in ${drv('dirs', 'inherit srcs;')}`;
-    const out: Record<string, Pair> = {};
-    for (const [k, e] of [['trivial', trivial], ['files300', files], ['dirs300', dirs]] as const) {
-      const d = ref(root, 'nix-instantiate', ['--expr', e]);
-      ref(root, 'nix-store', ['--realise', d, '--quiet']);
-      out[k] = refPair(root, d);
-    }
-    return { trivial: out.trivial!, files300: out.files300!, dirs300: out.dirs300! };
+    // Injection: one addPath at a time into a running builder.
+    const per: number[] = [];
+    await tixBuild(fsInj, true, fsInj.inputs, async (sb) => {
+      for (const p of fsInj.inj) {
+        const t = performance.now();
+        await sb.addPath(p);
+        per.push(performance.now() - t);
+      }
+      writeFileSync(join(fsInj.dir, 'build', 'stop'), '');
+    }, 'while [ ! -e /build/stop ]; do sleep 0.01; done; echo x > $out');
+    return { tix, ref: refs, inject: mean(per) };
   } finally {
     root.cleanup();
+    for (const f of [...Object.values(stores), fsInj]) rmSync(f.dir, { recursive: true, force: true });
   }
 }
 
 async function main(): Promise<void> {
+  const load0 = loadavg()[0]!;
+  let t = performance.now();
+  resetAvailability();
   const avail = sandboxAvailability();
+  const probeMs = performance.now() - t;
   if (!avail.ok) throw new Error(`sandbox unavailable: ${avail.reason}`);
-  const t = await tixFigures();
-  const r = refFigures();
-  const f = (x: number): string => `${x.toFixed(1)} ms`;
-  console.log(`rounds: ${ROUNDS} interleaved (10% trimmed means), ${avail.tools.root ? 'root' : 'non-root'}, store view: ${viewMode}`);
+  t = performance.now();
+  const f = await figures();
+  const ms = (x: number): string => `${x.toFixed(1)} ms`;
+  const warm = process.env.TIX_SANDBOX_WARM !== '0';
+  console.log(`rounds: ${ROUNDS}, variants interleaved (10% trimmed means), ${avail.tools.root ? 'root' : 'non-root'}, store view: ${viewMode}, helper: ${warm ? 'warm (started after the previous build, untimed)' : 'cold (TIX_SANDBOX_WARM=0: started by each build)'}; load average ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (${((performance.now() - t) / 1000).toFixed(0)} s)`);
   for (const [label, k] of [['trivial build', 'trivial'], ['300 dir inputs', 'dirs300'], ['300 file inputs', 'files300']] as const) {
-    const a = t[k];
-    const b = r[k];
+    const a = f.tix[k];
+    const b = f.ref[k];
     const ta = a.on - a.off;
     const tb = b.on - b.off;
-    console.log(`${label.padEnd(16)} tix: off ${f(a.off)}, on ${f(a.on)}, overhead ${f(ta)} | reference: off ${f(b.off)}, on ${f(b.on)}, overhead ${f(tb)} | overhead ratio tix/ref ${(ta / tb).toFixed(2)}`);
+    console.log(`${label.padEnd(16)} tix: off ${ms(a.off)}, on ${ms(a.on)}, overhead ${ms(ta)} | reference: off ${ms(b.off)}, on ${ms(b.on)}, overhead ${ms(tb)} | overhead ratio tix/ref ${(ta / tb).toFixed(2)}`);
   }
-  console.log(`one injection    tix: ${f(t.inject)} per addPath (running builder, 100 paths one at a time)`);
+  console.log(`one injection    tix: ${ms(f.inject)} per addPath (running builder, 100 paths one at a time)`);
+  console.log(`once per process tix: ${ms(probeMs)} (availability probe, spawns unshare; then remembered for the boot in <store>/.tix-sandbox)`);
 }
 
 await main();

@@ -113,7 +113,7 @@ function leftovers(root: NixRoot, tmp: string): string[] {
   const shared = join(store, '.tix-sandbox');
   const allowed = new Set(['view', 'lower', 'store-ro', 'etc-default', 'active']);
   if (existsSync(shared)) {
-    for (const n of readdirSync(shared)) if (!allowed.has(n)) out.push(`store/.tix-sandbox/${n}`);
+    for (const n of readdirSync(shared)) if (!allowed.has(n) && !/^probe-\d+$/.test(n)) out.push(`store/.tix-sandbox/${n}`);
     for (const d of ['view', 'lower', 'store-ro', 'active']) {
       if (existsSync(join(shared, d))) for (const n of readdirSync(join(shared, d))) out.push(`store/.tix-sandbox/${d}/${n}`);
     }

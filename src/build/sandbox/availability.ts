@@ -8,7 +8,7 @@
  * and as non-root also for the helper namespace that owns the store view.
  * The answer is computed once per process.
  */
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
 import { syscallNumbers, type SyscallNumbers } from './helper-script.js';
@@ -26,8 +26,9 @@ export type Availability = { ok: true; tools: SandboxTools } | { ok: false; reas
 
 let cached: Availability | undefined;
 
-export function sandboxAvailability(): Availability {
-  cached ??= probe();
+/** `storeDir`: where a positive answer may be remembered (see `probeFile`). */
+export function sandboxAvailability(storeDir?: string): Availability {
+  cached ??= probe(storeDir);
   return cached;
 }
 
@@ -59,7 +60,7 @@ function readTrim(p: string): string | undefined {
   }
 }
 
-function probe(): Availability {
+function probe(storeDir: string | undefined): Availability {
   if (process.platform !== 'linux') return { ok: false, reason: `sandboxing builds is not supported on this platform (${process.platform})` };
   const syscalls = syscallNumbers();
   if (!syscalls) return { ok: false, reason: `the sandbox helper does not know the system call numbers of '${process.arch}'` };
@@ -75,6 +76,9 @@ function probe(): Availability {
     return { ok: false, reason: 'user namespaces appear to be disabled; they are required for sandboxing; check /proc/sys/user/max_user_namespaces' };
   }
   const root = process.getuid?.() === 0;
+  const tools: SandboxTools = { bwrap: bwrap!, unshare: unshare!, perl: perl!, syscalls, root };
+  const key = storeDir === undefined ? undefined : probeKey(tools);
+  if (key !== undefined && readTrim(probeFile(storeDir!)) === key) return { ok: true, tools };
   const args = root ? ['--user', '--mount', 'true'] : ['--user', '--map-root-user', '--mount', 'true'];
   const r = spawnSync(unshare!, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
   if (r.status !== 0) {
@@ -87,7 +91,43 @@ function probe(): Availability {
     }
     return { ok: false, reason };
   }
-  return { ok: true, tools: { bwrap: bwrap!, unshare: unshare!, perl: perl!, syscalls, root } };
+  if (key !== undefined) remember(storeDir!, key);
+  return { ok: true, tools };
+}
+
+/**
+ * A positive answer is remembered for the rest of this boot, next to the
+ * store's sandbox mount points: the probe spawns a process (about 4 ms), which
+ * every tix process that builds in the sandbox would pay. A sandbox that then
+ * fails to set up forgets it.
+ */
+function probeFile(storeDir: string): string {
+  return join(storeDir, '.tix-sandbox', `probe-${process.getuid?.() ?? 0}`);
+}
+
+function probeKey(t: SandboxTools): string | undefined {
+  const boot = readTrim('/proc/sys/kernel/random/boot_id');
+  return boot === undefined ? undefined : [boot, t.bwrap, t.unshare, t.perl].join(' ');
+}
+
+function remember(storeDir: string, key: string): void {
+  const f = probeFile(storeDir);
+  const tmp = `${f}.${process.pid}`;
+  try {
+    writeFileSync(tmp, key + '\n');
+    renameSync(tmp, f);
+  } catch {
+    /* no sandbox dir yet (the first build makes it), or not ours: probe again next time */
+  }
+}
+
+/** The sandbox could not be set up: probe again in the next process. */
+export function forgetProbe(storeDir: string): void {
+  try {
+    unlinkSync(probeFile(storeDir));
+  } catch {
+    /* nothing remembered */
+  }
 }
 
 /** The message for an unavailable sandbox, saying what `sandbox-fallback` does. */

@@ -33,6 +33,7 @@ export { acquireBuildUser } from './build-user.js';
 export type { BuildUser } from './build-user.js';
 export { NoSandbox } from './none.js';
 export { sweepDeadChroots, resetSweep } from './leftovers.js';
+export { idleHelperPid, dropIdleHelper } from './helper-pool.js';
 export { passwdText, groupText, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 
 /** Where warnings go (the fallback notice); the builder may replace it with its logger. */
@@ -91,7 +92,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const drvName = basename(drvPath);
   const { useSandbox } = decideSandbox(opts.settings, drvPath.includes('/') ? drvPath : `${opts.storeDir}/${drvName}`, opts.noChroot, opts.network);
   if (!useSandbox) return new NoSandbox(opts.buildDir, await buildUserFor(opts));
-  const avail = sandboxAvailability();
+  const avail = sandboxAvailability(opts.storeDir);
   if (!avail.ok) {
     const fallback = sandboxFallback(opts.settings);
     if (!fallback) throw new NixError(SandboxErrorCode.E_SANDBOX_UNAVAILABLE, unavailableMessage(avail.reason, false));

@@ -21,7 +21,7 @@
  * capabilities; the builder is pid 1, so when it exits (or tix kills the
  * helper) the kernel kills everything it left behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, chmodSync, chownSync, renameSync, existsSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -30,11 +30,11 @@ import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NixError } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
-import { HELPER_SCRIPT } from './helper-script.js';
+import { prewarmHelper, takeHelper } from './helper-pool.js';
 import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
 import { claimChroot, releaseChroot } from './leftovers.js';
-import type { SandboxTools } from './availability.js';
+import { forgetProbe, type SandboxTools } from './availability.js';
 import type { SandboxPath } from './settings.js';
 import type { BuilderProcess, Sandbox, SpawnRequest } from './types.js';
 import type { BuildUser } from './build-user.js';
@@ -76,7 +76,9 @@ export class LinuxSandbox implements Sandbox {
   private readonly present = new Set<string>();
   private readonly outputNames: string[];
   private readonly moved = new Set<string>();
-  private helper: ChildProcess | undefined;
+  /** Taken at creation, so it starts up while the build is prepared; given its job by `spawn`. */
+  private readonly helper: ChildProcess;
+  private spawned = false;
   private ctl: Socket | undefined;
   private ctlBuffer = '';
   private readonly pending: ((r: Reply) => void)[] = [];
@@ -97,6 +99,7 @@ export class LinuxSandbox implements Sandbox {
       if (!outs.has(n)) this.present.add(n); // an output being rebuilt must not be bound in
     }
     this.prepare();
+    this.helper = takeHelper(opts.tools);
   }
 
   /** Lay out the host side (no mounts: those live in the helper ns). */
@@ -189,18 +192,17 @@ export class LinuxSandbox implements Sandbox {
   }
 
   async spawn(req: SpawnRequest): Promise<BuilderProcess> {
-    if (this.helper) throw new Error('Assertion failed: sandbox already spawned');
+    if (this.spawned) throw new Error('Assertion failed: sandbox already spawned');
     if (this.destroyed) throw new Error('Assertion failed: sandbox destroyed');
+    this.spawned = true;
     const { tools, buildUser } = this.opts;
     // The build dir is complete now (env files, the recursive-nix socket): hand it to the build user.
     if (buildUser) chownTree(this.opts.buildDir, buildUser.uid, buildUser.gid);
-    const perlArgs = ['-e', HELPER_SCRIPT, ...this.helperArgs(), tools.bwrap, ...this.bwrapArgs(req)];
-    const child = spawn(tools.perl, perlArgs, {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      // Nothing of the builder's environment reaches the helper (think LD_PRELOAD).
-      env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C' },
-    });
-    this.helper = child;
+    const child = this.helper;
+    if (child.exitCode !== null || child.signalCode !== null || (child.stdio[3] as Socket).destroyed) {
+      throw new NixError(SandboxErrorCode.E_SANDBOX_SETUP, 'while setting up the build environment: the sandbox helper exited early');
+    }
+    const job = [...this.helperArgs(), tools.bwrap, ...this.bwrapArgs(req)].map((a) => a + '\0').join('');
     // Consume the log from the start: while we wait for the helper, a quick
     // builder may finish, and a child pipe nobody listens to is drained and
     // ended by Node (its 'end' would be gone before the caller listens).
@@ -219,6 +221,7 @@ export class LinuxSandbox implements Sandbox {
     });
     this.helperExit = exited.then(() => undefined);
     this.ctl = child.stdio[3] as Socket;
+    this.ctl.write(`J ${Buffer.byteLength(job)}\n${job}`);
     this.ctl.setEncoding('utf8');
     this.ctl.on('error', () => this.failPending('the sandbox helper closed its control channel'));
     this.ctl.on('close', () => this.failPending('the builder is not running'));
@@ -231,6 +234,7 @@ export class LinuxSandbox implements Sandbox {
     });
     if (!(await ready)) {
       await exited;
+      forgetProbe(this.opts.storeDir); // user namespaces may have been turned off since it was remembered
       const msg = setupErr.trim().replace(/^tix-sandbox: /gm, '') || 'the sandbox helper exited early';
       throw new NixError(SandboxErrorCode.E_SANDBOX_SETUP, `while setting up the build environment: ${msg}`);
     }
@@ -280,7 +284,7 @@ export class LinuxSandbox implements Sandbox {
   async addPath(path: string): Promise<void> {
     const name = this.nameOf(path);
     if (this.present.has(name)) return; // already bound (input or earlier add)
-    if (!this.helper) {
+    if (!this.spawned) {
       this.present.add(name); // not started yet: part of the initial view
       return;
     }
@@ -316,7 +320,7 @@ export class LinuxSandbox implements Sandbox {
         /* already gone */
       }
     }
-    this.helper?.kill('SIGKILL');
+    this.helper.kill('SIGKILL');
   }
 
   /**
@@ -337,6 +341,8 @@ export class LinuxSandbox implements Sandbox {
     if (this.helperExit) await this.helperExit;
     await this.sandboxGone();
     this.ctl?.destroy();
+    // The next build of this process finds its helper started (not for a helper that never got its job).
+    if (this.spawned && this.viewMode !== '') setImmediate(() => prewarmHelper(this.opts.tools));
     try {
       const kept = this.moveOutputs();
       rmTree(this.chrootDir, kept);
