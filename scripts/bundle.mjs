@@ -9,7 +9,8 @@
 // table) still resolves as in the unbundled tree. Two computed imports are made
 // literal so their targets share the bundle's module instances.
 //
-// bin/tix uses the bundle unless TIX_BUNDLE=0 or tsc ran after it. (An early
+// bin/tix uses the bundle unless TIX_BUNDLE=0 or tsc ran after it; launch.js
+// is the warm-process pool (src/cli/launch) bin/tix talks to. (An early
 // run showed sandboxed builds ending with status 0 and no output; that was the
 // builder-log race fixed in 7c4562e, which shorter start-up made likelier.)
 //
@@ -66,14 +67,19 @@ const rewriteMetaUrl = {
 /** Without a bundle bin/tix runs dist/src: slower start-up, same behaviour. */
 async function giveUp(why) {
   console.error(`bundle: ${why}; not bundling (bin/tix will use dist/src)`);
-  for (const f of ['main.js', 'eval-worker.js']) await rm(join(outDir, f), { force: true });
+  for (const f of ['main.js', 'eval-worker.js', 'launch.js']) await rm(join(outDir, f), { force: true });
   process.exit(0);
 }
 
 let result;
 try {
   result = await esbuild.build({
-    entryPoints: { main: join(srcDir, 'cli/main.js'), 'eval-worker': join(srcDir, 'glue/eval-worker.js') },
+    entryPoints: {
+      main: join(srcDir, 'cli/main.js'),
+      'eval-worker': join(srcDir, 'glue/eval-worker.js'),
+      // The warm-process pool's manager and children (src/cli/launch; bin/tix is their client).
+      launch: join(srcDir, 'cli/launch/entry.js'),
+    },
     outdir: outDir,
     bundle: true,
     splitting: true,
@@ -98,9 +104,12 @@ try {
 // command's chunk later) still finds its chunks, and no process sees a
 // half-written entry. Old chunks are left behind; `rm -rf dist` clears them.
 await mkdir(outDir, { recursive: true });
-const entries = new Set(['main.js', 'eval-worker.js', 'main.js.map', 'eval-worker.js.map'].map((f) => join(outDir, f)));
+// main.js goes last: its identity (stat) is the pool's build id, so launch.js must be in place before it.
+const ENTRY_ORDER = ['eval-worker.js', 'launch.js', 'main.js'];
+const entries = new Set(ENTRY_ORDER.flatMap((f) => [f, `${f}.map`]).map((f) => join(outDir, f)));
 for (const f of result.outputFiles) if (!entries.has(f.path)) await writeFile(f.path, f.contents);
-for (const f of result.outputFiles) {
+const rank = (p) => ENTRY_ORDER.findIndex((e) => p.endsWith(`/${e}`) || p.endsWith(`/${e}.map`));
+for (const f of [...result.outputFiles].sort((a, b) => rank(a.path) - rank(b.path))) {
   if (!entries.has(f.path)) continue;
   const tmp = `${f.path}.${process.pid}.tmp`;
   await writeFile(tmp, f.contents);

@@ -36,7 +36,8 @@ function makeLargeTree(dir: string, seed: number, files: number, size: number): 
 
 function runKilled(root: NixRoot, args: string[], killAfterMs: number): Promise<number | null> {
   return new Promise((resolve) => {
-    const p = spawn(join(TIX_BIN, 'nix-store'), args, { env: root.env, cwd: root.dir, stdio: 'ignore' });
+    // TIX_SERVER=0: a pooled job dies only after its client, and the store is inspected at once.
+    const p = spawn(join(TIX_BIN, 'nix-store'), args, { env: { ...root.env, TIX_SERVER: '0' }, cwd: root.dir, stdio: 'ignore' });
     const t = setTimeout(() => p.kill('SIGKILL'), killAfterMs);
     p.on('exit', (code) => {
       clearTimeout(t);

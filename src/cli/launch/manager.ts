@@ -1,0 +1,202 @@
+/**
+ * The launcher pool's manager (nailgun/gradle-daemon style, but every job is
+ * a fresh single-use process): owns `<dir>/<id>.sock`, keeps a few warm
+ * children blocked on it, and replaces each one as soon as it is taken.
+ *
+ * One manager per build id: it holds an flock on `<dir>/<id>.lock` for its
+ * lifetime. The pool starts at 2 idle children, grows by one (up to
+ * nproc + 1) whenever a job finds none idle, and shrinks back one step per
+ * SHRINK_MS without that. The manager exits, removing its socket, after
+ * TIX_SERVER_IDLE seconds (default 120) without a job, when the bundle it
+ * serves changes, when its socket is removed or replaced, or when children
+ * keep dying before they are warm. Idle children die with it (PDEATHSIG);
+ * running jobs do not.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Duplex } from 'node:stream';
+import { closeSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import * as sys from './syscalls.js';
+
+const MIN_IDLE = 2;
+const SHRINK_MS = 10_000;
+const TICK_MS = 1000;
+/** Children that die before they are warm, in a row, before the manager gives up. */
+const MAX_EARLY_DEATHS = 5;
+
+type State = 'starting' | 'idle' | 'busy' | 'retired';
+
+interface ManagerOptions {
+  dir: string;
+  id: string;
+  /** The bundle entry this pool serves; a change of its identity ends the manager. */
+  bundleMain: string;
+}
+
+function identity(path: string): string {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.mtimeNs}:${st.size}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+export class PoolManager {
+  private readonly children = new Map<ChildProcess, State>();
+  private readonly sock: string;
+  private readonly lockPath: string;
+  private readonly logPath: string;
+  private readonly idleMs: number;
+  private readonly max = availableParallelism() + 1;
+  private target = MIN_IDLE;
+  private lastJob = Date.now();
+  private lastExhausted = 0;
+  private earlyDeaths = 0;
+  private listenFd = -1;
+  private sockIdentity = '';
+  private bundleIdentity: string;
+  private timer: NodeJS.Timeout | undefined;
+  private logFd = 2;
+
+  constructor(private readonly opts: ManagerOptions) {
+    this.sock = `${opts.dir}/${opts.id}.sock`;
+    this.lockPath = `${opts.dir}/${opts.id}.lock`;
+    this.logPath = `${opts.dir}/${opts.id}.log`;
+    const idle = Number(process.env.TIX_SERVER_IDLE ?? '120');
+    this.idleMs = (Number.isFinite(idle) && idle > 0 ? idle : 120) * 1000;
+    this.bundleIdentity = identity(opts.bundleMain);
+  }
+
+  /** Take the lock and start serving; false when another manager serves this id. */
+  start(): boolean {
+    // bin/tix passes the lock it took (so concurrent clients start one manager, not many).
+    const inherited = Number(process.env.TIX_SERVER_LOCK_FD ?? '-1');
+    delete process.env.TIX_SERVER_LOCK_FD;
+    const lockFd = inherited >= 0 ? inherited : openSync(this.lockPath, 'a', 0o600);
+    sys.setCloexec(lockFd);
+    if (!sys.tryLock(lockFd)) {
+      closeSync(lockFd);
+      return false;
+    }
+    // lockFd stays open (and locked) until the process exits.
+    this.logFd = openSync(this.logPath, 'w', 0o600);
+    try {
+      unlinkSync(this.sock); // a stale socket of a manager that died
+    } catch {
+      // none
+    }
+    this.listenFd = sys.listenUnix(this.sock);
+    this.sockIdentity = identity(this.sock);
+    this.log(`serving ${this.sock} for ${this.opts.bundleMain}, idle timeout ${this.idleMs / 1000}s`);
+    this.topUp();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.shutdown(`${sig}`));
+    return true;
+  }
+
+  private log(msg: string): void {
+    try {
+      writeSync(this.logFd, `${new Date().toISOString()} tix-pool manager ${process.pid}: ${msg}\n`);
+    } catch {
+      // best effort
+    }
+  }
+
+  private count(state: State): number {
+    let n = 0;
+    for (const s of this.children.values()) if (s === state) n++;
+    return n;
+  }
+
+  private topUp(): void {
+    while (this.count('idle') + this.count('starting') < this.target) this.spawnChild();
+  }
+
+  private spawnChild(): void {
+    // argv[1] is the launch entry this manager runs from (the bundle's, not dist/src's).
+    const child = spawn(process.execPath, [process.argv[1]!, 'child', String(process.pid)], {
+      stdio: ['ignore', 'ignore', this.logFd, this.listenFd, 'pipe'],
+      cwd: '/',
+      env: process.env,
+    });
+    this.children.set(child, 'starting');
+    const ctl = child.stdio[4] as Duplex;
+    ctl.on('data', (b: Buffer) => {
+      for (const c of b.toString('latin1')) this.onMessage(child, c);
+    });
+    ctl.on('error', () => undefined);
+    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+  }
+
+  private onMessage(child: ChildProcess, c: string): void {
+    const state = this.children.get(child);
+    if (c === 'W' && state === 'starting') {
+      this.children.set(child, 'idle');
+      this.earlyDeaths = 0;
+    } else if (c === 'T' && (state === 'idle' || state === 'starting')) {
+      this.children.set(child, 'busy');
+      this.lastJob = Date.now();
+      if (this.count('idle') === 0) {
+        this.lastExhausted = this.lastJob;
+        if (this.target < this.max) this.target++;
+      }
+      this.topUp();
+    }
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    const state = this.children.get(child);
+    this.children.delete(child);
+    if (state === 'starting') {
+      this.log(`child ${child.pid} died while starting (${signal ?? code})`);
+      if (++this.earlyDeaths >= MAX_EARLY_DEATHS) return this.shutdown('children keep dying at start-up');
+    }
+    if (state === 'starting' || state === 'idle') this.topUp();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    if (now - this.lastJob > this.idleMs) return this.shutdown('idle');
+    if (identity(this.opts.bundleMain) !== this.bundleIdentity) return this.shutdown('bundle changed');
+    if (identity(this.sock) !== this.sockIdentity) return this.shutdown('socket removed or replaced');
+    if (this.target > MIN_IDLE && now - this.lastExhausted > SHRINK_MS) {
+      this.target--;
+      this.lastExhausted = now;
+      for (const [child, state] of this.children) {
+        if (state !== 'idle' || this.count('idle') <= this.target) continue;
+        this.retire(child);
+        break;
+      }
+    }
+  }
+
+  private retire(child: ChildProcess): void {
+    this.children.set(child, 'retired');
+    (child.stdio[4] as Duplex).write('R');
+  }
+
+  private shutdown(why: string): void {
+    this.log(`exiting: ${why}`);
+    if (this.timer) clearInterval(this.timer);
+    // Only remove what is still ours: a newer manager may have replaced it.
+    if (identity(this.sock) === this.sockIdentity) {
+      for (const p of why === 'idle' ? [this.sock, this.lockPath, this.logPath] : [this.sock, this.lockPath]) {
+        try {
+          unlinkSync(p);
+        } catch {
+          // already gone
+        }
+      }
+    }
+    // Idle children die with us (PDEATHSIG); started jobs cleared theirs and run on.
+    process.exit(0);
+  }
+}
+
+export function runManager(args: string[]): void {
+  const [dir, id, bundleMain] = args;
+  if (!dir || !id || !bundleMain || !sys.available()) process.exit(2);
+  process.title = `tix-pool ${id}`;
+  if (!new PoolManager({ dir, id, bundleMain }).start()) process.exit(0);
+}
