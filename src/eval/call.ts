@@ -51,12 +51,34 @@ export function call1(f: Value, arg: Lazy, pos: Pos | undefined): Value {
   return callN(f, [arg], pos);
 }
 
+/** Apply `f` to two arguments (`f a b`). */
+export function call2(f: Value, a: Lazy, b: Lazy, pos: Pos | undefined): Value {
+  if (f instanceof Lambda) {
+    const info = f.info;
+    const inner = info.inner;
+    if (inner !== null && !traceSettings.showTrace) {
+      // `a: b: body`: no closure for the intermediate `b: body` (its only
+      // observable use would be the --show-trace frames, handled by callLambda).
+      const env = info.enter(f.env, a, pos, f);
+      return inner.body(inner.enter(env, b, pos, f));
+    }
+    const g = callLambda(f, a, pos);
+    return g instanceof Lambda ? callLambda(g, b, pos) : callN(g, [b], pos);
+  }
+  return callN(f, [a, b], pos);
+}
+
 /** Apply `f` to several arguments, left to right. */
 export function callN(f: Value, args: Lazy[], pos: Pos | undefined): Value {
   let i = 0;
   const n = args.length;
   while (i < n) {
     if (f instanceof Lambda) {
+      if (n - i >= 2 && f.info.inner !== null && !traceSettings.showTrace) {
+        f = call2(f, args[i]!, args[i + 1]!, pos);
+        i += 2;
+        continue;
+      }
       f = callLambda(f, args[i++]!, pos);
     } else if (f instanceof PrimOp) {
       const need = f.arity;

@@ -27,6 +27,7 @@ export function compileLambda(c: Compiler, e: A.Lambda, scope: Scope, name: stri
   if (e.arg !== undefined) vars.set(e.arg, argSlot);
   const inner = new Scope(scope, vars);
   const body = c.compile(e.body, inner);
+  const innerInfo = e.body.kind === 'Lambda' ? (body as LambdaCode).lambdaInfo ?? null : null;
   const defaults: Array<Code | null> = formals.map((f) => (f.default ? c.compile(f.default, inner) : null));
   const nslots = vars.size;
   const pos = e.pos;
@@ -84,8 +85,14 @@ export function compileLambda(c: Compiler, e: A.Lambda, scope: Scope, name: stri
     arg: e.arg ?? null,
     enter,
     body,
+    inner: innerInfo,
   };
-  return (env) => new Lambda(info, env);
+  const code: LambdaCode = (env) => new Lambda(info, env);
+  code.lambdaInfo = info;
+  return code;
 }
+
+/** A lambda expression's code, tagged with the info its closures share. */
+type LambdaCode = Code & { lambdaInfo?: LambdaInfo };
 
 export type { Lazy };

@@ -8,7 +8,7 @@
  * variables, which are passed as they are (Nix's `maybeThunk`).
  */
 import type * as A from './ast.js';
-import { callLambda, callN, traceSettings } from './call.js';
+import { call2, callLambda, callN, traceSettings } from './call.js';
 import { CatchableError, EvalError, EvalErrorCode, infiniteRecursion } from './errors.js';
 import { Scope, resolve } from './scope.js';
 import type { EvalState } from './state.js';
@@ -380,6 +380,13 @@ export class Compiler {
           return info.body(info.enter(f.env, a0(env), pos, f));
         }
         return callN(f, [a0(env)], pos);
+      };
+    }
+    if (args.length === 2) {
+      const a0 = args[0]!, a1 = args[1]!;
+      return (env) => {
+        const f = fn(env);
+        return call2(f, a0(env), a1(env), pos);
       };
     }
     return (env) => {

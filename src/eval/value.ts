@@ -134,6 +134,9 @@ export interface LambdaInfo {
   /** Builds the body's environment from the argument (checks formals). */
   readonly enter: (closureEnv: Env, arg: Lazy, callPos: Pos | undefined, self: Lambda) => Env;
   readonly body: Code;
+  /** When the body is itself a lambda (`a: b: …`): its info, so a call with
+   *  two arguments can skip building the intermediate closure. */
+  readonly inner: LambdaInfo | null;
 }
 
 export class Lambda {

@@ -6,7 +6,7 @@
  * the comparator once per comparison).
  */
 import type { Pos } from '../ast.js';
-import { call1, callLambda, callN } from '../call.js';
+import { call1, call2, callN } from '../call.js';
 import { eqLazy, lessThan } from '../compare.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import {
@@ -106,10 +106,7 @@ export function register(r: BuiltinRegistry): void {
     const fn = forceFn(f!, pos);
     let acc: Lazy = nul!;
     if (fn instanceof Lambda) {
-      for (const x of xs) {
-        const g = callLambda(fn, acc, pos);
-        acc = g instanceof Lambda ? callLambda(g, x, pos) : call1(g, x, pos);
-      }
+      for (const x of xs) acc = call2(fn, acc, x, pos);
     } else if (fn instanceof PrimOp && fn.arity === 2) {
       // Arithmetic primops never keep their argument array: reuse one.
       const args: Lazy[] = [acc, acc];
@@ -160,10 +157,7 @@ export function register(r: BuiltinRegistry): void {
       return sortPrimitives(vals) ?? mergeSort(vals, (a, b) => lessThan(a as Value, b as Value, pos));
     }
     if (fn instanceof Lambda) {
-      const less = (a: Lazy, b: Lazy) => {
-        const g = callLambda(fn, a, pos);
-        return forceBool(g instanceof Lambda ? callLambda(g, b, pos) : call1(g, b, pos), pos);
-      };
+      const less = (a: Lazy, b: Lazy) => forceBool(call2(fn, a, b, pos), pos);
       return mergeSort(vals, less);
     }
     return mergeSort(vals, (a, b) => forceBool(callN(fn, [a, b], pos), pos));

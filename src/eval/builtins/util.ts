@@ -3,7 +3,7 @@
  * string/context plumbing.
  */
 import type { Pos } from '../ast.js';
-import { call1, callN } from '../call.js';
+import { call1, call2 } from '../call.js';
 import { coerceToString } from '../coerce.js';
 import type { EvalState } from '../state.js';
 import {
@@ -12,7 +12,7 @@ import {
 
 // Like 2.8's mkApp for map/genList elements: no call-site position.
 const APPLY1: ThunkCode = (f, self) => call1(force(f), self.value, undefined);
-const APPLY2: Code = (env) => callN(force(env[0]), [env[1], env[2]], env[3]);
+const APPLY2: Code = (env) => call2(force(env[0]), env[1], env[2], env[3]);
 
 /** A thunk for `f x` (one allocation: the argument waits in `value`). */
 export function app1(f: Lazy, x: Lazy, pos: Pos | undefined): Thunk {
