@@ -7,7 +7,7 @@
  * fake store: `dep` is the input closure, `secret` is a valid-looking store
  * path outside it, `inj` is what gets injected while the builder runs.
  */
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync, rmSync, chmodSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readlinkSync, existsSync, readdirSync, statSync, rmSync, chmodSync, symlinkSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -210,6 +210,20 @@ export const SCENARIOS: Record<string, Scenario> = {
     const r = await runBuilder(fx, `ls "$store" | wc -l; cat "$store/${String(299).padStart(32, 'g')}-in299/f"; echo x > "$store/${String(7).padStart(32, 'g')}-in7/f"; ls "$secret" 2>&1 | head -1`, { extraInputs: extra });
     const ok = /^301$/m.test(r.out) && r.out.includes('in 299') && r.out.includes('Read-only file system') && /No such file/.test(r.out) &&
       readFileSync(join(extra[7]!, 'f'), 'utf8') === 'in 7\n';
+    return { ok, detail: r.out };
+  },
+
+  async 'file and symlink inputs are there and read-only'(fx) {
+    const file = join(fx.store, `${h('j')}-input.txt`);
+    writeFileSync(file, 'FILE-INPUT\n');
+    chmodSync(file, 0o444);
+    const link = join(fx.store, `${h('k')}-input-link`);
+    symlinkSync(fx.dep, link);
+    const r = await runBuilder(fx, `cat "${file}"; cat "${link}/f"; echo x > "${file}"; chmod u+w "${file}"; echo x >> "${file}"; rm -f "${file}"; ` +
+      `ln -sfn /build "${link}"; ls -l "$store" | grep -c -- -input; stat -c %a "${file}"`, { extraInputs: [file, link] });
+    const ok = r.out.includes('FILE-INPUT') && r.out.includes('hello') && (r.out.match(/Read-only file system/g) ?? []).length === 2 &&
+      /cannot remove .*-input\.txt/.test(r.out) && readFileSync(file, 'utf8') === 'FILE-INPUT\n' && (statSync(file).mode & 0o777) === 0o444 &&
+      readlinkSync(link) === fx.dep && /^2$/m.test(r.out) && /^444$/m.test(r.out);
     return { ok, detail: r.out };
   },
 

@@ -25,7 +25,7 @@
  * redirect a mount with a symlink or a renamed directory.
  *
  * argv: SYS_prctl; the job (see above): SYS_mount SYS_prctl SYS_setgroups SYS_setresgid SYS_setresuid SYS_unshare SYS_close
- *       O_DIRECTORY O_NOFOLLOW HOST_UID HOST_GID (-1 -1: root, no user namespace)
+ *       SYS_mknodat O_DIRECTORY O_NOFOLLOW HOST_UID HOST_GID (-1 -1: root, no user namespace)
  *       REAL_STORE STORE_RO VIEW LOWER UPPER WORK OVERLAY_EXTRA
  *       UID GID N input-name×N -- bwrap-argv…
  * VIEW and LOWER are mount points shared by all builds (mounts are per helper
@@ -47,8 +47,8 @@ open(my $ctl, '+<&=', 3) or exit 125;
   @ARGV = split(/\0/, $job, -1);
   pop @ARGV; # after the last NUL
 }
-my ($SYS_MOUNT, $SYS_PRCTL, $SYS_SETGROUPS, $SYS_SETRESGID, $SYS_SETRESUID, $SYS_UNSHARE, $SYS_CLOSE, $O_DIRECTORY, $O_NOFOLLOW, $huid, $hgid,
-    $store, $ro, $view, $lower, $upper, $work, $ovextra, $uid, $gid, $n) = splice(@ARGV, 0, 21);
+my ($SYS_MOUNT, $SYS_PRCTL, $SYS_SETGROUPS, $SYS_SETRESGID, $SYS_SETRESUID, $SYS_UNSHARE, $SYS_CLOSE, $SYS_MKNODAT, $O_DIRECTORY, $O_NOFOLLOW, $huid, $hgid,
+    $store, $ro, $view, $lower, $upper, $work, $ovextra, $uid, $gid, $n) = splice(@ARGV, 0, 22);
 my ($O_RDONLY, $O_WRONLY, $O_CREAT, $O_EXCL, $EEXIST) = (0, 1, 64, 128, 17);
 my @inputs = splice(@ARGV, 0, $n);
 shift @ARGV; # '--'
@@ -123,7 +123,7 @@ sub premake {
     lstat($src) or fail("'$name' is not in the store: $!");
     if (-l _) { my $t = readlink($src); symlink($t, $dst) or fail("symlink: $!"); next; }
     elsif (-d _) { mkdir($dst, 0555) or fail("mkdir: $!"); }
-    else { sysopen(my $fh, $dst, $O_WRONLY | $O_CREAT | $O_EXCL, 0444) or fail("create: $!"); close($fh); }
+    else { syscall($SYS_MKNODAT, -100, $dst, 0100444, 0) == 0 or fail("create: $!"); } # one call, no fd
     push @bind, $name;
   }
   return @bind;
@@ -255,11 +255,12 @@ export interface SyscallNumbers {
   setgroups: number;
   setresgid: number;
   setresuid: number;
+  mknodat: number;
 }
 
 const SYSCALLS: Record<string, SyscallNumbers> = {
-  x64: { mount: 165, unshare: 272, close: 3, prctl: 157, setgroups: 116, setresgid: 119, setresuid: 117, O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000 },
-  arm64: { mount: 40, unshare: 97, close: 57, prctl: 167, setgroups: 159, setresgid: 149, setresuid: 147, O_DIRECTORY: 0o40000, O_NOFOLLOW: 0o100000 },
+  x64: { mount: 165, unshare: 272, close: 3, prctl: 157, setgroups: 116, setresgid: 119, setresuid: 117, mknodat: 259, O_DIRECTORY: 0o200000, O_NOFOLLOW: 0o400000 },
+  arm64: { mount: 40, unshare: 97, close: 57, prctl: 167, setgroups: 159, setresgid: 149, setresuid: 147, mknodat: 33, O_DIRECTORY: 0o40000, O_NOFOLLOW: 0o100000 },
 };
 
 export function syscallNumbers(arch: string = process.arch): SyscallNumbers | undefined {

@@ -182,7 +182,7 @@ export class LinuxSandbox implements Sandbox {
     const names = [...this.present];
     const shared = (d: string): string => join(this.sharedDir, d);
     return [
-      ...[sc.mount, sc.prctl, sc.setgroups, sc.setresgid, sc.setresuid, sc.unshare, sc.close, sc.O_DIRECTORY, sc.O_NOFOLLOW].map(String),
+      ...[sc.mount, sc.prctl, sc.setgroups, sc.setresgid, sc.setresuid, sc.unshare, sc.close, sc.mknodat, sc.O_DIRECTORY, sc.O_NOFOLLOW].map(String),
       tools.root ? '-1' : String(process.getuid!()), tools.root ? '-1' : String(process.getgid!()),
       storeDir, shared('store-ro'), shared('view'), shared('lower'),
       this.upperDir, process.env.TIX_SANDBOX_OVERLAY === '0' ? '-' : this.workDir, tools.root ? '-' : 'userxattr',
