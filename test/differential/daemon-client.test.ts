@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WireWriter, hashBytes, StorePath } from '../../src/formats/index.js';
 import { RemoteStore, unixConnector } from '../../src/protocol/index.js';
-import { REF_BIN, TIX_BIN, haveReference, makeRoot, normalise, runRef } from '../harness/index.js';
+import { REF_BIN, TIX_BIN, haveReference, makeRoot, normalise, runRef, runTix } from '../harness/index.js';
 import { runRefAsync, startNixDaemon } from './daemon-harness.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -126,5 +126,43 @@ test('tix CLI through the reference daemon: nix-instantiate, nix-build, nix buil
     assert.ok(outs.ref!.every((o) => o.startsWith('0 ')), JSON.stringify(outs.ref));
   } finally {
     rmSync(base, { recursive: true, force: true });
+  }
+});
+
+/**
+ * nix-store --export / --import through the reference daemon: tix's export
+ * stream is byte-identical to the reference client's, and tix's import of it
+ * (into the same store after deleting the paths) registers what the
+ * reference's import registers.
+ */
+test('tix CLI through the reference daemon: nix-store --export and --import', { skip: !haveReference() }, async () => {
+  const root = makeRoot({ conf: 'trusted-users = root' });
+  writeFileSync(join(root.dir, 'x.nix'), 'derivation { name = "x"; system = builtins.currentSystem; builder = "/bin/bash"; args = ["-c" "/bin/mkdir -p $out/d; echo out > $out/d/f"]; }');
+  writeFileSync(join(root.dir, 'f.txt'), 'file\n');
+  const d = await startNixDaemon('ref', root);
+  const viaDaemon = { env: { NIX_REMOTE: 'daemon' } };
+  const info = (paths: string[]): string => runRef(root, 'nix', ['path-info', '--json', ...paths], viaDaemon).stdout.replace(/"registrationTime":\d+/g, '');
+  try {
+    const built = runRef(root, 'nix-build', ['x.nix', '--no-out-link'], viaDaemon);
+    assert.equal(built.status, 0, built.stderr);
+    const out = built.stdout.trim();
+    const f = runRef(root, 'nix-store', ['--add', 'f.txt'], viaDaemon).stdout.trim();
+    const ref = runRef(root, 'nix-store', ['--export', out, f], viaDaemon);
+    const tix = runTix(root, 'nix-store', ['--export', out, f], viaDaemon);
+    assert.equal(tix.status, 0, tix.stderr);
+    assert.ok(ref.stdoutBytes.length > 500);
+    assert.ok(tix.stdoutBytes.equals(ref.stdoutBytes), 'same export stream');
+    const imported: Record<string, string> = {};
+    for (const [kind, run] of [['ref', runRef], ['tix', runTix]] as const) {
+      assert.equal(runRef(root, 'nix-store', ['--delete', out, f], viaDaemon).status, 0);
+      const r = run(root, 'nix-store', ['--import'], { ...viaDaemon, input: ref.stdoutBytes });
+      assert.equal(r.status, 0, r.stderr);
+      imported[kind] = `${r.stdout}\n${info([out, f])}`;
+    }
+    assert.equal(imported.tix, imported.ref);
+    assert.match(imported.ref!, /"narHash"/);
+  } finally {
+    await d.stop();
+    root.cleanup();
   }
 });

@@ -8,6 +8,8 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { REF_BIN, TIX_BIN, type NixRoot } from '../harness/index.js';
+import { StorePath } from '../../src/formats/index.js';
+import { RemoteStore, unixConnector } from '../../src/protocol/index.js';
 
 export interface RunningDaemon {
   socket: string;
@@ -39,6 +41,21 @@ function canConnect(socket: string): Promise<boolean> {
   });
 }
 
+async function settle(socket: string, storeDir: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    const c = new RemoteStore({ storeDir, connect: unixConnector(socket), maxConnections: 1 });
+    try {
+      await c.isValidPath(new StorePath('0'.repeat(32) + '-settle'));
+      return;
+    } catch (e) {
+      if (i >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await c.close();
+    }
+  }
+}
+
 /** Start `nix-daemon` (reference or tix) in the foreground for `root`. */
 export async function startNixDaemon(kind: 'ref' | 'tix', root: NixRoot, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
   const socket = socketOf(root);
@@ -56,6 +73,10 @@ export async function startNixDaemon(kind: 'ref' | 'tix', root: NixRoot, extraEn
     await new Promise((r) => setTimeout(r, 20));
   }
   if (proc.exitCode !== null) throw new Error(`${kind} daemon exited: ${err}`);
+  // 2.8 on a fresh store: the probe's connection and the next one both create
+  // the database, and one of them may die with "SQLite database is busy".
+  // One completed request first makes the store exist.
+  await settle(socket, root.storeDir);
   return {
     socket,
     proc,
