@@ -93,7 +93,8 @@ function runImpl(bin: string, dir: string, casesFile: string): ImplResult {
   try {
     const tmp = join(dir, 'tmp');
     mkdirSync(tmp, { recursive: true });
-    const env = { TMPDIR: tmp, TIX_IMPURE_TEST: 'impure-value' };
+    // Every tix build here goes through the spawn helper (the other build tests use direct spawns too).
+    const env = { TMPDIR: tmp, TIX_IMPURE_TEST: 'impure-value', TIX_SPAWN_HELPER: 'always' };
     copyFileSync(casesFile, join(dir, 'build-cases.nix'));
     const drvs = instantiate(root, join(dir, 'build-cases.nix'));
     const cases = new Map<string, CaseResult>();

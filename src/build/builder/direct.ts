@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { BuilderProcess, Sandbox, SpawnRequest } from '../hooks.js';
+import { spawnViaHelper } from './spawn-helper.js';
 
 // Nix reports an unstartable builder as "executing '<builder>': <error>" and status 1.
 const TRAMPOLINE = [
@@ -21,7 +22,8 @@ const TRAMPOLINE = [
 
 export function spawnDirect(req: SpawnRequest): BuilderProcess {
   const child = spawn('/bin/sh', ['-c', TRAMPOLINE, 'nix-builder', req.builder, ...req.args], {
-    env: { ...req.env },
+    // Sorted, as 2.8 builds the environment from a std::map.
+    env: Object.fromEntries(Object.entries(req.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     cwd: req.cwd,
     stdio: ['ignore', 'pipe', 'ignore'],
     detached: true,
@@ -50,7 +52,7 @@ export function spawnDirect(req: SpawnRequest): BuilderProcess {
 export function directSandbox(buildDir: string): Sandbox {
   return {
     buildDirInSandbox: buildDir,
-    spawn: async (req) => spawnDirect(req),
+    spawn: async (req) => spawnViaHelper(req) ?? spawnDirect(req),
     addPath: async () => {},
     destroy: async () => {},
   };
