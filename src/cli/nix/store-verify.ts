@@ -6,15 +6,15 @@
  * bitmask 1 corrupted | 2 untrusted | 4 failed.
  */
 import type { StorePath } from '../../formats/index.js';
-import { checkContents, type LocalStore, type ValidPathInfo } from '../../store/index.js';
+import { HashSink, type StoreDir } from '../../formats/index.js';
+import { checkContents, type Store, type ValidPathInfo } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { withStore } from '../nix-store/store-common.js';
-import { topoSortPaths } from '../nix-store/query.js';
+import { withAnyStore } from '../nix-store/store-view.js';
 import { dropWords, nixUsage, resolveInstallables } from './store-common.js';
 
 /** Does the `ca` field really produce this path? (`ValidPathInfo::isContentAddressed`) */
-export function isContentAddressed(store: LocalStore, i: ValidPathInfo): boolean {
+export function isContentAddressed(store: { storeDir: StoreDir }, i: ValidPathInfo): boolean {
   if (!i.ca) return false;
   const m = /^(text|fixed):(r:)?(md5|sha1|sha256|sha512):(.+)$/.exec(i.ca);
   if (m === null) return false;
@@ -51,27 +51,38 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     else if (a.startsWith('-')) throw nixUsage(`unrecognised flag '${a}'`);
     else pos.push(a);
   }
-  return withStore(ctx, async (store) => {
-    let paths = all ? await store.queryAllValidPaths() : resolveInstallables(store.storeDir, pos);
-    if (recursive) paths = [...(await store.computeFSClosure(paths))].map((f) => store.storeDir.parse(f));
+  // Any store: a daemon's NARs come through NarFromPath and are hashed here, as in 2.8.
+  return withAnyStore(ctx, async (v) => {
+    const store = v.store;
+    let paths = all ? await store.queryAllValidPaths() : resolveInstallables(v.storeDir, pos);
+    if (recursive) paths = await v.closure(paths);
     let corrupted = 0;
     let untrusted = 0;
     let failed = 0;
     const log = { info: () => undefined, error: (m: string) => ctx.stderr.write(m + '\n') };
-    for (const p of topoSortPaths(store, paths).reverse()) {
-      ctx.stderr.write(`checking '${store.print(p)}'...\n`);
-      const i = store.queryPathInfoSync(p);
+    for (const p of (await v.topoSort(paths)).reverse()) {
+      ctx.stderr.write(`checking '${v.print(p)}'...\n`);
+      const i = await v.tryInfo(p);
       if (i === undefined) {
-        ctx.stderr.write(`error: path '${store.print(p)}' is not valid\n`);
+        ctx.stderr.write(`error: path '${v.print(p)}' is not valid\n`);
         failed++;
         continue;
       }
-      if (!noContents && !checkContents(store, store.print(p), log)) corrupted++;
+      if (!noContents && !(v.local ? checkContents(v.local, v.print(p), log) : await narMatches(store, i, log))) corrupted++;
       if (!noTrust && !i.ultimate && !isContentAddressed(store, i)) {
         untrusted++;
-        ctx.stderr.write(`path '${store.print(p)}' is untrusted\n`);
+        ctx.stderr.write(`path '${v.print(p)}' is untrusted\n`);
       }
     }
     return (corrupted ? 1 : 0) | (untrusted ? 2 : 0) | (failed ? 4 : 0);
   });
+}
+
+async function narMatches(store: Store, i: ValidPathInfo, log: { error(m: string): void }): Promise<boolean> {
+  const sink = new HashSink(i.narHash.type);
+  for await (const chunk of store.narFromPath(i.path)) sink.update(chunk);
+  const got = sink.finish();
+  if (got.equals(i.narHash)) return true;
+  log.error(`path '${store.storeDir.print(i.path)}' was modified! expected hash '${i.narHash.toString('base32')}', got '${got.toString('base32')}'`);
+  return false;
 }
