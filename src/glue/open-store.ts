@@ -54,7 +54,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     const { defaultSocketPath, isRemoteStoreUri, openRemoteStore } = await import('../protocol/index.js');
     if (isRemoteStoreUri(uri) || (uri === 'auto' && existsSync(defaultSocketPath(opts.dirs.stateDir, opts.env)))) {
       // Daemon / unix:// / ssh-ng:// stores (protocol team).
-      return openRemoteStore(uri === 'auto' ? 'daemon' : uri, { storeDir: opts.dirs.storeDir, stateDir: opts.dirs.stateDir, env: opts.env, settings: opts.settings });
+      const remote: Store = openRemoteStore(uri === 'auto' ? 'daemon' : uri, { storeDir: opts.dirs.storeDir, stateDir: opts.dirs.stateDir, env: opts.env, settings: opts.settings });
+      if (!uri.startsWith('ssh-ng://')) await withLocalLogs(remote, opts.dirs.logDir);
+      return remote;
     }
   }
   // A local store builds (build team): nix-store -r, nix-build and the daemon's build ops.
@@ -67,6 +69,24 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     // Builds requiring `recursive-nix` get their per-build socket (issue 8).
     recursiveHook: makeRecursiveHook({ logDir: opts.dirs.logDir }),
   });
+}
+
+/**
+ * A daemon on this machine writes build logs where we can read them: as 2.8's
+ * `UDSRemoteStore` is a `LocalFSStore`, its `getBuildLog` reads `NIX_LOG_DIR`
+ * (an output path's log is its deriver's).
+ */
+async function withLocalLogs(store: Store, logDir: string): Promise<void> {
+  const { readBuildLog } = await import('../build/index.js');
+  store.getBuildLog = async (path) => {
+    let drv = path;
+    if (!path.isDerivation()) {
+      const deriver = (await store.queryPathInfo(path))?.deriver;
+      if (deriver === undefined) return undefined;
+      drv = deriver;
+    }
+    return readBuildLog(logDir, drv);
+  };
 }
 
 /**

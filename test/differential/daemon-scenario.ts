@@ -50,6 +50,7 @@ export const STEPS: Step[] = [
   { name: 'nix-store --check-validity --print-invalid', prog: 'nix-store', args: (v) => ['--check-validity', '--print-invalid', v.out!, invalid(v.out!)] },
   { name: 'nix-store --dump-db out', prog: 'nix-store', args: (v) => ['--dump-db', v.out!] },
   { name: 'nix store dump-path', prog: 'nix', args: (v) => ['store', 'dump-path', v.out!] },
+  { name: 'nix-store -l', prog: 'nix-store', args: (v) => ['-l', v.drv!] },
   { name: 'nix store verify -r', prog: 'nix', args: (v) => ['store', 'verify', '-r', v.out!, v.f!], stderr: true },
   { name: 'nix-store --verify-path (modified)', prog: 'nix-store', prepare: (v) => corrupt(v.f!), args: (v) => ['--verify-path', v.f!, v.out!], stderr: true },
   { name: 'nix-store -q --hash (invalid path)', prog: 'nix-store', args: (v) => ['-q', '--hash', invalid(v.out!)] },

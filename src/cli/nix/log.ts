@@ -8,6 +8,14 @@ import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { followLinksToStorePath, openBuildSession, reportBuildError } from '../progress-build.js';
 import { buildOpsOf } from '../../build/index.js';
+import { storeUri } from '../../glue/index.js';
+
+/** 2.8's `getUri()`: `local`, `daemon`, or `unix://PATH`. */
+function storeName(ctx: CliContext, local: boolean): string {
+  if (local) return 'local';
+  const uri = storeUri({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env });
+  return uri.startsWith('unix://') || uri.startsWith('ssh-ng://') ? uri : 'daemon';
+}
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const words = argv[0] === 'log' ? argv.slice(1) : argv;
@@ -20,7 +28,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       const getLog = buildOpsOf(session.store)?.getBuildLog.bind(buildOpsOf(session.store)) ?? session.store.getBuildLog?.bind(session.store);
       const log = getLog ? await getLog(p) : undefined;
       if (log === undefined) throw new NixError('E0414', 'build log of \'' + arg + "' is not available");
-      ctx.stderr.write(`got build log for '${arg}' from 'local'\n`);
+      ctx.stderr.write(`got build log for '${arg}' from '${storeName(ctx, buildOpsOf(session.store) !== undefined)}'\n`);
       ctx.stdout.write(Buffer.from(log));
     }
     return 0;
