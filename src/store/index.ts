@@ -12,3 +12,4 @@ export { drvOutputPaths } from './local/path-info.js';
 export { exportPaths, importPaths } from './local/export.js';
 export { makeValidityRegistration, decodeValidPathInfos, type DecodedInfo } from './local/registration.js';
 export { canonicalisePathMetaData } from './local/canonicalise.js';
+export { optimiseStore, removeUnusedLinks, type OptimiseStats, type OptimiseLog } from './local/optimise.js';

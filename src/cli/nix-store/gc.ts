@@ -4,7 +4,7 @@
  * "N store paths deleted, X.XX MiB freed".
  */
 
-import { LocalStore, collectGarbage, findRootsMap, formatRoots, type RootMap, type Store } from '../../store/index.js';
+import { LocalStore, collectGarbage, findRootsMap, formatRoots, removeUnusedLinks, type RootMap, type Store } from '../../store/index.js';
 import type { GCOptions, GCResults } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
@@ -29,9 +29,10 @@ export async function runGC(store: Store, opts: GCOptions, ctx: CliContext): Pro
   const log = { info: (m: string) => ctx.stderr.write(m + '\n') };
   if (!(store instanceof LocalStore)) return store.collectGarbage(opts);
   const r = await collectGarbage(store, opts, log);
-  if (opts.action === 'deleteDead') {
+  if (opts.action === 'deleteDead' || opts.action === 'deleteSpecific') {
     log.info('deleting unused links...');
-    log.info('note: currently hard linking saves -0.00 MiB');
+    const { savedBytes } = removeUnusedLinks(store.storeDir.dir);
+    log.info(`note: currently hard linking saves ${(savedBytes / (1024 * 1024)).toFixed(2)} MiB`);
   }
   return r;
 }

@@ -2,13 +2,14 @@
  * `nix-store --query` (nix-store.cc `opQuery`, graphs.cc), Nix 2.8 flags and
  * output: `--outputs` (default), `--requisites`/`-R`, `--references`,
  * `--referrers`, `--referrers-closure`, `--deriver`/`-d`, `--hash`, `--size`,
- * `--tree`, `--graph`, `--resolve`, `--roots`, modifiers `--use-output`/`-u`,
+ * `--tree`, `--graph`, `--graphml`, `--binding`/`-b NAME`, `--resolve`,
+ * `--roots`, modifiers `--use-output`/`-u`,
  * `--include-outputs`. Path lists print in Nix's topological order
  * (dependencies first).
  */
 import { readFileSync } from 'node:fs';
 import { NixError, CoreErrorCode, compareUtf8 } from '../../core/index.js';
-import { StorePath } from '../../formats/index.js';
+import { StorePath, parseDerivation } from '../../formats/index.js';
 import { drvOutputPaths, findRootsMap, type LocalStore } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
@@ -29,6 +30,7 @@ const QUERY_FLAGS: Record<string, Query> = {
 
 interface QueryOpts {
   query: Query;
+  bindingName: string;
   useOutput: boolean;
   forceRealise: boolean;
   includeOutputs: boolean;
@@ -36,7 +38,7 @@ interface QueryOpts {
 }
 
 function parse(rest: string[]): QueryOpts {
-  const o: QueryOpts = { query: 'outputs', useOutput: false, forceRealise: false, includeOutputs: false, args: [] };
+  const o: QueryOpts = { query: 'outputs', bindingName: '', useOutput: false, forceRealise: false, includeOutputs: false, args: [] };
   let query: Query | undefined;
   const flags: string[] = [];
   for (const a of rest) {
@@ -48,8 +50,8 @@ function parse(rest: string[]): QueryOpts {
     if (QUERY_FLAGS[f] !== undefined) {
       query = QUERY_FLAGS[f];
       if (query === 'binding') {
-        if (o.args.length === 0) throw usageError(`option '${f}' requires an argument`);
-        o.args.shift();
+        if (o.args.length === 0) throw usageError('expected binding name');
+        o.bindingName = o.args.shift()!;
       }
     } else if (f === '--use-output' || f === '-u') o.useOutput = true;
     else if (f === '--force-realise' || f === '--force-realize' || f === '-f') o.forceRealise = true;
@@ -64,13 +66,14 @@ function parse(rest: string[]): QueryOpts {
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const { rest } = takeCommonFlags(args, ctx);
   const o = parse(rest);
-  if (o.forceRealise || o.query === 'graphml' || o.query === 'binding') {
+  if (o.forceRealise) {
     throw new NixError(CoreErrorCode.E_NOT_IMPLEMENTED, `'nix-store --query' with this flag is not implemented yet`);
   }
   return withAnyStore(ctx, async (v) => {
     const out: string[] = [];
     await runQuery(v, o, out, ctx);
-    ctx.stdout.write(out.join(''));
+    // Binding values are byte strings (one char per byte); the rest is text (--tree's box drawing).
+    ctx.stdout.write(o.query === 'binding' ? Buffer.from(out.join(''), 'latin1') : out.join(''));
     return 0;
   });
 }
@@ -127,12 +130,23 @@ async function runQuery(v: StoreView, o: QueryOpts, out: string[], ctx: CliConte
       for (const a of o.args) await printTree(v, resolveArg(a), '', '', done, out);
       return;
     }
-    case 'graph': {
+    case 'graph': case 'graphml': {
       const roots: StorePath[] = [];
       for (const a of o.args) roots.push(...(await maybeUseOutputs(v, resolveArg(a), o.useOutput)));
-      await printDotGraph(v, roots, out);
+      await (o.query === 'graph' ? printDotGraph : printGraphML)(v, roots, out);
       return;
     }
+    case 'binding':
+      for (const a of o.args) {
+        const drvPath = await useDeriver(v, resolveArg(a));
+        const drv = parseDerivation(readFileSync(v.print(drvPath)), drvPath.name.slice(0, -4));
+        const value = drv.env.get(o.bindingName);
+        if (value === undefined) {
+          throw new NixError('E0201', `derivation '${v.print(drvPath)}' has no environment binding named '${o.bindingName}'`);
+        }
+        out.push(value + '\n');
+      }
+      return;
     case 'resolve':
       for (const a of o.args) out.push(v.print(resolveArg(a)) + '\n');
       return;
@@ -215,6 +229,53 @@ async function printTree(v: StoreView, p: StorePath, firstPad: string, tailPad: 
     const last = n + 1 === sorted.length;
     await printTree(v, sorted[n]!, tailPad + (last ? '└───' : '├───'), tailPad + (last ? '    ' : '│   '), done, out);
   }
+}
+
+/** Nix's `useDeriver`: a derivation itself, else the deriver recorded for the path. */
+async function useDeriver(v: StoreView, p: StorePath): Promise<StorePath> {
+  if (p.isDerivation()) return p;
+  const i = await v.info(p);
+  if (i.deriver === undefined) throw new NixError('E0201', `deriver of path '${v.print(p)}' is not known`);
+  return i.deriver;
+}
+
+/**
+ * graphml.cc `printGraphML` (2.8): the same walk as the dot graph; the
+ * `name` attribute is 2.8's `symbolicName`, which yields the name up to and
+ * including its first `-` (empty without one), kept as 2.8 prints it.
+ */
+async function printGraphML(v: StoreView, roots: StorePath[], out: string[]): Promise<void> {
+  const work = new Map(roots.map((p) => [p.baseName, p]));
+  const done = new Set<string>();
+  out.push(
+    "<?xml version='1.0' encoding='utf-8'?>\n" +
+      "<graphml xmlns='http://graphml.graphdrawing.org/xmlns'\n" +
+      "    xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'\n" +
+      "    xsi:schemaLocation='http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd'>\n" +
+      "<key id='narSize' for='node' attr.name='narSize' attr.type='int'/>" +
+      "<key id='name' for='node' attr.name='name' attr.type='string'/>" +
+      "<key id='type' for='node' attr.name='type' attr.type='string'/>" +
+      "<graph id='G' edgedefault='directed'>\n",
+  );
+  while (work.size > 0) {
+    const first = [...work.keys()].sort(compareUtf8)[0]!;
+    const p = work.get(first)!;
+    work.delete(first);
+    if (done.has(first)) continue;
+    done.add(first);
+    const info = await v.info(p);
+    out.push(
+      `  <node id="${p.baseName}">\n    <data key="narSize">${info.narSize}</data>\n` +
+        `    <data key="name">${p.name.slice(0, p.name.indexOf('-') + 1)}</data>\n` +
+        `    <data key="type">${p.isDerivation() ? 'derivation' : 'output-path'}</data>\n  </node>\n`,
+    );
+    for (const r of info.references) {
+      if (r.equals(p)) continue;
+      work.set(r.baseName, r);
+      out.push(`  <edge source="${p.baseName}" target="${r.baseName}"/>\n`);
+    }
+  }
+  out.push('</graph>\n</graphml>\n');
 }
 
 const COLOURS = ['black', 'red', 'green', 'blue', 'magenta', 'burlywood'];

@@ -478,6 +478,12 @@ export class LocalStore implements Store {
     return collectGarbage(this, opts);
   }
 
+  /** Hard-link identical files (`nix-store --optimise`; daemon op OptimiseStore). */
+  async optimiseStore(): Promise<void> {
+    const { optimiseStore } = await import('./optimise.js');
+    await optimiseStore(this, { warn: () => undefined, info: () => undefined });
+  }
+
   async verifyStore(checkContents: boolean, repair: boolean): Promise<boolean> {
     const { verifyStore } = await import('./verify.js');
     return verifyStore(this, { checkContents, repair });
