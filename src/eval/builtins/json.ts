@@ -360,6 +360,25 @@ class JsonParser {
   }
 
   private number(): Value {
+    // Fast path: a plain integer of ≤ 15 digits, read without allocating.
+    const s = this.s;
+    let j = this.i;
+    const neg = s.charCodeAt(j) === 45;
+    if (neg) j++;
+    const first = j;
+    let v = 0;
+    for (let c = s.charCodeAt(j); c >= 48 && c <= 57; c = s.charCodeAt(++j)) v = v * 10 + (c - 48);
+    const digits = j - first;
+    const next = s.charCodeAt(j);
+    if (digits > 0 && digits <= 15 && (digits === 1 || s.charCodeAt(first) !== 48)
+      && next !== 46 && next !== 101 && next !== 69) {
+      this.i = j;
+      return neg ? (v === 0 ? 0 : -v) : v;
+    }
+    return this.slowNumber();
+  }
+
+  private slowNumber(): Value {
     const m = NUMBER_RE;
     m.lastIndex = this.i;
     const r = m.exec(this.s);
