@@ -69,6 +69,22 @@ class Sink {
     this.n = n;
   }
 
+  /** An int: small ones digit by digit, without a temporary string. */
+  int(v: number): void {
+    if (v < 0 || v > 0x7fffffff) return this.raw(String(v));
+    this.room(10);
+    const b = this.buf;
+    let n = this.n;
+    let d = 1;
+    while (d * 10 <= v) d *= 10;
+    for (; d >= 1; d = (d / 10) | 0) {
+      const q = (v / d) | 0;
+      b[n++] = 48 + q;
+      v -= q * d;
+    }
+    this.n = n;
+  }
+
   byte(c: number): void {
     this.room(1);
     this.buf[this.n++] = c;
@@ -133,7 +149,7 @@ function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefine
   }
   const v: Value = lz;
   switch (typeof v) {
-    case 'number': out.raw(String(v)); return;
+    case 'number': out.int(v); return;
     case 'bigint': out.raw(v.toString()); return;
     case 'boolean': out.raw(v ? 'true' : 'false'); return;
     case 'string': out.str(v); return;
