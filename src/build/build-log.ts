@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, closeSync, open, readFileSync, renameSync, write
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StorePath } from '../formats/index.js';
+import { runViaHelper } from './builder/spawn-helper.js';
 
 let bzip2Path: string | null | undefined;
 
@@ -129,6 +130,8 @@ export function compressLogs(paths: readonly string[]): Promise<void> {
   const bz = findBzip2();
   const todo = paths.filter((p) => existsSync(p));
   if (bz === null || todo.length === 0) return Promise.resolve();
+  const viaHelper = runViaHelper(bz, ['-f', '-q', '--', ...todo], '/');
+  if (viaHelper !== undefined) return viaHelper.then(() => undefined);
   return new Promise((resolve) => {
     const child = spawn(bz, ['-f', '-q', '--', ...todo], { stdio: 'ignore' });
     child.on('close', () => resolve());

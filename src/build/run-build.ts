@@ -9,7 +9,7 @@
  * builder writes to Nix's fallback path (`rewrite:<drv>:name:<out>`), and the
  * scratch hash part is rewritten back when the output is hashed.
  */
-import { existsSync, lstatSync } from 'node:fs';
+import { existsSync, lstatSync, rmdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { ActivityType, NixError, ResultType, Verbosity } from '../core/index.js';
 import { Hash, StorePath, hashPlaceholder } from '../formats/index.js';
@@ -343,6 +343,10 @@ function cleanup(goal: DerivationGoal, specs: OutputSpec[], buildDir: string, ok
     goal.worker.opts.logger.log(Verbosity.Error, `note: keeping build directory '${buildDir}'`);
     return;
   }
-  // Off the critical path: the next build may start meanwhile; the worker waits for it before returning.
-  goal.worker.track(deleteStorePathFsAsync(buildDir));
+  // Usually empty: one rmdir. Otherwise off the critical path (the worker waits for it before returning).
+  try {
+    rmdirSync(buildDir);
+  } catch {
+    goal.worker.track(deleteStorePathFsAsync(buildDir));
+  }
 }

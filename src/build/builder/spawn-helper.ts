@@ -202,6 +202,18 @@ let builds = 0;
 const PERL = ['/usr/bin/perl', '/bin/perl'].find((p) => existsSync(p));
 
 /**
+ * Run a helper program (`bzip2`) through the spawn helper if this process has
+ * one already, so it does not block the main thread either; undefined when
+ * there is none (the caller spawns it itself). Resolves to the exit code.
+ */
+export function runViaHelper(file: string, args: readonly string[], cwd: string): Promise<number | null> | undefined {
+  if (helper === undefined || !helper.alive) return undefined;
+  const p = helper.start({ builder: file, args, env: {}, cwd });
+  p.output.resume();
+  return p.exited.then((s) => s.code);
+}
+
+/**
  * A started builder through the helper, or undefined when the direct spawn
  * should be used: the first build of a process (one builder does not pay for
  * a helper), no perl, or `TIX_SPAWN_HELPER=0`; `TIX_SPAWN_HELPER=always` uses
