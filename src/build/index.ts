@@ -9,6 +9,7 @@ export { Worker, exitStatusOf, parseMaxJobs, isSuccess, type WorkerOptions, type
 export { withBuildOps, buildOpsOf, BuildOps, type BuildingStoreOptions } from './building-store.js';
 export { queryMissing } from './missing.js';
 export { readBuildLog, writeBuildLog } from './build-log.js';
+export { prestartSpawnHelper } from './builder/spawn-helper.js';
 export { readDerivation, parseDrvText, type BuildDrv, type DrvOutput } from './derivation.js';
 export { isLocalBuildStore, type LocalBuildStore } from './output-registration.js';
 export * from './recursive/index.js';

@@ -222,7 +222,17 @@ export function runViaHelper(file: string, args: readonly string[], cwd: string)
 export function spawnViaHelper(req: SpawnRequest): BuilderProcess | undefined {
   const mode = process.env.TIX_SPAWN_HELPER;
   if (PERL === undefined || mode === '0') return undefined;
-  if (builds++ === 0 && mode !== 'always') return undefined;
+  const first = builds++ === 0;
+  if (first && mode !== 'always' && (helper === undefined || !helper.alive)) return undefined;
   if (helper === undefined || !helper.alive) helper = new SpawnHelper(PERL);
   return helper.start(req);
+}
+
+/**
+ * Start the helper ahead of any build (e.g. while a warm process waits for a
+ * job), so even a process's first builder is not spawned by forking it.
+ */
+export function prestartSpawnHelper(): void {
+  if (PERL === undefined || process.env.TIX_SPAWN_HELPER === '0') return;
+  if (helper === undefined || !helper.alive) helper = new SpawnHelper(PERL);
 }
