@@ -7,7 +7,8 @@
  *   node dist/bench/sandbox.js [rounds=15]
  *
  * tix's figure is the sandbox layer itself (createSandbox → spawn → exit →
- * destroy, against spawning the same builder directly), which is what the
+ * destroy, against the builder's own unsandboxed runner, `directSandbox`,
+ * which starts builders through its persistent spawn helper), which is what the
  * sandbox adds to a build; the reference's is end to end (`nix-store
  * --realise --check`), whose difference is likewise what its sandbox adds.
  * The four variants of a case (tix off/on, reference off/on) run interleaved
@@ -26,7 +27,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Settings } from '../src/core/index.js';
-import { createSandbox, NoSandbox, sandboxAvailability, resetAvailability, idleHelperPid, type Sandbox } from '../src/build/sandbox/index.js';
+import { createSandbox, sandboxAvailability, resetAvailability, idleHelperPid, type Sandbox } from '../src/build/sandbox/index.js';
+import { directSandbox } from '../src/build/builder/direct.js';
 import { makeRoot, REF_BIN, type NixRoot } from '../test/harness/index.js';
 
 const ROUNDS = Number(process.argv[2] ?? 15);
@@ -82,7 +84,7 @@ async function tixBuild(fs: FakeStore, sandboxed: boolean, inputs: string[], dur
         drvPath: join(fs.store, 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-bench.drv'), storeDir: fs.store, buildDir: build,
         inputClosure: new Set(inputs), outputs: new Map([['out', out]]), network: false, noChroot: false, settings, requiredSystemFeatures: [],
       })
-    : new NoSandbox(build);
+    : directSandbox(build); // what an unsandboxed build runs (through the builder's spawn helper)
   const child = await sb.spawn({ builder: '/bin/sh', args: ['-c', script], env: { out, PATH: '/usr/bin:/bin' }, cwd: sb.buildDirInSandbox });
   child.output.resume();
   if (during) await during(sb);
@@ -95,6 +97,9 @@ async function tixBuild(fs: FakeStore, sandboxed: boolean, inputs: string[], dur
 interface Pair {
   off: number;
   on: number;
+  /** Fastest rounds: the figure least disturbed by other load on the machine. */
+  offMin: number;
+  onMin: number;
 }
 
 /**
@@ -118,7 +123,7 @@ async function settle(): Promise<void> {
 }
 
 /** The variants of one case, timed in rounds; each round runs all of them in a rotated order. */
-async function timeInterleaved(rounds: number, variants: Array<() => Promise<void> | void>): Promise<number[]> {
+async function timeInterleaved(rounds: number, variants: Array<() => Promise<void> | void>): Promise<number[][]> {
   for (const v of variants) {
     await v(); // warm-up
     await settle();
@@ -133,7 +138,11 @@ async function timeInterleaved(rounds: number, variants: Array<() => Promise<voi
       await settle();
     }
   }
-  return times.map(mean);
+  return times;
+}
+
+function pair(off: number[], on: number[]): Pair {
+  return { off: mean(off), on: mean(on), offMin: Math.min(...off), onMin: Math.min(...on) };
 }
 
 // ---------- reference: end to end with --option sandbox true|false ----------
@@ -189,8 +198,8 @@ async function figures(): Promise<{ tix: Record<CaseName, Pair>; ref: Record<Cas
         refCheck(root, drvs[k], false),
         refCheck(root, drvs[k], true),
       ]);
-      tix[k] = { off: tOff!, on: tOn! };
-      refs[k] = { off: rOff!, on: rOn! };
+      tix[k] = pair(tOff!, tOn!);
+      refs[k] = pair(rOff!, rOn!);
     }
     // Injection: one addPath at a time into a running builder.
     const per: number[] = [];
@@ -227,6 +236,9 @@ async function main(): Promise<void> {
     const ta = a.on - a.off;
     const tb = b.on - b.off;
     console.log(`${label.padEnd(16)} tix: off ${ms(a.off)}, on ${ms(a.on)}, overhead ${ms(ta)} | reference: off ${ms(b.off)}, on ${ms(b.on)}, overhead ${ms(tb)} | overhead ratio tix/ref ${(ta / tb).toFixed(2)}`);
+    const ma = a.onMin - a.offMin;
+    const mb = b.onMin - b.offMin;
+    console.log(`${''.padEnd(16)} fastest rounds: tix overhead ${ms(ma)}, reference ${ms(mb)}, ratio ${(ma / mb).toFixed(2)}`);
   }
   console.log(`one injection    tix: ${ms(f.inject)} per addPath (running builder, 100 paths one at a time)`);
   console.log(`once per process tix: ${ms(probeMs)} (availability probe, spawns unshare; then remembered for the boot in <store>/.tix-sandbox)`);

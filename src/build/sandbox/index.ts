@@ -21,6 +21,7 @@ import { decideSandbox, sandboxBuildDir, sandboxFallback, sandboxPaths, type San
 import { acquireBuildUser, type BuildUser } from './build-user.js';
 import { LinuxSandbox } from './linux.js';
 import { sweepDeadChroots } from './leftovers.js';
+import { prewarmHelper } from './helper-pool.js';
 import { NoSandbox } from './none.js';
 import type { Sandbox, SandboxOptions, SandboxProvider } from './types.js';
 
@@ -129,3 +130,13 @@ export async function createSandbox(opts: SandboxOptions): Promise<Sandbox> {
 }
 
 export const sandboxProvider: SandboxProvider = { createSandbox };
+
+/**
+ * Start an idle sandbox helper ahead of any build (a warm process waiting
+ * for its job), so even the process's first sandboxed build need not fork
+ * one. Does nothing when the sandbox is unavailable or `TIX_SANDBOX_WARM=0`.
+ */
+export function prestartSandboxHelper(storeDir?: string): void {
+  const avail = sandboxAvailability(storeDir);
+  if (avail.ok) prewarmHelper(avail.tools);
+}
