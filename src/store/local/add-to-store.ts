@@ -22,7 +22,7 @@ import { NixError, CoreErrorCode } from '../../core/index.js';
 import {
   Hash, HashSink, checkName, encodeBase32, hashBytes, serialiseNar, regularFromBytes, type HashType, type StoreDir,
 } from '../../formats/index.js';
-import { canonicalisePathMetaData, fsyncTree, fsyncDir, isRoot } from './canonicalise.js';
+import { canonicalisePathMetaData, fsyncTree, fsyncDir, isRoot, ourUid, ourGid } from './canonicalise.js';
 import { dumpPathSync, hashPath } from '../nar-fs.js';
 
 let counter = 0;
@@ -120,7 +120,7 @@ export function writeNewFile(path: string, data: Uint8Array, fsync: boolean, can
       fchmodSync(fd, mode); // whatever the umask took away
       futimesSync(fd, 1, 1);
       // Owner as canonicalisePathMetaData makes it (a setgid store dir may have set the group).
-      if (isRoot) fchownSync(fd, process.getuid!(), process.getgid!());
+      if (isRoot) fchownSync(fd, ourUid, ourGid);
     }
     if (fsync) fsyncSync(fd);
   } finally {

@@ -15,6 +15,9 @@ import { NixError } from '../../core/index.js';
 import { FormatsErrorCode } from '../../formats/index.js';
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+/** Our uid/gid, read once (each `process.getuid()` is a system call). */
+export const ourUid = typeof process.getuid === 'function' ? process.getuid() : 0;
+export const ourGid = typeof process.getgid === 'function' ? process.getgid() : 0;
 
 /** Walk `path` (lstat; no symlink following) applying canonical metadata. */
 export function canonicalisePathMetaData(path: string): void {
@@ -22,8 +25,8 @@ export function canonicalisePathMetaData(path: string): void {
   if (st.isDirectory()) {
     for (const e of readdirSync(path)) canonicalisePathMetaData(join(path, e));
   }
-  if (isRoot && (st.uid !== process.getuid!() || st.gid !== process.getgid!())) {
-    lchownSync(path, process.getuid!(), process.getgid!());
+  if (isRoot && (st.uid !== ourUid || st.gid !== ourGid)) {
+    lchownSync(path, ourUid, ourGid);
   }
   if (!st.isSymbolicLink()) {
     const mode = st.isDirectory() || (st.mode & C.S_IXUSR) !== 0 ? 0o555 : 0o444;
