@@ -120,3 +120,46 @@ test('the sweep takes dead owners\' chroots only', () => {
     rmSync(base, { recursive: true, force: true });
   }
 });
+
+/**
+ * An output whose store path exists already stays in the chroot for the
+ * caller (`outputLocation`) after `destroy`, and goes when tix exits.
+ */
+test('an output kept for outputLocation is removed when the process exits', { skip: !avail.ok && `sandbox unavailable` }, () => {
+  const base = mkdtempSync(join(tmpdir(), 'tix-sbclean-'));
+  chmodSync(base, 0o755);
+  try {
+    const store = join(base, 'store');
+    mkdirSync(join(base, 'build'), { recursive: true });
+    mkdirSync(store);
+    const out = join(store, `${'d'.repeat(32)}-out`);
+    const program = `
+      import { Settings } from ${JSON.stringify(new URL('../../src/core/index.js', import.meta.url).href)};
+      import { createSandbox } from ${JSON.stringify(new URL('../../src/build/sandbox/index.js', import.meta.url).href)};
+      import { existsSync, writeFileSync, readFileSync } from 'node:fs';
+      const settings = new Settings();
+      settings.set('sandbox-paths', '/bin/sh=/bin/bash /bin/bash /usr /lib /lib64?');
+      const sb = await createSandbox({ drvPath: ${JSON.stringify(join(store, `${'e'.repeat(32)}-k.drv`))}, storeDir: ${JSON.stringify(store)},
+        buildDir: ${JSON.stringify(join(base, 'build'))}, inputClosure: new Set(), outputs: new Map([['out', ${JSON.stringify(out)}]]),
+        network: false, noChroot: false, settings, requiredSystemFeatures: [] });
+      const child = await sb.spawn({ builder: '/bin/sh', args: ['-c', 'echo new > $out'], env: { out: ${JSON.stringify(out)} }, cwd: sb.buildDirInSandbox });
+      child.output.resume();
+      await child.exited;
+      writeFileSync(${JSON.stringify(out)}, 'old\\n'); // the path became valid meanwhile
+      await sb.destroy();
+      const loc = sb.outputLocation(${JSON.stringify(out)});
+      console.log(JSON.stringify({ loc, content: readFileSync(loc, 'utf8'), kept: existsSync(loc) }));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', program], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { loc: string; content: string; kept: boolean };
+    assert.ok(res.loc.startsWith(join(store, `${'e'.repeat(32)}-k.drv.chroot`)), res.loc);
+    assert.equal(res.content, 'new\n');
+    assert.ok(res.kept);
+    assert.deepEqual(readdirSync(store).filter((n) => n.endsWith('.chroot')), [], 'chroot left after exit');
+    assert.deepEqual(readdirSync(join(store, '.tix-sandbox', 'active')), [], 'owner record left after exit');
+  } finally {
+    spawnSync('chmod', ['-R', 'u+w', base]);
+    rmSync(base, { recursive: true, force: true });
+  }
+});

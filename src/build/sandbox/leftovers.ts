@@ -99,6 +99,32 @@ export function sweepDeadChroots(storeDir: string, sharedDir: string): void {
   }
 }
 
+/** Chroots still holding outputs the builder reads (`--check` of an existing path), removed when tix exits. */
+const atExit = new Map<string, { sharedDir: string; id: string }>();
+let exitHook = false;
+
+export function removeAtExit(sharedDir: string, id: string, chrootDir: string): void {
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const [dir, r] of atExit) {
+        try {
+          rmTree(dir);
+          releaseChroot(r.sharedDir, r.id);
+        } catch {
+          /* the next start's sweep takes it */
+        }
+      }
+    });
+  }
+  atExit.set(chrootDir, { sharedDir, id });
+}
+
+/** A new build of the same derivation owns `chrootDir` now: do not remove it at exit. */
+export function cancelRemoveAtExit(chrootDir: string): void {
+  atExit.delete(chrootDir);
+}
+
 /** Test hook: forget which stores were swept. */
 export function resetSweep(): void {
   swept.clear();

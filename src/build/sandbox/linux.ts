@@ -33,7 +33,7 @@ import { SandboxErrorCode } from './errors.js';
 import { prewarmHelper, takeHelper } from './helper-pool.js';
 import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
-import { claimChroot, releaseChroot } from './leftovers.js';
+import { cancelRemoveAtExit, claimChroot, releaseChroot, removeAtExit } from './leftovers.js';
 import { forgetProbe, type SandboxTools } from './availability.js';
 import type { SandboxPath } from './settings.js';
 import type { BuilderProcess, Sandbox, SpawnRequest } from './types.js';
@@ -107,7 +107,7 @@ export class LinuxSandbox implements Sandbox {
     const { buildUser } = this.opts;
     ensureShared(this.sharedDir);
     claimChroot(this.sharedDir, this.opts.id); // before the dir exists: a sweep never takes a live build's
-    atExit.delete(this.chrootDir);
+    cancelRemoveAtExit(this.chrootDir);
     rmTree(this.chrootDir); // a leftover of an interrupted build (2.8 does the same)
     mkdirSync(this.chrootDir, { mode: 0o750 });
     // Builders create their outputs here; the sticky bit keeps them off each other's entries.
@@ -376,25 +376,6 @@ export class LinuxSandbox implements Sandbox {
     }
     return kept;
   }
-}
-
-/** Chroots still holding outputs the builder reads (`--check` of an existing path), removed when tix exits. */
-const atExit = new Map<string, { sharedDir: string; id: string }>();
-
-function removeAtExit(sharedDir: string, id: string, chrootDir: string): void {
-  if (atExit.size === 0) {
-    process.once('exit', () => {
-      for (const [dir, r] of atExit) {
-        try {
-          rmTree(dir);
-          releaseChroot(r.sharedDir, r.id);
-        } catch {
-          /* the next start's sweep takes it */
-        }
-      }
-    });
-  }
-  atExit.set(chrootDir, { sharedDir, id });
 }
 
 /** Running (not gone, not a zombie). pid 1 of a pid namespace turns zombie only once the rest of it is gone. */
