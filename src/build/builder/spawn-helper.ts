@@ -14,7 +14,9 @@
  * Protocol. To the helper: `S <id> <n>\n` then n netstrings (`<len>:<bytes>,`):
  * cwd, builder, args…, then `\0` and env `K=V` entries; `K <id>\n` kills the
  * builder's process group. From the helper: `D <id> <len>\n<bytes>` output,
- * `E <id>\n` end of output, `X <id> <code> <signal>\n` exit status.
+ * `E <id>\n` end of output, `X <id> <code> <signal>\n` exit status (sent when the
+ * builder is reaped, even if something it started still holds the output pipe:
+ * the caller then kills the process group, as with a direct spawn).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,7 +28,7 @@ use strict; use warnings;
 $SIG{PIPE} = 'IGNORE';
 my $chld = 0; $SIG{CHLD} = sub { $chld = 1 };
 binmode STDIN; binmode STDOUT; $| = 1;
-my (%fh, %pid, %byfd);
+my (%fh, %pid);
 my $in = '';
 sub out { my $s = shift; my $o = 0; while ($o < length $s) { my $n = syswrite(STDOUT, $s, length($s) - $o, $o); if (!defined $n) { next if $!{EINTR}; exit 0; } $o += $n; } }
 sub take_netstring { my ($r) = @_; return undef unless $$r =~ /^(\d+):/; my $len = $1; my $h = length($len) + 1; return undef if length($$r) < $h + $len + 1; my $v = substr($$r, $h, $len); substr($$r, 0, $h + $len + 1) = ''; return $v; }
@@ -37,7 +39,7 @@ sub start {
   for my $x (@f) { if ($x eq "\0") { $e = 1; next } if ($e) { my ($k, $v) = split /=/, $x, 2; $env{$k} = $v } else { push @args, $x } }
   pipe(my $r, my $w) or die "pipe: $!";
   my $pid = fork();
-  if (!defined $pid) { out("D $id " . length("fork: $!\n") . "\nfork: $!\n"); out("E $id\nX $id 1 -\n"); return }
+  if (!defined $pid) { close $r; close $w; out("D $id " . length("fork: $!\n") . "\nfork: $!\n"); out("E $id\nX $id 1 -\n"); return }
   if ($pid == 0) {
     close $r; POSIX::setsid();
     open(STDIN, '<', '/dev/null'); open(STDOUT, '>&', $w); open(STDERR, '>&', $w); close $w;
@@ -49,46 +51,46 @@ sub start {
     print "executing '$builder': $!\n"; POSIX::_exit(1);
   }
   close $w;
-  $fh{$id} = $r; $pid{$id} = $pid; $byfd{fileno $r} = $id;
+  $fh{$id} = $r; $pid{$id} = $pid;
 }
 use POSIX ();
-my %exited; my %eof;
+my %eof; my %pgid;
 my $stdin_open = 1;
-while ($stdin_open || %pid) {
+while ($stdin_open || %pid || %fh) {
   my $rin = ''; vec($rin, fileno(STDIN), 1) = 1 if $stdin_open;
-  vec($rin, fileno($fh{$_}), 1) = 1 for grep { !$eof{$_} } keys %fh;
-  my $n = select(my $rout = $rin, undef, undef, 0.1);
+  vec($rin, fileno($fh{$_}), 1) = 1 for keys %fh;
+  # A builder whose output ended is about to exit: poll for its status. Running ones: SIGCHLD
+  # interrupts select, and a short timeout covers a signal that lands just before it.
+  my $wait = (grep { $eof{$_} } keys %pid) ? 0.001 : %pid ? 0.05 : undef;
+  my $n = select(my $rout = $rin, undef, undef, $wait);
   if ($n > 0) {
     if ($stdin_open && vec($rout, fileno(STDIN), 1)) {
       my $got = sysread(STDIN, my $buf, 65536);
       if (!$got) { $stdin_open = 0 } else { $in .= $buf }
       while (1) {
-        if ($in =~ /^K (\d+)\n/) { my $id = $1; substr($in, 0, length("K $id\n")) = ''; kill('KILL', -$pid{$id}) if $pid{$id}; next }
+        if ($in =~ /^K (\d+)\n/) { my $id = $1; substr($in, 0, length("K $id\n")) = ''; kill('KILL', -$pgid{$id}) if $pgid{$id}; next }
         if ($in =~ /^S (\d+) (\d+)\n/) {
           my ($id, $cnt) = ($1, $2); my $hdr = length("S $id $cnt\n");
           my $rest = substr($in, $hdr); my @f;
           for (1 .. $cnt) { my $v = take_netstring(\$rest); last unless defined $v; push @f, $v }
           last if @f < $cnt;
-          $in = $rest; start($id, @f); next;
+          $in = $rest; start($id, @f); $pgid{$id} = $pid{$id} if $pid{$id}; next;
         }
         last;
       }
     }
     for my $id (keys %fh) {
-      next if $eof{$id} || !vec($rout, fileno($fh{$id}), 1);
+      next unless vec($rout, fileno($fh{$id}), 1);
       my $got = sysread($fh{$id}, my $buf, 65536);
       if ($got) { out("D $id " . length($buf) . "\n" . $buf) }
-      elsif (defined $got || !$!{EINTR}) { $eof{$id} = 1; close $fh{$id}; out("E $id\n") }
+      elsif (defined $got || !$!{EINTR}) { close $fh{$id}; delete $fh{$id}; $eof{$id} = 1; delete $pgid{$id} unless $pid{$id}; out("E $id\n") }
     }
   }
   while ((my $p = waitpid(-1, POSIX::WNOHANG())) > 0) {
     my ($id) = grep { $pid{$_} == $p } keys %pid; next unless defined $id;
     my $st = $?; my $code = ($st & 127) ? '-' : ($st >> 8); my $sig = ($st & 127) || '-';
-    $exited{$id} = "X $id $code $sig\n";
-  }
-  for my $id (keys %exited) {
-    next unless $eof{$id};
-    out($exited{$id}); delete $exited{$id}; delete $pid{$id}; delete $fh{$id}; delete $eof{$id};
+    delete $pid{$id}; if ($eof{$id}) { delete $eof{$id}; delete $pgid{$id} }
+    out("X $id $code $sig\n");
   }
 }
 `;
@@ -101,6 +103,9 @@ const SIGNALS: Record<number, NodeJS.Signals> = {
 interface Job {
   output: PassThrough;
   exit: (s: { code: number | null; signal: NodeJS.Signals | null }) => void;
+  /** Output ended / status received: the job is forgotten once both happened. */
+  ended: boolean;
+  exited: boolean;
 }
 
 class SpawnHelper {
@@ -128,7 +133,7 @@ class SpawnHelper {
     const output = new PassThrough();
     let exit!: Job['exit'];
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => (exit = r));
-    this.jobs.set(id, { output, exit });
+    this.jobs.set(id, { output, exit, ended: false, exited: false });
     this.busy();
     const fields = [req.cwd, req.builder, ...req.args, '\0', ...Object.entries(req.env).map(([k, v]) => `${k}=${v}`)];
     const parts: Buffer[] = [Buffer.from(`S ${id} ${fields.length}\n`)];
@@ -163,10 +168,17 @@ class SpawnHelper {
         continue;
       }
       this.buf = this.buf.subarray(nl + 1);
-      if (head[0] === 'E') job?.output.end();
-      if (head[0] === 'X' && job) {
-        this.jobs.delete(id);
+      if (job === undefined) continue;
+      if (head[0] === 'E') {
+        job.ended = true;
+        job.output.end();
+      }
+      if (head[0] === 'X') {
+        job.exited = true;
         job.exit(head[2] === '-' ? { code: null, signal: SIGNALS[Number(head[3])] ?? 'SIGKILL' } : { code: Number(head[2]), signal: null });
+      }
+      if (job.ended && job.exited) {
+        this.jobs.delete(id);
         if (this.jobs.size === 0) this.idle();
       }
     }
