@@ -14,46 +14,24 @@
  * file means its previous holder deleted it (and wrote `d`), so we retry.
  */
 import { closeSync, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { NixError } from '../core/index.js';
 import { StoreErrorCode } from './errors.js';
+import { EINTR, EWOULDBLOCK, loadLibc } from './libc.js';
 
 const LOCK_SH = 1;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_UN = 8;
-const EINTR = 4;
-const EWOULDBLOCK = 11;
-
-type FlockFn = (fd: number, op: number) => number;
-let flockFn: FlockFn | undefined;
-let errnoFn: (() => number) | undefined;
-
-/** libc flock(2), loaded on first use (koffi costs ~10 ms to load). */
-function loadFlock(): FlockFn {
-  if (flockFn !== undefined) return flockFn;
-  try {
-    const koffi = createRequire(import.meta.url)('koffi') as {
-      load(lib: string): { func(sig: string): FlockFn };
-      errno(): number;
-    };
-    flockFn = koffi.load('libc.so.6').func('int flock(int, int)');
-    errnoFn = () => koffi.errno();
-  } catch (e) {
-    throw new NixError(StoreErrorCode.E_LOCK, `cannot load flock(2) through koffi: ${(e as Error).message}`, { cause: e });
-  }
-  return flockFn;
-}
 
 /**
  * One non-blocking flock attempt: true when taken, false when someone holds
  * a conflicting lock; other errors throw.
  */
 function flockNB(fd: number, op: number, what: string): boolean {
-  const f = loadFlock();
+  const c = loadLibc();
   for (;;) {
-    if (f(fd, op | LOCK_NB) === 0) return true;
-    const err = errnoFn!();
+    if (c.flock(fd, op | LOCK_NB) === 0) return true;
+    const err = c.errno();
     if (err === EWOULDBLOCK) return false;
     if (err !== EINTR) throw new NixError(StoreErrorCode.E_LOCK, `acquiring/releasing lock '${what}': errno ${err}`);
   }
@@ -103,7 +81,7 @@ export function appendTempRootSync(lock: FileLock, gcLockPath: string, storePath
   } catch (e) {
     throw new NixError(StoreErrorCode.E_LOCK, `writing temporary roots file '${lock.path}': ${(e as Error).message}`, { cause: e });
   } finally {
-    loadFlock()(g, LOCK_UN);
+    loadLibc().flock(g, LOCK_UN);
   }
   return true;
 }

@@ -15,7 +15,7 @@
  * between rename and commit leaves complete but unregistered contents under
  * the final name, which is invalid and gets replaced by the next add or GC.
  */
-import { lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync, fchownSync } from 'node:fs';
+import { existsSync, lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync, fchownSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NixError, CoreErrorCode } from '../../core/index.js';
@@ -24,6 +24,9 @@ import {
 } from '../../formats/index.js';
 import { canonicalisePathMetaData, fsyncTree, fsyncDir, isRoot, ourUid, ourGid } from './canonicalise.js';
 import { dumpPathSync, hashPath } from '../nar-fs.js';
+import { AT_FDCWD, AT_SYMLINK_FOLLOW, EEXIST, O_TMPFILE_WRONLY, loadLibc } from '../libc.js';
+
+const ENOENT = 2;
 
 let counter = 0;
 
@@ -126,6 +129,60 @@ export function writeNewFile(path: string, data: Uint8Array, fsync: boolean, can
   } finally {
     closeSync(fd);
   }
+}
+
+let tmpfileUnsupported = false;
+
+/**
+ * Write a small regular file under its final name, atomically and with
+ * canonical metadata: an unnamed `O_TMPFILE` inode in the store dir is
+ * filled, given mode/mtime/owner through its fd, and only then linked in
+ * (linkat through /proc/self/fd). One directory operation instead of
+ * create + rename, and a kill before the link leaves nothing behind. A
+ * leftover under the final name (never valid: the caller holds the path
+ * lock and checked) is replaced. Returns false when the kernel, the file
+ * system or a missing /proc rules this out; the caller then writes under a
+ * temp name and renames.
+ */
+export function writeFileAtomic(final: string, data: Uint8Array, o: { fsync: boolean; executable: boolean }): boolean {
+  if (tmpfileUnsupported) return false;
+  const dir = final.slice(0, final.lastIndexOf('/')) || '/';
+  const mode = o.executable ? 0o555 : 0o444;
+  let fd: number;
+  try {
+    fd = openSync(dir, O_TMPFILE_WRONLY, mode);
+  } catch (e) {
+    if (['EOPNOTSUPP', 'EISDIR', 'EINVAL', 'ENOTSUP'].includes((e as NodeJS.ErrnoException).code ?? '')) {
+      tmpfileUnsupported = true;
+      return false;
+    }
+    throw e;
+  }
+  try {
+    for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
+    fchmodSync(fd, mode);
+    futimesSync(fd, 1, 1);
+    if (isRoot) fchownSync(fd, ourUid, ourGid);
+    if (o.fsync) fsyncSync(fd);
+    const c = loadLibc();
+    for (let attempt = 0; ; attempt++) {
+      if (c.linkat(AT_FDCWD, `/proc/self/fd/${fd}`, AT_FDCWD, final, AT_SYMLINK_FOLLOW) === 0) break;
+      const err = c.errno();
+      if (err === EEXIST && attempt === 0) {
+        deletePath(final);
+        continue;
+      }
+      if (err === ENOENT && attempt === 0 && !existsSync('/proc/self/fd')) {
+        tmpfileUnsupported = true;
+        return false;
+      }
+      throw new NixError(CoreErrorCode.E_IO, `creating '${final}': errno ${err}`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (o.fsync) fsyncDir(dir);
+  return true;
 }
 
 /** Stream bytes into a new file while hashing them. */

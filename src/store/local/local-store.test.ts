@@ -174,3 +174,36 @@ test('LocalStore: fsync-store-paths = true takes the same path to validity', asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('LocalStore: small adds replace an unregistered leftover under the final name, canonical and complete', async () => {
+  const t = tempStore();
+  try {
+    const cases: [string, 'file' | 'dir' | 'symlink', boolean][] = [
+      ['leftover file', 'file', false], ['leftover dir', 'dir', false], ['leftover symlink', 'symlink', true],
+    ];
+    for (const [name, kind, exec] of cases) {
+      const contents = Buffer.from(`contents of ${name}\n`);
+      const src = join(t.dir, `src-${kind}`);
+      writeFileSync(src, contents);
+      chmodSync(src, exec ? 0o755 : 0o644);
+      // Where the add will land (same hash as the add computes).
+      const nar = serialiseNar(regularFromBytes(contents, exec));
+      const final = t.store.print(t.store.storeDir.makeFixedOutputPath({ recursive: true, hash: hashBytes('sha256', nar), name: `src-${kind}` }));
+      if (kind === 'file') writeFileSync(final, 'half-writ');
+      else if (kind === 'dir') mkdirSync(join(final, 'inner'), { recursive: true });
+      else symlinkSync('/nonexistent', final);
+      const info = await t.store.addPathToStore({ name: `src-${kind}`, fsPath: src, method: 'recursive', hashAlgo: 'sha256' });
+      assert.equal(t.store.print(info.path), final, name);
+      assert.deepEqual(readFileSync(final), contents, name);
+      const st = statSync(final);
+      assert.equal(st.mode & 0o7777, exec ? 0o555 : 0o444, name);
+      assert.equal(st.mtimeMs, 1000, name);
+      assert.equal(st.nlink, 1, name);
+      const text = await t.store.addTextToStore(`t-${kind}`, contents, []);
+      assert.deepEqual(readFileSync(t.store.print(text)), contents);
+    }
+    assert.deepEqual(readdirSync(join(t.dir, 'store')).filter((n) => n.includes('tix-tmp') || n.endsWith('.lock')), []);
+  } finally {
+    await t.done();
+  }
+});

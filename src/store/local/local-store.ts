@@ -22,7 +22,7 @@ import { TempRoots } from '../gc/temp-roots.js';
 import { StoreDb } from './db.js';
 import { drvOutputPaths, infoToRow, rowToInfo, sortPaths } from './path-info.js';
 import {
-  checkAddName, deletePath, fixedCa, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, notFound, textCa, writeNewFile, writeStreamHashed,
+  checkAddName, deletePath, fixedCa, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, notFound, textCa, writeNewFile, writeStreamHashed,
 } from './add-to-store.js';
 import { copyTree } from './canonicalise.js';
 import { copyTreeHashed } from './copy-hashed.js';
@@ -297,17 +297,9 @@ export class LocalStore implements Store {
     const locks = await this.tempRoots.addAndLock(printed);
     try {
       if (!opts.repair && this.db.isValid(printed)) return this.queryPathInfoSync(path)!;
-      const tmp = makeTempPath(this.storeDir, path.hashPart);
-      let moved = false;
-      try {
-        writeNewFile(tmp, data, this.fsync, { executable: exec });
-        moveIntoPlace({ tmp, final: printed, fsync: this.fsync, canonical: true });
-        moved = true;
-        this.db.registerValidPaths([infoToRow(this.storeDir, info, path.isDerivation() ? this.drvOutputsFromText(utf8(data)) : undefined)]);
-        return info;
-      } finally {
-        if (!moved) deletePath(tmp);
-      }
+      this.writeSmallFile(path, data, exec);
+      this.db.registerValidPaths([infoToRow(this.storeDir, info, path.isDerivation() ? this.drvOutputsFromText(utf8(data)) : undefined)]);
+      return info;
     } finally {
       await locks.unlock();
     }
@@ -357,25 +349,35 @@ export class LocalStore implements Store {
     try {
       if (this.db.isValid(printed)) return path;
       this.checkRefsValid(printed, references);
-      const tmp = makeTempPath(this.storeDir, path.hashPart);
-      let moved = false;
-      try {
-        writeNewFile(tmp, text, this.fsync, { executable: false });
-        const { narHash, narSize } = narOfBytes(text);
-        moveIntoPlace({ tmp, final: printed, fsync: this.fsync, canonical: true });
-        moved = true;
-        // References were checked above; the outputs come from the text in hand.
-        const info: ValidPathInfo = {
-          path, narHash, narSize, references: sortPaths([...references]), registrationTime: 0, ultimate: false, sigs: [], ca: textCa(contentHash),
-        };
-        const drvOutputs = path.isDerivation() ? this.drvOutputsFromText(utf8(text)) : undefined;
-        this.db.registerValidPaths([infoToRow(this.storeDir, info, drvOutputs)]);
-        return path;
-      } finally {
-        if (!moved) deletePath(tmp);
-      }
+      this.writeSmallFile(path, text, false);
+      const { narHash, narSize } = narOfBytes(text);
+      // References were checked above; the outputs come from the text in hand.
+      const info: ValidPathInfo = {
+        path, narHash, narSize, references: sortPaths([...references]), registrationTime: 0, ultimate: false, sigs: [], ca: textCa(contentHash),
+      };
+      const drvOutputs = path.isDerivation() ? this.drvOutputsFromText(utf8(text)) : undefined;
+      this.db.registerValidPaths([infoToRow(this.storeDir, info, drvOutputs)]);
+      return path;
     } finally {
       await locks.unlock();
+    }
+  }
+
+  /**
+   * Put a small file's bytes under `path` (path lock held, not valid):
+   * O_TMPFILE + link where possible, else a temp name and rename.
+   */
+  private writeSmallFile(path: StorePath, data: Uint8Array, executable: boolean): void {
+    const printed = this.print(path);
+    if (writeFileAtomic(printed, data, { fsync: this.fsync, executable })) return;
+    const tmp = makeTempPath(this.storeDir, path.hashPart);
+    let moved = false;
+    try {
+      writeNewFile(tmp, data, this.fsync, { executable });
+      moveIntoPlace({ tmp, final: printed, fsync: this.fsync, canonical: true });
+      moved = true;
+    } finally {
+      if (!moved) deletePath(tmp);
     }
   }
 

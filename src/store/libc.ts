@@ -1,0 +1,44 @@
+/**
+ * The few libc calls Node lacks that the store needs: flock(2) for Nix's
+ * lock files, and linkat(2) to give an `O_TMPFILE` file its name. Called
+ * through koffi (an FFI with prebuilt binaries, also used for SO_PEERCRED),
+ * loaded on first use (~10 ms).
+ */
+import { createRequire } from 'node:module';
+import { NixError } from '../core/index.js';
+import { StoreErrorCode } from './errors.js';
+
+interface Libc {
+  flock: (fd: number, op: number) => number;
+  linkat: (olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number) => number;
+  errno: () => number;
+}
+
+let libc: Libc | undefined;
+
+export function loadLibc(): Libc {
+  if (libc !== undefined) return libc;
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as {
+      load(lib: string): { func(sig: string): (...a: unknown[]) => number };
+      errno(): number;
+    };
+    const lib = koffi.load('libc.so.6');
+    libc = {
+      flock: lib.func('int flock(int, int)') as Libc['flock'],
+      linkat: lib.func('int linkat(int, const char *, int, const char *, int)') as Libc['linkat'],
+      errno: () => koffi.errno(),
+    };
+  } catch (e) {
+    throw new NixError(StoreErrorCode.E_LOCK, `cannot load libc through koffi: ${(e as Error).message}`, { cause: e });
+  }
+  return libc;
+}
+
+export const EINTR = 4;
+export const EWOULDBLOCK = 11;
+export const EEXIST = 17;
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_FOLLOW = 0x400;
+/** `O_TMPFILE | O_WRONLY` (Linux x86_64/aarch64: __O_TMPFILE | O_DIRECTORY | O_WRONLY). */
+export const O_TMPFILE_WRONLY = 0o20200000 | 0o1;
