@@ -79,6 +79,12 @@ test('paths added by a live process (text .drv, addToStore, addToStoreNar) survi
     try {
       const paths = await w.lines(3);
       assert.match(paths[0]!, /-held\.drv$/);
+      // Both list the live adder's temp roots (valid or not), and agree on live and dead.
+      for (const flag of ['--print-roots', '--print-live', '--print-dead']) {
+        const r = ok(runRef(root, 'nix-store', ['--gc', flag]), `ref ${flag}`);
+        assert.equal(ok(runTix(root, 'nix-store', ['--gc', flag]), `tix ${flag}`), r, flag);
+        if (flag === '--print-roots') for (const p of paths) assert.ok(r.includes(`} -> ${p}\n`), `${p} is a temp root`);
+      }
       for (const [name, run] of collectors) {
         ok(run(root, 'nix-store', ['--gc']), `${name} gc`);
         for (const p of paths) {

@@ -140,7 +140,8 @@ export async function findRootsMap(store: LocalStore, censor: boolean, log?: Roo
   const roots = findPermanentRoots(store, log);
   merge(roots, findRuntimeRoots(store, censor));
   const temp = await findTempRoots(store.stateDir, censor);
-  for (const [t, ls] of temp) if (store.db.isValid(t)) for (const l of ls) addRoot(roots, t, l);
+  // As 2.8's findTempRoots: every temp root, valid or not (an add in flight roots its path first).
+  for (const [t, ls] of temp) if (store.storeDir.isStorePath(t)) for (const l of ls) addRoot(roots, t, l);
   return roots;
 }
 
