@@ -5,7 +5,8 @@
  * it forks itself. So a `LinuxSandbox` takes its helper when it is created,
  * not when the builder is spawned (the builder's environment, log and
  * recursive-Nix socket are prepared meanwhile), and after a sandboxed build
- * one idle helper is started for the next build of this process.
+ * (from the second on) one idle helper is started for the next build of this
+ * process; a warm process can start one ahead (`prestartSandboxHelper`).
  *
  * An idle helper only waits for its job on fd 3 (see helper-script.ts); it
  * holds no mount, dies with tix (PR_SET_PDEATHSIG), exits on EOF, and does
@@ -51,7 +52,18 @@ export function takeHelper(tools: SandboxTools): ChildProcess {
   return start(tools);
 }
 
-/** Start the idle helper for the next build (once the current one is done). */
+let finished = 0;
+
+/**
+ * A sandboxed build is done: start the idle helper for the next one, from the
+ * second build of the process on (a process that builds one derivation would
+ * only fork a helper it never uses, as the builder's spawn helper reasons).
+ */
+export function buildFinished(tools: SandboxTools): void {
+  if (finished++ >= 1) prewarmHelper(tools);
+}
+
+/** Start the idle helper for the next build. */
 export function prewarmHelper(tools: SandboxTools): void {
   if (process.env.TIX_SANDBOX_WARM === '0' || (idle && running(idle))) return;
   const c = start(tools);

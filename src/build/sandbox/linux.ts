@@ -30,7 +30,7 @@ import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NixError } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
-import { prewarmHelper, takeHelper } from './helper-pool.js';
+import { buildFinished, takeHelper } from './helper-pool.js';
 import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
 import { cancelRemoveAtExit, claimChroot, releaseChroot, removeAtExit } from './leftovers.js';
@@ -341,8 +341,8 @@ export class LinuxSandbox implements Sandbox {
     if (this.helperExit) await this.helperExit;
     await this.sandboxGone();
     this.ctl?.destroy();
-    // The next build of this process finds its helper started (not for a helper that never got its job).
-    if (this.spawned && this.viewMode !== '') setImmediate(() => prewarmHelper(this.opts.tools));
+    // The next build of this process may find its helper started (not after a helper that never got its job).
+    if (this.spawned && this.viewMode !== '') setImmediate(() => buildFinished(this.opts.tools));
     try {
       const kept = this.moveOutputs();
       rmTree(this.chrootDir, kept);
