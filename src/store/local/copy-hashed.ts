@@ -12,7 +12,9 @@
  * `moveIntoPlace` canonicalises them afterwards.
  */
 import { closeSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
-import type { NarNode, HashType } from '../../formats/index.js';
+import { HashSink, type Hash, type NarNode, type HashType } from '../../formats/index.js';
+import { NixError } from '../../core/index.js';
+import { StoreErrorCode } from '../errors.js';
 import { fsNode, hashNode, type PathHash } from '../nar-fs.js';
 
 const SLASH = Buffer.from('/');
@@ -55,4 +57,28 @@ function tee(node: NarNode, dst: Buffer): NarNode {
       };
     }
   }
+}
+
+/**
+ * A flat add's one pass: copy the regular file `src` to `dst` (mode 0644, or
+ * 0755 when `executable`), hashing its contents with `algo` (the content
+ * address) and, at the same time, the NAR of the copy (its narHash).
+ */
+export function copyFileHashed(src: string, dst: string, algo: HashType, executable: boolean): PathHash & { fileHash: Hash } {
+  const node = fsNode(src);
+  if (node.type === 'directory') throw new NixError(StoreErrorCode.E_NOT_IN_STORE, 'reading from file: Is a directory');
+  if (node.type !== 'regular') throw new NixError(StoreErrorCode.E_NOT_IN_STORE, `file '${src}' is not a regular file`);
+  const sink = new HashSink(algo);
+  const copy = tee({ ...node, executable, read: node.read.bind(node), close: node.close?.bind(node) }, Buffer.from(dst, 'utf8'));
+  if (copy.type !== 'regular') throw new Error('Assertion failed: regular copy');
+  const r = hashNode({
+    ...copy,
+    read(into, position) {
+      const n = copy.read(into, position);
+      sink.update(into.subarray(0, n));
+      return n;
+    },
+    close: copy.close?.bind(copy),
+  });
+  return { ...r, fileHash: sink.finish() };
 }

@@ -6,13 +6,13 @@
  * big-lock,reserved}`, `gc.lock`, `gcroots/`, `profiles/`, `temproots/`.
  * Every add follows add-to-store.ts's temp-write → rename → register protocol.
  */
-import { mkdirSync, existsSync, openSync, closeSync, ftruncateSync, writeFileSync, renameSync, copyFileSync, lstatSync, readFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, existsSync, openSync, closeSync, ftruncateSync, writeFileSync, renameSync, lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError, Settings, compareUtf8 } from '../../core/index.js';
 import {
   Hash, StoreDir, StorePath, hashBytes, regularFromBytes, serialiseNar, type HashType, type ByteReader,
 } from '../../formats/index.js';
-import { dumpPath, hashFile, restorePath } from '../nar-fs.js';
+import { dumpPath, restorePath } from '../nar-fs.js';
 import { StoreErrorCode } from '../errors.js';
 import type {
   AddToStoreNarOptions, AddToStoreOptions, ByteSource, GCOptions, GCResults, Roots, Store, ValidPathInfo,
@@ -25,7 +25,7 @@ import {
   checkAddName, deletePath, fixedCa, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, notFound, textCa, writeNewFile, writeStreamHashed,
 } from './add-to-store.js';
 import { copyTree } from './canonicalise.js';
-import { copyTreeHashed } from './copy-hashed.js';
+import { copyFileHashed, copyTreeHashed } from './copy-hashed.js';
 import { restoreNarHashed } from './nar.js';
 import { computeClosure } from './closure.js';
 
@@ -255,11 +255,9 @@ export class LocalStore implements Store {
         caHash = r.hashes[algos.length - 1]!;
         narSize = r.narSize;
       } else {
-        if (st.isDirectory()) throw new NixError(StoreErrorCode.E_NOT_IN_STORE, 'reading from file: Is a directory');
-        copyFileSync(opts.fsPath, tmp);
-        chmodSync(tmp, opts.preserveExecutable && (st.mode & 0o100) !== 0 ? 0o755 : 0o644);
-        caHash = hashFile(tmp, opts.hashAlgo);
-        ({ hash: narHash, narSize } = hashPathWithSize(tmp, st.size));
+        // One pass: contents hash and NAR hash from the bytes as they are copied.
+        const r = copyFileHashed(opts.fsPath, tmp, opts.hashAlgo, opts.preserveExecutable === true && (st.mode & 0o100) !== 0);
+        ({ hash: narHash, narSize, fileHash: caHash } = r);
       }
       const recursive = opts.method === 'recursive';
       const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name });
