@@ -16,12 +16,24 @@
  */
 import { writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { bundledCommandModules, loadCommand } from '../dispatch.js';
+import { loadCommand } from '../dispatch.js';
 import { cliEntry } from '../main.js';
 import { refuseReason } from './peer.js';
 import { HEADER_BYTES, parseHeader, parseRequest, refusal, reply, type LaunchRequest } from './request.js';
 import * as sys from './syscalls.js';
-import { warmUp } from './warm-up.js';
+import { setNowhereEnv, warmUp } from './warm-up.js';
+
+/**
+ * Command modules loaded before a job arrives: the common commands, which
+ * between them pull in the evaluator, store, build and glue chunks. Every
+ * job pays its child's start-up in CPU (each child serves one job), so rarer
+ * commands (daemon, verify, export, …) load on demand as they would directly.
+ */
+const PRELOAD = [
+  './nix-instantiate.js', './nix-build.js', './nix-hash.js', './nix.js', './nix-store.js',
+  './nix-store/add.js', './nix-store/query.js', './nix-store/realise.js', './nix-store/restore.js', './nix-store/dump.js',
+  './nix/eval.js', './nix/build.js', './nix/path-info.js',
+];
 
 const LISTEN_FD = 3;
 const CTL_FD = 4;
@@ -41,8 +53,9 @@ function log(msg: string): void {
 export async function runWarmChild(managerPid: number): Promise<void> {
   sys.setParentDeathSignal(SIGKILL);
   if (process.ppid !== managerPid) process.exit(0); // the manager died before the prctl
-  for (const m of bundledCommandModules()) await loadCommand(m, m);
-  await warmUp();
+  for (const m of PRELOAD) await loadCommand(m, m).catch(() => undefined); // a job reports it
+  if (process.env.TIX_SERVER_WARMUP === '0') setNowhereEnv();
+  else await warmUp();
   refuseReason({ pid: process.pid, uid: process.geteuid!(), gid: process.getegid!() }); // caches our identity
   sys.writeAll(CTL_FD, Buffer.from('W'));
   for (;;) {

@@ -9,12 +9,13 @@
  * SHRINK_MS without that. The manager exits, removing its socket, after
  * TIX_SERVER_IDLE seconds (default 120) without a job, when the bundle it
  * serves changes, when its socket is removed or replaced, or when children
- * keep dying before they are warm. Idle children die with it (PDEATHSIG);
+ * keep dying before they are warm (then `<id>.broken` stops bin/tix from
+ * starting another for this build). Idle children die with it (PDEATHSIG);
  * running jobs do not.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
-import { closeSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as sys from './syscalls.js';
 
@@ -150,7 +151,11 @@ export class PoolManager {
     this.children.delete(child);
     if (state === 'starting') {
       this.log(`child ${child.pid} died while starting (${signal ?? code})`);
-      if (++this.earlyDeaths >= MAX_EARLY_DEATHS) return this.shutdown('children keep dying at start-up');
+      if (++this.earlyDeaths >= MAX_EARLY_DEATHS) {
+        // bin/tix starts no pool for this build while the marker exists (see the log for why).
+        writeFileSync(`${this.opts.dir}/${this.opts.id}.broken`, '');
+        return this.shutdown('children keep dying at start-up');
+      }
     }
     if (state === 'starting' || state === 'idle') this.topUp();
   }

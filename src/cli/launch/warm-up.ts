@@ -1,7 +1,53 @@
 /**
- * Side-effect-free work a warm child does before it waits for a job, so the
- * job does not pay V8's lazy compilation of the hot paths on first call.
+ * Work a warm child does before it waits for a job, so the job does not pay
+ * V8's lazy compilation of the common paths (argv parsing, settings, the
+ * evaluator, printing, hashing) on its first call.
+ *
+ * Side-effect free: the commands run with in-memory stdio and an environment
+ * whose Nix directories lie under /proc/nonexistent, where nothing can be
+ * created; only pure commands are run (an evaluation that touches no store,
+ * a hash conversion). The child keeps this environment until a job replaces
+ * it, so it never carries the environment of the client that started the pool.
  */
+import { Readable, Writable } from 'node:stream';
+import { loadSettings, nixDirs } from '../../core/index.js';
+import type { CliContext } from '../context.js';
+import { main } from '../main.js';
+
+const NOWHERE = '/proc/nonexistent/tix-warm-up';
+
+const COMMANDS: [string, string[]][] = [
+  ['nix-instantiate', ['--eval', '--strict', '-E',
+    'let f = x: { a = x + 1; b = "s${toString x}"; c = builtins.map (y: y * 2) [ x 2 ]; }; in [ (f 1) (builtins.attrNames (f 2)) (builtins.hashString "sha256" "x") ]']],
+  ['nix-hash', ['--type', 'sha256', '--to-base32', '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881']],
+];
+
+export function setNowhereEnv(): void {
+  for (const k of Object.keys(process.env)) delete process.env[k];
+  Object.assign(process.env, {
+    NIX_STORE_DIR: `${NOWHERE}/store`,
+    NIX_STATE_DIR: `${NOWHERE}/var`,
+    NIX_LOG_DIR: `${NOWHERE}/log`,
+    NIX_CONF_DIR: `${NOWHERE}/etc`,
+    NIX_REMOTE: '',
+    NIX_PATH: '',
+    HOME: NOWHERE,
+  });
+}
+
 export async function warmUp(): Promise<void> {
-  // filled in after measuring
+  setNowhereEnv();
+  const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
+  for (const [prog, args] of COMMANDS) {
+    const ctx: CliContext = {
+      programName: prog,
+      env: process.env,
+      settings: loadSettings(process.env),
+      dirs: nixDirs(process.env),
+      stdout: sink(),
+      stderr: sink(),
+      stdin: Readable.from([]),
+    };
+    await main(prog, args, ctx).catch(() => 1);
+  }
 }
