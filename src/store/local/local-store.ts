@@ -475,7 +475,12 @@ export class LocalStore implements Store {
 
   async collectGarbage(opts: GCOptions): Promise<GCResults> {
     const { collectGarbage } = await import('../gc/collect.js');
-    return collectGarbage(this, opts);
+    const r = await collectGarbage(this, opts);
+    if (opts.action === 'deleteDead' || opts.action === 'deleteSpecific') {
+      const { removeUnusedLinks } = await import('./optimise.js');
+      removeUnusedLinks(this.storeDir.dir);
+    }
+    return r;
   }
 
   /** Hard-link identical files (`nix-store --optimise`; daemon op OptimiseStore). */
