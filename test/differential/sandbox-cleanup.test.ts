@@ -27,6 +27,8 @@ function leftovers(root: NixRoot, tmp: string): string[] {
   const out = readdirSync(store).filter((n) => n.endsWith('.chroot')).map((n) => `chroot ${n}`);
   const active = join(store, '.tix-sandbox', 'active');
   if (existsSync(active)) out.push(...readdirSync(active).map((n) => `record ${n}`));
+  const trash = join(store, '.tix-sandbox', 'trash');
+  if (existsSync(trash)) out.push(...readdirSync(trash).map((n) => `trash ${n}`));
   out.push(...readdirSync(tmp).map((n) => `build dir ${n}`));
   return out.sort();
 }

@@ -10,8 +10,9 @@
  * and removed after it is gone, so a chroot without a live owner is garbage.
  * The sweep runs once per process and store, before the first sandbox.
  */
-import { readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readdirSync, writeFileSync, unlinkSync, mkdirSync, renameSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { rmTree } from './host-fs.js';
 
 const swept = new Set<string>();
@@ -78,6 +79,7 @@ function readRecord(path: string): string | undefined {
 export function sweepDeadChroots(storeDir: string, sharedDir: string): void {
   if (swept.has(storeDir)) return;
   swept.add(storeDir);
+  sweepTrash(sharedDir);
   const dir = activeDir(sharedDir);
   let ids: string[];
   try {
@@ -99,30 +101,93 @@ export function sweepDeadChroots(storeDir: string, sharedDir: string): void {
   }
 }
 
+/** Trash dirs being deleted in the background; deleted synchronously if still there at exit. */
+const pendingTrash = new Set<string>();
+let trashSeq = 0;
+
+/**
+ * Remove a finished build's chroot off the build's path: one rename into
+ * `<shared>/trash/` (a directory on disk costs about 1 ms to delete here),
+ * then deletion in the thread pool. A rebuild of the same derivation never
+ * meets it, and what is left at exit (or after a crash: the sweep) goes then.
+ */
+export function discardChroot(sharedDir: string, chrootDir: string): void {
+  const trash = join(sharedDir, 'trash');
+  const dst = join(trash, `${basename(chrootDir)}.${process.pid}.${++trashSeq}`);
+  try {
+    try {
+      renameSync(chrootDir, dst);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      mkdirSync(trash, { recursive: true, mode: 0o700 });
+      renameSync(chrootDir, dst);
+    }
+  } catch {
+    rmTree(chrootDir); // no trash dir to use: delete in place
+    return;
+  }
+  ensureExitHook();
+  pendingTrash.add(dst);
+  rm(dst, { recursive: true, force: true })
+    .catch(() => rmTree(dst)) // read-only dirs when not root
+    .catch(() => undefined)
+    .finally(() => pendingTrash.delete(dst));
+}
+
 /** Chroots still holding outputs the builder reads (`--check` of an existing path), removed when tix exits. */
 const atExit = new Map<string, { sharedDir: string; id: string }>();
 let exitHook = false;
 
-export function removeAtExit(sharedDir: string, id: string, chrootDir: string): void {
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => {
-      for (const [dir, r] of atExit) {
-        try {
-          rmTree(dir);
-          releaseChroot(r.sharedDir, r.id);
-        } catch {
-          /* the next start's sweep takes it */
-        }
+function ensureExitHook(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const [dir, r] of atExit) {
+      try {
+        rmTree(dir);
+        releaseChroot(r.sharedDir, r.id);
+      } catch {
+        /* the next start's sweep takes it */
       }
-    });
-  }
+    }
+    for (const dir of pendingTrash) {
+      try {
+        rmTree(dir);
+      } catch {
+        /* the next start's sweep takes it */
+      }
+    }
+  });
+}
+
+export function removeAtExit(sharedDir: string, id: string, chrootDir: string): void {
+  ensureExitHook();
   atExit.set(chrootDir, { sharedDir, id });
 }
 
 /** A new build of the same derivation owns `chrootDir` now: do not remove it at exit. */
 export function cancelRemoveAtExit(chrootDir: string): void {
   atExit.delete(chrootDir);
+}
+
+/** Trash entries (`<name>.<pid>.<n>`) of processes that are gone. */
+function sweepTrash(sharedDir: string): void {
+  const trash = join(sharedDir, 'trash');
+  let names: string[];
+  try {
+    names = readdirSync(trash);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(n.split('.').slice(-2)[0]);
+    if (Number.isInteger(pid) && pid > 0 && startTime(pid) !== undefined) continue;
+    try {
+      rmTree(join(trash, n));
+    } catch {
+      /* not ours */
+    }
+  }
 }
 
 /** Test hook: forget which stores were swept. */

@@ -33,7 +33,7 @@ import { SandboxErrorCode } from './errors.js';
 import { buildFinished, takeHelper } from './helper-pool.js';
 import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
-import { cancelRemoveAtExit, claimChroot, releaseChroot, removeAtExit } from './leftovers.js';
+import { cancelRemoveAtExit, claimChroot, discardChroot, releaseChroot, removeAtExit } from './leftovers.js';
 import { forgetProbe, type SandboxTools } from './availability.js';
 import type { SandboxPath } from './settings.js';
 import type { BuilderProcess, Sandbox, SpawnRequest } from './types.js';
@@ -345,9 +345,13 @@ export class LinuxSandbox implements Sandbox {
     if (this.spawned && this.viewMode !== '') setImmediate(() => buildFinished(this.opts.tools));
     try {
       const kept = this.moveOutputs();
-      rmTree(this.chrootDir, kept);
-      if (kept.size === 0) releaseChroot(this.sharedDir, this.opts.id);
-      else removeAtExit(this.sharedDir, this.opts.id, this.chrootDir); // the caller still reads `outputLocation`
+      if (kept.size === 0) {
+        discardChroot(this.sharedDir, this.chrootDir);
+        releaseChroot(this.sharedDir, this.opts.id);
+      } else {
+        rmTree(this.chrootDir, kept);
+        removeAtExit(this.sharedDir, this.opts.id, this.chrootDir); // the caller still reads `outputLocation`
+      }
     } finally {
       this.opts.buildUser?.release();
     }
