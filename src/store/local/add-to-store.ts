@@ -221,10 +221,37 @@ export function narHashes(path: string, algos: readonly HashType[], sizeHint: nu
   return { hashes: hs.map((h) => h.finish()), narSize };
 }
 
+/** NAR framing around a single regular file's contents (the NAR writer's bytes, precomputed). */
+function narFrame(executable: boolean): { head: Uint8Array; tail: Uint8Array } {
+  const empty = serialiseNar(regularFromBytes(new Uint8Array(0), executable));
+  // The empty file's NAR is head + u64 0 + tail: split around the length field.
+  const tailLen = 16; // str(")"): u64 1 + ")" padded to 8
+  return { head: empty.subarray(0, empty.length - tailLen - 8), tail: empty.subarray(empty.length - tailLen) };
+}
+const FRAMES = [narFrame(false), narFrame(true)] as const;
+const ZEROS = new Uint8Array(8);
+
+/**
+ * The NAR of a single regular file, hashed with `algos` without building it
+ * (small adds do this for every file: no NAR buffer per add).
+ */
+export function hashRegularNar(contents: Uint8Array, executable: boolean, algos: readonly HashType[]): { hashes: Hash[]; narSize: number } {
+  const { head, tail } = FRAMES[executable ? 1 : 0];
+  const len = new Uint8Array(8);
+  new DataView(len.buffer).setBigUint64(0, BigInt(contents.length), true);
+  const pad = ZEROS.subarray(0, (8 - (contents.length % 8)) % 8);
+  const hashes = algos.map((a) => {
+    const h = new HashSink(a);
+    for (const part of [head, len, contents, pad, tail]) h.update(part);
+    return h.finish();
+  });
+  return { hashes, narSize: head.length + 8 + contents.length + pad.length + tail.length };
+}
+
 /** NAR hash and size of a single regular file with these contents. */
 export function narOfBytes(contents: Uint8Array, executable = false): { narHash: Hash; narSize: number } {
-  const nar = serialiseNar(regularFromBytes(contents, executable));
-  return { narHash: hashBytes('sha256', nar), narSize: nar.length };
+  const r = hashRegularNar(contents, executable, ['sha256']);
+  return { narHash: r.hashes[0]!, narSize: r.narSize };
 }
 
 /** The content-address string for a fixed-output add. */

@@ -207,3 +207,17 @@ test('LocalStore: small adds replace an unregistered leftover under the final na
     await t.done();
   }
 });
+
+test('hashRegularNar equals hashing the serialised NAR', async () => {
+  const { hashRegularNar } = await import('./add-to-store.js');
+  for (const size of [0, 1, 7, 8, 9, 63, 64, 65, 1000]) {
+    for (const exec of [false, true]) {
+      const contents = Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + size) & 0xff));
+      const nar = serialiseNar(regularFromBytes(contents, exec));
+      const r = hashRegularNar(contents, exec, ['sha256', 'sha1']);
+      assert.equal(r.narSize, nar.length, `size ${size} exec ${exec}`);
+      assert.ok(r.hashes[0]!.equals(hashBytes('sha256', nar)), `sha256 size ${size} exec ${exec}`);
+      assert.ok(r.hashes[1]!.equals(hashBytes('sha1', nar)), `sha1 size ${size} exec ${exec}`);
+    }
+  }
+});

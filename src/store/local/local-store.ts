@@ -10,7 +10,7 @@ import { mkdirSync, existsSync, openSync, closeSync, ftruncateSync, writeFileSyn
 import { join } from 'node:path';
 import { NixError, Settings, compareUtf8 } from '../../core/index.js';
 import {
-  Hash, StoreDir, StorePath, hashBytes, regularFromBytes, serialiseNar, type HashType, type ByteReader,
+  Hash, StoreDir, StorePath, hashBytes, type HashType, type ByteReader,
 } from '../../formats/index.js';
 import { dumpPath, restorePath } from '../nar-fs.js';
 import { StoreErrorCode } from '../errors.js';
@@ -22,7 +22,7 @@ import { TempRoots } from '../gc/temp-roots.js';
 import { StoreDb } from './db.js';
 import { drvOutputPaths, infoToRow, rowToInfo, sortPaths } from './path-info.js';
 import {
-  checkAddName, deletePath, fixedCa, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, notFound, textCa, writeNewFile, writeStreamHashed,
+  checkAddName, deletePath, fixedCa, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, textCa, writeNewFile, writeStreamHashed,
 } from './add-to-store.js';
 import { copyTree } from './canonicalise.js';
 import { copyFileHashed, copyTreeHashed } from './copy-hashed.js';
@@ -283,13 +283,14 @@ export class LocalStore implements Store {
     }
     const recursive = opts.method === 'recursive';
     const exec = executable && (recursive || opts.preserveExecutable === true);
-    const nar = serialiseNar(regularFromBytes(data, exec));
-    const narHash = hashBytes('sha256', nar);
-    const caHash = recursive && opts.hashAlgo === 'sha256' ? narHash : hashBytes(opts.hashAlgo, recursive ? nar : data);
+    const algos: HashType[] = recursive && opts.hashAlgo !== 'sha256' ? ['sha256', opts.hashAlgo] : ['sha256'];
+    const { hashes, narSize } = hashRegularNar(data, exec, algos);
+    const narHash = hashes[0]!;
+    const caHash = !recursive ? hashBytes(opts.hashAlgo, data) : hashes[algos.length - 1]!;
     const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name });
     const printed = this.print(path);
     const info: ValidPathInfo = {
-      path, narHash, narSize: nar.length, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
+      path, narHash, narSize, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
     };
     if (!opts.repair && (await this.rootIfValid(printed))) return this.queryPathInfoSync(path)!;
     const locks = await this.tempRoots.addAndLock(printed);
