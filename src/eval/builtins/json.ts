@@ -59,7 +59,7 @@ class Sink {
   raw(s: string): void {
     const len = s.length;
     this.room(len);
-    if (len > 32) {
+    if (len > 8) {
       this.n += this.buf.write(s, this.n, len, 'latin1');
       return;
     }
@@ -97,6 +97,13 @@ class Sink {
     const b = this.buf;
     let n = this.n;
     b[n++] = 34;
+    if (len > 8 && !NEEDS_ESCAPE.test(s)) {
+      // Native copy: no per-byte loop (slow until V8 optimises it).
+      n += b.write(s, n, len, 'latin1');
+      b[n++] = 34;
+      this.n = n;
+      return;
+    }
     for (let i = 0; i < len; i++) {
       const c = s.charCodeAt(i);
       if (c >= 32 && c !== 34 && c !== 92) { b[n++] = c; continue; }
@@ -118,9 +125,20 @@ class Sink {
   text(): string {
     return this.buf.toString('latin1', 0, this.n);
   }
+
+  /** Empty it for reuse; false if its buffer is too big to keep. */
+  reset(): boolean {
+    this.n = 0;
+    this.depth = 0;
+    return this.buf.length <= 1 << 20;
+  }
 }
 
+/** Sinks for reuse (toJSON is re-entrant: forcing a value may call it again). */
+const sinks: Sink[] = [];
+
 const HEX = '0123456789abcdef';
+const NEEDS_ESCAPE = /["\\\x00-\x1f]/;
 
 /** 2.8 serialises 50k nested sets and overflows its stack before 70k. */
 export const MAX_JSON_DEPTH = 60000;
@@ -131,7 +149,7 @@ export const MAX_JSON_DEPTH = 60000;
  * thunk is an error, as in 2.8; `out` then holds the text written so far.
  */
 export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: Pos, opts: { strict?: boolean; out?: string[] } = {}): string {
-  const sink = new Sink();
+  const sink = sinks.pop() ?? new Sink();
   let text: string | undefined;
   try {
     write(state, v, ctx, pos, sink, opts.strict ?? true);
@@ -139,6 +157,7 @@ export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: P
     return text;
   } finally {
     opts.out?.push(text ?? sink.text());
+    if (sink.reset()) sinks.push(sink);
   }
 }
 
