@@ -273,7 +273,8 @@ export class DerivationGoal {
     let warned = false;
     let delay = 5;
     for (;;) {
-      await this.worker.slots.acquire(signal);
+      // 2.8's goal key: "b$<name>$<path>" (the prefix is the same for every derivation goal).
+      await this.worker.slots.acquire(signal, `${this.drvPath.name}$${this.printed}`);
       const locks = await tryLockAll(paths);
       if (locks !== undefined) return locks;
       this.worker.slots.release();
