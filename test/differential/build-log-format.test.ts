@@ -24,6 +24,8 @@ in rec {
   fail = mk "fail" "echo bad; exit 1" { };
   chatty = mk "chatty" "echo '@nix {\\"action\\":\\"msg\\",\\"level\\":0,\\"msg\\":\\"note from builder\\"}'; echo plain; echo > $out" { };
   depfail = mk "depfail" "echo \${fail} > $out" { };
+  leaf = i: mk "leaf-\${toString i}" "echo \${toString i} > $out" { };
+  wide = mk "wide" "echo \${toString (map leaf [ 4 10 1 2 0 12 3 ])} > $out" { };
 }
 `;
 
@@ -45,6 +47,7 @@ const CASES: Case[] = [
   { id: 'nix-build dep fails json', prog: 'nix-build', args: ['cases.nix', '-A', 'depfail', '--log-format', 'internal-json', '--no-out-link'] },
   { id: 'nix-build already valid json', prog: 'nix-build', args: ['cases.nix', '-A', 'b', '--log-format', 'internal-json', '--no-out-link'], prebuild: ['b'] },
   { id: 'nix-build half valid json', prog: 'nix-build', args: ['cases.nix', '-A', 'b', '--log-format', 'internal-json', '--no-out-link'], prebuild: ['a'] },
+  { id: 'nix-build build order', prog: 'nix-build', args: ['cases.nix', '-A', 'wide', '--no-out-link'] },
   { id: 'nix-store -r json', prog: 'nix-store', args: ['--log-format', 'internal-json', '-r'], drvOf: 'b' },
   { id: 'nix-store -r missing drv json', prog: 'nix-store', args: ['--log-format', 'internal-json', '-r'], drvOf: 'fail' },
   { id: 'nix build json', prog: 'nix', args: ['build', '-f', 'cases.nix', 'b', '--log-format', 'internal-json', '--no-link'] },
