@@ -154,7 +154,7 @@ export class PoolManager {
       if (++this.earlyDeaths >= MAX_EARLY_DEATHS) {
         // bin/tix starts no pool for this build while the marker exists (see the log for why).
         writeFileSync(`${this.opts.dir}/${this.opts.id}.broken`, '');
-        return this.shutdown('children keep dying at start-up');
+        return this.shutdown('children keep dying at start-up', true);
       }
     }
     if (state === 'starting' || state === 'idle') this.topUp();
@@ -181,12 +181,12 @@ export class PoolManager {
     (child.stdio[4] as Duplex).write('R');
   }
 
-  private shutdown(why: string): void {
+  private shutdown(why: string, keepLog = false): void {
     this.log(`exiting: ${why}`);
     if (this.timer) clearInterval(this.timer);
     // Only remove what is still ours: a newer manager may have replaced it.
     if (identity(this.sock) === this.sockIdentity) {
-      for (const p of why === 'idle' ? [this.sock, this.lockPath, this.logPath] : [this.sock, this.lockPath]) {
+      for (const p of keepLog ? [this.sock, this.lockPath] : [this.sock, this.lockPath, this.logPath]) {
         try {
           unlinkSync(p);
         } catch {
