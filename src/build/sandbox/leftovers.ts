@@ -49,8 +49,13 @@ function activeDir(sharedDir: string): string {
 /** Record this process as the owner of the chroot of build `id`. */
 export function claimChroot(sharedDir: string, id: string): void {
   const dir = activeDir(sharedDir);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  writeFileSync(join(dir, id), self() + '\n');
+  try {
+    writeFileSync(join(dir, id), self() + '\n');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, id), self() + '\n');
+  }
 }
 
 /** The chroot of build `id` is gone: drop its owner record. */

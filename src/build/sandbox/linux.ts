@@ -34,6 +34,7 @@ import { buildFinished, takeHelper } from './helper-pool.js';
 import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
 import { cancelRemoveAtExit, claimChroot, discardChroot, releaseChroot, removeAtExit } from './leftovers.js';
+import { makeSpareChroot, takeSpareChroot } from './spare-chroot.js';
 import { forgetProbe, type SandboxTools } from './availability.js';
 import type { SandboxPath } from './settings.js';
 import type { BuilderProcess, Sandbox, SpawnRequest } from './types.js';
@@ -109,11 +110,13 @@ export class LinuxSandbox implements Sandbox {
     claimChroot(this.sharedDir, this.opts.id); // before the dir exists: a sweep never takes a live build's
     cancelRemoveAtExit(this.chrootDir);
     rmTree(this.chrootDir); // a leftover of an interrupted build (2.8 does the same)
-    mkdirSync(this.chrootDir, { mode: 0o750 });
-    // Builders create their outputs here; the sticky bit keeps them off each other's entries.
-    mkdirSync(this.upperDir, { recursive: true, mode: 0o755 });
-    chmodSync(this.upperDir, 0o1775);
-    mkdirSync(this.workDir, { mode: 0o700 });
+    if (!takeSpareChroot(this.sharedDir, this.chrootDir)) {
+      mkdirSync(this.chrootDir, { mode: 0o750 });
+      // Builders create their outputs here; the sticky bit keeps them off each other's entries.
+      mkdirSync(this.upperDir, { recursive: true, mode: 0o755 });
+      chmodSync(this.upperDir, 0o1775);
+      mkdirSync(this.workDir, { mode: 0o700 });
+    }
     const etcShared = !this.opts.network && this.buildDirInSandbox === '/build' && !this.opts.sandboxPaths.some((p) => p.target.startsWith('/etc/'));
     if (!etcShared) {
       this.etcDir = join(this.chrootDir, 'etc');
@@ -348,6 +351,7 @@ export class LinuxSandbox implements Sandbox {
       if (kept.size === 0) {
         discardChroot(this.sharedDir, this.chrootDir);
         releaseChroot(this.sharedDir, this.opts.id);
+        makeSpareChroot(this.sharedDir, this.opts.storeDir); // for the next build's prepare()
       } else {
         rmTree(this.chrootDir, kept);
         removeAtExit(this.sharedDir, this.opts.id, this.chrootDir); // the caller still reads `outputLocation`
