@@ -63,28 +63,29 @@ export function register(r: BuiltinRegistry): void {
     const sv = forceStringValue(sV!, pos);
     const s = strOf(sv);
     const ctx = new Set<string>(ctxOf(sv));
+    // Unmatched text is copied in runs (not char by char); positions where
+    // no pattern can start are skipped by their first byte.
+    const n = s.length;
+    const hasEmpty = from.some((f) => f.length === 0);
+    const firsts = new Set(from.map((f) => f.charCodeAt(0)));
     let out = '';
+    let run = 0;
     let i = 0;
-    while (i <= s.length) {
-      let matched = false;
-      for (let k = 0; k < from.length; k++) {
-        const f = from[k]!;
-        if (s.startsWith(f, i)) {
-          out += strOf(to[k]!);
-          for (const c of ctxOf(to[k]!)) ctx.add(c);
-          if (f.length === 0) {
-            if (i < s.length) out += s[i];
-            i++;
-          } else i += f.length;
-          matched = true;
-          break;
-        }
-      }
-      if (!matched) {
-        if (i < s.length) out += s[i];
+    while (i <= n) {
+      if (!hasEmpty && (i === n || !firsts.has(s.charCodeAt(i)))) { i++; continue; }
+      let k = 0;
+      while (k < from.length && !s.startsWith(from[k]!, i)) k++;
+      if (k === from.length) { i++; continue; }
+      out += s.slice(run, i) + strOf(to[k]!);
+      for (const c of ctxOf(to[k]!)) ctx.add(c);
+      if (from[k]!.length === 0) {
+        // 2.8: an empty pattern matches before every byte and at the end.
+        if (i < n) out += s[i];
         i++;
-      }
+      } else i += from[k]!.length;
+      run = i;
     }
+    if (run < n) out += s.slice(run);
     return mkStr(out, ctx);
   });
   r.add('hashString', 2, ([a, v], pos) => {
