@@ -5,10 +5,13 @@
  * and 50 concurrent clients. Both daemons serve a local store in
  * their own temp root and are driven by the same client (tix's RemoteStore).
  * Prints ops/s (best of TIX_BENCH_ROUNDS alternating rounds) and the ratio
- * tix/reference (higher is better for tix).
+ * tix/reference (higher is better for tix), and each daemon's CPU time per
+ * operation (least of the rounds; ref/tix, higher is better for tix): wall
+ * time on a loaded 2-core machine mostly measures the load.
  *
  * Run: node dist/bench/daemon.js [scale]   (scale 1 = the issue's counts)
  */
+import { readFileSync } from 'node:fs';
 import { WireWriter, hashBytes, type StorePath } from '../src/formats/index.js';
 import { RemoteStore, unixConnector } from '../src/protocol/index.js';
 import { makeRoot } from '../test/harness/index.js';
@@ -35,6 +38,7 @@ async function timeIt(fn: () => Promise<void>): Promise<number> {
 }
 
 interface Side {
+  pid: number;
   root: ReturnType<typeof makeRoot>;
   stop(): Promise<void>;
   connect: ReturnType<typeof unixConnector>;
@@ -64,8 +68,33 @@ async function setUp(kind: 'ref' | 'tix'): Promise<Side> {
   }
   const many: StorePath[] = [];
   for (let i = 0; i < N_MANY; i++) many.push(await c.addTextToStore(`m${i}`, new TextEncoder().encode(`m${i}`), []));
-  return { root, connect, c, q, many, paths: [], round: 0, stop: async () => { await c.close(); await d.stop(); root.cleanup(); } };
+  return { pid: d.proc.pid!, root, connect, c, q, many, paths: [], round: 0, stop: async () => { await c.close(); await d.stop(); root.cleanup(); } };
 }
+
+/**
+ * CPU seconds used by a daemon so far: the process, its reaped children and
+ * its live ones (2.8 forks one per connection). Steadier than wall time on a
+ * shared machine.
+ */
+function cpuOf(pid: number): number {
+  let stat: string[];
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  } catch {
+    return 0; // gone meanwhile
+  }
+  let ticks = Number(stat[11]) + Number(stat[12]) + Number(stat[13]) + Number(stat[14]);
+  let kids: string[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    // no children file
+  }
+  let sec = ticks / TICKS;
+  for (const k of kids) sec += cpuOf(Number(k));
+  return sec;
+}
+const TICKS = 100;
 
 const BENCHES: [string, (s: Side) => Promise<number>][] = [
   [`QueryPathInfo ×${N_QPI} (one connection)`, async (s) => {
@@ -115,15 +144,25 @@ const ROUNDS = Number(process.env.TIX_BENCH_ROUNDS ?? 3);
 const ref = await setUp('ref');
 const tix = await setUp('tix');
 try {
-  console.log('benchmark'.padEnd(58), 'ref ops/s'.padStart(10), 'tix ops/s'.padStart(10), 'tix/ref'.padStart(8));
-  for (const [name, run] of BENCHES) {
-    let bestRef = 0;
-    let bestTix = 0;
+  console.log(
+    'benchmark'.padEnd(58), 'ref ops/s'.padStart(10), 'tix ops/s'.padStart(10), 'tix/ref'.padStart(8),
+    'ref µs/op'.padStart(10), 'tix µs/op'.padStart(10), 'ref/tix'.padStart(8),
+  );
+  const ops = [N_QPI, N_QPI, N_NAR, N_CLIENTS * PER_CLIENT];
+  for (const [i, [name, run]] of BENCHES.entries()) {
+    const best = { ref: 0, tix: 0 };
+    const cpu = { ref: Infinity, tix: Infinity };
     for (let r = 0; r < ROUNDS; r++) {
-      bestRef = Math.max(bestRef, await run(ref));
-      bestTix = Math.max(bestTix, await run(tix));
+      for (const [k, side] of [['ref', ref], ['tix', tix]] as const) {
+        const c0 = cpuOf(side.pid);
+        best[k] = Math.max(best[k], await run(side));
+        cpu[k] = Math.min(cpu[k], ((cpuOf(side.pid) - c0) * 1e6) / ops[i]!);
+      }
     }
-    console.log(name.padEnd(58), bestRef.toFixed(0).padStart(10), bestTix.toFixed(0).padStart(10), (bestTix / bestRef).toFixed(2).padStart(8));
+    console.log(
+      name.padEnd(58), best.ref.toFixed(0).padStart(10), best.tix.toFixed(0).padStart(10), (best.tix / best.ref).toFixed(2).padStart(8),
+      cpu.ref.toFixed(0).padStart(10), cpu.tix.toFixed(0).padStart(10), (cpu.ref / cpu.tix).toFixed(2).padStart(8),
+    );
   }
 } finally {
   await ref.stop();
