@@ -264,9 +264,11 @@ test('fallbacks: TIX_SERVER=0, missing and stale sockets, a refused client, anot
   await warmPool(c);
   // A stale socket (its manager was SIGKILLed; the idle children die with it): direct, then a new pool.
   const { sock, manager } = currentPool(c);
+  const children = childrenOf(manager);
   process.kill(manager, 'SIGKILL');
   assert.ok(await waitGone(manager));
-  await sleep(200); // PDEATHSIG reaches the children
+  // Idle children die of PDEATHSIG; one still starting exits at its parent check.
+  for (const pid of children) assert.ok(await waitGone(pid), `child ${pid} outlived its manager`);
   assert.ok(existsSync(sock));
   const r = run(c, 'nix-instantiate', ['--eval', '-E', '"stale"']);
   assert.equal(r.stdout, '"stale"\n');
@@ -309,6 +311,20 @@ test('a rebuild uses a new pool; the old manager exits', { skip, timeout: 180_00
   await warmPool(c);
   assert.notEqual(currentPool(c).sock, oldSock);
 });
+
+/** Pids of the warm children of a manager (their command line names it). */
+function childrenOf(manager: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'latin1').endsWith(`\0child\0${manager}\0`)) out.push(Number(d));
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
 
 /** The pool's socket (after warmPool) and its manager's pid (from the manager's log). */
 function currentPool(c: Ctx): { sock: string; manager: number } {
