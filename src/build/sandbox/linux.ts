@@ -22,11 +22,10 @@
  * helper) the kernel kills everything it left behind.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, chmodSync, chownSync, renameSync, existsSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, chmodSync, chownSync, renameSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
-import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NixError } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
@@ -35,6 +34,7 @@ import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
 import { cancelRemoveAtExit, claimChroot, discardChroot, releaseChroot, removeAtExit } from './leftovers.js';
 import { makeSpareChroot, takeSpareChroot } from './spare-chroot.js';
+import { alive, mapStatus, sandboxSetupFailure } from './process-status.js';
 import { forgetProbe, type SandboxTools } from './availability.js';
 import type { SandboxPath } from './settings.js';
 import type { BuilderProcess, Sandbox, SpawnRequest } from './types.js';
@@ -110,12 +110,14 @@ export class LinuxSandbox implements Sandbox {
     claimChroot(this.sharedDir, this.opts.id); // before the dir exists: a sweep never takes a live build's
     cancelRemoveAtExit(this.chrootDir);
     rmTree(this.chrootDir); // a leftover of an interrupted build (2.8 does the same)
-    if (!takeSpareChroot(this.sharedDir, this.chrootDir)) {
-      mkdirSync(this.chrootDir, { mode: 0o750 });
+    const spare = takeSpareChroot(this.sharedDir, this.chrootDir);
+    if (!spare) mkdirSync(this.chrootDir, { mode: 0o750 });
+    // A spare made by a process that named the store by another path lacks this upper dir.
+    if (!spare || !lexists(this.upperDir) || !lexists(this.workDir)) {
       // Builders create their outputs here; the sticky bit keeps them off each other's entries.
       mkdirSync(this.upperDir, { recursive: true, mode: 0o755 });
       chmodSync(this.upperDir, 0o1775);
-      mkdirSync(this.workDir, { mode: 0o700 });
+      mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
     }
     const etcShared = !this.opts.network && this.buildDirInSandbox === '/build' && !this.opts.sandboxPaths.some((p) => p.target.startsWith('/etc/'));
     if (!etcShared) {
@@ -385,29 +387,3 @@ export class LinuxSandbox implements Sandbox {
     return kept;
   }
 }
-
-/** Running (not gone, not a zombie). pid 1 of a pid namespace turns zombie only once the rest of it is gone. */
-function alive(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return false;
-  }
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
-}
-
-function sandboxSetupFailure(msg: string): void {
-  process.stderr.write(`error: while setting up the build environment: ${msg}\n`);
-}
-
-function mapStatus(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
-  // bwrap reports a builder killed by signal N as exit status 128+N.
-  if (code !== null && code > 128 && code < 128 + 65) {
-    const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
-    if (name) return { code: null, signal: name as NodeJS.Signals };
-  }
-  return { code, signal };
-}
-
