@@ -74,6 +74,7 @@ function matchLen(re: RegExp, s: string, i: number): number {
 
 /** Nix's unescapeStr: `\n \r \t`, `\X` → X, CR and CR LF → LF. */
 export function unescapeStr(s: string): string {
+  if (s.indexOf('\\') < 0 && s.indexOf('\r') < 0) return s;
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;

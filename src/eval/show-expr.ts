@@ -10,7 +10,10 @@ import { compareBytes } from './value.js';
 
 const ID = /^[a-zA-Z_][a-zA-Z0-9_'-]*$/;
 
+const NEEDS_ESCAPE = /["\\\n\r\t$]/;
+
 export function showString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
