@@ -27,6 +27,8 @@ type XmlAttrs = Array<[string, string]>;
  *  indented output of a deeper value would not fit in memory anyway. */
 export const MAX_XML_DEPTH = 10000;
 
+const XML_SPECIAL = /["<>&\n]/;
+
 class XmlWriter {
   readonly out: string[] = ["<?xml version='1.0' encoding='utf-8'?>\n"];
   private depth = 0;
@@ -35,8 +37,11 @@ class XmlWriter {
     let s = '';
     for (const [k, v] of [...a].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
       s += ` ${k}="`;
-      for (const c of v) {
-        s += c === '"' ? '&quot;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '\n' ? '&#xA;' : c;
+      if (!XML_SPECIAL.test(v)) s += v;
+      else {
+        for (const c of v) {
+          s += c === '"' ? '&quot;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '\n' ? '&#xA;' : c;
+        }
       }
       s += '"';
     }
