@@ -162,11 +162,13 @@ test('stdout and stderr: pipes, a file, >> append, and a shell group sharing the
     `{ ${b} --eval -E '"a"'; echo after-a; } >> ${f}`,
     `${b} --eval -E '"b"' >> ${f}`,
     `{ echo before-c; ${b} --eval -E '"c"'; echo after-c; ${b} --eval -E 'builtins.trace "t" "d"'; } > ${f}.2 2>&1`,
+    // Closed stdio: the job gets /dev/null there, as Node gives itself.
+    `${b} --eval -E 1 >&- <&- && ${b} --eval -E '"e"' <&- >> ${f}.2`,
   ].join('\n');
   const sh = spawnSync('/bin/sh', ['-c', script], { env: { ...c.env, ...REQ }, encoding: 'utf8' });
   assert.equal(sh.status, 0, sh.stderr);
   assert.equal(readFileSync(f, 'utf8'), 'first\n"a"\nafter-a\n"b"\n');
-  assert.equal(readFileSync(`${f}.2`, 'utf8'), 'before-c\n"c"\nafter-c\ntrace: t\n"d"\n');
+  assert.equal(readFileSync(`${f}.2`, 'utf8'), 'before-c\n"c"\nafter-c\ntrace: t\n"d"\n"e"\n');
 });
 
 test('stdin is read by the job; cwd-relative arguments; per-job environment', { skip, timeout: 120_000 }, async () => {
