@@ -133,6 +133,12 @@ async function sandboxPathClosure(goal: DerivationGoal, path: string): Promise<S
   return (await store.isValidPath(p)) ? goal.worker.closure([p]) : undefined;
 }
 
+/** 2.8 would run a builtin builder in a sandbox or as a build user: do not lend it this process's rights. */
+function builtinIsConfined(settings: DerivationGoal['worker']['settings']): boolean {
+  const sandbox = settings.getString('sandbox', 'false');
+  return (sandbox !== 'false' && sandbox !== '') || (process.getuid?.() === 0 && settings.getString('build-users-group', '') !== '');
+}
+
 function cores(goal: DerivationGoal): number {
   const v = goal.worker.settings.getRaw('cores');
   if (v !== undefined && /^\d+$/.test(v)) return Number(v);
@@ -232,7 +238,7 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
     }
     const req = { builder: drv.builder, args: drv.args.map((a) => rewriteStrings(a, rewrites)), env, cwd: sandbox.buildDirInSandbox };
     const proc = drv.builder.startsWith('builtin:')
-      ? startBuiltin(req, { attempts: settings.getInt('download-attempts', 5) })
+      ? startBuiltin(req, { attempts: settings.getInt('download-attempts', 5), worldReadableOnly: builtinIsConfined(settings) })
       : await sandbox.spawn(req);
     const jsonLog = new BuilderJsonLog(logger, act);
     // Watch at once: Node drops the output of a child that exits before anyone listens.

@@ -15,7 +15,8 @@
  * needed: the content hash is checked).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ActivityType, Verbosity } from '../../core/index.js';
 import { restorePath } from '../../store/index.js';
@@ -35,6 +36,12 @@ let nextId = 1;
 export interface BuiltinOptions {
   /** `download-attempts`. */
   attempts: number;
+  /**
+   * Read `file://` URLs only where anyone may (world-readable file, searchable
+   * directories): set when 2.8 would run the builder as a build user or in a
+   * sandbox, so this process's own rights do not leak into a build.
+   */
+  worldReadableOnly?: boolean;
 }
 
 /** Run a `builtin:` builder; unknown names fail as in Nix. */
@@ -78,7 +85,7 @@ async function fetchurl(env: Readonly<Record<string, string>>, out: PassThrough,
   event(out, { action: 'start', id, level: Verbosity.Talkative, type: ActivityType.FileTransfer, text: `downloading '${url}'`, fields: [url] });
   let data: Uint8Array;
   try {
-    data = await withRetries(url, out, signal, opts.attempts);
+    data = await withRetries(url, out, signal, opts);
   } finally {
     event(out, { action: 'stop', id });
   }
@@ -93,10 +100,11 @@ async function fetchurl(env: Readonly<Record<string, string>>, out: PassThrough,
   if (env.executable === '1') chmodSync(storePath, 0o755);
 }
 
-async function withRetries(url: string, out: PassThrough, signal: AbortSignal, attempts: number): Promise<Uint8Array> {
+async function withRetries(url: string, out: PassThrough, signal: AbortSignal, opts: BuiltinOptions): Promise<Uint8Array> {
+  const attempts = opts.attempts;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await download(url, signal);
+      return await download(url, signal, opts.worldReadableOnly ?? false);
     } catch (e) {
       if (!(e instanceof FetchError) || !e.transient || attempt >= attempts || signal.aborted) throw e;
       // Nix: 250 ms × 2^(attempt-1), plus up to 100% jitter.
@@ -107,10 +115,12 @@ async function withRetries(url: string, out: PassThrough, signal: AbortSignal, a
   }
 }
 
-async function download(url: string, signal: AbortSignal): Promise<Uint8Array> {
+async function download(url: string, signal: AbortSignal, worldReadableOnly: boolean): Promise<Uint8Array> {
   if (url.startsWith('file://')) {
     try {
-      return readFileSync(decodeURIComponent(new URL(url).pathname));
+      const path = decodeURIComponent(new URL(url).pathname);
+      if (worldReadableOnly && !readableByAnyone(path)) throw new Error('not readable by anyone');
+      return readFileSync(path);
     } catch {
       throw new FetchError(`unable to download '${url}': Couldn't read a file:// file (37)`, false);
     }
@@ -128,6 +138,16 @@ async function download(url: string, signal: AbortSignal): Promise<Uint8Array> {
   const body = new Uint8Array(await res.arrayBuffer());
   if (res.ok) return body;
   throw httpError(url, res, body);
+}
+
+/** A regular file with the other-read bit, below directories with the other-execute bit. */
+function readableByAnyone(path: string): boolean {
+  const st = statSync(path);
+  if (!st.isFile() || (st.mode & 0o004) === 0) return false;
+  for (let d = dirname(path); ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (d === '/') return true;
+  }
 }
 
 function httpError(url: string, res: Response, body: Uint8Array): FetchError {
