@@ -24,7 +24,7 @@ import { PassThrough } from 'node:stream';
 import type { BuilderProcess, SpawnRequest } from '../hooks.js';
 
 const HELPER = String.raw`
-use strict; use warnings;
+use strict;
 $SIG{PIPE} = 'IGNORE';
 my $chld = 0; $SIG{CHLD} = sub { $chld = 1 };
 binmode STDIN; binmode STDOUT; $| = 1;
@@ -47,7 +47,7 @@ sub start {
     %ENV = (); $ENV{$_} = $env{$_} for sort keys %env;
     if (!-e $builder) { print "executing '$builder': No such file or directory\n"; POSIX::_exit(1) }
     if (!-x $builder || -d $builder) { print "executing '$builder': Permission denied\n"; POSIX::_exit(1) }
-    { no warnings; exec { $builder } $builder, @args; }
+    exec { $builder } $builder, @args;
     print "executing '$builder': $!\n"; POSIX::_exit(1);
   }
   close $w;
@@ -116,7 +116,8 @@ class SpawnHelper {
   private dead = false;
 
   constructor(perl: string) {
-    this.child = spawn(perl, ['-e', HELPER], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // Its stderr is not the user's: a perl diagnostic must never appear in a command's output.
+    this.child = spawn(perl, ['-e', HELPER], { stdio: ['pipe', 'pipe', 'ignore'] });
     this.child.stdout!.on('data', (c: Buffer) => this.onData(c));
     this.child.on('exit', () => this.onDeath());
     this.child.on('error', () => this.onDeath());
