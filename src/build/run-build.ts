@@ -180,7 +180,7 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
   const { specs, scratch } = await prepareOutputs(goal, drv, finalPaths);
   const closure = await inputClosure(goal, drv);
   const tmpRoot = worker.opts.env?.TMPDIR || tmpdir();
-  const buildDir = await createBuildDir(tmpRoot, goal.drvPath.baseName);
+  const buildDir = createBuildDir(tmpRoot, goal.drvPath.baseName);
   const logger = worker.opts.logger;
   let sandbox: Sandbox | undefined;
   let server: RecursiveServer | undefined;
