@@ -44,9 +44,6 @@ function mergeSort(xs: Lazy[], less: (a: Lazy, b: Lazy) => boolean): Lazy[] {
   return src;
 }
 
-/** Binary primops that only read their argument array during the call. */
-const SCRATCH_ARGS_OK = new Set(['add', 'sub', 'mul', 'div', 'lessThan', 'bitAnd', 'bitOr', 'bitXor']);
-
 /**
  * `sort lessThan` of only small ints or only context-free strings: equal
  * elements are indistinguishable, so V8's native sorts give the same list.
@@ -108,17 +105,10 @@ export function register(r: BuiltinRegistry): void {
     if (fn instanceof Lambda) {
       for (const x of xs) acc = call2(fn, acc, x, pos);
     } else if (fn instanceof PrimOp && fn.arity === 2) {
-      // Arithmetic primops never keep their argument array: reuse one.
-      const args: Lazy[] = [acc, acc];
-      const keep = !SCRATCH_ARGS_OK.has(fn.name);
-      for (const x of xs) {
-        if (keep) acc = fn.fn([acc, x], pos, fn.state);
-        else {
-          args[0] = acc;
-          args[1] = x;
-          acc = fn.fn(args, pos, fn.state);
-        }
-      }
+      // A fresh (young) array per call: reusing one long-lived array costs a
+      // write barrier per store of the young accumulator (measured: +13%
+      // instructions on foldl' add over 1M ints).
+      for (const x of xs) acc = fn.fn([acc, x], pos, fn.state);
     } else {
       for (const x of xs) acc = callN(fn, [acc, x], pos);
     }
