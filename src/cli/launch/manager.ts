@@ -59,11 +59,14 @@ export class PoolManager {
   private bundleIdentity: string;
   private timer: NodeJS.Timeout | undefined;
   private logFd = 2;
+  private busy: boolean | undefined;
+  private readonly busyPath: string;
 
   constructor(private readonly opts: ManagerOptions) {
     this.sock = `${opts.dir}/${opts.id}.sock`;
     this.lockPath = `${opts.dir}/${opts.id}.lock`;
     this.logPath = `${opts.dir}/${opts.id}.log`;
+    this.busyPath = `${opts.dir}/${opts.id}.busy`;
     const idle = Number(process.env.TIX_SERVER_IDLE ?? '120');
     this.idleMs = (Number.isFinite(idle) && idle > 0 ? idle : 120) * 1000;
     this.bundleIdentity = identity(opts.bundleMain);
@@ -89,6 +92,7 @@ export class PoolManager {
     }
     this.listenFd = sys.listenUnix(this.sock);
     this.sockIdentity = identity(this.sock);
+    this.updateBusy();
     this.log(`serving ${this.sock} for ${this.opts.bundleMain}, idle timeout ${this.idleMs / 1000}s`);
     this.topUp();
     this.timer = setInterval(() => this.tick(), TICK_MS);
@@ -101,6 +105,24 @@ export class PoolManager {
       writeSync(this.logFd, `${new Date().toISOString()} tix-pool manager ${process.pid}: ${msg}\n`);
     } catch {
       // best effort
+    }
+  }
+
+  /**
+   * `<id>.busy` exists while no child is idle: bin/tix then runs the command
+   * itself instead of queueing for a child that is still starting (a child's
+   * start-up takes longer than a direct run, and a client that gave up would
+   * waste the child that later accepts it).
+   */
+  private updateBusy(): void {
+    const busy = this.count('idle') === 0;
+    if (busy === this.busy) return;
+    this.busy = busy;
+    try {
+      if (busy) writeFileSync(this.busyPath, '');
+      else unlinkSync(this.busyPath);
+    } catch {
+      // a missing flag only means clients queue
     }
   }
 
@@ -135,6 +157,7 @@ export class PoolManager {
     if (c === 'W' && state === 'starting') {
       this.children.set(child, 'idle');
       this.earlyDeaths = 0;
+      this.updateBusy();
     } else if (c === 'T' && (state === 'idle' || state === 'starting')) {
       this.children.set(child, 'busy');
       this.lastJob = Date.now();
@@ -143,12 +166,14 @@ export class PoolManager {
         if (this.target < this.max) this.target++;
       }
       this.topUp();
+      this.updateBusy();
     }
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     const state = this.children.get(child);
     this.children.delete(child);
+    this.updateBusy();
     if (state === 'starting') {
       this.log(`child ${child.pid} died while starting (${signal ?? code})`);
       if (++this.earlyDeaths >= MAX_EARLY_DEATHS) {
@@ -186,7 +211,7 @@ export class PoolManager {
     if (this.timer) clearInterval(this.timer);
     // Only remove what is still ours: a newer manager may have replaced it.
     if (identity(this.sock) === this.sockIdentity) {
-      for (const p of keepLog ? [this.sock, this.lockPath] : [this.sock, this.lockPath, this.logPath]) {
+      for (const p of keepLog ? [this.sock, this.lockPath, this.busyPath] : [this.sock, this.lockPath, this.busyPath, this.logPath]) {
         try {
           unlinkSync(p);
         } catch {
