@@ -45,7 +45,9 @@ async function settle(socket: string, storeDir: string): Promise<void> {
   for (let i = 0; ; i++) {
     const c = new RemoteStore({ storeDir, connect: unixConnector(socket), maxConnections: 1 });
     try {
-      await c.isValidPath(new StorePath('0'.repeat(32) + '-settle'));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer from the daemon')), 10_000)));
+      await Promise.race([c.isValidPath(new StorePath('0'.repeat(32) + '-settle')), timeout]).finally(() => clearTimeout(timer));
       return;
     } catch (e) {
       if (i >= 20) throw e;
@@ -76,7 +78,7 @@ export async function startNixDaemon(kind: 'ref' | 'tix', root: NixRoot, extraEn
   // 2.8 on a fresh store: the probe's connection and the next one both create
   // the database, and one of them may die with "SQLite database is busy".
   // One completed request first makes the store exist.
-  await settle(socket, root.storeDir);
+  await settle(socket, root.env.NIX_STORE_DIR ?? root.storeDir);
   return {
     socket,
     proc,
