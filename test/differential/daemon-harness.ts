@@ -66,19 +66,25 @@ export async function startNixDaemon(kind: 'ref' | 'tix', root: NixRoot, extraEn
   const proc = spawn(bin, [], { env: { ...root.env, NIX_REMOTE: '', ...extraEnv }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  await waitFor(() => existsSync(socket) || proc.exitCode !== null, 20_000, `${kind} daemon socket`);
-  // The socket file appears at bind(), before listen(): under load a client can
-  // be refused in between, so wait until a connection is actually accepted.
-  const end = Date.now() + 20_000;
-  while (proc.exitCode === null && !(await canConnect(socket))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${kind} daemon to listen`);
-    await new Promise((r) => setTimeout(r, 20));
+  try {
+    await waitFor(() => existsSync(socket) || proc.exitCode !== null, 20_000, `${kind} daemon socket`);
+    // The socket file appears at bind(), before listen(): under load a client can
+    // be refused in between, so wait until a connection is actually accepted.
+    const end = Date.now() + 20_000;
+    while (proc.exitCode === null && !(await canConnect(socket))) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${kind} daemon to listen`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (proc.exitCode !== null) throw new Error(`${kind} daemon exited: ${err}`);
+    // 2.8 on a fresh store: the probe's connection and the next one both create
+    // the database, and one of them may die with "SQLite database is busy".
+    // One completed request first makes the store exist.
+    await settle(socket, root.env.NIX_STORE_DIR ?? root.storeDir);
+  } catch (e) {
+    // A daemon left running would keep the test process alive forever.
+    proc.kill('SIGKILL');
+    throw e;
   }
-  if (proc.exitCode !== null) throw new Error(`${kind} daemon exited: ${err}`);
-  // 2.8 on a fresh store: the probe's connection and the next one both create
-  // the database, and one of them may die with "SQLite database is busy".
-  // One completed request first makes the store exist.
-  await settle(socket, root.env.NIX_STORE_DIR ?? root.storeDir);
   return {
     socket,
     proc,
