@@ -5,6 +5,7 @@
  *
  *   node dist/bench/store.js [--scale 0.1] [--only add-tree,text,small,closure,gc] [--direct]
  *
+ * `--repeat N`: N interleaved ref/tix runs per scenario; medians printed.
  * `--direct`: tix commands run in their own Node process (TIX_SERVER=0)
  * instead of the warm pool, so their CPU time is counted (a pooled job's
  * CPU is spent in the pool, not in a child of this process).
@@ -31,6 +32,8 @@ const scale = Number(args[args.indexOf('--scale') + 1] ?? 1) || 1;
 /** `--fsync`: tix with `fsync-store-paths = true` (Nix 2.8 never fsyncs store paths; tix's default follows). */
 const conf = args.includes('--fsync') ? 'fsync-store-paths = true' : '';
 const direct = args.includes('--direct');
+/** `--repeat N`: N interleaved runs per side, medians printed. */
+const repeat = Math.max(1, Number(args[args.indexOf('--repeat') + 1] ?? 1) || 1);
 const only = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1]!.split(',')) : undefined;
 
 /** uint32 draws from the shared seeded PRNG (the same values as before). */
@@ -65,29 +68,38 @@ function must(r: { status: number; stderr: string }, what: string): void {
 function sideBySide(name: string, setup: (root: NixRoot) => void, measure: (root: NixRoot, side: 'ref' | 'tix') => void): void {
   const base = mkdtempSync(join(tmpdir(), 'tix-bench-'));
   const dir = join(base, 'r');
-  const ms: Record<string, number> = {};
-  const cpu: Record<string, number> = {};
+  const ms: Record<string, number[]> = { ref: [], tix: [] };
+  const cpu: Record<string, number[]> = { ref: [], tix: [] };
   try {
-    for (const side of ['ref', 'tix'] as const) {
-      mkdirSync(dir);
-      const root = makeRoot({ dir, conf: side === 'tix' ? conf : '' });
-      if (direct && side === 'tix') root.env.TIX_SERVER = '0';
-      setup(root);
-      const c0 = childCpuMs();
-      ms[side] = time(() => measure(root, side));
-      cpu[side] = childCpuMs() - c0;
-      root.cleanup();
+    // Interleaved runs, medians reported: a shared machine's load comes and goes.
+    for (let i = 0; i < repeat; i++) {
+      for (const side of ['ref', 'tix'] as const) {
+        mkdirSync(dir);
+        const root = makeRoot({ dir, conf: side === 'tix' ? conf : '' });
+        if (direct && side === 'tix') root.env.TIX_SERVER = '0';
+        setup(root);
+        const c0 = childCpuMs();
+        ms[side]!.push(time(() => measure(root, side)));
+        cpu[side]!.push(childCpuMs() - c0);
+        root.cleanup();
+      }
     }
   } finally {
     rmSync(base, { recursive: true, force: true });
   }
-  const ratio = ms.tix! / ms.ref!;
+  const m = { ref: median(ms.ref!), tix: median(ms.tix!) };
+  const c = { ref: median(cpu.ref!), tix: median(cpu.tix!) };
   // A job served by the warm pool spends its CPU outside our children.
-  const cpuNote = cpu.tix! < ms.tix! * 0.05 ? 'tix ran in the warm pool: not counted' : `tix ${cpu.tix!.toFixed(0)} ms, ratio ${(cpu.tix! / cpu.ref!).toFixed(2)}`;
+  const cpuNote = c.tix < m.tix * 0.05 ? 'tix ran in the warm pool: not counted' : `tix ${c.tix.toFixed(0)} ms, ratio ${(c.tix / c.ref).toFixed(2)}`;
   console.log(
-    `${name.padEnd(44)} ref ${ms.ref!.toFixed(0).padStart(7)} ms   tix ${ms.tix!.toFixed(0).padStart(7)} ms   ratio ${ratio.toFixed(2)}` +
-      `   (cpu ref ${cpu.ref!.toFixed(0)} ms, ${cpuNote})`,
+    `${name.padEnd(44)} ref ${m.ref.toFixed(0).padStart(7)} ms   tix ${m.tix.toFixed(0).padStart(7)} ms   ratio ${(m.tix / m.ref).toFixed(2)}` +
+      `   (cpu ref ${c.ref.toFixed(0)} ms, ${cpuNote})${repeat > 1 ? `  [medians of ${repeat}; ratios per run ${ms.tix!.map((t, i) => (t / ms.ref![i]!).toFixed(2)).join(' ')}]` : ''}`,
   );
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function makeBigTree(dir: string, totalBytes: number): void {
