@@ -14,6 +14,12 @@
  * A kill before 4's rename leaves only a temp entry (GC removes it); a kill
  * between rename and commit leaves complete but unregistered contents under
  * the final name, which is invalid and gets replaced by the next add or GC.
+ *
+ * Small files and texts (already in memory, hashed first) take the path
+ * lock before writing and skip the temp name: an unnamed O_TMPFILE inode is
+ * filled and canonicalised through its fd, then linked in under the final
+ * name (`writeFileAtomic`), which a kill at any point leaves either absent
+ * or complete.
  */
 import { existsSync, lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync, fchownSync } from 'node:fs';
 import { join } from 'node:path';
