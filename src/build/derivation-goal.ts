@@ -185,6 +185,9 @@ export class DerivationGoal {
 
   private async executeInner(drv: BuildDrv): Promise<GoalResult> {
     const sd = this.worker.store.storeDir;
+    // As 2.8's DerivationGoal: a concurrent GC must keep the .drv (and its
+    // `<drv>.chroot` sandbox view, which GC spares only for temp-rooted drvs).
+    await this.worker.store.addTempRoot(this.drvPath);
     for (const [name, o] of drv.outputs) {
       if (o.path === undefined) {
         throw new NixError(BuildErrorCode.E_BAD_DERIVATION, `output '${name}' of '${this.printed}' has no known path (content-addressed derivations are not supported)`);
