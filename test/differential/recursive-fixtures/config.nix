@@ -22,5 +22,7 @@ in
     TIX_TEST_PATH = toolPath;
     NIX_STORE_DIR = env "NIX_STORE_DIR";
     NIX_CONFIG = "experimental-features = nix-command";
+    # bin/tix's pool trace (bench/recursive.ts checks that inner commands were pooled); "" = off.
+    TIX_SERVER_TRACE = env "TIX_SERVER_TRACE";
   } // args);
 }
