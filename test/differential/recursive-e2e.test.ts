@@ -422,3 +422,47 @@ test('6.4: a made-up realisation id is answered and the connection goes on (2.8 
     assert.match(ref.stderr, /Assertion `stmt\.stmt' failed/);
   }
 });
+
+/** Start the warm pool as a user's first command does; false when bin/tix cannot use one (no or stale bundle). */
+function poolUp(root: NixRoot): boolean {
+  const trace = join(root.dir, 'pool-start-trace');
+  for (let i = 0; i < 50; i++) {
+    rmSync(trace, { force: true });
+    runTix(root, 'nix', ['--version'], { env: { TIX_SERVER_TRACE: trace } });
+    const t = existsSync(trace) ? readFileSync(trace, 'utf8') : '';
+    if (t.startsWith('pool ')) return true;
+    if (/^direct (no bundle|bundle older|TIX_)/m.test(t)) return false;
+    spawnSync('sleep', ['0.1']);
+  }
+  return false;
+}
+
+/** The inner command's trace lines (see recursive-fixtures/pool-probe.nix). */
+function poolProbe(sandbox: boolean): string[] | undefined {
+  const root = makeRoot({ conf: sandbox ? SANDBOX_CONF : '' });
+  try {
+    if (!poolUp(root)) return undefined;
+    const env = { TIX_TEST_NIX_BIN: TIX_BIN, TIX_TEST_PATH: TOOLS, TIX_TEST_SALT: sandbox ? 'sandboxed' : 'plain' };
+    const b = runTix(root, 'nix-build', [join(FIX, 'pool-probe.nix'), '--no-out-link'], { env, cwd: FIX, timeoutMs: 180_000 });
+    assert.equal(b.status, 0, show(b));
+    return readFileSync(b.stdout.trim().split('\n').pop()!, 'utf8').trim().split('\n');
+  } finally {
+    root.cleanup();
+  }
+}
+
+test('an unsandboxed build\'s inner tix commands reach the warm pool', { skip: noTixClient }, (t) => {
+  const lines = poolProbe(false);
+  if (lines === undefined) return t.skip('no warm pool here (bundle missing or stale)');
+  t.diagnostic(`inner command: ${lines.join('; ')}`);
+  // A pool whose warm children are all taken still shows: the client saw its busy flag.
+  assert.match(lines.join('\n'), /^(pool \d+|direct pool busy)$/m, lines.join('\n'));
+});
+
+test('a sandboxed build\'s inner tix commands never reach the warm pool (it runs outside the sandbox)', { skip: noTixClient || (!canSandbox && 'needs root and bwrap') }, (t) => {
+  const lines = poolProbe(true);
+  if (lines === undefined) return t.skip('no warm pool here (bundle missing or stale)');
+  t.diagnostic(`inner command: ${lines.join('; ')}`);
+  assert.ok(lines.some((l) => l.startsWith('direct ')), lines.join('\n'));
+  assert.ok(!lines.some((l) => l.startsWith('pool ') || l === 'direct pool busy'), lines.join('\n'));
+});
