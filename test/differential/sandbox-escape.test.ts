@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { finished } from 'node:stream/promises';
 import { mkdtempSync, chownSync, rmSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,8 @@ test('no sandbox available: sandbox-fallback decides, and the message says why',
     let out = '';
     child.output.on('data', (d: Buffer) => (out += d.toString()));
     assert.equal((await child.exited).code, 0);
+    // 'exit' may come before the last output (Node's child_process): read to the end.
+    await finished(child.output);
     await sb.destroy();
     assert.match(out, /SECRET-CONTENT/, 'and is really unsandboxed');
     assert.match(warnings.join('\n'), /sandbox is not available: user namespaces appear to be disabled.*building without the sandbox because 'sandbox-fallback' is true/);
