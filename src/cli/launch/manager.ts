@@ -137,8 +137,9 @@ export class PoolManager {
   }
 
   private spawnChild(): void {
-    // argv[1] is the launch entry this manager runs from (the bundle's, not dist/src's).
-    const child = spawn(process.execPath, [process.argv[1]!, 'child', String(process.pid)], {
+    // argv[1] is the launch entry this manager runs from (the bundle's, not dist/src's);
+    // execArgv carries the client's --stack-size.
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'child', String(process.pid)], {
       stdio: ['ignore', 'ignore', this.logFd, this.listenFd, 'pipe'],
       cwd: '/',
       env: process.env,
