@@ -10,14 +10,14 @@ import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { followLinksToStorePath, usageError } from './store-common.js';
 import { withAnyStore } from './store-view.js';
-import { topoSortPaths } from './query.js';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const { rest } = takeCommonFlags(args, ctx);
   for (const a of rest) if (a.startsWith('-') && a !== '--') throw usageError(`unknown flag '${a}'`);
   return withAnyStore(ctx, async (v) => {
     const paths = rest.filter((a) => a !== '--').map((a) => followLinksToStorePath(v, a));
-    const stream = v.local ? exportPaths(v.local, topoSortPaths(v.local, paths).reverse()) : exportAny(v.store, (await v.topoSort(paths)).reverse());
+    const sorted = (await v.topoSort(paths)).reverse();
+    const stream = v.local ? exportPaths(v.local, sorted) : exportAny(v.store, sorted);
     for await (const chunk of stream) {
       if (!ctx.stdout.write(chunk)) await new Promise((r) => ctx.stdout.once('drain', r));
     }

@@ -10,10 +10,10 @@
 import { readFileSync } from 'node:fs';
 import { NixError, CoreErrorCode, compareUtf8 } from '../../core/index.js';
 import { StorePath, parseDerivation } from '../../formats/index.js';
-import { drvOutputPaths, findRootsMap, type LocalStore } from '../../store/index.js';
+import { drvOutputPaths, findRootsMap } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { followLinksToStorePath, notValid, usageError } from './store-common.js';
+import { followLinksToStorePath, usageError } from './store-common.js';
 import { withAnyStore, type StoreView } from './store-view.js';
 
 type Query =
@@ -87,8 +87,6 @@ async function maybeUseOutputs(v: StoreView, p: StorePath, useOutput: boolean): 
 }
 
 const cmp = (a: StorePath, b: StorePath): number => compareUtf8(a.baseName, b.baseName);
-/** Printed store paths share the store dir and have ASCII base names, so UTF-16 order is byte order. */
-const cmpAscii = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 async function runQuery(v: StoreView, o: QueryOpts, out: string[], ctx: CliContext): Promise<void> {
   const resolveArg = (a: string): StorePath => followLinksToStorePath(v, a);
@@ -175,46 +173,6 @@ async function printRoots(v: StoreView, o: QueryOpts, out: string[], ctx: CliCon
     if (!referrers.has(t)) continue;
     for (const l of [...roots.get(t)!].sort(compareUtf8)) out.push(`${l} -> ${t}\n`);
   }
-}
-
-/**
- * Nix's `topoSortPaths`: DFS over references restricted to `paths`, visiting
- * in sorted order; returns referrers before their references.
- */
-export function topoSortPaths(store: LocalStore, paths: StorePath[], refsCache?: Map<string, string[]>): StorePath[] {
-  const items = new Map(paths.map((p) => [store.print(p), p]));
-  for (const [full, p] of items) if (!refsCache?.has(full) && !store.db.isValid(full)) throw notValid(store, p);
-  const sorted: string[] = [];
-  const visited = new Set<string>();
-  const parents = new Set<string>();
-  // Iterative DFS (deep graphs would overflow the JS stack).
-  const visit = (root: string): void => {
-    const stack: { p: string; refs?: string[]; i: number }[] = [{ p: root, i: 0 }];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      if (top.refs === undefined) {
-        if (visited.has(top.p)) {
-          stack.pop();
-          continue;
-        }
-        visited.add(top.p);
-        parents.add(top.p);
-        const refs = refsCache?.get(top.p) ?? store.db.queryReferencesByPath(top.p);
-        top.refs = refs.filter((r) => r !== top.p && items.has(r)).sort(cmpAscii);
-      }
-      if (top.i < top.refs.length) {
-        const r = top.refs[top.i++]!;
-        if (parents.has(r)) throw new NixError('E0204', `cycle detected in the references of '${r}' from '${top.p}'`);
-        if (!visited.has(r)) stack.push({ p: r, i: 0 });
-      } else {
-        sorted.push(top.p);
-        parents.delete(top.p);
-        stack.pop();
-      }
-    }
-  };
-  for (const full of [...items.keys()].sort(cmpAscii)) visit(full);
-  return sorted.reverse().map((f) => items.get(f)!);
 }
 
 async function printTree(v: StoreView, p: StorePath, firstPad: string, tailPad: string, done: Set<string>, out: string[]): Promise<void> {

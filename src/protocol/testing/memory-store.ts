@@ -3,7 +3,7 @@
  * keeps NARs in memory and computes content-addressed paths the way Nix does,
  * so daemon tests do not depend on the local store. Not for production use.
  */
-import { NixError } from '../../core/index.js';
+import { NixError, concatBytes } from '../../core/index.js';
 import { HashSink, StoreDir, WireWriter, hashBytes, type Hash, type StorePath } from '../../formats/index.js';
 import type {
   AddToStoreOptions,
@@ -17,18 +17,8 @@ import type {
 
 async function collect(src: ByteSource): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of src) {
-    parts.push(c.slice());
-    n += c.length;
-  }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  for await (const c of src) parts.push(c.slice());
+  return concatBytes(parts);
 }
 
 /** NAR of a single regular file. */

@@ -6,7 +6,7 @@
  * Unframed: a NAR with no length prefix; its end is found by parsing the
  * grammar. Both are exposed as `AsyncIterable<Uint8Array>` of the exact bytes.
  */
-import { NixError } from '../../core/index.js';
+import { NixError, concatBytes } from '../../core/index.js';
 import { FormatsErrorCode, WireParser, WireWriter } from '../../formats/index.js';
 import type { WireReader } from './reader.js';
 
@@ -47,16 +47,7 @@ export async function* copyNar(r: WireReader): AsyncGenerator<Uint8Array> {
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const o = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    o.set(p, off);
-    off += p.length;
-  }
-  return o;
+  return parts.length === 1 ? parts[0]! : concatBytes(parts);
 }
 
 async function* node(r: WireReader, out: Uint8Array[], depth: number): AsyncGenerator<Uint8Array> {
