@@ -19,32 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT, haveReference, makeRoot, normalise, runRef, runIn, REF_BIN, TIX_BIN, type NixRoot, type RunResult } from '../harness/index.js';
 import { sandboxAvailability } from '../../src/build/sandbox/index.js';
+import { CASES, FRONT_CASES, c, type Case } from './build-case-list.js';
 
 const CONF = ['sandbox = true', 'sandbox-fallback = false', 'sandbox-paths = /bin /usr /lib /lib64'].join('\n');
-
-interface Case {
-  id: string;
-  attrs: string[];
-  flags?: string[];
-}
-
-const c = (id: string, flags?: string[], attrs?: string[]): Case => ({ id, attrs: attrs ?? [id], ...(flags ? { flags } : {}) });
-
-/** build.test.ts's cases, in its order (later cases may rely on outputs of earlier ones). */
-const CASES: Case[] = [
-  c('plain'), c('withdep'), c('envdump'), c('passfile'), c('structured'), c('structuredMulti'),
-  c('structuredChecksOk'), c('structuredChecksBad'), c('fixed'), c('fixedSri'), c('fixedRec'), c('fixedSha1'),
-  c('fixedBad'), c('fixedBadRec'), c('fixedImpure'), c('fixedFails'), c('usefixed'), c('usefixed2'), c('multi'),
-  c('usemulti'), c('threeOutputs'), c('cycle'), c('selfref'), c('symlinkOut'), c('execFiles'), c('refInName'),
-  c('bareHashRef'), c('unreferencedDep'), c('discardedContext'), c('placeholderArg'), c('allowedOk'),
-  c('allowedEmptyOk'), c('allowedBad'), c('disallowedBad'), c('disallowedOk'), c('requisitesBad'),
-  c('requisitesOk'), c('disRequisitesBad'), c('allowedSelf'), c('failing'), c('failingSignal'), c('noOutput'),
-  c('depFails'), c('timeout', ['--timeout', '1'], ['timesOut']), c('silent', ['--max-silent-time', '1'], ['timesOut']),
-  c('stderrLog'), c('carriageReturn'), c('unicode'), c('specialArgs'), c('inputFile'), c('chain10'),
-  c('graph201', ['-j', '2']), c('wide'), c('checkOk', ['--check'], ['plain']), c('nondet'),
-  c('checkNondet', ['--check'], ['nondet']), c('keepGoing', ['--keep-going'], ['failingSignal', 'fixedFails', 'wide']),
-  c('quiet', ['-Q'], ['failing']), c('exportRefs'), c('noBuilder'),
-];
 
 /** Attributes that need a flag to terminate when built on their own. */
 const ALONE_FLAGS: Record<string, string[]> = { timesOut: ['--timeout', '1'] };
@@ -225,20 +202,6 @@ test('the builder differential set, sandboxed, matches the reference', { skip, t
     rmSync(base, { recursive: true, force: true });
   }
 });
-
-/** build.test.ts's front-end cases: each implementation evaluates with its own evaluator. */
-const FRONT_CASES: Array<{ id: string; prog: string; args: string[] }> = [
-  { id: 'nix-build multi', prog: 'nix-build', args: ['build-cases.nix', '-A', 'multi', '-A', 'usemulti'] },
-  { id: 'nix-build placeholder', prog: 'nix-build', args: ['build-cases.nix', '-A', 'placeholderArg', '-o', 'ph'] },
-  { id: 'nix-build structured', prog: 'nix-build', args: ['build-cases.nix', '-A', 'structured', '--no-out-link'] },
-  { id: 'nix-build failing', prog: 'nix-build', args: ['build-cases.nix', '-A', 'failing', '--no-out-link'] },
-  { id: 'nix-build depFails -k', prog: 'nix-build', args: ['build-cases.nix', '-A', 'depFails', '-A', 'fixedBad', '-k', '--no-out-link'] },
-  { id: 'nix-build -E', prog: 'nix-build', args: ['-E', 'with import ./build-cases.nix; [ plain withdep ]', '--no-out-link'] },
-  { id: 'nix-build --check', prog: 'nix-build', args: ['build-cases.nix', '-A', 'plain', '--check', '--no-out-link'] },
-  { id: 'nix build --json', prog: 'nix', args: ['build', '-f', 'build-cases.nix', 'multi.dev', 'threeOutputs', '--json', '--no-link'] },
-  { id: 'nix build links', prog: 'nix', args: ['build', '-f', 'build-cases.nix', 'multi', 'selfref'] },
-  { id: 'nix build failing', prog: 'nix', args: ['build', '-f', 'build-cases.nix', 'failing', '--no-link'] },
-];
 
 function runFront(bin: string, dir: string): { results: Map<string, Result & { links: string[] }>; leftovers: string[] } {
   mkdirSync(dir, { recursive: true });
