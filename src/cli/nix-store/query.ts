@@ -203,8 +203,6 @@ async function useDeriver(v: StoreView, p: StorePath): Promise<StorePath> {
  * including its first `-` (empty without one), kept as 2.8 prints it.
  */
 async function printGraphML(v: StoreView, roots: StorePath[], out: string[]): Promise<void> {
-  const work = new Map(roots.map((p) => [p.baseName, p]));
-  const done = new Set<string>();
   out.push(
     "<?xml version='1.0' encoding='utf-8'?>\n" +
       "<graphml xmlns='http://graphml.graphdrawing.org/xmlns'\n" +
@@ -215,24 +213,14 @@ async function printGraphML(v: StoreView, roots: StorePath[], out: string[]): Pr
       "<key id='type' for='node' attr.name='type' attr.type='string'/>" +
       "<graph id='G' edgedefault='directed'>\n",
   );
-  while (work.size > 0) {
-    const first = [...work.keys()].sort(compareUtf8)[0]!;
-    const p = work.get(first)!;
-    work.delete(first);
-    if (done.has(first)) continue;
-    done.add(first);
-    const info = await v.info(p);
+  await walkGraph(v, roots, (p, narSize, refs) => {
     out.push(
-      `  <node id="${p.baseName}">\n    <data key="narSize">${info.narSize}</data>\n` +
+      `  <node id="${p.baseName}">\n    <data key="narSize">${narSize}</data>\n` +
         `    <data key="name">${p.name.slice(0, p.name.indexOf('-') + 1)}</data>\n` +
         `    <data key="type">${p.isDerivation() ? 'derivation' : 'output-path'}</data>\n  </node>\n`,
     );
-    for (const r of info.references) {
-      if (r.equals(p)) continue;
-      work.set(r.baseName, r);
-      out.push(`  <edge source="${p.baseName}" target="${r.baseName}"/>\n`);
-    }
-  }
+    for (const r of refs) out.push(`  <edge source="${p.baseName}" target="${r.baseName}"/>\n`);
+  });
   out.push('</graph>\n</graphml>\n');
 }
 
@@ -240,21 +228,30 @@ const COLOURS = ['black', 'red', 'green', 'blue', 'magenta', 'burlywood'];
 
 async function printDotGraph(v: StoreView, roots: StorePath[], out: string[]): Promise<void> {
   let colour = 0;
+  out.push('digraph G {\n');
+  await walkGraph(v, roots, (p, _narSize, refs) => {
+    out.push(`"${p.baseName}" [label = "${p.name}", shape = box, style = filled, fillcolor = "#ff0000"];\n`);
+    for (const r of refs) out.push(`"${r.baseName}" -> "${p.baseName}" [color = "${COLOURS[colour++ % COLOURS.length]}"];\n`);
+  });
+  out.push('}\n');
+}
+
+/**
+ * dotgraph.cc's walk, which graphml.cc repeats: the pending path with the
+ * smallest name next, each path once; `refs` leaves out self-references.
+ */
+async function walkGraph(v: StoreView, roots: StorePath[], visit: (p: StorePath, narSize: number, refs: StorePath[]) => void): Promise<void> {
   const work = new Map(roots.map((p) => [p.baseName, p]));
   const done = new Set<string>();
-  out.push('digraph G {\n');
   while (work.size > 0) {
     const first = [...work.keys()].sort(compareUtf8)[0]!;
     const p = work.get(first)!;
     work.delete(first);
     if (done.has(first)) continue;
     done.add(first);
-    out.push(`"${p.baseName}" [label = "${p.name}", shape = box, style = filled, fillcolor = "#ff0000"];\n`);
-    for (const r of (await v.info(p)).references) {
-      if (r.equals(p)) continue;
-      work.set(r.baseName, r);
-      out.push(`"${r.baseName}" -> "${p.baseName}" [color = "${COLOURS[colour++ % COLOURS.length]}"];\n`);
-    }
+    const info = await v.info(p);
+    const refs = info.references.filter((r) => !r.equals(p));
+    for (const r of refs) work.set(r.baseName, r);
+    visit(p, info.narSize, refs);
   }
-  out.push('}\n');
 }
