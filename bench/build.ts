@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REF_BIN, TIX_BIN, makeRoot, runRef, type NixRoot } from '../test/harness/index.js';
+import { median } from './lib.js';
 
 const SCENARIOS: Record<string, string> = {
   'graph-201': `let leaf = i: derivation { name = "leaf-\${toString i}"; system = "x86_64-linux"; builder = "/bin/bash"; args = [ "-c" "echo \${toString i} > $out" ]; };
@@ -29,11 +30,6 @@ function time(bin: string, root: NixRoot, prog: string, args: string[]): number 
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${bin}/${prog} ${args.join(' ')} failed: ${r.stderr}`);
   return ms;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function measure(bin: string, expr: string, mode: 'whole' | 'build'): number {

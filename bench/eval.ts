@@ -14,14 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { runEvalJobsInWorker } from '../src/glue/instantiate.js';
 import { baseJob, emptyEvalArgs } from '../src/glue/eval-args.js';
 import { loadSettings } from '../src/core/index.js';
+import { arg, median } from './lib.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const REF = process.env.TIX_REF_BIN ?? '/usr/bin';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
 
 const fib = (n: number) => `let fib = n: if n < 2 then n else fib (n - 1) + fib (n - 2); in fib ${n}`;
 export const CASES: Array<[string, string]> = [
@@ -38,11 +34,6 @@ export const CASES: Array<[string, string]> = [
   ['toJSON-fromJSON-50k', 'let xs = builtins.genList (i: { a = i; b = "s${toString i}"; }) 50000; in builtins.length (builtins.fromJSON (builtins.toJSON xs))'],
   ['regex-match-20k', 'builtins.length (builtins.filter (s: builtins.match "([a-z]+)-([0-9]+)" s != null) (builtins.genList (i: "abc-${toString i}") 20000))'],
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 function wall(bin: string, expr: string, env: NodeJS.ProcessEnv): { ms: number; out: string } {
   const t = performance.now();

@@ -17,18 +17,10 @@
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { mulberry32 } from '../test/harness/prng.js';
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const TIX = join(REPO, 'bin');
-const REF = process.env.TIX_REF_BIN ?? '/usr/bin';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
+import { arg } from './lib.js';
+import { REF_BIN as REF, TIX_BIN as TIX } from '../test/harness/index.js';
 
 const SIZE_MIB = Number(arg('--size-mib', '1024'));
 const RUNS = Number(arg('--runs', '5'));

@@ -16,17 +16,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { arg } from './lib.js';
+import { REF_BIN as REF, TIX_BIN as TIX } from '../test/harness/index.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const TIX = join(REPO, 'bin');
-const REF = process.env.TIX_REF_BIN ?? '/usr/bin';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
 const RUNS = Number(arg('--runs', '20'));
 const GAP = Number(arg('--gap-ms', '300'));
 

@@ -19,6 +19,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRoot, runRef, runTix, REF_BIN, REPO_ROOT, TIX_BIN, type NixRoot, type RunResult } from '../test/harness/index.js';
+import { median } from './lib.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
 const FIX = join(REPO_ROOT, 'test/differential/recursive-fixtures');
@@ -130,11 +131,6 @@ const TIX_NEW_CLI_OK = tixClientSpeaksDaemon();
 function baseEnv(host: Host, needsNewCli: boolean): NodeJS.ProcessEnv {
   const bin = host === 'ref' || (needsNewCli && !TIX_NEW_CLI_OK) ? REF_BIN : TIX_BIN;
   return { TIX_TEST_NIX_BIN: bin, TIX_TEST_PATH: '/usr/bin:/bin' };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function timed(fn: () => void): number {
