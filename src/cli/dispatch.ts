@@ -39,6 +39,8 @@ const LOADERS: Record<string, () => Promise<unknown>> = {
   './nix-store/verify-path.js': () => import('./nix-store/verify-path.js'),
   './nix-store/verify.js': () => import('./nix-store/verify.js'),
   './nix-store/version.js': () => import('./nix-store/version.js'),
+  './nix-store/print-env.js': () => import('./nix-store/print-env.js'),
+  './nix-store/repair-path.js': () => import('./nix-store/repair-path.js'),
   './nix.js': () => import('./nix.js'),
   './nix/build.js': () => import('./nix/build.js'),
   './nix/derivation-show.js': () => import('./nix/derivation-show.js'),

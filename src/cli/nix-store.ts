@@ -33,6 +33,7 @@ const OPS: Record<string, string> = {
   '--generate-binary-cache-key': './nix-store/generate-binary-cache-key.js',
   '--print-fixed-path': './nix-store/print-fixed-path.js',
   '--version': './nix-store/version.js',
+  '--print-env': './nix-store/print-env.js',
 };
 
 /** Nix's `-qR` → `-q -R` and `-j3` → `-j 3` expansion (libmain/shared.cc). */
