@@ -41,6 +41,7 @@ const LOADERS: Record<string, () => Promise<unknown>> = {
   './nix-store/version.js': () => import('./nix-store/version.js'),
   './nix-store/print-env.js': () => import('./nix-store/print-env.js'),
   './nix-store/repair-path.js': () => import('./nix-store/repair-path.js'),
+  './nix-store/generate-binary-cache-key.js': () => import('./nix-store/generate-binary-cache-key.js'),
   './nix.js': () => import('./nix.js'),
   './nix/build.js': () => import('./nix/build.js'),
   './nix/derivation-show.js': () => import('./nix/derivation-show.js'),

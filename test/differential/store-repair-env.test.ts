@@ -2,10 +2,13 @@
  * `nix-store --print-env` and `--repair-path` against the reference Nix 2.8:
  * same stdout bytes, stderr and status on the same store root, including the
  * usage errors; repair of a corrupted output restores its contents on both.
+ * `--generate-binary-cache-key`: the reference signs with tix's secret key
+ * file and the signature verifies against tix's public key file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPublicKey, verify } from 'node:crypto';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
 
@@ -71,6 +74,33 @@ test('nix-store --repair-path checks and repairs outputs like 2.8', { skip, time
       assert.equal(readFileSync(out, 'utf8'), 'hello\n', `${side} restored the contents`);
       ok(runRef(root, 'nix-store', ['--verify-path', out]), `${side}: verify-path after repair`);
     }
+  } finally {
+    root.cleanup();
+  }
+});
+
+test('nix-store --generate-binary-cache-key writes keys the reference signs and verifies with', { skip, timeout: 60_000 }, () => {
+  const root = makeRoot();
+  try {
+    const sk = join(root.dir, 'sk');
+    const pk = join(root.dir, 'pk');
+    ok(runTix(root, 'nix-store', ['--generate-binary-cache-key', 'tix-test-1', sk, pk]), 'generate');
+    assert.equal(statSync(sk).mode & 0o777, 0o600, 'secret key is private');
+    const pub = readFileSync(pk, 'utf8');
+    assert.match(pub, /^tix-test-1:[A-Za-z0-9+/]{43}=$/);
+    writeFileSync(join(root.dir, 'f'), 'signed\n');
+    const path = ok(runRef(root, 'nix-store', ['--add', join(root.dir, 'f')]), 'add').trim();
+    ok(runRef(root, 'nix', ['store', 'sign', '--key-file', sk, path]), 'reference signs with the tix key');
+    const info = JSON.parse(ok(runRef(root, 'nix', ['path-info', '--json', path]), 'path-info'))[0];
+    const sig = (info.signatures as string[]).find((s) => s.startsWith('tix-test-1:'));
+    assert.ok(sig !== undefined, 'signature recorded');
+    const narHash = ok(runRef(root, 'nix-store', ['-q', '--hash', path]), 'hash').trim();
+    const fingerprint = `1;${path};${narHash};${info.narSize};`;
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(pub.split(':')[1]!, 'base64').toString('base64url') }, format: 'jwk' });
+    assert.ok(verify(null, Buffer.from(fingerprint), key, Buffer.from(sig.split(':')[1]!, 'base64')), 'signature verifies with the public key file');
+    const bad = runTix(root, 'nix-store', ['--generate-binary-cache-key', 'only-two', sk]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /three arguments expected/);
   } finally {
     root.cleanup();
   }
