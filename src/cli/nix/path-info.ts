@@ -6,11 +6,11 @@
  * store (local, or the daemon/`unix://` store of a recursive build).
  */
 import type { StorePath } from '../../formats/index.js';
-import type { DerivedPath, ValidPathInfo } from '../../store/index.js';
+import type { ValidPathInfo } from '../../store/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { cmpPaths, withAnyStore, type StoreView } from '../nix-store/store-view.js';
-import { dropWords, nixUsage, reportUnknown, resolveInstallables } from './store-common.js';
+import { dropWords, nixUsage, resolveInstallables, resolvePathInstallables } from './store-common.js';
 
 interface Opts {
   recursive: boolean;
@@ -72,35 +72,12 @@ async function jsonOf(v: StoreView, i: ValidPathInfo, o: Opts): Promise<Record<s
   return j;
 }
 
-/**
- * 2.8 takes a `.drv` installable as all of its outputs, without building
- * (`Realise::Nothing`): `printMissing` at error level (derivations to build,
- * then opaque paths it does not know), then the outputs' paths from the
- * derivation, valid or not. Returns the paths and the unknown opaque ones.
- */
-async function resolvePaths(v: StoreView, paths: StorePath[], ctx: CliContext): Promise<{ paths: StorePath[]; unknown: StorePath[] }> {
-  if (!paths.some((p) => p.isDerivation())) return { paths, unknown: await reportUnknown(v, paths, ctx) };
-  const targets: DerivedPath[] = paths.map((p) => (p.isDerivation() ? { kind: 'built', drvPath: p, outputs: 'all' } : { kind: 'opaque', path: p }));
-  const missing = v.store.queryMissing ? await v.store.queryMissing(targets) : await (await import('../../build/index.js')).queryMissing(v.store, targets);
-  const n = missing.willBuild.length;
-  let msg = '';
-  if (n > 0) msg += (n === 1 ? 'this derivation will be built:\n' : `these ${n} derivations will be built:\n`) + missing.willBuild.map((p) => `  ${v.print(p)}\n`).sort().join('');
-  if (missing.unknown.length > 0) msg += "don't know how to build these paths:\n" + missing.unknown.map((p) => `  ${v.print(p)}\n`).join('');
-  ctx.stderr.write(msg);
-  const out: StorePath[] = [];
-  for (const p of paths) {
-    if (!p.isDerivation()) out.push(p);
-    else for (const q of (await v.store.queryDerivationOutputMap(p)).values()) if (q) out.push(q);
-  }
-  return { paths: out, unknown: missing.unknown };
-}
-
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const { rest } = takeCommonFlags(dropWords(args, ['path-info']), ctx);
   const o = parse(rest);
   if (!o.all && o.args.length === 0) throw nixUsage("'nix path-info' requires at least one installable");
   return withAnyStore(ctx, async (v) => {
-    const r = o.all ? { paths: await v.store.queryAllValidPaths(), unknown: [] } : await resolvePaths(v, resolveInstallables(v.storeDir, o.args), ctx);
+    const r = o.all ? { paths: await v.store.queryAllValidPaths(), unknown: [] } : await resolvePathInstallables(v, resolveInstallables(v.storeDir, o.args), ctx);
     let paths = r.paths;
     const unknown = r.unknown;
     if (o.recursive) {

@@ -5,7 +5,7 @@ import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { withAnyStore } from '../nix-store/store-view.js';
 import { freedLine, runGC } from '../nix-store/gc.js';
-import { dropWords, nixUsage, resolveInstallables } from './store-common.js';
+import { dropWords, nixUsage, resolveInstallables, resolvePathInstallables } from './store-common.js';
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const { rest } = takeCommonFlags(dropWords(args, ['store', 'delete']), ctx);
@@ -18,7 +18,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   }
   return withAnyStore(ctx, async (v) => {
     const store = v.store;
-    opts.pathsToDelete = resolveInstallables(v.storeDir, pos);
+    opts.pathsToDelete = (await resolvePathInstallables(v, resolveInstallables(v.storeDir, pos), ctx)).paths;
     const none: GCResults = { paths: [], bytesFreed: 0 };
     try {
       ctx.stdout.write(freedLine(await runGC(store, opts, ctx)));

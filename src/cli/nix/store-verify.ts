@@ -11,7 +11,7 @@ import { checkContents, type Store, type ValidPathInfo } from '../../store/index
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { withAnyStore } from '../nix-store/store-view.js';
-import { dropWords, nixUsage, resolveInstallables } from './store-common.js';
+import { dropWords, nixUsage, resolveInstallables, resolvePathInstallables } from './store-common.js';
 
 /** Does the `ca` field really produce this path? (`ValidPathInfo::isContentAddressed`) */
 export function isContentAddressed(store: { storeDir: StoreDir }, i: ValidPathInfo): boolean {
@@ -54,20 +54,24 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   // Any store: a daemon's NARs come through NarFromPath and are hashed here, as in 2.8.
   return withAnyStore(ctx, async (v) => {
     const store = v.store;
-    let paths = all ? await store.queryAllValidPaths() : resolveInstallables(v.storeDir, pos);
+    let paths = all ? await store.queryAllValidPaths() : (await resolvePathInstallables(v, resolveInstallables(v.storeDir, pos), ctx)).paths;
     if (recursive) paths = await v.closure(paths);
     let corrupted = 0;
     let untrusted = 0;
     let failed = 0;
     const log = { info: () => undefined, error: (m: string) => ctx.stderr.write(m + '\n') };
-    for (const p of (await v.topoSort(paths)).reverse()) {
-      ctx.stderr.write(`checking '${v.print(p)}'...\n`);
-      const i = await v.tryInfo(p);
-      if (i === undefined) {
+    // 2.8 reports a path that is not valid when it fails to query it, before any "checking" line.
+    const valid: StorePath[] = [];
+    for (const p of paths) {
+      if ((await v.tryInfo(p)) !== undefined) valid.push(p);
+      else {
         ctx.stderr.write(`error: path '${v.print(p)}' is not valid\n`);
         failed++;
-        continue;
       }
+    }
+    for (const p of (await v.topoSort(valid)).reverse()) {
+      ctx.stderr.write(`checking '${v.print(p)}'...\n`);
+      const i = (await v.tryInfo(p))!;
       if (!noContents && !(v.local ? checkContents(v.local, v.print(p), log) : await narMatches(store, i, log))) corrupted++;
       if (!noTrust && !i.ultimate && !isContentAddressed(store, i)) {
         untrusted++;

@@ -1,0 +1,60 @@
+/**
+ * A `.drv` installable means the derivation's outputs (2.8, `Realise::Nothing`)
+ * for every store-path command: `nix path-info`, `nix store verify`,
+ * `nix store dump-path` and `nix store delete`, whether the outputs are built
+ * or not, and next to opaque paths that are not valid. Same stdout bytes,
+ * stderr and status as the reference on the same root.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
+
+const skip = !haveReference() ? 'reference Nix 2.8 not installed' : false;
+
+function ok(r: RunResult, what: string): string {
+  assert.equal(r.status, 0, `${what} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function same(root: NixRoot, args: string[]): RunResult {
+  const r = runRef(root, 'nix', args);
+  const t = runTix(root, 'nix', args);
+  const what = `nix ${args.join(' ')}`;
+  assert.equal(t.status, r.status, `${what}: status (tix stderr: ${t.stderr})`);
+  assert.deepEqual(t.stdoutBytes, r.stdoutBytes, `${what}: stdout`);
+  assert.equal(t.stderr, r.stderr, `${what}: stderr`);
+  return t;
+}
+
+const NIX = `let mk = n: derivation { name = n; system = builtins.currentSystem; builder = "/bin/bash"; args = [ "-c" "echo \${n} > $out" ]; };
+in { built = mk "built"; unbuilt = mk "unbuilt"; }`;
+
+test('store-path commands take a .drv installable as its outputs, like 2.8', { skip, timeout: 180_000 }, () => {
+  const root = makeRoot();
+  try {
+    writeFileSync(join(root.dir, 'd.nix'), NIX);
+    const built = ok(runRef(root, 'nix-instantiate', ['d.nix', '-A', 'built']), 'instantiate').trim();
+    const unbuilt = ok(runRef(root, 'nix-instantiate', ['d.nix', '-A', 'unbuilt']), 'instantiate').trim();
+    const out = ok(runRef(root, 'nix-store', ['-r', built]), 'build').trim();
+    const invalid = out.replace(/-built$/, '-nothere');
+    for (const cmd of [['path-info'], ['store', 'verify'], ['store', 'verify', '-r'], ['store', 'dump-path']]) {
+      same(root, [...cmd, built]);
+      same(root, [...cmd, unbuilt]);
+      same(root, [...cmd, invalid]);
+    }
+    same(root, ['store', 'verify', built, unbuilt]);
+    // Deleting the built drv's installable deletes its output, not the .drv.
+    for (const run of [runRef, runTix]) {
+      if (!existsSync(out)) ok(runRef(root, 'nix-store', ['-r', built]), 'rebuild');
+      const r = run(root, 'nix', ['store', 'delete', built]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(existsSync(out), false, 'output deleted');
+      assert.equal(existsSync(built), true, '.drv kept');
+      assert.match(r.stdout, /^1 store paths deleted/);
+    }
+  } finally {
+    root.cleanup();
+  }
+});
