@@ -5,7 +5,7 @@
  * store that is itself a daemon gets the raw bytes spliced to its socket (the
  * real daemon then decides trust); otherwise the peer is trusted, as in 2.8.
  */
-import { lstatSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { NixError, CoreErrorCode, SimpleLogger, Verbosity, nullLogger, type VerbosityLevel } from '../core/index.js';
 import type { BuildMode, DerivedPath, Store } from '../store/index.js';
@@ -48,10 +48,12 @@ async function openServedStore(ctx: CliContext, uri: string): Promise<Store> {
   });
 }
 
-/** Cached path infos are used while the path is still there (a GC elsewhere deletes it). */
-function stillOnDisk(store: Store): PathInfoCacheOptions {
-  return { stillValid: (p) => lstatSync(store.storeDir.print(p), { throwIfNoEntry: false }) !== undefined };
-}
+/**
+ * Cached path infos are used while the path is still there: a collector in
+ * another process deletes it before it finishes (worker/path-info-cache.ts).
+ * access(2), not lstat: no Stats object per hit.
+ */
+const stillOnDisk: PathInfoCacheOptions = { stillValid: (printed) => existsSync(printed) };
 
 function spliceToDaemon(ctx: CliContext, socketPath: string): Promise<number> {
   return new Promise((resolve) => {
@@ -90,11 +92,11 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   try {
     if (stdio) {
       const out = ctx.stdout as NodeJS.WritableStream;
-      const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger, pathInfoCache: stillOnDisk(store) });
+      const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger, pathInfoCache: stillOnDisk });
       await conn.done;
       return 0;
     }
-    const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger, pathInfoCache: stillOnDisk(store) });
+    const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger, pathInfoCache: stillOnDisk });
     logger.log(Verbosity.Info, `listening on '${socketPath}'`);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

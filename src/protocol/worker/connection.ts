@@ -70,6 +70,7 @@ export class SocketSink implements ByteSink {
   private push(): void {
     this.scheduled = false;
     if (this.queue.length === 0 || this.closed) return;
+    // Copied: a queued chunk may be a buffer its producer reuses once we return.
     const parts = this.queue;
     this.queue = [];
     let n = 0;
@@ -80,11 +81,30 @@ export class SocketSink implements ByteSink {
       buf.set(p, off);
       off += p.length;
     }
+    this.send(buf);
+  }
+
+  private send(b: Uint8Array): void {
     try {
-      if (!this.out.write(buf)) this.needDrain = true;
+      if (!this.out.write(b)) this.needDrain = true;
     } catch {
       this.markClosed();
     }
+  }
+
+  /**
+   * Send `b` now, after anything queued: one write for a reply that is ready
+   * whole (a cached answer). `b` must not change afterwards.
+   */
+  writeNow(b: Uint8Array): void {
+    if (this.closed) return;
+    if (this.queue.length > 0) this.push();
+    this.send(b);
+  }
+
+  /** The peer is not reading: wait (`flush`) before producing more. */
+  get congested(): boolean {
+    return this.needDrain;
   }
 
   /** Send everything queued and wait while the peer is not reading. */

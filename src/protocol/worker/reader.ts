@@ -93,9 +93,35 @@ export class WireReader {
     return this.buf.length - this.pos;
   }
 
+  /** The buffered bytes are `window[windowStart…]` (for synchronous peeking; do not keep). */
+  get window(): Uint8Array {
+    return this.buf;
+  }
+  get windowStart(): number {
+    return this.pos;
+  }
+
+  /** Consume `n` buffered bytes (after a synchronous peek). */
+  skip(n: number): void {
+    if (n > this.buffered) throw new Error('Assertion failed: skipping past the buffered bytes');
+    this.pos += n;
+    this.consumed += n;
+  }
+
   /** Wait until at least `n` bytes are buffered; throws at end of stream. */
   private async fill(n: number): Promise<void> {
     if (this.buffered >= n) return;
+    if (this.buffered === 0 && !this.eof) {
+      // The common case (the previous request was consumed whole): take the chunk as is.
+      const c = await this.source.next();
+      if (c === null) {
+        this.eof = true;
+        throw endOfFile();
+      }
+      this.buf = c;
+      this.pos = 0;
+      if (c.length >= n) return;
+    }
     const parts: Uint8Array[] = [this.buf.subarray(this.pos)];
     let have = this.buffered;
     while (have < n) {

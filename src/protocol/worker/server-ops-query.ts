@@ -10,6 +10,8 @@ import { WireWriter, type StorePath } from '../../formats/index.js';
 import type { Conn } from './connection.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { Op } from './ops.js';
+import { pathInfoGeneration } from './path-info-cache.js';
+import { STDERR_LAST } from './version.js';
 import { readStorePath, readStorePaths, writePathInfoBody, writeStorePaths, MAX_LIST } from './serialise.js';
 
 export type Handler = (c: Conn) => Promise<void>;
@@ -113,11 +115,13 @@ export const queryOps: Record<number, Handler> = {
     const p = await readPath(c);
     c.startWork();
     const cache = c.state.pathInfos;
-    const cached = cache?.get(p);
+    const printed = c.sd.print(p);
+    const cached = cache?.get(printed);
     if (cached !== undefined) {
-      c.reply.raw(cached);
+      c.reply.raw(cached.subarray(8)); // the STDERR_LAST is sent by the loop
       return;
     }
+    const readAt = pathInfoGeneration();
     const info = await c.store.queryPathInfo(p);
     if (!info) {
       if (c.minor < 17) throw notValid(c, p);
@@ -127,9 +131,11 @@ export const queryOps: Record<number, Handler> = {
     const w = new WireWriter();
     if (c.minor >= 17) w.bool(true);
     writePathInfoBody(w, c.sd, info, c.minor);
-    const reply = w.take();
-    cache?.set(p, reply);
-    c.reply.raw(reply);
+    c.reply.raw(w.bytes());
+    if (cache !== undefined) {
+      const a = new WireWriter(w.length + 8).u64(STDERR_LAST).raw(w.bytes()).take();
+      cache.set(printed, Buffer.from(a.buffer, a.byteOffset, a.length), readAt);
+    }
   },
   [Op.QueryPathFromHashPart]: async (c) => {
     const hashPart = await c.reader.string(4096);

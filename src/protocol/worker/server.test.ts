@@ -279,7 +279,7 @@ test('per-connection path-info cache: reused while valid, never for invalid path
   store.queryPathInfo = (p) => (calls++, query(p));
   const onDisk = new Set<string>();
   const sock = join(dir, 'socket');
-  const server = createServer((s) => void serveConnection(s, store, { trusted: true, pathInfoCache: { stillValid: (p) => onDisk.has(p.baseName) } }));
+  const server = createServer((s) => void serveConnection(s, store, { trusted: true, pathInfoCache: { stillValid: (p) => onDisk.has(p.slice(p.lastIndexOf('/') + 1)) } }));
   await new Promise<void>((r) => server.listen(sock, () => r()));
   const c = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock), maxConnections: 1 });
   try {
@@ -307,6 +307,102 @@ test('per-connection path-info cache: reused while valid, never for invalid path
     assert.equal(signed?.sigs.length, 1);
   } finally {
     await c.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Send `parts` one write at a time (a pause between), collect everything until the server closes. */
+function rawParts(sock: string, parts: Uint8Array[]): Promise<Uint8Array> {
+  return new Promise((resolve) => {
+    const s = connect(sock);
+    const got: Buffer[] = [];
+    s.on('data', (b) => got.push(b));
+    s.on('error', () => undefined);
+    const t = setTimeout(() => s.destroy(), 400 + parts.length * 40);
+    s.on('close', () => {
+      clearTimeout(t);
+      resolve(new Uint8Array(Buffer.concat(got)));
+    });
+    void (async () => {
+      for (const p of parts) {
+        s.write(p);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    })();
+  });
+}
+
+test('cached QueryPathInfo answers are byte for byte the uncached ones: pipelined, split, odd encodings', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-proto-'));
+  const store = new MemoryStore('/nix/store');
+  let calls = 0;
+  const query = store.queryPathInfo.bind(store);
+  store.queryPathInfo = (p) => (calls++, query(p));
+  const p = await store.addTextToStore('t', bytes('t'), []);
+  const printed = store.storeDir.print(p);
+  const servers = [undefined, { stillValid: () => true }].map((pathInfoCache, i) => {
+    const sock = join(dir, `socket${i}`);
+    const server = createServer((s) => void serveConnection(s, store, { trusted: true, pathInfoCache }));
+    return { sock, server };
+  });
+  for (const s of servers) await new Promise<void>((r) => s.server.listen(s.sock, () => r()));
+  const qpi = (path: string, padByte = 0): Uint8Array => {
+    const w = new WireWriter().u64(Op.QueryPathInfo).string(path).take();
+    if (padByte !== 0) w[w.length - 1] = padByte;
+    return w;
+  };
+  const cat = (...a: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(a));
+  const q = qpi(printed);
+  const sessions: Uint8Array[][] = [
+    // first answer fills the cache, then three requests in one write, one more split in three
+    [hello(37).take(), q, cat(q, q, q), q.subarray(0, 5), q.subarray(5, 20), cat(q.subarray(20), q)],
+    // an unknown path and a non-canonical spelling between cached ones
+    [hello(37).take(), q, cat(q, qpi('/nix/store/' + '0'.repeat(32) + '-x'), q, qpi(printed + '/'), q)],
+    // non-zero padding: the general loop's error, then the connection ends
+    [hello(37).take(), q, cat(q, qpi(printed, 1), q)],
+    // an older client
+    [hello(21).take(), q, cat(q, q)],
+  ];
+  try {
+    for (const [i, parts] of sessions.entries()) {
+      const plain = await rawParts(servers[0]!.sock, parts);
+      calls = 0;
+      const cached = await rawParts(servers[1]!.sock, parts);
+      if (i === 0) assert.equal(calls, 1, 'one store query, then the cache');
+      assert.ok(plain.length > 100, `session ${i} got answers`);
+      assert.deepEqual(Buffer.from(cached), Buffer.from(plain), `session ${i}`);
+    }
+  } finally {
+    for (const s of servers) await new Promise<void>((r) => s.server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('path-info caches: a change through any connection of the process empties them all', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-proto-'));
+  const store = new MemoryStore('/nix/store');
+  let calls = 0;
+  const query = store.queryPathInfo.bind(store);
+  store.queryPathInfo = (p) => (calls++, query(p));
+  const sock = join(dir, 'socket');
+  const server = createServer((s) => void serveConnection(s, store, { trusted: true, pathInfoCache: { stillValid: () => true } }));
+  await new Promise<void>((r) => server.listen(sock, () => r()));
+  const a = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock), maxConnections: 1 });
+  const b = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock), maxConnections: 1 });
+  try {
+    const p = await a.addTextToStore('t', bytes('t'), []);
+    await a.queryPathInfo(p);
+    await a.queryPathInfo(p);
+    assert.equal(calls, 1, 'second answer from the cache');
+    await b.addTextToStore('other', bytes('o'), []);
+    await a.queryPathInfo(p);
+    assert.equal(calls, 2, "another connection's change empties this connection's cache");
+    await a.queryPathInfo(p);
+    assert.equal(calls, 2);
+  } finally {
+    await a.close();
+    await b.close();
     await new Promise<void>((r) => server.close(() => r()));
     rmSync(dir, { recursive: true, force: true });
   }

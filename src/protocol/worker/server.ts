@@ -12,7 +12,8 @@ import { NixError, Verbosity } from '../../core/index.js';
 import type { Store } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { Conn, SocketSink, type ServeOptions, type SessionState } from './connection.js';
-import { PathInfoCache } from './path-info-cache.js';
+import { PathInfoCache, bumpPathInfoGeneration, changesPathInfos } from './path-info-cache.js';
+import { answerCachedQueryPathInfo } from './fast-path.js';
 import { handshakeServer } from './handshake.js';
 import { OP_NAMES } from './ops.js';
 import { HangupWatch, runWithContext } from './op-context.js';
@@ -121,9 +122,15 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
     pathInfos: opts.pathInfoCache ? new PathInfoCache(opts.pathInfoCache) : undefined,
   };
   const hangup = new HangupWatch(d.input, d.output);
+  const cache = state.pathInfos;
   try {
     for (;;) {
       if (await reader.atEof()) return;
+      if (cache !== undefined && answerCachedQueryPathInfo(reader, sink, cache)) {
+        if (sink.congested) await sink.flush();
+        if (sink.isClosed) return;
+        continue;
+      }
       const c = new Conn(reader, sink, store, minor, opts, state);
       const ok = await runOp(c, hangup);
       hangup.opDone();
@@ -141,14 +148,23 @@ async function runOp(c: Conn, hangup: HangupWatch): Promise<boolean> {
   let op = -1;
   try {
     op = await c.reader.u32();
-    c.state.pathInfos?.beforeOp(op);
     const h = HANDLERS[op];
     if (h === undefined) {
       c.desync = true;
       throw new NixError(ProtocolErrorCode.E_PROTOCOL_INVALID_OP, `invalid operation ${op}`);
     }
     const context = () => ({ logger: c.logger, settings: () => c.effectiveSettings(), get signal() { return hangup.signal(); } });
-    await runWithContext(op, context, () => h(c));
+    if (changesPathInfos(op)) {
+      // Around the change, so no cache keeps an answer read before it ended.
+      bumpPathInfoGeneration();
+      try {
+        await runWithContext(op, context, () => h(c));
+      } finally {
+        bumpPathInfoGeneration();
+      }
+    } else {
+      await runWithContext(op, context, () => h(c));
+    }
     if (!c.streaming) {
       c.logger.stopWork();
       c.sink.write(c.reply.take());

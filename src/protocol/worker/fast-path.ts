@@ -1,0 +1,44 @@
+/**
+ * The daemon's short way for the most frequent request, a QueryPathInfo whose
+ * answer is in the connection's cache (2.8 answers it from its per-process
+ * `pathInfoCache`): when the whole request is already buffered, it is
+ * recognised from the raw bytes and answered with the cached bytes in one
+ * write, with no operation object, promise or parse. Anything else (another
+ * opcode, a request not yet whole, an uncached path, odd encoding such as
+ * non-zero padding) is left untouched for the general loop, which reports
+ * errors as usual.
+ */
+import type { SocketSink } from './connection.js';
+import { Op } from './ops.js';
+import type { PathInfoCache } from './path-info-cache.js';
+import type { WireReader } from './reader.js';
+
+/** Longest store path we look up (as `readStorePath`). */
+const MAX_PATH = 4096;
+
+const latin1 = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
+/** Whether bytes `[at, at+n)` of `b` are all zero. */
+function zeros(b: Uint8Array, at: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (b[at + i] !== 0) return false;
+  return true;
+}
+
+/** Answer one buffered QueryPathInfo from `cache`; false (nothing consumed) if not possible. */
+export function answerCachedQueryPathInfo(reader: WireReader, sink: SocketSink, cache: PathInfoCache): boolean {
+  const b = reader.window;
+  const at = reader.windowStart;
+  const end = b.length;
+  if (end - at < 16 || b[at] !== Op.QueryPathInfo || !zeros(b, at + 1, 7)) return false;
+  const len = b[at + 8]! | (b[at + 9]! << 8) | (b[at + 10]! << 16);
+  if (b[at + 11] !== 0 || !zeros(b, at + 12, 4) || len > MAX_PATH) return false;
+  const pad = (8 - (len % 8)) % 8;
+  const total = 16 + len + pad;
+  if (end - at < total || !zeros(b, at + 16 + len, pad)) return false;
+  // Store paths are ASCII: a name with other bytes decodes to a key no entry has.
+  const answer = cache.get(latin1.call(b, at + 16, at + 16 + len));
+  if (answer === undefined) return false;
+  reader.skip(total);
+  sink.writeNow(answer);
+  return true;
+}
