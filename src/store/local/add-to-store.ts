@@ -129,7 +129,7 @@ export function writeNewFile(path: string, data: Uint8Array, fsync: boolean, can
       fchmodSync(fd, mode); // whatever the umask took away
       futimesSync(fd, 1, 1);
       // Owner as canonicalisePathMetaData makes it (a setgid store dir may have set the group).
-      if (isRoot) fchownSync(fd, ourUid, ourGid);
+      if (isRoot()) fchownSync(fd, ourUid(), ourGid());
     }
     if (fsync) fsyncSync(fd);
   } finally {
@@ -168,7 +168,7 @@ export function writeFileAtomic(final: string, data: Uint8Array, o: { fsync: boo
     for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
     fchmodSync(fd, mode);
     futimesSync(fd, 1, 1);
-    if (isRoot) fchownSync(fd, ourUid, ourGid);
+    if (isRoot()) fchownSync(fd, ourUid(), ourGid());
     if (o.fsync) fsyncSync(fd);
     const c = loadLibc();
     for (let attempt = 0; ; attempt++) {

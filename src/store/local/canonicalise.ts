@@ -14,10 +14,16 @@ import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { FormatsErrorCode } from '../../formats/index.js';
 
-export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-/** Our uid/gid, read once (each `process.getuid()` is a system call). */
-export const ourUid = typeof process.getuid === 'function' ? process.getuid() : 0;
-export const ourGid = typeof process.getgid === 'function' ? process.getgid() : 0;
+/**
+ * Our uid/gid, read once at first use (each `process.getuid()` is a system
+ * call), not at load: a startup snapshot loads this module in another process.
+ */
+let ids: { uid: number; gid: number } | undefined;
+const ownIds = (): { uid: number; gid: number } =>
+  (ids ??= { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+export const isRoot = (): boolean => typeof process.getuid === 'function' && ownIds().uid === 0;
+export const ourUid = (): number => ownIds().uid;
+export const ourGid = (): number => ownIds().gid;
 
 /** Walk `path` (lstat; no symlink following) applying canonical metadata. */
 export function canonicalisePathMetaData(path: string): void {
@@ -25,8 +31,8 @@ export function canonicalisePathMetaData(path: string): void {
   if (st.isDirectory()) {
     for (const e of readdirSync(path)) canonicalisePathMetaData(join(path, e));
   }
-  if (isRoot && (st.uid !== ourUid || st.gid !== ourGid)) {
-    lchownSync(path, ourUid, ourGid);
+  if (isRoot() && (st.uid !== ourUid() || st.gid !== ourGid())) {
+    lchownSync(path, ourUid(), ourGid());
   }
   if (!st.isSymbolicLink()) {
     const mode = st.isDirectory() || (st.mode & C.S_IXUSR) !== 0 ? 0o555 : 0o444;
