@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { NixError } from '../core/index.js';
 import { BuildErrorCode } from './errors.js';
 
-const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-const gid = typeof process.getgid === 'function' ? process.getgid() : -1;
+// Read at first use, not at load: a startup snapshot loads this module in another process.
+let ids: [uid: number, gid: number] | undefined;
+const ownIds = (): [number, number] => (ids ??= [process.getuid?.() ?? -1, process.getgid?.() ?? -1]);
 
 export function checkOutputPermissions(actualPath: string, outputName: string): void {
   const st = lstatSync(actualPath);
@@ -25,6 +26,7 @@ export function checkOutputPermissions(actualPath: string, outputName: string): 
 export function canonicaliseOutput(path: string): void {
   const st = lstatSync(path);
   if (st.isDirectory()) for (const e of readdirSync(path)) canonicaliseOutput(join(path, e));
+  const [uid, gid] = ownIds();
   if (uid === 0 && (st.uid !== uid || st.gid !== gid)) lchownSync(path, uid, gid);
   if (!st.isSymbolicLink()) {
     const mode = st.isDirectory() || (st.mode & C.S_IXUSR) !== 0 ? 0o555 : 0o444;
