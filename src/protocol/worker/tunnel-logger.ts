@@ -27,7 +27,7 @@ export interface ByteSink {
 }
 
 /** Activity ids are per-daemon-process unique u64s; ours start high to look like Nix's `pid << 32`. */
-let nextId = (process.pid % 0x10000) * 0x1_0000_0000 + 1;
+let nextId = 0; // set at first use: a startup snapshot loads this module in another process
 
 export class TunnelLogger implements Logger {
   verbosity: VerbosityLevel = Verbosity.Error;
@@ -51,6 +51,7 @@ export class TunnelLogger implements Logger {
   }
 
   startActivity(type: number, text: string, fields: Field[] = [], parent = 0, level: VerbosityLevel = Verbosity.Info): number {
+    if (nextId === 0) nextId = (process.pid % 0x10000) * 0x1_0000_0000 + 1;
     const id = nextId++;
     if (this.minor < 20) {
       if (text !== '') this.log(level, text + '...');
