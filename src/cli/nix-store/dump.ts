@@ -20,7 +20,8 @@ export async function writeAll(out: NodeJS.WritableStream, chunk: Uint8Array): P
   if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
 }
 
-const pause = new Int32Array(new SharedArrayBuffer(4));
+// Made at first use: SharedArrayBuffer does not exist while a startup snapshot is built.
+let pause: Int32Array | undefined;
 
 /** writeSync to a possibly non-blocking fd: wait and retry on EAGAIN. */
 export function writeFdFully(fd: number, chunk: Uint8Array): void {
@@ -29,7 +30,7 @@ export function writeFdFully(fd: number, chunk: Uint8Array): void {
       off += writeSync(fd, chunk, off, chunk.length - off);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      Atomics.wait(pause, 0, 0, 1);
+      Atomics.wait((pause ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, 1);
     }
   }
 }
