@@ -15,6 +15,7 @@ import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { followLinksToStorePath, usageError } from './store-common.js';
 import { withAnyStore, type StoreView } from './store-view.js';
+import { forceRealise } from './force-realise.js';
 
 type Query =
   | 'outputs' | 'requisites' | 'references' | 'referrers' | 'referrers-closure' | 'deriver' | 'hash' | 'size'
@@ -64,18 +65,21 @@ function parse(rest: string[]): QueryOpts {
 }
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
-  const { rest } = takeCommonFlags(args, ctx);
+  const { rest, verbosity } = takeCommonFlags(args, ctx);
   const o = parse(rest);
-  if (o.forceRealise) {
-    throw new NixError(CoreErrorCode.E_NOT_IMPLEMENTED, `'nix-store --query' with this flag is not implemented yet`);
+  const realised = o.forceRealise ? await forceRealise(o.query, o.args, ctx, verbosity) : undefined;
+  if (typeof realised === 'number') return realised;
+  try {
+    return await withAnyStore(ctx, async (v) => {
+      const out: string[] = [];
+      await runQuery(v, o, out, ctx);
+      // Binding values are byte strings (one char per byte); the rest is text (--tree's box drawing).
+      ctx.stdout.write(o.query === 'binding' ? Buffer.from(out.join(''), 'latin1') : out.join(''));
+      return 0;
+    });
+  } finally {
+    await realised?.();
   }
-  return withAnyStore(ctx, async (v) => {
-    const out: string[] = [];
-    await runQuery(v, o, out, ctx);
-    // Binding values are byte strings (one char per byte); the rest is text (--tree's box drawing).
-    ctx.stdout.write(o.query === 'binding' ? Buffer.from(out.join(''), 'latin1') : out.join(''));
-    return 0;
-  });
 }
 
 /** `maybeUseOutputs`: a derivation's output paths (from the .drv) or the path itself. */
