@@ -12,10 +12,18 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, closeSync, open, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StorePath } from '../formats/index.js';
+import { nativeSpawn } from './builder/posix-spawn.js';
 import { runViaHelper } from './builder/spawn-helper.js';
+
+/**
+ * What `bzip2` (and libbz2 at Nix's level 9) makes of no input: the header and
+ * the end-of-stream marker with a zero CRC. Trivial builders log nothing, and
+ * writing these bytes costs less than starting bzip2 for them.
+ */
+const EMPTY_BZ2 = Uint8Array.of(0x42, 0x5a, 0x68, 0x39, 0x17, 0x72, 0x45, 0x38, 0x50, 0x90, 0, 0, 0, 0);
 
 let bzip2Path: string | null | undefined;
 
@@ -81,9 +89,16 @@ export class BuildLogSink {
   private fd: number | undefined;
   /** Chunks that arrived before the file was open. */
   private pending: Uint8Array[] = [];
+  private bytes = 0;
   readonly path: string;
   /** Turn into `.bz2` once closed (`compress-build-log`). */
   compress = false;
+  /**
+   * Set by `close` when it compressed the log itself (an empty one: no bzip2
+   * needed); settles when the `.bz2` has its name. Otherwise the caller hands
+   * the plain log to `compressLogs`.
+   */
+  compressed: Promise<void> | undefined;
   /**
    * Settles once the file is open. The directory and file are made in the
    * thread pool, so they overlap with the builder's spawn (which blocks the
@@ -110,6 +125,7 @@ export class BuildLogSink {
   }
 
   write(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
     if (this.fd === undefined) this.pending.push(Buffer.from(chunk));
     else writeFileSync(this.fd, chunk);
   }
@@ -120,17 +136,30 @@ export class BuildLogSink {
     } catch {
       return;
     }
-    if (this.fd !== undefined) closeSync(this.fd);
+    const fd = this.fd;
     this.fd = undefined;
+    if (fd === undefined) return;
+    if (this.compress && this.bytes === 0) {
+      // What bzip2 would make of it, written into the open file, which then takes the .bz2 name.
+      writeFileSync(fd, EMPTY_BZ2);
+      closeSync(fd);
+      this.compressed = rename(this.path, this.path + '.bz2').catch(() => {});
+      return;
+    }
+    closeSync(fd);
   }
 }
 
 /** Compress finished plain logs to `<log>.bz2` (replacing them), in one `bzip2` run. */
 export function compressLogs(paths: readonly string[]): Promise<void> {
   const bz = findBzip2();
+  if (bz === null) return Promise.resolve();
   const todo = paths.filter((p) => existsSync(p));
-  if (bz === null || todo.length === 0) return Promise.resolve();
-  const viaHelper = runViaHelper(bz, ['-f', '-q', '--', ...todo], '/');
+  if (todo.length === 0) return Promise.resolve();
+  const argv = [bz, '-f', '-q', '--', ...todo];
+  const native = nativeSpawn({ file: bz, argv, env: [], cwd: '/', output: 'ignore' });
+  if (native?.ok) return native.exited.then(() => undefined);
+  const viaHelper = runViaHelper(bz, argv.slice(1), '/');
   if (viaHelper !== undefined) return viaHelper.then(() => undefined);
   return new Promise((resolve) => {
     const child = spawn(bz, ['-f', '-q', '--', ...todo], { stdio: 'ignore' });

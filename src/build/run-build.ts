@@ -301,7 +301,8 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
 
 async function closeLog(worker: DerivationGoal['worker'], sink: BuildLogSink): Promise<void> {
   await sink.close();
-  if (sink.compress) worker.logFinished(sink.path);
+  if (sink.compressed) worker.track(sink.compressed);
+  else if (sink.compress) worker.logFinished(sink.path);
 }
 
 async function stopServer(server: RecursiveServer, logger: GoalLogger): Promise<void> {

@@ -7,9 +7,16 @@
  * Node cannot dup one pipe onto fds 1 and 2 of a child, so a `/bin/sh`
  * trampoline does `exec 2>&1` and then `exec`s the builder (same pid, same
  * process group); the order of stdout/stderr bytes is then the builder's own.
+ *
+ * The usual way is neither: `spawnNative` starts the builder itself with
+ * posix_spawn (posix-spawn.ts), which puts one pipe on fds 1 and 2 and does
+ * not fork this process. The trampoline (through posix_spawn too) remains for
+ * a umask other than 022, which posix_spawn cannot set.
  */
 import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import type { BuilderProcess, Sandbox, SpawnRequest } from '../hooks.js';
+import { currentUmask, nativeSpawn } from './posix-spawn.js';
 import { spawnViaHelper } from './spawn-helper.js';
 
 // Nix reports an unstartable builder as "executing '<builder>': <error>" and status 1.
@@ -20,10 +27,45 @@ const TRAMPOLINE = [
   'exec "$@"',
 ].join('\n');
 
+/** Sorted, as 2.8 builds the environment from a std::map. */
+function sortedEnv(env: Record<string, string>): [string, string][] {
+  return Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function killGroup(pid: number): void {
+  if (pid <= 0) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * The builder started with posix_spawn, or undefined when that is unavailable.
+ * An exec failure is reported as 2.8's child reports it: "executing '…':
+ * <strerror>" in the log, status 1.
+ */
+export function spawnNative(req: SpawnRequest): BuilderProcess | undefined {
+  const direct = currentUmask() === 0o022;
+  const env = sortedEnv(req.env).map(([k, v]) => `${k}=${v}`);
+  const child = direct
+    ? nativeSpawn({ file: req.builder, argv: [req.builder, ...req.args], env, cwd: req.cwd, output: 'pipe' })
+    : nativeSpawn({ file: '/bin/sh', argv: ['/bin/sh', '-c', TRAMPOLINE, 'nix-builder', req.builder, ...req.args], env, cwd: req.cwd, output: 'pipe' });
+  if (child === undefined) return undefined;
+  if (!child.ok) {
+    if (!direct) return undefined; // /bin/sh itself failed: let the other ways try
+    const output = new PassThrough();
+    output.end(`executing '${req.builder}': ${child.message}\n`);
+    return { pid: -1, output, exited: Promise.resolve({ code: 1, signal: null }), kill: () => {} };
+  }
+  const { pid } = child;
+  return { pid, output: child.output!, exited: child.exited, kill: () => killGroup(pid) };
+}
+
 export function spawnDirect(req: SpawnRequest): BuilderProcess {
   const child = spawn('/bin/sh', ['-c', TRAMPOLINE, 'nix-builder', req.builder, ...req.args], {
-    // Sorted, as 2.8 builds the environment from a std::map.
-    env: Object.fromEntries(Object.entries(req.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    env: Object.fromEntries(sortedEnv(req.env)),
     cwd: req.cwd,
     stdio: ['ignore', 'pipe', 'ignore'],
     detached: true,
@@ -37,14 +79,7 @@ export function spawnDirect(req: SpawnRequest): BuilderProcess {
     pid,
     output: child.stdout!,
     exited,
-    kill() {
-      if (pid <= 0) return;
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    },
+    kill: () => killGroup(pid),
   };
 }
 
@@ -52,7 +87,7 @@ export function spawnDirect(req: SpawnRequest): BuilderProcess {
 export function directSandbox(buildDir: string): Sandbox {
   return {
     buildDirInSandbox: buildDir,
-    spawn: async (req) => spawnViaHelper(req) ?? spawnDirect(req),
+    spawn: async (req) => spawnNative(req) ?? spawnViaHelper(req) ?? spawnDirect(req),
     addPath: async () => {},
     destroy: async () => {},
   };
