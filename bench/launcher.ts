@@ -1,7 +1,9 @@
 /**
  * Benchmark (start-up): whole-process wall time and CPU of small commands,
  * tix through the warm pool (bin/tix default), tix run directly
- * (TIX_SERVER=0) and the reference Nix 2.8, in an isolated root:
+ * (TIX_SERVER=0), each with and without the V8 startup snapshot
+ * (TIX_SNAPSHOT=0: the ESM bundle; its pool is a second one, started with
+ * TIX_SNAPSHOT=0), and the reference Nix 2.8, in an isolated root:
  * `nix-instantiate --eval -E 1`, `nix-store --add` of a small file,
  * `nix-hash --type sha256` of a small dir, `nix-store -q --references`.
  *
@@ -25,7 +27,9 @@ const GAP = Number(arg('--gap-ms', '300'));
 
 const dir = mkdtempSync(join(tmpdir(), 'tix-bench-launch-'));
 const pool = join(dir, 'pool');
+const poolEsm = join(dir, 'pool-esm');
 mkdirSync(pool, { mode: 0o700 });
+mkdirSync(poolEsm, { mode: 0o700 });
 for (const d of ['store', 'var', 'log', 'etc', 'home', 'small/d']) mkdirSync(join(dir, d), { recursive: true });
 writeFileSync(join(dir, 'etc/nix.conf'), 'build-users-group =\nsubstituters =\nsandbox = false\nexperimental-features = nix-command recursive-nix\n');
 writeFileSync(join(dir, 'small/f'), 'hello\n');
@@ -41,11 +45,11 @@ function ticksOf(pid: number | 'self'): number {
   return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
 }
 
-/** CPU ticks of the pool's manager and the children it has reaped. */
+/** CPU ticks of the pools' managers and the children they have reaped. */
 function poolTicks(): number {
   let t = 0;
-  for (const f of readdirSync(pool).filter((x) => x.endsWith('.log'))) {
-    const m = /manager (\d+): serving/.exec(readFileSync(join(pool, f), 'utf8'));
+  for (const [d, f] of [pool, poolEsm].flatMap((d) => readdirSync(d).filter((x) => x.endsWith('.log')).map((f) => [d, f] as const))) {
+    const m = /manager (\d+): serving/.exec(readFileSync(join(d, f), 'utf8'));
     try {
       if (m) t += ticksOf(Number(m[1]));
     } catch {
@@ -76,7 +80,10 @@ function measure(bin: string, cmd: string[], extra: NodeJS.ProcessEnv): { median
 }
 
 const added = spawnSync(join(REF, 'nix-store'), ['--add', join(dir, 'small/f')], { env, encoding: 'utf8' }).stdout.trim();
-spawnSync(join(TIX, 'nix-instantiate'), ['--eval', '-E', '1'], { env }); // starts the pool
+const ESM = { TIX_SNAPSHOT: '0' };
+const POOL_ESM = { ...ESM, TIX_SERVER_DIR: poolEsm };
+spawnSync(join(TIX, 'nix-instantiate'), ['--eval', '-E', '1'], { env }); // starts the pools
+spawnSync(join(TIX, 'nix-instantiate'), ['--eval', '-E', '1'], { env: { ...env, ...POOL_ESM } });
 sleep(3000);
 const COMMANDS = [
   ['nix-instantiate', '--eval', '-E', '1'],
@@ -86,12 +93,17 @@ const COMMANDS = [
 ];
 console.log(`runs ${RUNS}, gap ${GAP} ms, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 for (const cmd of COMMANDS) {
-  const pooled = measure(TIX, cmd, {});
-  const direct = measure(TIX, cmd, { TIX_SERVER: '0' });
-  const ref = measure(REF, cmd, {});
-  const row = (name: string, m: { median: number; cpu: number }): string =>
-    `  ${name.padEnd(7)} median ${m.median.toFixed(1).padStart(6)} ms (ratio ${(m.median / ref.median).toFixed(2)})  CPU ${m.cpu.toFixed(0).padStart(4)} ms/cmd`;
-  console.log(`${cmd.join(' ').replace(dir, '$D')}\n${row('pool', pooled)}\n${row('direct', direct)}\n${row('ref', ref)}`);
+  const rows: [string, { median: number; cpu: number }][] = [
+    ['pool', measure(TIX, cmd, {})],
+    ['pool-esm', measure(TIX, cmd, POOL_ESM)],
+    ['direct', measure(TIX, cmd, { TIX_SERVER: '0' })],
+    ['direct-esm', measure(TIX, cmd, { TIX_SERVER: '0', ...ESM })],
+    ['ref', measure(REF, cmd, {})],
+  ];
+  const ref = rows.at(-1)![1];
+  const row = ([name, m]: [string, { median: number; cpu: number }]): string =>
+    `  ${name.padEnd(10)} median ${m.median.toFixed(1).padStart(6)} ms (ratio ${(m.median / ref.median).toFixed(2)})  CPU ${m.cpu.toFixed(0).padStart(4)} ms/cmd`;
+  console.log(`${cmd.join(' ').replace(dir, '$D')}\n${rows.map(row).join('\n')}`);
 }
 console.log(`load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 spawnSync('chmod', ['-R', 'u+w', dir]);

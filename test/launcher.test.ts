@@ -15,12 +15,14 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
-  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
+  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync,
+  utimesSync, writeFileSync,
 } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRoot, REPO_ROOT } from './harness/roots.js';
+import { blobFileName } from '../src/cli/launch/snapshot-blob.js';
 
 const PROGRAMS = ['nix', 'nix-build', 'nix-daemon', 'nix-hash', 'nix-instantiate', 'nix-store'];
 const bundleDir = join(REPO_ROOT, 'dist', 'bundle');
@@ -50,12 +52,14 @@ function makeInstall(name: string): { bin: string; rebuild(): void } {
   writeFileSync(join(top, 'dist', '.tsbuildinfo'), '');
   const entries = ['main.js', 'launch.js'];
   const rebuild = (): void => {
-    // Chunks are content-named and never rewritten: link any new ones, then replace the entries.
-    for (const f of readdirSync(bundleDir)) {
-      if (!entries.includes(f) && !existsSync(join(bundle, f))) symlinkSync(join(bundleDir, f), join(bundle, f));
+    // Chunks are content-named: link any new ones (in the build's own directory, which a
+    // rebuild of dist/bundle leaves in place), then replace the entries.
+    const real = realpathSync(bundleDir);
+    for (const f of readdirSync(real)) {
+      if (!entries.includes(f) && !existsSync(join(bundle, f))) symlinkSync(join(real, f), join(bundle, f));
     }
     for (const f of ['launch.js', 'main.js']) {
-      copyFileSync(join(bundleDir, f), join(bundle, `${f}.tmp`));
+      copyFileSync(join(real, f), join(bundle, `${f}.tmp`));
       renameSync(join(bundle, `${f}.tmp`), join(bundle, f));
     }
   };
@@ -346,7 +350,8 @@ function childrenOf(manager: number): number[] {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (readFileSync(`/proc/${d}/cmdline`, 'latin1').endsWith(`\0child\0${manager}\0`)) out.push(Number(d));
+      // `launch.js child <pid>`, or `--snapshot-blob B __tix_child <pid>`.
+      if (readFileSync(`/proc/${d}/cmdline`, 'latin1').endsWith(`child\0${manager}\0`)) out.push(Number(d));
     } catch {
       // exited
     }
@@ -363,3 +368,99 @@ function currentPool(c: Ctx): { sock: string; manager: number } {
   assert.ok(m, log);
   return { sock: join(c.poolDir, socks[0]!), manager: Number(m[1]) };
 }
+
+/** --stack-size bin/tix passes here (RLIMIT_STACK less 1 MiB), as it names the blob. */
+function stackKb(): number | undefined {
+  const s = spawnSync('/bin/sh', ['-c', 'ulimit -s'], { encoding: 'utf8' }).stdout.trim();
+  const kb = s === 'unlimited' ? 65536 : Math.min(Number(s), 65536);
+  return kb >= 3072 ? kb - 1024 : undefined;
+}
+
+/** The repo's startup snapshot for this node and stack, copied into an install after its main.js (so not older). */
+function installBlob(c: Ctx): string {
+  const name = blobFileName(stackKb()!, process.execPath);
+  const src = join(realpathSync(bundleDir), name);
+  assert.ok(existsSync(src), `npm run build made no startup snapshot ${name} (see scripts/snapshot.mjs)`);
+  const dst = join(c.bin, '..', 'dist', 'bundle', name);
+  if (existsSync(dst)) unlinkSync(dst);
+  copyFileSync(src, dst);
+  return dst;
+}
+
+function cmdline(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ');
+}
+
+const snapSkip = skip || (stackKb() === undefined ? 'stack limit below 3 MiB: bin/tix passes no --stack-size, no snapshot' : false);
+
+test('direct commands start from the startup snapshot: stdin, exit status, the eval worker', { skip: snapSkip, timeout: 120_000 }, async () => {
+  const c = makeCtx('snapshot');
+  const blob = installBlob(c);
+  const D = { TIX_SERVER: '0' };
+  // A job that waits for stdin: its process is Node started from the blob, not from a script.
+  const p = spawn(join(c.bin, 'nix-instantiate'), ['--eval', '-'], { env: { ...c.env, ...D }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<number | null>((r) => p.on('close', r));
+  for (let i = 0; i < 100 && !cmdline(p.pid!).includes('--snapshot-blob'); i++) await sleep(20);
+  const cl = cmdline(p.pid!);
+  assert.match(cl, new RegExp(`--snapshot-blob \\S*${blob.split('/').at(-1)!.replace(/\./g, '\\.')} \\S*/nix-instantiate --eval -`), cl);
+  assert.doesNotMatch(cl, /tix-node\.mjs/);
+  p.stdin.end('"from " + "stdin"');
+  assert.equal(await done, 0);
+  assert.equal(out, '"from stdin"\n');
+  assert.equal(lastTrace(c), 'direct TIX_SERVER=0 (snapshot)');
+  const bad = run(c, 'nix-instantiate', ['--eval', '-E', 'throw "boom"'], { env: D });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /boom/);
+  // Deeper than the main thread's stack: re-run on the eval worker (eval-worker.js beside the blob).
+  const deep = run(c, 'nix-instantiate', ['--eval', '-E', 'let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 100000'], { env: D });
+  assert.equal(deep.stdout, '100000\n', deep.stderr);
+  assert.equal(lastTrace(c), 'direct TIX_SERVER=0 (snapshot)');
+  // The uid is read when the command runs, not when the blob was built (a store add canonicalises ownership as root only).
+  const f = join(base, 'snapshot', 'file');
+  writeFileSync(f, 'x\n');
+  const add = run(c, 'nix-store', ['--add', f], { env: D });
+  assert.equal(add.status, 0, add.stderr);
+  assert.equal(statSync(add.stdout.trim()).uid, process.getuid!());
+});
+
+test('the pool\'s children start from the snapshot', { skip: snapSkip, timeout: 120_000 }, async () => {
+  const c = makeCtx('snapshot-pool');
+  const blob = installBlob(c);
+  await warmPool(c);
+  const { manager } = currentPool(c);
+  const kids = childrenOf(manager);
+  assert.ok(kids.length > 0);
+  for (const k of kids) assert.match(cmdline(k), new RegExp(`--snapshot-blob \\S+${blob.split('/').at(-1)!.replace(/\./g, '\\.')} __tix_child ${manager}`));
+  const args = ['--type', 'sha256', '--to-base32', '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'];
+  const r = run(c, 'nix-hash', args, { env: REQ });
+  assert.match(lastTrace(c), /^pool \d+$/);
+  const plain = run(c, 'nix-hash', args, { env: { TIX_SERVER: '0', TIX_SNAPSHOT: '0' } });
+  assert.equal(lastTrace(c), 'direct TIX_SERVER=0');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, plain.stdout);
+});
+
+test('no snapshot when it does not match: stale blob, other stack size, NODE_OPTIONS, TIX_SNAPSHOT=0, TIX_BUNDLE=0', { skip: snapSkip, timeout: 120_000 }, () => {
+  const c = makeCtx('snapshot-fallback');
+  const blob = installBlob(c);
+  const D = { TIX_SERVER: '0' };
+  const ev = (env: NodeJS.ProcessEnv): string => {
+    const r = run(c, 'nix-instantiate', ['--eval', '-E', '6 * 7'], { env: { ...D, ...env } });
+    assert.equal(r.stdout, '42\n', r.stderr);
+    return lastTrace(c).replace('direct TIX_SERVER=0', '');
+  };
+  assert.equal(ev({}), ' (snapshot)');
+  // A blob built for another stack size does not load (Node would exit 14): its name does not match.
+  const sh = spawnSync('/bin/sh', ['-c', 'ulimit -s 12345 && exec "$0" --eval -E "6 * 7"', join(c.bin, 'nix-instantiate')], { env: { ...c.env, ...D }, encoding: 'utf8' });
+  assert.equal(sh.stdout, '42\n', sh.stderr);
+  assert.equal(lastTrace(c), 'direct TIX_SERVER=0');
+  assert.equal(ev({ NODE_OPTIONS: '--max-old-space-size=900' }), '');
+  assert.equal(ev({ TIX_SNAPSHOT: '0' }), '');
+  assert.equal(ev({ TIX_BUNDLE: '0' }), '');
+  // Older than the bundle's main.js: left over from a previous build.
+  const old = statSync(blob).mtimeMs / 1000 - 10;
+  utimesSync(blob, old, old);
+  assert.equal(ev({}), '');
+});

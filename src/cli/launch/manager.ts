@@ -17,6 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { closeSync, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { usableBlob } from './snapshot-blob.js';
 import * as sys from './syscalls.js';
 
 const MIN_IDLE = 2;
@@ -61,6 +62,9 @@ export class PoolManager {
   private logFd = 2;
   private busy: boolean | undefined;
   private readonly busyPath: string;
+  /** The startup snapshot children start from (snapshot-entry.ts), until one dies before it is warm. */
+  private blob: string | undefined;
+  private readonly fromBlob = new WeakSet<ChildProcess>();
 
   constructor(private readonly opts: ManagerOptions) {
     this.sock = `${opts.dir}/${opts.id}.sock`;
@@ -70,6 +74,7 @@ export class PoolManager {
     const idle = Number(process.env.TIX_SERVER_IDLE ?? '120');
     this.idleMs = (Number.isFinite(idle) && idle > 0 ? idle : 120) * 1000;
     this.bundleIdentity = identity(opts.bundleMain);
+    this.blob = usableBlob(opts.bundleMain, process.execArgv, process.env, process.execPath);
   }
 
   /** Take the lock and start serving; false when another manager serves this id. */
@@ -93,7 +98,7 @@ export class PoolManager {
     this.listenFd = sys.listenUnix(this.sock);
     this.sockIdentity = identity(this.sock);
     this.updateBusy();
-    this.log(`serving ${this.sock} for ${this.opts.bundleMain}, idle timeout ${this.idleMs / 1000}s`);
+    this.log(`serving ${this.sock} for ${this.opts.bundleMain}, idle timeout ${this.idleMs / 1000}s, children from ${this.blob ?? 'launch.js'}`);
     this.topUp();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.shutdown(`${sig}`));
@@ -138,13 +143,15 @@ export class PoolManager {
 
   private spawnChild(): void {
     // argv[1] is the launch entry this manager runs from (the bundle's, not dist/src's);
-    // execArgv carries the client's --stack-size.
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'child', String(process.pid)], {
+    // execArgv carries the client's --stack-size, which the blob was built with.
+    const entry = this.blob !== undefined ? ['--snapshot-blob', this.blob, '__tix_child'] : [process.argv[1]!, 'child'];
+    const child = spawn(process.execPath, [...process.execArgv, ...entry, String(process.pid)], {
       stdio: ['ignore', 'ignore', this.logFd, this.listenFd, 'pipe'],
       cwd: '/',
       env: process.env,
     });
     this.children.set(child, 'starting');
+    if (this.blob !== undefined) this.fromBlob.add(child);
     const ctl = child.stdio[4] as Duplex;
     ctl.on('data', (b: Buffer) => {
       for (const c of b.toString('latin1')) this.onMessage(child, c);
@@ -177,6 +184,10 @@ export class PoolManager {
     this.updateBusy();
     if (state === 'starting') {
       this.log(`child ${child.pid} died while starting (${signal ?? code})`);
+      if (this.fromBlob.has(child) && this.blob !== undefined) {
+        this.log(`children start from launch.js from now on, not ${this.blob}`);
+        this.blob = undefined;
+      }
       if (++this.earlyDeaths >= MAX_EARLY_DEATHS) {
         // bin/tix starts no pool for this build while the marker exists (see the log for why).
         writeFileSync(`${this.opts.dir}/${this.opts.id}.broken`, '');
