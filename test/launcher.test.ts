@@ -464,3 +464,30 @@ test('no snapshot when it does not match: stale blob, other stack size, NODE_OPT
   utimesSync(blob, old, old);
   assert.equal(ev({}), '');
 });
+
+test('no module captures process state when it loads (the startup snapshot is built in another process)', () => {
+  // Module top-level code runs while scripts/snapshot.mjs builds the blob: a uid, pid, cwd or
+  // environment read there would be the builder's, and SharedArrayBuffer does not exist then.
+  const PROCESS_STATE = /\bprocess\.(pid|ppid|getuid|getgid|geteuid|getegid|cwd|env|argv|execArgv|hrtime)\b|\bos\.|\b(hostname|userInfo|homedir|tmpdir|cpus|availableParallelism|randomBytes|randomUUID)\(|new SharedArrayBuffer|Date\.now\(\)|Math\.random\(\)/;
+  const DECLARATION = /^(export )?(const|let|var) [^=]+= (.*)$/;
+  const FUNCTION = /^(async\s*)?(\([^)]*\)|[\w$]+)\s*=>|^(async\s+)?function\b/;
+  // Entries never in the snapshot: the pool's ESM entry and the eval worker thread.
+  const NOT_IN_SNAPSHOT = new Set(['cli/launch/entry.js', 'glue/eval-worker.js']);
+  const src = join(REPO_ROOT, 'dist', 'src');
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js') && !e.name.endsWith('.test.js') && !NOT_IN_SNAPSHOT.has(p.slice(src.length + 1))) {
+        readFileSync(p, 'utf8').split('\n').forEach((line, i) => {
+          const m = DECLARATION.exec(line);
+          if (m && !FUNCTION.test(m[3]!) && PROCESS_STATE.test(m[3]!)) found.push(`${p.slice(src.length + 1)}:${i + 1}: ${line}`);
+          else if (/^[\w$.]+\(/.test(line) && PROCESS_STATE.test(line)) found.push(`${p.slice(src.length + 1)}:${i + 1}: ${line}`);
+        });
+      }
+    }
+  };
+  walk(src);
+  assert.deepEqual(found, [], 'read it at first use instead');
+});
