@@ -42,6 +42,7 @@ const LOADERS: Record<string, () => Promise<unknown>> = {
   './nix-store/print-env.js': () => import('./nix-store/print-env.js'),
   './nix-store/repair-path.js': () => import('./nix-store/repair-path.js'),
   './nix-store/generate-binary-cache-key.js': () => import('./nix-store/generate-binary-cache-key.js'),
+  './nix-store/serve.js': () => import('./nix-store/serve.js'),
   './nix/store-ping.js': () => import('./nix/store-ping.js'),
   './nix/store-repair.js': () => import('./nix/store-repair.js'),
   './nix/store-optimise.js': () => import('./nix/store-optimise.js'),
