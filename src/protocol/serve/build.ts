@@ -5,9 +5,10 @@
  * Both need `--write`, read the client's build settings after the request
  * (`getBuildSettings`), and stop when the client hangs up (2.8 `MonitorFdHup`).
  *
- * 2.8 sends a failure as the error's exit status and its rendered text, which
- * carries ANSI colours ("error:" in red, quoted arguments in magenta);
- * `renderedErrorMsg` rebuilds that from our plain message.
+ * BuildPaths sends a failure as the error's exit status and its rendered
+ * text, which carries ANSI colours ("error:" in red, arguments in magenta);
+ * `renderedErrorMsg` rebuilds that from our plain message. BuildDerivation
+ * sends a BuildResult, whose message is plain.
  */
 import { NixError } from '../../core/index.js';
 import { WireWriter, hashDerivationModulo, type Derivation, type StorePath } from '../../formats/index.js';
@@ -106,8 +107,8 @@ function drvHashHex(d: BasicDerivation, s: ServeSession): string | undefined {
 
 function writeResult(s: ServeSession, r: BuildResult, hashHex: string | undefined): WireWriter {
   const w = new WireWriter(256);
-  const errorMsg = r.errorMsg !== '' && !r.errorMsg.startsWith('\x1b') ? renderedErrorMsg(r.errorMsg) : r.errorMsg;
-  const res = { ...r, errorMsg };
+  // Unlike BuildPaths, a BuildResult carries the plain message (2.8 `BuildResult::errorMsg`).
+  const res = r;
   // 2.8 tests `GET_PROTOCOL_MINOR(clientVersion >= 6)`, true for every 2.x client: builtOutputs
   // always follow. That is the worker protocol's layout at 1.29 (with times) or 1.28 (without).
   if (s.clientVersion >= 6) {
