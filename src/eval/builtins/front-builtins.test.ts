@@ -36,3 +36,25 @@ test('json: nlohmann number rules and escapes', () => {
   assert.throws(() => parseJSON('1e400'), /number overflow parsing '1e400'/);
   assert.equal(jsonString('q" b\\ \n\t\x01/é'), '"q\\" b\\\\ \\n\\t\\u0001/é"');
 });
+
+test('json: objects of one shape, keys matched in place, duplicates and nesting', () => {
+  const show = (v: unknown): unknown => v instanceof NixAttrs
+    ? Object.fromEntries(v.names.map((n, i) => [n, show(v.values[i])]))
+    : Array.isArray(v) ? v.map(show) : v;
+  const cases: Array<[string, unknown]> = [
+    ['[{"a":1,"b":2},{"a":3,"b":4},{"a":5,"c":6},{"a":7,"b":8,"b":9},{"b":1,"a":2}]',
+      [{ a: 1, b: 2 }, { a: 3, b: 4 }, { a: 5, c: 6 }, { a: 7, b: 9 }, { a: 2, b: 1 }]],
+    // An escaped key equal to the expected one, and keys that only start like it.
+    ['[{"ab":1},{"a\\u0062":2},{"a":3},{"a\\"":4},{"abc":5},{"ab":6,"ab":7}]',
+      [{ ab: 1 }, { ab: 2 }, { a: 3 }, { 'a"': 4 }, { abc: 5 }, { ab: 7 }]],
+    ['{"a":{"a":1,"b":{"a":2}},"b":[{"a":3,"b":4}],"c":{}}',
+      { a: { a: 1, b: { a: 2 } }, b: [{ a: 3, b: 4 }], c: {} }],
+  ];
+  for (const [text, want] of cases) assert.deepEqual(show(parseJSON(text)), want, text);
+  // Objects of one shape share their names.
+  const xs = parseJSON('[{"p":1,"q":2},{"p":3,"q":4}]') as NixAttrs[];
+  assert.equal(xs[0]!.names, xs[1]!.names);
+  // An error inside a nested object leaves the next parse unaffected.
+  assert.throws(() => parseJSON('[{"a":{"b":1,}}]'), /parse error/);
+  assert.deepEqual(show(parseJSON('{"z":{"y":1}}')), { z: { y: 1 } });
+});

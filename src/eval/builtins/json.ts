@@ -252,18 +252,30 @@ class JsonError extends Error {}
 /** Trie of sorted key sequences: objects of one shape share their `names`. */
 class ShapeNode {
   names: string[] | null = null;
+  /** The child added last, with its key: objects of one shape follow one
+   *  path, so the next key is checked in the source text without slicing. */
+  lastKey: string | null = null;
+  lastChild: ShapeNode | null = null;
   private next: Map<string, ShapeNode> | null = null;
   child(k: string): ShapeNode | null {
+    if (k === this.lastKey) return this.lastChild;
     const next = (this.next ??= new Map());
     let c = next.get(k);
     if (c === undefined) {
       if (++ShapeNode.count > 10000) return null;
       next.set(k, (c = new ShapeNode()));
     }
+    // Only keys whose source text is the key itself (no escapes, no quotes).
+    if (PLAIN_KEY.test(k)) {
+      this.lastKey = k;
+      this.lastChild = c;
+    }
     return c;
   }
   static count = 0;
 }
+
+const PLAIN_KEY = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /** Shared across fromJSON calls (bounded by ShapeNode.count). */
 const shapes = new ShapeNode();
@@ -278,6 +290,10 @@ class JsonParser {
   private i = 0;
   private line = 1;
   private lineStart = 0;
+  /** Keys and values of the objects being parsed (innermost on top). */
+  private readonly keyStack: string[] = [];
+  private readonly valStack: Lazy[] = [];
+  private top = 0;
   constructor(private readonly s: string) {}
 
   private fail(ctx: string, detail: string, expected?: string, at = this.i): never {
@@ -344,39 +360,69 @@ class JsonParser {
     if (this.s[this.i] === '}') { this.i++; return new NixAttrs(); }
     // Keys usually arrive sorted and unique: keep them in order and share one
     // `names` array between objects of the same shape (a trie of key runs);
-    // otherwise fall back to a Map (last duplicate wins, as in 2.8).
+    // otherwise fall back to a Map (last duplicate wins, as in 2.8). Keys and
+    // values wait on the parser's stacks, so the set gets exact-size arrays.
     let node: ShapeNode | null = shapes;
-    const keys: string[] = [];
-    const values: Lazy[] = [];
+    const ks = this.keyStack, vs = this.valStack;
+    const base = this.top;
     let m: Map<string, Lazy> | null = null;
-    for (;;) {
-      if (this.s[this.i] !== '"') this.unexpected('object key', 'string literal');
-      const k = this.string();
-      this.ws();
-      if (this.s[this.i] !== ':') this.unexpected('object separator', "':'");
-      this.i++;
-      this.ws();
-      const v = this.value('value');
-      if (m !== null) m.set(k, v);
-      else if (keys.length === 0 || keys[keys.length - 1]! < k) {
-        keys.push(k);
-        values.push(v);
-        if (node !== null) node = node.child(k);
-      } else {
-        m = new Map();
-        for (let j = 0; j < keys.length; j++) m.set(keys[j]!, values[j]!);
-        m.set(k, v);
-      }
-      this.ws();
-      const c = this.s[this.i];
-      if (c === ',') { this.i++; this.ws(); continue; }
-      if (c === '}') {
+    try {
+      for (;;) {
+        if (this.s.charCodeAt(this.i) !== 34) this.unexpected('object key', 'string literal');
+        const k = this.key(node);
+        this.ws();
+        if (this.s[this.i] !== ':') this.unexpected('object separator', "':'");
         this.i++;
-        if (m !== null) return NixAttrs.fromMap(m);
-        return new NixAttrs(node !== null ? (node.names ??= keys) : keys, values, null);
+        this.ws();
+        const v = this.value('value');
+        const top = this.top;
+        if (m !== null) m.set(k, v);
+        else if (top === base || ks[top - 1]! < k) {
+          ks[top] = k;
+          vs[top] = v;
+          this.top = top + 1;
+          if (node !== null) node = node.child(k);
+        } else {
+          m = new Map();
+          for (let j = base; j < top; j++) m.set(ks[j]!, vs[j]!);
+          m.set(k, v);
+        }
+        this.ws();
+        const c = this.s[this.i];
+        if (c === ',') { this.i++; this.ws(); continue; }
+        if (c === '}') {
+          this.i++;
+          if (m !== null) return NixAttrs.fromMap(m);
+          const n = this.top - base;
+          const values: Lazy[] = new Array(n);
+          for (let j = 0; j < n; j++) values[j] = vs[base + j]!;
+          let names = node !== null ? node.names : null;
+          if (names === null) {
+            names = new Array(n);
+            for (let j = 0; j < n; j++) names[j] = ks[base + j]!;
+            if (node !== null) node.names = names;
+          }
+          return new NixAttrs(names, values, null);
+        }
+        this.unexpected('object', "'}'");
       }
-      this.unexpected('object', "'}'");
+    } finally {
+      // Stale slots above `top` are overwritten later (the parser is short-lived).
+      this.top = base;
     }
+  }
+
+  /** An object key; the key the shape trie expects next is matched in place. */
+  private key(node: ShapeNode | null): string {
+    const k = node !== null ? node.lastKey : null;
+    if (k !== null) {
+      const s = this.s, at = this.i + 1, n = k.length;
+      if (s.charCodeAt(at + n) === 34 && s.startsWith(k, at)) {
+        this.i = at + n + 1;
+        return k;
+      }
+    }
+    return this.string();
   }
 
   private array(): Value {
