@@ -8,7 +8,7 @@
  * BuildPaths sends a failure as the error's exit status and its rendered
  * text, which carries ANSI colours ("error:" in red, arguments in magenta);
  * `renderedErrorMsg` rebuilds that from our plain message. BuildDerivation
- * sends a BuildResult, whose message is plain.
+ * sends a BuildResult, whose message is the coloured hint without "error:".
  */
 import { NixError } from '../../core/index.js';
 import { WireWriter, hashDerivationModulo, type Derivation, type StorePath } from '../../formats/index.js';
@@ -42,12 +42,15 @@ function parsePathWithOutputs(s: ServeSession, str: string): DerivedPath {
 
 /** The text 2.8's `BaseError::msg()` gives for `message` (colours included). */
 export function renderedErrorMsg(message: string): string {
+  return `\x1b[31;1merror:\x1b[0m ${highlighted(message)}`;
+}
+
+/** 2.8's hint text: format arguments (here: quoted store paths) in magenta. */
+function highlighted(message: string): string {
   const list = /^build of ('[^']*'(?:, '[^']*')*) failed$/.exec(message);
   // "build of %s failed" takes the quoted list as one argument; other messages quote inside the text.
-  const body = list
-    ? `build of \x1b[35;1m${list[1]}\x1b[0m failed`
-    : message.replace(/'(\/[^'\s]*)'/g, "'\x1b[35;1m$1\x1b[0m'");
-  return `\x1b[31;1merror:\x1b[0m ${body}`;
+  if (list) return `build of \x1b[35;1m${list[1]}\x1b[0m failed`;
+  return message.replace(/'(\/[^'\s]*)'/g, "'\x1b[35;1m$1\x1b[0m'");
 }
 
 /** Run `fn` with the store to build with and a hang-up signal, as one operation. */
@@ -107,8 +110,8 @@ function drvHashHex(d: BasicDerivation, s: ServeSession): string | undefined {
 
 function writeResult(s: ServeSession, r: BuildResult, hashHex: string | undefined): WireWriter {
   const w = new WireWriter(256);
-  // Unlike BuildPaths, a BuildResult carries the plain message (2.8 `BuildResult::errorMsg`).
-  const res = r;
+  // A BuildResult carries the hint alone: no "error:" prefix, but the same colours.
+  const res = r.errorMsg === '' || r.errorMsg.startsWith('\x1b') ? r : { ...r, errorMsg: `\x1b[0m${highlighted(r.errorMsg)}` };
   // 2.8 tests `GET_PROTOCOL_MINOR(clientVersion >= 6)`, true for every 2.x client: builtOutputs
   // always follow. That is the worker protocol's layout at 1.29 (with times) or 1.28 (without).
   if (s.clientVersion >= 6) {
