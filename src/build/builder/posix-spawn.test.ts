@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, realpathSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, rmSync, realpathSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nativeSpawn, nativeSpawnAvailable, type NativeSpawnOptions } from './posix-spawn.js';
+import { nativePipe, nativeSocketPair, nativeSpawn, nativeSpawnAvailable, spawnWithFds, type NativeSpawnOptions } from './posix-spawn.js';
 
 async function run(o: Partial<NativeSpawnOptions> & { argv: string[] }): Promise<{ out: string; code: number | null; signal: string | null; pid: number }> {
   const c = nativeSpawn({ file: o.argv[0]!, env: [], cwd: '/', output: 'pipe', ...o });
@@ -97,4 +99,47 @@ test('exec failures come back as errno and message', { skip: !available }, async
 test('many children at once, each status to its own caller', { skip: !available }, async () => {
   const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => run({ argv: ['/bin/sh', '-c', `echo ${i}; exit ${i}`] })));
   rs.forEach((r, i) => assert.deepEqual([r.out, r.code], [`${i}\n`, i]));
+});
+
+test('spawnWithFds: pipes and a socket at the fds asked for, nothing else inherited', { skip: !available }, async () => {
+  const out = nativePipe()!;
+  const sock = nativeSocketPair()!;
+  // A plain command, not the last (bash would exec it), no pipeline (bash would hold its pipe): ls sees bash's fds.
+  const script = 'read -r line <&3; echo "got $line" >&3; echo out; ls /proc/$$/fd; exit 0';
+  const r = spawnWithFds({ file: '/bin/bash', argv: ['/bin/bash', '-c', script], env: [], cwd: '/', fds: [null, out[1], out[1], sock[1]] });
+  closeSync(out[1]);
+  closeSync(sock[1]);
+  assert.ok(r?.ok);
+  const ctl = new Socket({ fd: sock[0], readable: true, writable: true });
+  const output = new Socket({ fd: out[0], readable: true, writable: false });
+  let text = '';
+  let reply = '';
+  output.setEncoding('utf8').on('data', (d: string) => (text += d));
+  ctl.setEncoding('utf8').on('data', (d: string) => (reply += d));
+  ctl.write('ping\n');
+  const closed = new Promise((res) => output.on('close', res));
+  assert.deepEqual(await r.exited, { code: 0, signal: null });
+  await closed;
+  ctl.destroy();
+  assert.equal(reply, 'got ping\n');
+  const [first, ...fdList] = text.trim().split('\n');
+  assert.equal(first, 'out');
+  // 0-3 as asked; bash itself may hold 255. No fd of this process was inherited.
+  const fds = fdList.map(Number).filter((fd) => fd !== 255).sort((x, y) => x - y);
+  assert.deepEqual(fds, [0, 1, 2, 3]);
+});
+
+test('an unref\'d child does not keep the event loop alive; a ref\'d one does', { skip: !available }, async () => {
+  const script = `
+    const { spawnWithFds, setChildRef } = await import(${JSON.stringify(new URL('./posix-spawn.js', import.meta.url).href)});
+    const r = spawnWithFds({ file: '/bin/sleep', argv: ['/bin/sleep', process.argv[1]], env: [], cwd: '/', fds: [null, null, null] });
+    if (process.argv[2] === 'unref') setChildRef(r.pid, false);
+    r.exited.then(() => console.log('exited'));`;
+  // Ref'd: the process stays until the child's exit is reported.
+  const a = spawnSync(process.execPath, ['--input-type=module', '-e', script, '0.3', 'ref'], { encoding: 'utf8' });
+  assert.equal(a.stdout, 'exited\n');
+  // Unref'd: it ends without waiting for a child that would run for a minute.
+  const b = spawnSync(process.execPath, ['--input-type=module', '-e', script, '60', 'unref'], { encoding: 'utf8', timeout: 30000 });
+  assert.equal(b.status, 0);
+  assert.equal(b.stdout, '');
 });

@@ -10,8 +10,9 @@
  * The child gets: its own session (POSIX_SPAWN_SETSID), every signal at its
  * default disposition and none blocked (Node ignores SIGPIPE; a builder must
  * not inherit that), stdin from /dev/null, stdout and stderr on ONE pipe (or
- * /dev/null), the given cwd and exactly the given environment. Every other fd
- * of this process is close-on-exec (Node, libuv and SQLite open theirs so).
+ * /dev/null), the given cwd and exactly the given environment. No other fd:
+ * Node, libuv and SQLite open theirs close-on-exec, and what tix inherited
+ * without it is closed in the child (glibc ≥ 2.34, `addclosefrom_np`).
  *
  * Exit statuses are collected with waitpid(pid, WNOHANG) for our own pids
  * only (libuv likewise reaps only its own children), on SIGCHLD, when the
@@ -34,12 +35,15 @@ interface Libc {
   faDup2: Fn;
   faOpen: Fn;
   faChdir: Fn;
+  /** glibc ≥ 2.34; null before. */
+  faCloseFrom: Fn | null;
   attrInit: Fn;
   attrDestroy: Fn;
   attrFlags: Fn;
   attrSigDefault: Fn;
   attrSigMask: Fn;
   pipe2: Fn;
+  socketpair: Fn;
   waitpid: Fn;
   strerror: (e: number) => string;
 }
@@ -48,6 +52,9 @@ const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
 const O_CLOEXEC = 0o2000000;
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
 const WNOHANG = 1;
 /** Larger than glibc's posix_spawn_file_actions_t (80 B) and posix_spawnattr_t (336 B) on x86_64/aarch64. */
 const OPAQUE_BYTES = 1024;
@@ -62,6 +69,13 @@ function load(): Libc | null {
     const koffi = createRequire(import.meta.url)('koffi') as { load(lib: string): { func(sig: string): Fn } };
     const lib = koffi.load('libc.so.6');
     const f = (sig: string): Fn => lib.func(sig);
+    const optional = (sig: string): Fn | null => {
+      try {
+        return f(sig);
+      } catch {
+        return null;
+      }
+    };
     libc = {
       posixSpawn: f('int posix_spawn(_Out_ int *pid, const char *path, void *fa, void *attr, const char **argv, const char **envp)'),
       faInit: f('int posix_spawn_file_actions_init(void *fa)'),
@@ -69,12 +83,14 @@ function load(): Libc | null {
       faDup2: f('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)'),
       faOpen: f('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int oflag, unsigned int mode)'),
       faChdir: f('int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)'),
+      faCloseFrom: optional('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)'),
       attrInit: f('int posix_spawnattr_init(void *attr)'),
       attrDestroy: f('int posix_spawnattr_destroy(void *attr)'),
       attrFlags: f('int posix_spawnattr_setflags(void *attr, short flags)'),
       attrSigDefault: f('int posix_spawnattr_setsigdefault(void *attr, void *set)'),
       attrSigMask: f('int posix_spawnattr_setsigmask(void *attr, void *set)'),
       pipe2: f('int pipe2(_Out_ int *fds, int flags)'),
+      socketpair: f('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
       waitpid: f('int waitpid(int pid, _Out_ int *status, int options)'),
       strerror: f('const char *strerror(int errnum)') as unknown as (e: number) => string,
     };
@@ -96,8 +112,15 @@ export interface ExitStatus {
 
 // ---------- reaping ----------
 
-const waiting = new Map<number, (s: ExitStatus) => void>();
+interface Waiter {
+  resolve(s: ExitStatus): void;
+  /** Keeps the event loop alive while the child runs (an idle helper does not). */
+  ref: boolean;
+}
+
+const waiting = new Map<number, Waiter>();
 let safety: NodeJS.Timeout | undefined;
+let listening = false;
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([k, v]) => [v, k as NodeJS.Signals]));
 
 function decode(status: number): ExitStatus {
@@ -109,35 +132,117 @@ function reap(): void {
   const c = libc;
   if (!c) return;
   const st = [0];
-  for (const [pid, resolve] of waiting) {
+  for (const [pid, w] of waiting) {
     const r = c.waitpid(pid, st, WNOHANG);
     if (r === 0) continue; // still running
     waiting.delete(pid);
     // r < 0 (ECHILD: someone else reaped it) cannot happen for our own pids; report it as killed.
-    resolve(r === pid ? decode(st[0]!) : { code: null, signal: 'SIGKILL' });
+    w.resolve(r === pid ? decode(st[0]!) : { code: null, signal: 'SIGKILL' });
   }
-  if (waiting.size === 0) stopWatching();
+  updateWatch();
 }
 
-let listening = false;
-
-function startWatching(): void {
+/**
+ * SIGCHLD wakes `reap` (Node's signal handles do not keep the event loop
+ * alive; this one stays installed). A 100 ms interval is the safety net for a
+ * coalesced signal, and keeps the loop alive while a ref'd child runs, even
+ * one that closed its output.
+ */
+function updateWatch(): void {
+  if (waiting.size === 0) {
+    if (safety !== undefined) clearInterval(safety);
+    safety = undefined;
+    return;
+  }
   if (!listening) {
-    // Node's signal handles do not keep the event loop alive; this one stays installed.
     process.on('SIGCHLD', reap);
     listening = true;
   }
-  // Keeps the event loop alive while a child runs, even one that closed its output.
   safety ??= setInterval(reap, 100);
+  let ref = false;
+  for (const w of waiting.values()) ref ||= w.ref;
+  if (ref) safety.ref();
+  else safety.unref();
 }
 
-function stopWatching(): void {
-  if (safety === undefined) return;
-  clearInterval(safety);
-  safety = undefined;
+/** Whether a running child keeps the event loop alive (default: yes). */
+export function setChildRef(pid: number, ref: boolean): void {
+  const w = waiting.get(pid);
+  if (w === undefined || w.ref === ref) return;
+  w.ref = ref;
+  updateWatch();
 }
 
 // ---------- spawning ----------
+
+/** A pipe [read, write], both close-on-exec; undefined when unavailable. */
+export function nativePipe(): [number, number] | undefined {
+  const c = load();
+  const fds = [-1, -1];
+  if (c === null || c.pipe2(fds, O_CLOEXEC) !== 0) return undefined;
+  return [fds[0]!, fds[1]!];
+}
+
+/** A connected pair of Unix stream sockets, both close-on-exec; undefined when unavailable. */
+export function nativeSocketPair(): [number, number] | undefined {
+  const c = load();
+  const fds = [-1, -1];
+  if (c === null || c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) !== 0) return undefined;
+  return [fds[0]!, fds[1]!];
+}
+
+export interface SpawnFdsOptions {
+  file: string;
+  /** argv, argv[0] included. */
+  argv: readonly string[];
+  /** `K=V` entries, in the order the child should see them. */
+  env: readonly string[];
+  cwd: string;
+  /** The child's fd i is this process's fd `fds[i]`; null: /dev/null. Nothing else is inherited. */
+  fds: readonly (number | null)[];
+  /** Own session and process group (a builder); default false. */
+  setsid?: boolean;
+}
+
+export type SpawnResult =
+  | { ok: true; pid: number; exited: Promise<ExitStatus> }
+  /** posix_spawn failed in the child (exec: ENOENT, EACCES, ENOEXEC, …) or before it. */
+  | { ok: false; errno: number; message: string };
+
+/** posix_spawn with the given fds; undefined when it cannot be used here. */
+export function spawnWithFds(o: SpawnFdsOptions): SpawnResult | undefined {
+  const c = load();
+  // A source below its target would have been replaced by an earlier dup2 in the child.
+  if (c === null || o.fds.some((fd, i) => fd !== null && fd < i)) return undefined;
+  const fa = Buffer.alloc(OPAQUE_BYTES);
+  const attr = Buffer.alloc(OPAQUE_BYTES);
+  c.faInit(fa);
+  c.attrInit(attr);
+  let err: number;
+  const pid = [0];
+  try {
+    o.fds.forEach((fd, i) => {
+      // dup2 onto the child's fd clears close-on-exec there; the parent's fd keeps it.
+      if (fd === null) c.faOpen(fa, i, '/dev/null', i === 0 ? 0 : 1, 0);
+      else c.faDup2(fa, fd, i);
+    });
+    // Whatever this process inherited without close-on-exec stops here (2.8's closeMostFDs).
+    c.faCloseFrom?.(fa, o.fds.length);
+    c.faChdir(fa, o.cwd);
+    c.attrFlags(attr, (o.setsid ? POSIX_SPAWN_SETSID : 0) | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    c.attrSigDefault(attr, Buffer.alloc(128, 0xff)); // every signal back to SIG_DFL
+    c.attrSigMask(attr, Buffer.alloc(128)); // none blocked
+    err = c.posixSpawn(pid, o.file, fa, attr, [...o.argv, null], [...o.env, null]);
+  } finally {
+    c.faDestroy(fa);
+    c.attrDestroy(attr);
+  }
+  if (err !== 0) return { ok: false, errno: err, message: c.strerror(err) };
+  // Registered before this call returns to the event loop, so no SIGCHLD can be handled without it.
+  const exited = new Promise<ExitStatus>((resolve) => waiting.set(pid[0]!, { resolve, ref: true }));
+  updateWatch();
+  return { ok: true, pid: pid[0]!, exited };
+}
 
 export interface NativeSpawnOptions {
   file: string;
@@ -152,54 +257,30 @@ export interface NativeSpawnOptions {
 
 export type NativeChild =
   | { ok: true; pid: number; output: Socket | undefined; exited: Promise<ExitStatus> }
-  /** posix_spawn failed in the child (exec: ENOENT, EACCES, ENOEXEC, …) or before it. */
   | { ok: false; errno: number; message: string };
 
-/** Start a child; undefined when posix_spawn cannot be used here. */
+/** Start a child in its own session, stdin /dev/null; undefined when posix_spawn cannot be used here. */
 export function nativeSpawn(o: NativeSpawnOptions): NativeChild | undefined {
-  const c = load();
-  if (c === null) return undefined;
-  const fds = [-1, -1];
-  if (o.output === 'pipe' && c.pipe2(fds, O_CLOEXEC) !== 0) return undefined;
-  const fa = Buffer.alloc(OPAQUE_BYTES);
-  const attr = Buffer.alloc(OPAQUE_BYTES);
-  c.faInit(fa);
-  c.attrInit(attr);
-  let err: number;
-  const pid = [0];
+  const pipe = o.output === 'pipe' ? nativePipe() : undefined;
+  if (o.output === 'pipe' && pipe === undefined) return undefined;
+  let r: SpawnResult | undefined;
   try {
-    c.faOpen(fa, 0, '/dev/null', 0, 0);
-    if (o.output === 'pipe') {
-      c.faDup2(fa, fds[1], 1);
-      c.faDup2(fa, fds[1], 2);
-    } else {
-      c.faOpen(fa, 1, '/dev/null', 1, 0);
-      c.faDup2(fa, 1, 2);
-    }
-    c.faChdir(fa, o.cwd);
-    c.attrFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    c.attrSigDefault(attr, Buffer.alloc(128, 0xff)); // every signal back to SIG_DFL
-    c.attrSigMask(attr, Buffer.alloc(128)); // none blocked
-    startWatching(); // before the child exists: its SIGCHLD must not be missed
-    err = c.posixSpawn(pid, o.file, fa, attr, [...o.argv, null], [...o.env, null]);
+    const w = pipe ? pipe[1] : null;
+    r = spawnWithFds({ file: o.file, argv: o.argv, env: o.env, cwd: o.cwd, fds: [null, w, w], setsid: true });
   } finally {
-    c.faDestroy(fa);
-    c.attrDestroy(attr);
-    if (fds[1]! >= 0) closeSync(fds[1]!);
+    if (pipe) closeSync(pipe[1]);
   }
-  if (err !== 0) {
-    if (fds[0]! >= 0) closeSync(fds[0]!);
-    if (waiting.size === 0) stopWatching();
-    return { ok: false, errno: err, message: c.strerror(err) };
+  if (r === undefined || !r.ok) {
+    if (pipe) closeSync(pipe[0]);
+    return r;
   }
-  const exited = new Promise<ExitStatus>((resolve) => waiting.set(pid[0]!, resolve));
   let output: Socket | undefined;
-  if (o.output === 'pipe') {
-    output = new Socket({ fd: fds[0]!, readable: true, writable: false });
+  if (pipe) {
+    output = new Socket({ fd: pipe[0], readable: true, writable: false });
     // The child's end of output is usually its exit: look at once instead of waiting for the signal.
     output.once('end', () => setImmediate(reap));
   }
-  return { ok: true, pid: pid[0]!, output, exited };
+  return { ok: true, pid: r.pid, output, exited: r.exited };
 }
 
 let umask: number | undefined;

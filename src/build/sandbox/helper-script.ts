@@ -92,13 +92,18 @@ sub add {
 
 # Wait until the sandbox (pid $cp) has bound the view at the store dir: its
 # mountinfo shows the mount at '/newroot<store>' (bwrap's setup root) or, after
-# its pivot_root, at '<store>'. Only an optimisation: after 10 s, or if the
-# mountinfo cannot be read, bind anyway (the binds then still land, as copies).
+# its pivot_root, at '<store>'. The file is pollable: select() reports an
+# exceptional condition once that namespace's mount table changed since the
+# open, so this wakes at once instead of sleeping between looks. Only an optimisation:
+# after 10 s, or if the mountinfo cannot be read, bind anyway (the binds then
+# still land, as copies).
 sub wait_for_store_mount {
   my $cp = shift;
   my $want = $store; $want =~ s/([ \t\n\\])/sprintf('\\%03o', ord($1))/ge;
   my $t0 = time();
   while (time() - $t0 < 10) {
+    # Reopened each time: a reader sees only mounts under the root the process
+    # had when the file was opened, and bwrap pivots to a new root.
     my $m;
     unless (open($m, '<', "/proc/$cp/mountinfo")) {
       exit 0 unless -e "/proc/$cp"; # the sandbox is gone
@@ -108,8 +113,10 @@ sub wait_for_store_mount {
       my $mp = (split(/ /, $l))[4];
       return if $mp eq $want || $mp eq "/newroot$want";
     }
+    # Any mount change since the open ends the wait.
+    my $ein = ''; vec($ein, fileno($m), 1) = 1;
+    select(undef, undef, $ein, 0.05); # a missed change costs at most this
     close($m);
-    select(undef, undef, undef, 0.0005);
   }
 }
 
@@ -196,7 +203,7 @@ if ($pid == 0) {
   print $ctl "P $cp\n";
   if ($mode eq 'overlay') {
     close($br);
-    wait_for_store_mount($cp);
+    wait_for_store_mount($cp) if @premade; # nothing to bind: release the builder at once
     # Straight onto the path, not through an fd as in add(): the builder has
     # not run yet (bwrap waits on the block fd), so nothing can have moved
     # these mount points we made; this halves the cost of a bind.

@@ -21,7 +21,6 @@
  * capabilities; the builder is pid 1, so when it exits (or tix kills the
  * helper) the kernel kills everything it left behind.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, chmodSync, chownSync, renameSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -29,7 +28,7 @@ import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NixError } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
-import { buildFinished, takeHelper } from './helper-pool.js';
+import { buildFinished, takeHelper, type HelperChild } from './helper-pool.js';
 import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
 import { cancelRemoveAtExit, claimChroot, discardChroot, releaseChroot, removeAtExit } from './leftovers.js';
@@ -78,7 +77,7 @@ export class LinuxSandbox implements Sandbox {
   private readonly outputNames: string[];
   private readonly moved = new Set<string>();
   /** Taken at creation, so it starts up while the build is prepared; given its job by `spawn`. */
-  private readonly helper: ChildProcess;
+  private readonly helper: HelperChild;
   private spawned = false;
   private ctl: Socket | undefined;
   private ctlBuffer = '';
