@@ -41,6 +41,7 @@ in derivation { name = "top2"; system = "x86_64-linux"; builder = "/bin/bash"; a
   'later.nix': `derivation { name = "later"; system = "x86_64-linux"; builder = "/bin/bash"; args = ["-c" "echo later > $out; echo later-log"]; }`,
   'fail.nix': `derivation { name = "fail"; system = "x86_64-linux"; builder = "/bin/bash"; args = ["-c" "echo some output; exit 3"]; }`,
   'src.txt': 'a source file\n',
+  'slow.nix': `derivation { name = "slow"; system = "x86_64-linux"; builder = "/bin/bash"; args = ["-c" "read -t 20 x < /dev/zero; echo done > $out"]; }`,
 };
 
 interface Fixture {
@@ -51,6 +52,7 @@ interface Fixture {
   later: string;
   laterOut: string;
   fail: string;
+  slow: string;
   missing: string;
 }
 
@@ -69,8 +71,9 @@ function populate(root: NixRoot): Fixture {
   const later = ref('nix-instantiate', 'later.nix');
   const laterOut = ref('nix-store', '-q', '--outputs', later);
   const fail = ref('nix-instantiate', 'fail.nix');
+  const slow = ref('nix-instantiate', 'slow.nix');
   const missing = `${root.storeDir}/${'0'.repeat(32)}-missing`;
-  return { top, dep, topDrv, src, later, laterOut, fail, missing };
+  return { top, dep, topDrv, src, later, laterOut, fail, slow, missing };
 }
 
 interface Reply {
@@ -79,9 +82,22 @@ interface Reply {
   stderr: string;
 }
 
-/** One session with stdin closed after the input (commands that do not build). */
-function serveSync(bin: string, root: NixRoot, write: boolean, input: Buffer): Reply {
-  const r = spawnSync(join(bin, 'nix-store'), ['--serve', ...(write ? ['--write'] : [])], { env: root.env, input, cwd: root.dir, timeout: 60_000 });
+/**
+ * One session with stdin closed after the input. `pipe`: stdin is a real
+ * pipe whose closing is a hang-up (2.8 polls for POLLHUP during builds; Node's
+ * own child stdin is a socket, which only reads as end-of-file).
+ */
+function serveSync(bin: string, root: NixRoot, write: boolean, input: Buffer, pipe = false): Reply {
+  const args = ['--serve', ...(write ? ['--write'] : [])];
+  const prog = join(bin, 'nix-store');
+  let r;
+  if (pipe) {
+    const file = join(root.dir, 'request.bin');
+    writeFileSync(file, input);
+    r = spawnSync('/bin/bash', ['-c', `cat "$0" | exec "$1" ${args.join(' ')}`, file, prog], { env: root.env, cwd: root.dir, timeout: 60_000 });
+  } else {
+    r = spawnSync(prog, args, { env: root.env, input, cwd: root.dir, timeout: 60_000 });
+  }
   return { status: r.status ?? -1, stdout: r.stdout, stderr: normalise(r.stderr.toString(), root) };
 }
 
@@ -120,6 +136,7 @@ function buildPathsReplyDone(b: Buffer): boolean {
 interface WireCase {
   name: string;
   write?: boolean;
+  pipe?: boolean;
   input: (f: Fixture) => Buffer;
 }
 
@@ -195,6 +212,8 @@ const CASES: WireCase[] = [
     input: (f) => Buffer.concat([HELLO, u(4), u(1), narOfFile('imported\n').subarray(0, 40)]),
   },
   { name: 'ImportPaths not an export', write: true, input: () => Buffer.concat([HELLO, u(4), u(7)]) },
+  // The client closes its end while the build runs: the build is interrupted, no reply is sent.
+  { name: 'BuildPaths, client hangs up', write: true, pipe: true, input: (f) => Buffer.concat([HELLO, u(6), strs([f.slow]), SETTINGS]) },
 ];
 
 /**
@@ -219,7 +238,7 @@ interface Outcome {
 }
 
 function runCase(bin: string, root: NixRoot, f: Fixture, c: WireCase): Outcome {
-  const reply = serveSync(bin, root, c.write ?? false, c.input(f));
+  const reply = serveSync(bin, root, c.write ?? false, c.input(f), c.pipe);
   if (!c.write) return { reply };
   const v = runRef(root, 'nix-store', ['--verify', '--check-contents']);
   return { reply, ...storeListing(root), verify: { status: v.status, stderr: normalise(v.stderr, root) } };

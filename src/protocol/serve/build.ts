@@ -10,7 +10,7 @@
  * `renderedErrorMsg` rebuilds that from our plain message. BuildDerivation
  * sends a BuildResult, whose message is the coloured hint without "error:".
  */
-import { NixError } from '../../core/index.js';
+import { CoreErrorCode, NixError } from '../../core/index.js';
 import { WireWriter, hashDerivationModulo, type Derivation, type StorePath } from '../../formats/index.js';
 import type { BuildResult, DerivedPath, Store } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
@@ -56,9 +56,18 @@ function highlighted(message: string): string {
 /** Run `fn` with the store to build with and a hang-up signal, as one operation. */
 async function withBuildStore<T>(s: ServeSession, overrides: BuildOverrides, fn: (store: Store) => Promise<T>): Promise<T> {
   const signal = s.hangup.signal();
+  const interrupted = (): NixError => new NixError(CoreErrorCode.E_INTERRUPTED, 'interrupted by the user');
   try {
     const store = s.opts.buildStore?.(overrides, signal) ?? s.store;
-    return await fn(store);
+    let r: T;
+    try {
+      r = await fn(store);
+    } catch (e) {
+      throw signal.aborted ? interrupted() : e;
+    }
+    // 2.8's MonitorFdHup interrupts the build: the session ends with that error, not a reply.
+    if (signal.aborted) throw interrupted();
+    return r;
   } finally {
     s.hangup.opDone();
   }
