@@ -86,7 +86,7 @@ export class ServeSession {
   async sendChunk(b: Uint8Array): Promise<void> {
     this.sink.write(b);
     if (this.sink.congested) await this.sink.flush();
-    if (this.sink.isClosed) throw new NixError(ProtocolErrorCode.E_PROTOCOL_EOF, 'the client closed the connection');
+    if (this.sink.isClosed) throw new NixError(ProtocolErrorCode.E_PROTOCOL_EOF, 'writing to file: Broken pipe');
   }
 
   requireWrite(what: 'importing' | 'building'): void {
