@@ -170,7 +170,12 @@ function topoSortOutputs(req: RegisterRequest, scanned: Scanned[]): Scanned[] {
 export async function registerOutputs(req: RegisterRequest): Promise<RegisterResult> {
   const sd = req.store.storeDir;
   const candidates = new Map<string, string>();
-  for (const p of req.referenceable) candidates.set(sd.parse(p).hashPart, p);
+  // Valid paths printed by this store: the hash part is the start of the base name (no parse per
+  // path, which made a chain of n builds cost O(n²) parses).
+  for (const p of req.referenceable) {
+    const base = p.lastIndexOf('/') + 1;
+    candidates.set(p.slice(base, base + 32), p);
+  }
   for (const o of req.outputs) candidates.set(o.finalPath.hashPart, sd.print(o.finalPath));
   const fod = fodInfo(req.drv);
   const scanned = req.outputs.map((o) => scanOutput(req, o, candidates, fod));
