@@ -4,9 +4,10 @@
  * children blocked on it, and replaces each one as soon as it is taken.
  *
  * One manager per build id: it holds an flock on `<dir>/<id>.lock` for its
- * lifetime. The pool starts at 2 idle children, grows by one (up to
- * nproc + 1) whenever a job finds none idle, and shrinks back one step per
- * SHRINK_MS without that. The manager exits, removing its socket, after
+ * lifetime. The pool starts at 2 idle children (TIX_SERVER_MIN_IDLE), grows
+ * by one (up to nproc + 1) whenever a job finds none idle, and shrinks back
+ * one step per SHRINK_MS without that. A warm child holds about 24 MB
+ * (PSS, started from the snapshot). The manager exits, removing its socket, after
  * TIX_SERVER_IDLE seconds (default 120) without a job, when the bundle it
  * serves changes, when its socket is removed or replaced, or when children
  * keep dying before they are warm (then `<id>.broken` stops bin/tix from
@@ -20,7 +21,8 @@ import { availableParallelism } from 'node:os';
 import { usableBlob } from './snapshot-blob.js';
 import * as sys from './syscalls.js';
 
-const MIN_IDLE = 2;
+/** Idle children kept; TIX_SERVER_MIN_IDLE (1-8) overrides it, for measuring the policy (bench/launcher.ts). */
+const MIN_IDLE_DEFAULT = 2;
 const SHRINK_MS = 10_000;
 const TICK_MS = 1000;
 /** Children that die before they are warm, in a row, before the manager gives up. */
@@ -50,8 +52,9 @@ export class PoolManager {
   private readonly lockPath: string;
   private readonly logPath: string;
   private readonly idleMs: number;
-  private readonly max = availableParallelism() + 1;
-  private target = MIN_IDLE;
+  private readonly minIdle: number;
+  private readonly max: number;
+  private target: number;
   private lastJob = Date.now();
   private lastExhausted = 0;
   private earlyDeaths = 0;
@@ -65,6 +68,7 @@ export class PoolManager {
   /** The startup snapshot children start from (snapshot-entry.ts), until one dies before it is warm. */
   private blob: string | undefined;
   private readonly fromBlob = new WeakSet<ChildProcess>();
+  private readonly started = new WeakMap<ChildProcess, number>();
 
   constructor(private readonly opts: ManagerOptions) {
     this.sock = `${opts.dir}/${opts.id}.sock`;
@@ -73,6 +77,10 @@ export class PoolManager {
     this.busyPath = `${opts.dir}/${opts.id}.busy`;
     const idle = Number(process.env.TIX_SERVER_IDLE ?? '120');
     this.idleMs = (Number.isFinite(idle) && idle > 0 ? idle : 120) * 1000;
+    const minIdle = Number(process.env.TIX_SERVER_MIN_IDLE ?? MIN_IDLE_DEFAULT);
+    this.minIdle = Number.isInteger(minIdle) && minIdle >= 1 && minIdle <= 8 ? minIdle : MIN_IDLE_DEFAULT;
+    this.max = Math.max(availableParallelism() + 1, this.minIdle);
+    this.target = this.minIdle;
     this.bundleIdentity = identity(opts.bundleMain);
     this.blob = usableBlob(opts.bundleMain, process.execArgv, process.env, process.execPath);
   }
@@ -151,6 +159,7 @@ export class PoolManager {
       env: process.env,
     });
     this.children.set(child, 'starting');
+    this.started.set(child, Date.now());
     if (this.blob !== undefined) this.fromBlob.add(child);
     const ctl = child.stdio[4] as Duplex;
     ctl.on('data', (b: Buffer) => {
@@ -163,6 +172,7 @@ export class PoolManager {
   private onMessage(child: ChildProcess, c: string): void {
     const state = this.children.get(child);
     if (c === 'W' && state === 'starting') {
+      this.log(`child ${child.pid} warm after ${Date.now() - (this.started.get(child) ?? 0)} ms`);
       this.children.set(child, 'idle');
       this.earlyDeaths = 0;
       this.updateBusy();
@@ -202,7 +212,7 @@ export class PoolManager {
     if (now - this.lastJob > this.idleMs) return this.shutdown('idle');
     if (identity(this.opts.bundleMain) !== this.bundleIdentity) return this.shutdown('bundle changed');
     if (identity(this.sock) !== this.sockIdentity) return this.shutdown('socket removed or replaced');
-    if (this.target > MIN_IDLE && now - this.lastExhausted > SHRINK_MS) {
+    if (this.target > this.minIdle && now - this.lastExhausted > SHRINK_MS) {
       this.target--;
       this.lastExhausted = now;
       for (const [child, state] of this.children) {
