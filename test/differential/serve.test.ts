@@ -7,12 +7,14 @@
  * so the server uses the test root). The client side is a chroot store
  * (`local?root=…`) with the same logical store directory, so paths copy
  * between two real stores. Results must match, and both stores must pass
- * the reference's `nix-store --verify --check-contents`.
+ * the reference's `nix-store --verify --check-contents`. The same again with
+ * the server's store behind the reference `nix-daemon` (`NIX_REMOTE=daemon`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { startNixDaemon } from './daemon-harness.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REF_BIN, TIX_BIN, haveReference, makeRoot, normalise, runRef, type NixRoot, type RunResult } from '../harness/index.js';
@@ -141,7 +143,33 @@ function scenario(prog: string, dir: string, secretKey: string): Step[] {
   }
 }
 
-test('ssh:// stores: the 2.8 client gets the same results from tix nix-store --serve as from its own', { skip: !haveReference() }, () => {
+/** The server side on a store that is a daemon (the reference's): 2.8 then serves through its client. */
+async function daemonScenario(prog: string, dir: string, secretKey: string): Promise<Step[]> {
+  mkdirSync(dir, { recursive: true });
+  const root = makeRoot({ dir });
+  try {
+    const { top, src } = prepare(root, secretKey);
+    const daemon = await startNixDaemon('ref', root);
+    try {
+      const wrapper = join(dir, 'serve-on-daemon');
+      writeFileSync(wrapper, `#!/bin/sh\nNIX_REMOTE=daemon exec ${prog} "$@"\n`);
+      chmodSync(wrapper, 0o755);
+      const s = new Scenario(root, wrapper);
+      s.run('nix copy --to ssh:// (server store: daemon)', 'nix', ['copy', '--no-check-sigs', '--from', s.chroot('client'), '--to', s.uri, top, src], { mustSucceed: true });
+      s.pathInfo('daemon store: nix path-info -r --json', 'daemon', [top, src]);
+      s.run('nix copy --from ssh:// (server store: daemon)', 'nix', ['copy', '--no-check-sigs', '--from', s.uri, '--to', s.chroot('copy'), top], { mustSucceed: true });
+      s.pathInfo('copy from the daemon store: nix path-info -r --json', s.chroot('copy'), [top]);
+      remoteBuilds(s);
+      return s.steps;
+    } finally {
+      await daemon.stop();
+    }
+  } finally {
+    root.cleanup();
+  }
+}
+
+test('ssh:// stores: the 2.8 client gets the same results from tix nix-store --serve as from its own', { skip: !haveReference() }, async () => {
   const base = mkdtempSync(join(tmpdir(), 'tix-serve-'));
   try {
     // One signing key for both runs, so the signatures copied must be equal.
@@ -151,6 +179,8 @@ test('ssh:// stores: the 2.8 client gets the same results from tix nix-store --s
     assert.equal(g.status, 0, g.stderr);
     const ref = scenario(join(REF_BIN, 'nix-store'), join(base, 'r'), secretKey);
     const tix = scenario(join(TIX_BIN, 'nix-store'), join(base, 'r'), secretKey);
+    ref.push(...(await daemonScenario(join(REF_BIN, 'nix-store'), join(base, 'd'), secretKey)));
+    tix.push(...(await daemonScenario(join(TIX_BIN, 'nix-store'), join(base, 'd'), secretKey)));
     assert.equal(tix.length, ref.length);
     const problems: string[] = [];
     for (const [i, r] of ref.entries()) {

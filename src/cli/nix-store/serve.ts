@@ -10,7 +10,7 @@ import { NixError, Verbosity, type Logger } from '../../core/index.js';
 import type { BuildMode, DerivedPath, Store } from '../../store/index.js';
 import { buildOpsOf, withBuildOps } from '../../build/index.js';
 import { makeRecursiveHook, openStore } from '../../glue/index.js';
-import { serveLegacy, type BuildOverrides } from '../../protocol/index.js';
+import { RemoteStore, serveLegacy, type BuildOverrides } from '../../protocol/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { makeLogger } from '../progress-build.js';
@@ -76,6 +76,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   const store = await openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env });
   // 2.8 serves with verbosity lvlError: build output, no progress messages.
   const logger = makeLogger(ctx, { newCli: false, verbosity: Verbosity.Error });
+  // A daemon's build output reaches our stderr too (where the build hook reads it), as in 2.8.
+  if (store instanceof RemoteStore) store.opts.logger = logger;
   try {
     await serveLegacy({ input: ctx.stdin, output: ctx.stdout }, store, { writeAllowed, buildStore: buildStoreFor(ctx, store, logger) });
     return 0;
