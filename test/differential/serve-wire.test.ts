@@ -169,6 +169,7 @@ const CASES: WireCase[] = [
   { name: 'DumpStorePath', input: (f) => Buffer.concat([HELLO, u(3), str(f.top), u(3), str(f.src)]) },
   { name: 'DumpStorePath of an invalid path', input: (f) => Buffer.concat([HELLO, u(3), str(f.missing)]) },
   { name: 'ExportPaths', input: (f) => Buffer.concat([HELLO, u(5), u(0), strs([f.top, f.dep, f.src])]) },
+  { name: 'ExportPaths with an invalid path', input: (f) => Buffer.concat([HELLO, u(5), u(0), strs([f.dep, f.missing])]) },
   { name: 'several commands', input: (f) => Buffer.concat([HELLO, u(1), u(0), u(0), strs([f.top]), u(2), strs([f.dep]), u(7), u(0), strs([f.src])]) },
   {
     name: 'AddToStoreNar then query',

@@ -55,9 +55,10 @@ export async function dependenciesFirst(store: Store, paths: StorePath[]): Promi
 export async function sendExport(s: ServeSession, paths: StorePath[]): Promise<void> {
   const { store } = s;
   for (const p of await dependenciesFirst(store, paths)) {
+    // The marker goes first: 2.8 finds an invalid path only when it comes to export it.
+    await s.sendChunk(new WireWriter(8).u64(1).take());
     const info = await store.queryPathInfo(p);
     if (info === undefined) throw invalid(store, p);
-    await s.sendChunk(new WireWriter(8).u64(1).take());
     const h = new HashSink('sha256');
     for await (const chunk of store.narFromPath(p)) {
       h.update(chunk);
