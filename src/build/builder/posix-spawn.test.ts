@@ -143,3 +143,22 @@ test('an unref\'d child does not keep the event loop alive; a ref\'d one does', 
   assert.equal(b.status, 0);
   assert.equal(b.stdout, '');
 });
+
+test('spawnNative: a builder gets umask 022 and one log stream whatever tix\'s umask', { skip: !available }, async () => {
+  const { spawnNative } = await import('./direct.js');
+  const old = process.umask(0o077);
+  try {
+    for (const mask of [0o077, 0o022]) {
+      process.umask(mask);
+      const p = spawnNative({ builder: '/bin/sh', args: ['-c', 'umask; echo err >&2'], env: {}, cwd: '/' })!;
+      let out = '';
+      p.output.on('data', (d: Buffer) => (out += d.toString()));
+      const ended = new Promise((r) => p.output.on('end', r));
+      assert.deepEqual(await p.exited, { code: 0, signal: null });
+      await ended;
+      assert.equal(out, '0022\nerr\n', `tix umask ${mask.toString(8)}`);
+    }
+  } finally {
+    process.umask(old);
+  }
+});

@@ -283,21 +283,17 @@ export function nativeSpawn(o: NativeSpawnOptions): NativeChild | undefined {
   return { ok: true, pid: r.pid, output, exited: r.exited };
 }
 
-let umask: number | undefined;
-
 /**
  * This process's umask, read without changing it: process.umask() with no
  * argument is deprecated, and setting it to read it would race with file
- * creation in the thread pool. -1 when unknown. Read once: tix sets its
- * umask only before a command starts (the launcher's warm child).
+ * creation in the thread pool. Read each time (about 40 µs): the launcher's
+ * warm child takes the client's umask only when its job starts. -1 when unknown.
  */
 export function currentUmask(): number {
-  if (umask !== undefined) return umask;
   try {
     const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'));
-    umask = m ? parseInt(m[1]!, 8) : -1;
+    return m ? parseInt(m[1]!, 8) : -1;
   } catch {
-    umask = -1;
+    return -1;
   }
-  return umask;
 }
