@@ -70,7 +70,8 @@ function runImpl(bin: string, dir: string, casesFile: string): ImplResult {
   try {
     const tmp = join(dir, 'tmp');
     mkdirSync(tmp, { recursive: true });
-    // Every tix build here goes through the spawn helper (the other build tests use direct spawns too).
+    // Builders start with posix_spawn (the default); where that is unavailable, through the perl
+    // spawn helper from the first build (its own unit test covers it either way).
     const env = { TMPDIR: tmp, TIX_IMPURE_TEST: 'impure-value', TIX_SPAWN_HELPER: 'always' };
     copyFileSync(casesFile, join(dir, 'build-cases.nix'));
     const drvs = instantiate(root, join(dir, 'build-cases.nix'));
