@@ -34,7 +34,7 @@ export function callLambda(f: Lambda, arg: Lazy, pos: Pos | undefined): Value {
   }
 }
 
-function callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value {
+export function callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value {
   try {
     return p.fn(args, pos, p.state);
   } catch (e) {
@@ -48,6 +48,7 @@ function callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value {
 /** Apply `f` to one argument. */
 export function call1(f: Value, arg: Lazy, pos: Pos | undefined): Value {
   if (f instanceof Lambda) return callLambda(f, arg, pos);
+  if (f instanceof PrimOp && f.arity === 1) return callPrimOp(f, [arg], pos);
   return callN(f, [arg], pos);
 }
 
@@ -65,6 +66,7 @@ export function call2(f: Value, a: Lazy, b: Lazy, pos: Pos | undefined): Value {
     const g = callLambda(f, a, pos);
     return g instanceof Lambda ? callLambda(g, b, pos) : callN(g, [b], pos);
   }
+  if (f instanceof PrimOp && f.arity === 2) return callPrimOp(f, [a, b], pos);
   return callN(f, [a, b], pos);
 }
 

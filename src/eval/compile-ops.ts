@@ -169,18 +169,35 @@ export function compileConcat(c: Compiler, e: A.Concat, scope: Scope): Code {
   const parts = e.parts.map((p, i) => ({ code: c.compile(p, scope), pos: e.partPos?.[i] ?? p.pos }));
   if (!e.forceString) return (env) => concatStrings(state, env, parts, false, null);
   const n = parts.length;
+  if (n === 2) {
+    const p0 = parts[0]!.code, p1 = parts[1]!.code;
+    return (env) => {
+      const a = p0(env);
+      if (typeof a !== 'string') return concatStrings(state, env, parts, true, [a], 1);
+      const b = p1(env);
+      return typeof b === 'string' ? a + b : concatRest(state, env, parts, a, 1, b);
+    };
+  }
   return (env) => {
     // Fast path: every part a context-free string (the common "a${b}c").
-    const vals: Value[] = new Array(n);
     let s = '';
     for (let i = 0; i < n; i++) {
       const v = parts[i]!.code(env);
-      vals[i] = v;
-      if (typeof v !== 'string') return concatStrings(state, env, parts, true, vals, i + 1);
+      if (typeof v !== 'string') return concatRest(state, env, parts, s, i, v);
       s += v;
     }
     return s;
   };
+}
+
+/** A string interpolation after `prefix` (parts before `i`, all plain
+ *  strings): coerce part `i` (already evaluated: `v`) and the rest. */
+function concatRest(state: Compiler['state'], env: Env, parts: Part[], prefix: string, i: number, v: Value): Value {
+  const ctx = new Set<string>();
+  const opts = { coerceMore: false, copyToStore: true };
+  let s = prefix + coerceToString(state, v, ctx, opts, parts[i]!.pos);
+  for (let j = i + 1; j < parts.length; j++) s += coerceToString(state, parts[j]!.code(env), ctx, opts, parts[j]!.pos);
+  return ctx.size > 0 ? new NixString(s, ctx) : s;
 }
 
 interface Part { code: Code; pos: A.Pos }

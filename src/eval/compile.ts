@@ -8,14 +8,14 @@
  * variables, which are passed as they are (Nix's `maybeThunk`).
  */
 import type * as A from './ast.js';
-import { call2, callLambda, callN, traceSettings } from './call.js';
+import { call2, callLambda, callN, callPrimOp, traceSettings } from './call.js';
 import { CatchableError, EvalError, EvalErrorCode, infiniteRecursion } from './errors.js';
 import { Scope, resolve } from './scope.js';
 import type { EvalState } from './state.js';
 import { compileBinOp, compileConcat, compileNeg, compileNot } from './compile-ops.js';
 import { compileLambda } from './compile-lambda.js';
 import {
-  Lambda, NixAttrs, NixFloat, NixPath, Thunk, canReplaceCell, force, forceAttrs, forceBool, mkInt,
+  Lambda, NixAttrs, NixFloat, NixPath, PrimOp, Thunk, canReplaceCell, force, forceAttrs, forceBool, mkInt,
   strOf, wrongType, type Code, type Env, type Lazy, type Value,
 } from './value.js';
 import { didYouMean } from './suggest.js';
@@ -379,6 +379,7 @@ export class Compiler {
           const info = f.info;
           return info.body(info.enter(f.env, a0(env), pos, f));
         }
+        if (f instanceof PrimOp && f.arity === 1) return callPrimOp(f, [a0(env)], pos);
         return callN(f, [a0(env)], pos);
       };
     }

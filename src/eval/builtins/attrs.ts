@@ -15,60 +15,30 @@ import type { BuiltinRegistry } from './registry.js';
 import { app1, app2 } from './util.js';
 
 export function register(r: BuiltinRegistry): void {
-  r.add('attrNames', 1, ([s], pos) => forceAttrs(s!, pos).keys().slice());
-  r.add('attrValues', 1, ([s], pos) => {
+  r.add('attrNames', 1, (args, pos) => { const s = args[0]; return forceAttrs(s!, pos).keys().slice(); });
+  r.add('attrValues', 1, (args, pos) => { const s = args[0];
     return forceAttrs(s!, pos).values.slice();
   });
-  r.add('getAttr', 2, ([n, s], pos) => {
+  r.add('getAttr', 2, (args, pos) => { const n = args[0], s = args[1];
     const name = forceStr(n!, pos);
     const a = forceAttrs(s!, pos);
     const v = a.get(name);
     if (v === undefined) throw missingAttr(name, a, pos!, 'getAttr');
     return force(v);
   });
-  r.add('hasAttr', 2, ([n, s], pos) => {
+  r.add('hasAttr', 2, (args, pos) => { const n = args[0], s = args[1];
     const name = forceStr(n!, pos);
     return forceAttrs(s!, pos).has(name);
   });
-  r.add('listToAttrs', 1, ([l], pos) => {
-    // One Map (name → slot) and arrays in first-occurrence order; the names
-    // are then sorted natively. 2.8 records each element's `value` position.
-    const slot = new Map<string, number>();
-    const vals: Lazy[] = [];
-    const poss: Array<Pos | undefined> = [];
-    let anyPos = false;
-    for (const e of forceList(l!, pos)) {
-      const a = forceAttrs(e, pos);
-      const ni = a.indexOf('name');
-      if (ni < 0) throw missingAttr('name', a, pos!, 'listToAttrs');
-      const name = forceStr(a.values[ni]!, pos);
-      if (slot.has(name)) continue;
-      const vi = a.indexOf('value');
-      if (vi < 0) throw missingAttr('value', a, pos!, 'listToAttrs');
-      slot.set(name, vals.length);
-      vals.push(a.values[vi]!);
-      const vp = a.positions?.[vi];
-      if (vp) anyPos = true;
-      poss.push(vp);
-    }
-    const names = [...slot.keys()].sort();
-    const values: Lazy[] = new Array(names.length);
-    const positions: Array<Pos | undefined> | null = anyPos ? new Array(names.length) : null;
-    for (let i = 0; i < names.length; i++) {
-      const k = slot.get(names[i]!)!;
-      values[i] = vals[k]!;
-      if (positions) positions[i] = poss[k];
-    }
-    return new NixAttrs(names, values, positions);
-  });
-  r.add('mapAttrs', 2, ([f, s], pos) => {
+  r.add('listToAttrs', 1, (args, pos) => { const l = args[0]; return listToAttrs(forceList(l!, pos), pos); });
+  r.add('mapAttrs', 2, (args, pos) => { const f = args[0], s = args[1];
     const a = forceAttrs(s!, pos);
     const names = a.names;
     const values: Lazy[] = new Array(names.length);
     for (let i = 0; i < names.length; i++) values[i] = app2(f!, names[i]!, a.values[i]!, pos);
     return new NixAttrs(names, values, null);
   });
-  r.add('removeAttrs', 2, ([s, l], pos) => {
+  r.add('removeAttrs', 2, (args, pos) => { const s = args[0], l = args[1];
     const a = forceAttrs(s!, pos);
     const drop = new Set(forceList(l!, pos).map((x) => forceStr(x, pos)));
     const out = new NixAttrs([], [], a.positions ? [] : null);
@@ -80,7 +50,7 @@ export function register(r: BuiltinRegistry): void {
     }
     return out;
   });
-  r.add('intersectAttrs', 2, ([x, y], pos) => {
+  r.add('intersectAttrs', 2, (args, pos) => { const x = args[0], y = args[1];
     const a = forceAttrs(x!, pos);
     const b = forceAttrs(y!, pos);
     const out = new NixAttrs([], [], b.positions ? [] : null);
@@ -92,7 +62,7 @@ export function register(r: BuiltinRegistry): void {
     }
     return out;
   });
-  r.add('catAttrs', 2, ([n, l], pos) => {
+  r.add('catAttrs', 2, (args, pos) => { const n = args[0], l = args[1];
     const name = forceStr(n!, pos);
     const out: Lazy[] = [];
     for (const e of forceList(l!, pos)) {
@@ -101,7 +71,7 @@ export function register(r: BuiltinRegistry): void {
     }
     return out;
   });
-  r.add('zipAttrsWith', 2, ([f, l], pos) => {
+  r.add('zipAttrsWith', 2, (args, pos) => { const f = args[0], l = args[1];
     const groups = new Map<string, Lazy[]>();
     for (const e of forceList(l!, pos)) {
       const a = forceAttrs(e, pos);
@@ -115,7 +85,7 @@ export function register(r: BuiltinRegistry): void {
     for (const [k, vs] of groups) m.set(k, app2(f!, k, vs, pos));
     return NixAttrs.fromMap(m);
   });
-  r.add('functionArgs', 1, ([f], pos) => {
+  r.add('functionArgs', 1, (args, pos) => { const f = args[0];
     const v = force(f!);
     if (v instanceof PrimOp || v instanceof PrimOpApp) return NixAttrs.empty;
     if (!(v instanceof Lambda)) throw new EvalError(EvalErrorCode.E_TYPE, "'functionArgs' requires a function", pos);
@@ -127,11 +97,64 @@ export function register(r: BuiltinRegistry): void {
     }
     return NixAttrs.fromMap(m, ps);
   });
-  r.add('unsafeGetAttrPos', 2, ([n, s], pos, state) => {
+  r.add('unsafeGetAttrPos', 2, (args, pos, state) => { const n = args[0], s = args[1];
     const name = forceStr(n!, pos);
     const a = forceAttrs(s!, pos);
     const p = a.posOf(name);
     return p === undefined ? null : state.posToAttrs(p);
   });
   void EvalError; void EvalErrorCode; void app1;
+}
+
+/**
+ * 2.8 `listToAttrs`: elements forced in order, the first occurrence of a
+ * name wins and only it must have a `value`; each attribute keeps its
+ * `value`'s position. Names are sorted through an index permutation (ties
+ * by list position), much cheaper than a Map of 100k fresh strings.
+ */
+function listToAttrs(xs: Lazy[], pos: Pos | undefined): NixAttrs {
+  const n = xs.length;
+  const names: string[] = new Array(n);
+  const sets: NixAttrs[] = new Array(n);
+  // Names seen so far, kept only once an element lacks `value` (rare).
+  let seen: Set<string> | null = null;
+  for (let i = 0; i < n; i++) {
+    const a = forceAttrs(xs[i]!, pos);
+    const ni = a.indexOf('name');
+    if (ni < 0) throw missingAttr('name', a, pos!, 'listToAttrs');
+    const name = forceStr(a.values[ni]!, pos);
+    if (seen === null && a.indexOf('value') < 0) seen = new Set(names.slice(0, i));
+    if (seen !== null) {
+      if (!seen.has(name) && a.indexOf('value') < 0) throw missingAttr('value', a, pos!, 'listToAttrs');
+      seen.add(name);
+    }
+    names[i] = name;
+    sets[i] = a;
+  }
+  const order: number[] = new Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((x, y) => {
+    const p = names[x]!, q = names[y]!;
+    return p < q ? -1 : p > q ? 1 : x - y;
+  });
+  // Keep the first index of each name (exact-size arrays for the set).
+  let u = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    if (u > 0 && names[order[u - 1]!] === names[i]) continue;
+    order[u++] = i;
+  }
+  const outNames: string[] = new Array(u);
+  const values: Lazy[] = new Array(u);
+  let positions: Array<Pos | undefined> | null = null;
+  for (let k = 0; k < u; k++) {
+    const i = order[k]!;
+    const a = sets[i]!;
+    const vi = a.indexOf('value');
+    outNames[k] = names[i]!;
+    values[k] = a.values[vi]!;
+    const vp = a.positions?.[vi];
+    if (vp !== undefined) (positions ??= new Array<Pos | undefined>(u))[k] = vp;
+  }
+  return new NixAttrs(outNames, values, positions);
 }

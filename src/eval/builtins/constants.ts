@@ -19,7 +19,7 @@ export function register(r: BuiltinRegistry): void {
     ['path', e.path],
     ['prefix', e.prefix],
   ])));
-  r.add('getEnv', 1, ([n], pos, state) => {
+  r.add('getEnv', 1, (args, pos, state) => { const n = args[0];
     const name = forceStr(n!, pos);
     if (state.pureEval) return '';
     return state.io.getEnv(name) ?? '';

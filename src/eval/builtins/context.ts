@@ -76,18 +76,18 @@ function appendContext(state: EvalState, s: string, ctxIn: Iterable<string>, att
 }
 
 export function register(r: BuiltinRegistry): void {
-  r.add('getContext', 1, ([v], pos) => getContext(ctxOf(forceStringValue(v!, pos))));
-  r.add('hasContext', 1, ([v], pos) => ctxOf(forceStringValue(v!, pos)).size > 0);
-  r.add('unsafeDiscardStringContext', 1, ([v], pos, state) => {
+  r.add('getContext', 1, (args, pos) => { const v = args[0]; return getContext(ctxOf(forceStringValue(v!, pos))); });
+  r.add('hasContext', 1, (args, pos) => { const v = args[0]; return ctxOf(forceStringValue(v!, pos)).size > 0; });
+  r.add('unsafeDiscardStringContext', 1, (args, pos, state) => { const v = args[0];
     return coerceStr(state, v!, new Set(), pos);
   });
-  r.add('unsafeDiscardOutputDependency', 1, ([v], pos) => {
+  r.add('unsafeDiscardOutputDependency', 1, (args, pos) => { const v = args[0];
     const x = forceStringValue(v!, pos);
     const ctx = new Set<string>();
     for (const c of ctxOf(x)) ctx.add(c.startsWith('=') ? c.slice(1) : c);
     return mkStr(strOf(x), ctx);
   });
-  r.add('appendContext', 2, ([v, c], pos, state) => {
+  r.add('appendContext', 2, (args, pos, state) => { const v = args[0], c = args[1];
     const x = forceStringValue(v!, pos);
     return appendContext(state, strOf(x), ctxOf(x), forceAttrs(c!, pos), pos);
   });

@@ -11,15 +11,15 @@ import type { BuiltinRegistry } from './registry.js';
 import { coerceStr } from './util.js';
 
 export function register(r: BuiltinRegistry): void {
-  r.add('throw', 1, ([m], pos, state) => {
+  r.add('throw', 1, (args, pos, state) => { const m = args[0];
     const msg = coerceStr(state, m!, new Set(), pos);
     throw new CatchableError(EvalErrorCode.E_THROWN, msg, null);
   });
-  r.add('abort', 1, ([m], pos, state) => {
+  r.add('abort', 1, (args, pos, state) => { const m = args[0];
     const msg = coerceStr(state, m!, new Set(), pos);
     throw new EvalError(EvalErrorCode.E_ABORTED, `evaluation aborted with the following error message: '${msg}'`, null);
   });
-  r.add('tryEval', 1, ([e]) => {
+  r.add('tryEval', 1, (args) => { const e = args[0];
     try {
       const v = force(e!);
       return NixAttrs.fromEntries([['success', true], ['value', v]]);
@@ -30,22 +30,22 @@ export function register(r: BuiltinRegistry): void {
       throw err;
     }
   });
-  r.add('seq', 2, ([a, b]) => {
+  r.add('seq', 2, (args) => { const a = args[0], b = args[1];
     force(a!);
     return force(b!);
   });
-  r.add('deepSeq', 2, ([a, b]) => {
+  r.add('deepSeq', 2, (args) => { const a = args[0], b = args[1];
     forceValueDeep(a!);
     return force(b!);
   });
-  r.add('trace', 2, ([m, v], _pos, state) => {
+  r.add('trace', 2, (args, _pos, state) => { const m = args[0], v = args[1];
     const x = force(m!);
     if (typeof x === 'string') state.trace(`trace: ${x}`);
     else if (x instanceof NixString) state.trace(`trace: ${x.s}`);
     else state.trace(`trace: ${printValue(x)}`);
     return force(v!);
   });
-  r.add('addErrorContext', 2, ([c, v], pos, state) => {
+  r.add('addErrorContext', 2, (args, pos, state) => { const c = args[0], v = args[1];
     try {
       return force(v!);
     } catch (err) {

@@ -108,15 +108,15 @@ function builtinPath(state: EvalState, a: NixAttrs, pos: Pos | undefined): Value
 }
 
 export function register(r: BuiltinRegistry): void {
-  r.add('import', 1, ([p], pos, state) => {
+  r.add('import', 1, (args, pos, state) => { const p = args[0];
     const path = realisePath(state, p!, pos);
     return isDerivationPath(state, path) ? importDerivation(state, path) : state.evalFile(path);
   });
-  r.add('scopedImport', 2, ([s, p], pos, state) => {
+  r.add('scopedImport', 2, (args, pos, state) => { const s = args[0], p = args[1];
     const scope = forceAttrs(s!, pos);
     return state.evalFileScoped(scope, realisePath(state, p!, pos));
   });
-  r.add('readFile', 1, ([p], pos, state) => {
+  r.add('readFile', 1, (args, pos, state) => { const p = args[0];
     const path = realisePath(state, p!, pos);
     const bytes = state.io.readFile(path);
     if (bytes.includes(0)) {
@@ -124,13 +124,13 @@ export function register(r: BuiltinRegistry): void {
     }
     return latin1(bytes);
   });
-  r.add('readDir', 1, ([p], pos, state) => {
+  r.add('readDir', 1, (args, pos, state) => { const p = args[0];
     const path = realisePath(state, p!, pos);
     const m = new Map<string, Lazy>();
     for (const [n, t] of state.io.readDir(path)) m.set(n, t);
     return NixAttrs.fromMap(m);
   });
-  r.add('pathExists', 1, ([p], pos, state) => {
+  r.add('pathExists', 1, (args, pos, state) => { const p = args[0];
     const ctx = new Set<string>();
     const path = coerceToPath(state, p!, ctx, pos);
     if (ctx.size > 0) state.io.realiseContext([...ctx]);
@@ -138,18 +138,18 @@ export function register(r: BuiltinRegistry): void {
     if (!state.isAllowedPath(path)) return false;
     return state.io.pathExists(path);
   });
-  r.add('hashFile', 2, ([a, p], pos, state) => {
+  r.add('hashFile', 2, (args, pos, state) => { const a = args[0], p = args[1];
     const algo = forceStr(a!, pos);
     const path = realisePath(state, p!, pos);
     return hashHex(algo, latin1(state.io.readFile(path)), pos);
   });
-  r.add('findFile', 2, ([l, n], pos, state) => findFile(state, forceList(l!, pos), forceStr(n!, pos), pos));
-  r.add('toPath', 1, ([p], pos, state) => {
+  r.add('findFile', 2, (args, pos, state) => { const l = args[0], n = args[1]; return findFile(state, forceList(l!, pos), forceStr(n!, pos), pos); });
+  r.add('toPath', 1, (args, pos, state) => { const p = args[0];
     const ctx = new Set<string>();
     const s = coerceToPath(state, p!, ctx, pos);
     return mkStr(canonPath(s), ctx);
   });
-  r.add('storePath', 1, ([p], pos, state) => {
+  r.add('storePath', 1, (args, pos, state) => { const p = args[0];
     const ctx = new Set<string>();
     const path = canonPath(coerceToPath(state, p!, ctx, pos));
     const dir = state.storeDir + '/';
@@ -163,12 +163,12 @@ export function register(r: BuiltinRegistry): void {
     ctx.add(sp);
     return mkStr(path, ctx);
   });
-  r.add('path', 1, ([a], pos, state) => builtinPath(state, forceAttrs(a!, pos), pos));
-  r.add('filterSource', 2, ([f, p], pos, state) => {
+  r.add('path', 1, (args, pos, state) => { const a = args[0]; return builtinPath(state, forceAttrs(a!, pos), pos); });
+  r.add('filterSource', 2, (args, pos, state) => { const f = args[0], p = args[1];
     const path = realisePath(state, p!, pos);
     return addPath(state, { path, name: baseNameOf(path), recursive: true, filter: filterFn(f!, pos) }, pos);
   });
-  r.add('toFile', 2, ([n, s], pos, state) => {
+  r.add('toFile', 2, (args, pos, state) => { const n = args[0], s = args[1];
     const name = forceStr(n!, pos);
     const sv = forceStringValue(s!, pos);
     const refs: string[] = [];
@@ -182,5 +182,5 @@ export function register(r: BuiltinRegistry): void {
     const sp = state.io.addTextToStore(name, new Uint8Array(Buffer.from(strOf(sv), 'latin1')), refs.sort());
     return mkStr(sp, new Set([sp]));
   });
-  r.add('placeholder', 1, ([o], pos) => placeholder(forceStr(o!, pos)));
+  r.add('placeholder', 1, (args, pos) => { const o = args[0]; return placeholder(forceStr(o!, pos)); });
 }

@@ -12,17 +12,17 @@ function floatToInt(x: number): number | bigint {
 }
 
 export function register(r: BuiltinRegistry): void {
-  r.add('add', 2, ([a, b], pos) => add(force(a!), force(b!), pos));
-  r.add('sub', 2, ([a, b], pos) => sub(force(a!), force(b!), pos));
-  r.add('mul', 2, ([a, b], pos) => mul(force(a!), force(b!), pos));
-  r.add('div', 2, ([a, b], pos) => div(force(a!), force(b!), pos));
-  r.add('lessThan', 2, ([a, b], pos) => {
+  r.add('add', 2, (args, pos) => { const a = args[0], b = args[1]; return add(force(a!), force(b!), pos); });
+  r.add('sub', 2, (args, pos) => { const a = args[0], b = args[1]; return sub(force(a!), force(b!), pos); });
+  r.add('mul', 2, (args, pos) => { const a = args[0], b = args[1]; return mul(force(a!), force(b!), pos); });
+  r.add('div', 2, (args, pos) => { const a = args[0], b = args[1]; return div(force(a!), force(b!), pos); });
+  r.add('lessThan', 2, (args, pos) => { const a = args[0], b = args[1];
     const x = force(a!);
     return lessThan(x, force(b!), pos);
   });
-  r.add('bitAnd', 2, ([a, b], pos) => mkInt(toBig(forceInt(a!, pos)) & toBig(forceInt(b!, pos))));
-  r.add('bitOr', 2, ([a, b], pos) => mkInt(toBig(forceInt(a!, pos)) | toBig(forceInt(b!, pos))));
-  r.add('bitXor', 2, ([a, b], pos) => mkInt(toBig(forceInt(a!, pos)) ^ toBig(forceInt(b!, pos))));
-  r.add('ceil', 1, ([a], pos) => floatToInt(Math.ceil(forceFloatOrInt(a!, pos))));
-  r.add('floor', 1, ([a], pos) => floatToInt(Math.floor(forceFloatOrInt(a!, pos))));
+  r.add('bitAnd', 2, (args, pos) => { const a = args[0], b = args[1]; return mkInt(toBig(forceInt(a!, pos)) & toBig(forceInt(b!, pos))); });
+  r.add('bitOr', 2, (args, pos) => { const a = args[0], b = args[1]; return mkInt(toBig(forceInt(a!, pos)) | toBig(forceInt(b!, pos))); });
+  r.add('bitXor', 2, (args, pos) => { const a = args[0], b = args[1]; return mkInt(toBig(forceInt(a!, pos)) ^ toBig(forceInt(b!, pos))); });
+  r.add('ceil', 1, (args, pos) => { const a = args[0]; return floatToInt(Math.ceil(forceFloatOrInt(a!, pos))); });
+  r.add('floor', 1, (args, pos) => { const a = args[0]; return floatToInt(Math.floor(forceFloatOrInt(a!, pos))); });
 }

@@ -25,7 +25,7 @@ export function hashHex(algo: string, data: string, pos?: import('../ast.js').Po
 }
 
 export function register(r: BuiltinRegistry): void {
-  r.add('toString', 1, ([v], pos, state) => {
+  r.add('toString', 1, (args, pos, state) => { const v = args[0];
     const x = force(v!);
     if (typeof x === 'string') return x;
     if (typeof x === 'number') return String(x);
@@ -33,11 +33,11 @@ export function register(r: BuiltinRegistry): void {
     const s = coerceToString(state, v!, ctx, { coerceMore: true, copyToStore: false }, pos);
     return mkStr(s, ctx);
   });
-  r.add('stringLength', 1, ([v], pos, state) => {
+  r.add('stringLength', 1, (args, pos, state) => { const v = args[0];
     const x = force(v!);
     return (typeof x === 'string' ? x : coerceStr(state, x, new Set(), pos)).length;
   });
-  r.add('substring', 3, ([st, ln, v], pos, state) => {
+  r.add('substring', 3, (args, pos, state) => { const st = args[0], ln = args[1], v = args[2];
     const start = intToNumber(forceInt(st!, pos));
     const len = intToNumber(forceInt(ln!, pos));
     const ctx = new Set<string>();
@@ -46,14 +46,14 @@ export function register(r: BuiltinRegistry): void {
     const end = len < 0 ? s.length : Math.min(s.length, start + len);
     return mkStr(start >= s.length ? '' : s.slice(start, end), ctx);
   });
-  r.add('concatStringsSep', 2, ([sepV, l], pos, state) => {
+  r.add('concatStringsSep', 2, (args, pos, state) => { const sepV = args[0], l = args[1];
     const sep = forceStringValue(sepV!, pos);
     const ctx = new Set<string>(ctxOf(sep));
     const parts: string[] = [];
     for (const x of forceList(l!, pos)) parts.push(coerceStr(state, x, ctx, pos));
     return mkStr(parts.join(strOf(sep)), ctx);
   });
-  r.add('replaceStrings', 3, ([fromV, toV, sV], pos) => {
+  r.add('replaceStrings', 3, (args, pos) => { const fromV = args[0], toV = args[1], sV = args[2];
     const from = forceList(fromV!, pos).map((x) => forceStr(x, pos));
     const toList = forceList(toV!, pos);
     if (from.length !== toList.length) {
@@ -88,17 +88,17 @@ export function register(r: BuiltinRegistry): void {
     if (run < n) out += s.slice(run);
     return mkStr(out, ctx);
   });
-  r.add('hashString', 2, ([a, v], pos) => {
+  r.add('hashString', 2, (args, pos) => { const a = args[0], v = args[1];
     const algo = forceStr(a!, pos);
     const s = forceStr(v!, pos);
     return hashHex(algo, s, pos);
   });
-  r.add('baseNameOf', 1, ([v], pos, state) => {
+  r.add('baseNameOf', 1, (args, pos, state) => { const v = args[0];
     const ctx = new Set<string>();
     const s = coerceToString(state, v!, ctx, { coerceMore: false, copyToStore: false }, pos);
     return mkStr(baseNameOf(s), ctx);
   });
-  r.add('dirOf', 1, ([v], pos, state) => {
+  r.add('dirOf', 1, (args, pos, state) => { const v = args[0];
     const x = force(v!);
     if (x instanceof NixPath) return new NixPath(dirOf(x.path));
     const ctx = new Set<string>();

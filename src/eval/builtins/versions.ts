@@ -63,9 +63,9 @@ export function parseDrvName(s: string): { name: string; version: string } {
 }
 
 export function register(r: BuiltinRegistry): void {
-  r.add('splitVersion', 1, ([v], pos) => splitVersion(forceStr(v!, pos)));
-  r.add('compareVersions', 2, ([a, b], pos) => compareVersions(forceStr(a!, pos), forceStr(b!, pos)));
-  r.add('parseDrvName', 1, ([v], pos) => {
+  r.add('splitVersion', 1, (args, pos) => { const v = args[0]; return splitVersion(forceStr(v!, pos)); });
+  r.add('compareVersions', 2, (args, pos) => { const a = args[0], b = args[1]; return compareVersions(forceStr(a!, pos), forceStr(b!, pos)); });
+  r.add('parseDrvName', 1, (args, pos) => { const v = args[0];
     const d = parseDrvName(forceStr(v!, pos));
     return NixAttrs.fromEntries([['name', d.name], ['version', d.version]]);
   });
