@@ -40,5 +40,7 @@ export const EWOULDBLOCK = 11;
 export const EEXIST = 17;
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_FOLLOW = 0x400;
+export const AT_EMPTY_PATH = 0x1000;
+export const EPERM = 1;
 /** `O_TMPFILE | O_WRONLY` (Linux x86_64/aarch64: __O_TMPFILE | O_DIRECTORY | O_WRONLY). */
 export const O_TMPFILE_WRONLY = 0o20200000 | 0o1;

@@ -94,6 +94,13 @@ export function appendTempRootSync(lock: FileLock, gcLockPath: string, storePath
 export async function appendTempRootAndLock(
   temproots: FileLock, gcLockPath: string, storePath: string, lockPath: string,
 ): Promise<FileLock | 'rooted' | 'busy'> {
+  return appendTempRootAndLockSync(temproots, gcLockPath, storePath, lockPath);
+}
+
+/** `appendTempRootAndLock`, synchronously. */
+export function appendTempRootAndLockSync(
+  temproots: FileLock, gcLockPath: string, storePath: string, lockPath: string,
+): FileLock | 'rooted' | 'busy' {
   if (!appendTempRootSync(temproots, gcLockPath, storePath)) return 'busy';
   const l = tryLockFileSync(lockPath, 'write');
   if (l === undefined) return 'rooted';
@@ -112,6 +119,9 @@ export async function appendTempRootUnlocked(lock: FileLock, storePath: string):
     throw new NixError(StoreErrorCode.E_LOCK, `writing temporary roots file '${lock.path}': ${(e as Error).message}`, { cause: e });
   }
 }
+
+/** What a deleted lock file says to whoever locks it next (Nix writes the same). */
+const STALE = new Uint8Array([0x64]); // 'd'
 
 /** A held flock on its own open file. `release()` closes it, which unlocks. */
 export class FileLock {
@@ -138,7 +148,7 @@ export class FileLock {
       /* already gone */
     }
     try {
-      writeAll(this.fd, 'd');
+      writeSync(this.fd, STALE);
     } catch {
       /* best effort, as in Nix */
     }

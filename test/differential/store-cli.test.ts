@@ -174,3 +174,30 @@ test('nix store ls/cat and nix nar ls/cat agree with the reference', { skip, tim
     root.cleanup();
   }
 });
+
+test('nix-store -qR over a random DAG prints the reference order, for one and several start paths', { skip, timeout: 120_000 }, async () => {
+  const { StoreDir, hashBytes } = await import('../../src/formats/index.js');
+  const { mulberry32 } = await import('../harness/prng.js');
+  const root = makeRoot();
+  try {
+    // 300 paths, each referring to up to 4 earlier ones (some to themselves), loaded by the reference.
+    const sd = new StoreDir(root.storeDir);
+    const rnd = mulberry32(11);
+    const paths: string[] = [];
+    let reg = '';
+    for (let i = 0; i < 300; i++) {
+      const p = sd.print(sd.makeTextPath(`n${i}`, hashBytes('sha256', `n ${i}`), []));
+      paths.push(p);
+      const refs = new Set<string>();
+      for (let k = 0; i > 0 && k < 4; k++) refs.add(paths[Math.floor(rnd() * i)]!);
+      if (rnd() < 0.1) refs.add(p);
+      reg += `${p}\n${hashBytes('sha256', 'x').base16}\n120\n\n${refs.size}\n${[...refs].map((r) => r + '\n').join('')}`;
+    }
+    assert.equal(runRef(root, 'nix-store', ['--load-db'], { input: reg }).status, 0);
+    for (const args of [[paths[299]!], [paths[150]!, paths[10]!], [paths[7]!, paths[298]!, paths[200]!, paths[7]!], [paths[0]!]]) {
+      same(root, 'nix-store', ['-qR', ...args]);
+    }
+  } finally {
+    root.cleanup();
+  }
+});

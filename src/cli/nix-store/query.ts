@@ -99,6 +99,13 @@ async function runQuery(v: StoreView, o: QueryOpts, out: string[], ctx: CliConte
       for (const a of o.args) for (const p of await maybeUseOutputs(v, resolveArg(a), true)) out.push(v.print(p) + '\n');
       return;
     case 'requisites': case 'references': case 'referrers': case 'referrers-closure': {
+      if (o.query === 'requisites' && !o.includeOutputs && v.local !== undefined) {
+        // Local store: closure and order in one walk over row ids.
+        const start: StorePath[] = [];
+        for (const a of o.args) start.push(...(await maybeUseOutputs(v, resolveArg(a), o.useOutput)));
+        for (const p of v.local.queryRequisitesInPrintOrder(start)) out.push(p + '\n');
+        return;
+      }
       const paths = new Map<string, StorePath>();
       const add = (p: StorePath): void => void paths.set(p.baseName, p);
       const refsCache = new Map<string, string[]>();

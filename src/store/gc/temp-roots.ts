@@ -14,7 +14,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
-import { appendTempRoot, appendTempRootAndLock, appendTempRootUnlocked, flushLocks, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
+import { appendTempRoot, appendTempRootAndLock, appendTempRootAndLockSync, appendTempRootUnlocked, flushLocks, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
 
 export function gcLockPath(stateDir: string): string {
   return join(stateDir, 'gc.lock');
@@ -74,6 +74,8 @@ export class TempRoots {
    * when possible (else the two steps separately).
    */
   async addAndLock(printed: string): Promise<PathLocks> {
+    const fast = this.tryAddAndLockSync(printed);
+    if (fast !== undefined) return fast;
     if (!this.added.has(printed)) {
       const f = await this.open();
       const r = await appendTempRootAndLock(f, gcLockPath(this.stateDir), printed, `${printed}.lock`);
@@ -84,6 +86,21 @@ export class TempRoots {
     }
     await this.add(printed);
     return PathLocks.lock([printed]);
+  }
+
+  /**
+   * `addAndLock` without a turn of the event loop, for the common case:
+   * our file is open, no collector runs and nobody holds the path lock.
+   * Undefined when that is not so (nothing done, or only the root
+   * written): the caller then goes the async way.
+   */
+  tryAddAndLockSync(printed: string): PathLocks | undefined {
+    const f = this.file;
+    if (f === undefined || this.added.has(printed)) return undefined;
+    const r = appendTempRootAndLockSync(f, gcLockPath(this.stateDir), printed, `${printed}.lock`);
+    if (r === 'busy') return undefined;
+    this.added.add(printed);
+    return r === 'rooted' ? undefined : PathLocks.of(r);
   }
 
   /** Drop our file (normal exit); a killed process leaves it for the GC to find stale. */

@@ -21,16 +21,16 @@
  * name (`writeFileAtomic`), which a kill at any point leaves either absent
  * or complete.
  */
-import { existsSync, lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync, fchownSync } from 'node:fs';
+import { existsSync, lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync, fchownSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { NixError, CoreErrorCode } from '../../core/index.js';
 import {
-  Hash, HashSink, checkName, encodeBase32, hashBytes, serialiseNar, regularFromBytes, type HashType, type StoreDir,
+  Hash, HashSink, checkName, isValidName, encodeBase32, hashBytes, serialiseNar, regularFromBytes, type HashType, type StoreDir,
 } from '../../formats/index.js';
 import { canonicalisePathMetaData, fsyncTree, fsyncDir, isRoot, ourUid, ourGid } from './canonicalise.js';
 import { dumpPathSync, hashPath } from '../nar-fs.js';
-import { AT_FDCWD, AT_SYMLINK_FOLLOW, EEXIST, O_TMPFILE_WRONLY, loadLibc } from '../libc.js';
+import { AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW, EEXIST, EPERM, O_TMPFILE_WRONLY, loadLibc } from '../libc.js';
 
 const ENOENT = 2;
 
@@ -49,7 +49,7 @@ export function makeTempPath(storeDir: StoreDir, hashPart: string): string {
 
 /** A random 32-char nix-base32 hash part for temp entries. */
 export function randomHashPart(): string {
-  return encodeBase32(randomBytes(20));
+  return encodeBase32(nodeCrypto.randomBytes(20));
 }
 
 /** Remove a file-system object, making read-only dirs writable first. */
@@ -111,7 +111,8 @@ export function moveIntoPlace(f: Finalise): void {
 
 /** Validate a name the way Nix does before touching the store. */
 export function checkAddName(name: string): void {
-  checkName(name, name);
+  // The one-regex check first; the per-character one only to name the culprit.
+  if (!isValidName(name)) checkName(name, name);
 }
 
 /**
@@ -129,7 +130,7 @@ export function writeNewFile(path: string, data: Uint8Array, fsync: boolean, can
       fchmodSync(fd, mode); // whatever the umask took away
       futimesSync(fd, 1, 1);
       // Owner as canonicalisePathMetaData makes it (a setgid store dir may have set the group).
-      if (isRoot()) fchownSync(fd, ourUid(), ourGid());
+      if (!newFilesOwnedRight(path.slice(0, path.lastIndexOf('/')) || '/')) fchownSync(fd, ourUid(), ourGid());
     }
     if (fsync) fsyncSync(fd);
   } finally {
@@ -140,18 +141,59 @@ export function writeNewFile(path: string, data: Uint8Array, fsync: boolean, can
 let tmpfileUnsupported = false;
 
 /**
+ * Whether files we create in `dir` already get the owner canonical
+ * metadata gives them (uid and gid ours), so no fchown is needed: true
+ * unless we are root and the directory's group differs from ours and it
+ * is setgid (its group would be inherited). One stat per directory, at
+ * first use. Nix 2.8 itself only chowns when the uid differs.
+ */
+const ownerOk = new Map<string, boolean>();
+function newFilesOwnedRight(dir: string): boolean {
+  let ok = ownerOk.get(dir);
+  if (ok === undefined) {
+    const st = statSync(dir);
+    ok = !isRoot() || st.gid === ourGid() || (st.mode & 0o2000) === 0;
+    ownerOk.set(dir, ok);
+  }
+  return ok;
+}
+
+/**
+ * 0 or the errno of giving the O_TMPFILE inode `fd` the name `final`:
+ * linkat(fd, "", AT_EMPTY_PATH) where we may (it needs CAP_DAC_READ_SEARCH,
+ * and spares the kernel a walk through /proc), else through
+ * /proc/self/fd/N.
+ */
+let emptyPathLink = true;
+function linkTmpfile(fd: number, final: string): number {
+  const c = loadLibc();
+  if (emptyPathLink) {
+    if (c.linkat(fd, '', AT_FDCWD, final, AT_EMPTY_PATH) === 0) return 0;
+    const err = c.errno();
+    if (err !== ENOENT && err !== EPERM) return err;
+    emptyPathLink = false;
+  }
+  return c.linkat(AT_FDCWD, `/proc/self/fd/${fd}`, AT_FDCWD, final, AT_SYMLINK_FOLLOW) === 0 ? 0 : c.errno();
+}
+
+/** What `writeFileAtomic` did. */
+export type AtomicWrite = 'written' | 'exists' | 'unsupported';
+
+/**
  * Write a small regular file under its final name, atomically and with
  * canonical metadata: an unnamed `O_TMPFILE` inode in the store dir is
- * filled, given mode/mtime/owner through its fd, and only then linked in
- * (linkat through /proc/self/fd). One directory operation instead of
- * create + rename, and a kill before the link leaves nothing behind. A
- * leftover under the final name (never valid: the caller holds the path
- * lock and checked) is replaced. Returns false when the kernel, the file
- * system or a missing /proc rules this out; the caller then writes under a
- * temp name and renames.
+ * filled, given mode/mtime (and owner when needed) through its fd, and only
+ * then linked in (linkat through /proc/self/fd). One directory operation
+ * instead of create + rename, and a kill before the link leaves nothing
+ * behind. When something is already under the final name, `replace`
+ * says what to do: replace it, or (false) leave it and return 'exists'
+ * so the caller can ask the database whether it is a valid path or a
+ * leftover (then it calls again with `replace`). Returns 'unsupported'
+ * when the kernel, the file system or a missing /proc rules this out; the
+ * caller then writes under a temp name and renames.
  */
-export function writeFileAtomic(final: string, data: Uint8Array, o: { fsync: boolean; executable: boolean }): boolean {
-  if (tmpfileUnsupported) return false;
+export function writeFileAtomic(final: string, data: Uint8Array, o: { fsync: boolean; executable: boolean; replace?: boolean }): AtomicWrite {
+  if (tmpfileUnsupported) return 'unsupported';
   const dir = final.slice(0, final.lastIndexOf('/')) || '/';
   const mode = o.executable ? 0o555 : 0o444;
   let fd: number;
@@ -160,27 +202,27 @@ export function writeFileAtomic(final: string, data: Uint8Array, o: { fsync: boo
   } catch (e) {
     if (['EOPNOTSUPP', 'EISDIR', 'EINVAL', 'ENOTSUP'].includes((e as NodeJS.ErrnoException).code ?? '')) {
       tmpfileUnsupported = true;
-      return false;
+      return 'unsupported';
     }
     throw e;
   }
   try {
     for (let off = 0; off < data.length;) off += writeSync(fd, data, off, data.length - off);
-    fchmodSync(fd, mode);
+    fchmodSync(fd, mode); // whatever the umask took away
     futimesSync(fd, 1, 1);
-    if (isRoot()) fchownSync(fd, ourUid(), ourGid());
+    if (!newFilesOwnedRight(dir)) fchownSync(fd, ourUid(), ourGid());
     if (o.fsync) fsyncSync(fd);
-    const c = loadLibc();
     for (let attempt = 0; ; attempt++) {
-      if (c.linkat(AT_FDCWD, `/proc/self/fd/${fd}`, AT_FDCWD, final, AT_SYMLINK_FOLLOW) === 0) break;
-      const err = c.errno();
+      const err = linkTmpfile(fd, final);
+      if (err === 0) break;
       if (err === EEXIST && attempt === 0) {
+        if (o.replace !== true) return 'exists';
         deletePath(final);
         continue;
       }
       if (err === ENOENT && attempt === 0 && !existsSync('/proc/self/fd')) {
         tmpfileUnsupported = true;
-        return false;
+        return 'unsupported';
       }
       throw new NixError(CoreErrorCode.E_IO, `creating '${final}': errno ${err}`);
     }
@@ -188,7 +230,7 @@ export function writeFileAtomic(final: string, data: Uint8Array, o: { fsync: boo
     closeSync(fd);
   }
   if (o.fsync) fsyncDir(dir);
-  return true;
+  return 'written';
 }
 
 /** Stream bytes into a new file while hashing them. */
@@ -237,21 +279,43 @@ function narFrame(executable: boolean): { head: Uint8Array; tail: Uint8Array } {
 const FRAMES = [narFrame(false), narFrame(true)] as const;
 const ZEROS = new Uint8Array(8);
 
+/** Node's one-shot `crypto.hash` (20.12+): no Hash object per digest, which small adds feel. */
+const oneShot = (nodeCrypto as { hash?: (algo: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+
+/** The digest of `data` (a Hash object only where Node lacks the one-shot form). */
+export function digestOf(algo: HashType, data: Uint8Array): Hash {
+  return new Hash(algo, oneShot !== undefined ? oneShot(algo, data, 'buffer') : nodeCrypto.createHash(algo).update(data).digest());
+}
+
+/** Up to this size, a single file's NAR is put together and hashed in one call. */
+const ONE_SHOT_NAR = 64 * 1024;
+
 /**
  * The NAR of a single regular file, hashed with `algos` without building it
- * (small adds do this for every file: no NAR buffer per add).
+ * (small adds do this for every file: no NAR buffer per add, except a
+ * small one for the one-shot digest).
  */
 export function hashRegularNar(contents: Uint8Array, executable: boolean, algos: readonly HashType[]): { hashes: Hash[]; narSize: number } {
   const { head, tail } = FRAMES[executable ? 1 : 0];
+  const padLen = (8 - (contents.length % 8)) % 8;
+  const narSize = head.length + 8 + contents.length + padLen + tail.length;
+  if (contents.length <= ONE_SHOT_NAR && algos.length === 1) {
+    const nar = Buffer.alloc(narSize);
+    nar.set(head, 0);
+    nar.writeUInt32LE(contents.length, head.length); // ≤ 64 KiB: the high word stays 0
+    nar.set(contents, head.length + 8);
+    nar.set(tail, narSize - tail.length);
+    return { hashes: [digestOf(algos[0]!, nar)], narSize };
+  }
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(contents.length), true);
-  const pad = ZEROS.subarray(0, (8 - (contents.length % 8)) % 8);
+  const pad = ZEROS.subarray(0, padLen);
   const hashes = algos.map((a) => {
     const h = new HashSink(a);
     for (const part of [head, len, contents, pad, tail]) h.update(part);
     return h.finish();
   });
-  return { hashes, narSize: head.length + 8 + contents.length + pad.length + tail.length };
+  return { hashes, narSize };
 }
 
 /** NAR hash and size of a single regular file with these contents. */

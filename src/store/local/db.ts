@@ -127,6 +127,7 @@ export class StoreDb {
       addDrvOut: p('insert or replace into DerivationOutputs (drv, id, path) values (?, ?, ?)'),
       refs: p('select path from Refs join ValidPaths on reference = id where referrer = ?'),
       refsById: p('select id, path from Refs join ValidPaths on reference = id where referrer = ?'),
+      refsRaw: p('select id, path from Refs join ValidPaths on reference = id where referrer = ?').raw(true),
       referrers: p('select path from Refs join ValidPaths on referrer = id where reference = (select id from ValidPaths where path = ?)'),
       validDerivers: p('select v.path from DerivationOutputs d join ValidPaths v on v.id = d.drv where d.path = ?'),
       drvOutputs: p('select id, path from DerivationOutputs where drv = ?'),
@@ -198,6 +199,11 @@ export class StoreDb {
     return this.st.refsById!.all(id) as { id: number; path: string }[];
   }
 
+  /** References as [id, path] rows (arrays, not objects: closure walks visit every path). */
+  queryReferenceRows(id: number): [number, string][] {
+    return this.st.refsRaw!.all(id) as [number, string][];
+  }
+
   /** References of a path by its printed name (empty when not valid). */
   queryReferencesByPath(path: string): string[] {
     const id = this.pathId(path);
@@ -244,6 +250,19 @@ export class StoreDb {
         }
         for (const [name, out] of r.drvOutputs ?? []) this.st.addDrvOut!.run(id, name, out);
       }
+    });
+  }
+
+  /** `registerValidPaths` for one path (every add): no id map. */
+  registerValidPath(r: RegisterRow): void {
+    this.immediate(() => {
+      const id = this.upsert(r);
+      for (const ref of r.references) {
+        const refId = ref === r.path ? id : this.pathId(ref);
+        if (refId === undefined) throw new Error(`Assertion failed: reference '${ref}' of '${r.path}' is not valid`);
+        this.st.addRef!.run(id, refId);
+      }
+      if (r.drvOutputs !== undefined) for (const [name, out] of r.drvOutputs) this.st.addDrvOut!.run(id, name, out);
     });
   }
 

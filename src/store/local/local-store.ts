@@ -22,12 +22,12 @@ import { TempRoots } from '../gc/temp-roots.js';
 import { StoreDb } from './db.js';
 import { drvOutputPaths, infoToRow, rowToInfo, sortPaths } from './path-info.js';
 import {
-  checkAddName, deletePath, fixedCa, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, textCa, writeNewFile, writeStreamHashed,
+  checkAddName, deletePath, digestOf, fixedCa, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, textCa, writeNewFile, writeStreamHashed,
 } from './add-to-store.js';
 import { copyTree } from './canonicalise.js';
 import { copyFileHashed, copyTreeHashed } from './copy-hashed.js';
 import { restoreNarHashed } from './nar.js';
-import { computeClosure } from './closure.js';
+import { computeClosure, requisitesInPrintOrder } from './closure.js';
 
 export interface LocalStoreOptions {
   storeDir: string;
@@ -147,6 +147,15 @@ export class LocalStore implements Store {
     opts: { flipDirection?: boolean; includeOutputs?: boolean; includeDerivers?: boolean; referencesOut?: Map<string, string[]> } = {},
   ): Set<string> {
     return computeClosure(this, paths, opts);
+  }
+
+  /**
+   * The closure of `paths` in the order `nix-store -qR` prints it
+   * (references before referrers; Nix's `topoSortPaths` reversed), as
+   * printed paths.
+   */
+  queryRequisitesInPrintOrder(paths: readonly StorePath[]): string[] {
+    return requisitesInPrintOrder(this, paths.map((p) => this.print(p)));
   }
 
   async computeFSClosure(
@@ -292,15 +301,14 @@ export class LocalStore implements Store {
     const info: ValidPathInfo = {
       path, narHash, narSize, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
     };
-    if (!opts.repair && (await this.rootIfValid(printed))) return this.queryPathInfoSync(path)!;
-    const locks = await this.tempRoots.addAndLock(printed);
+    if (!opts.repair && existsSync(printed) && (await this.rootIfValid(printed))) return this.queryPathInfoSync(path)!;
+    const locks = this.tempRoots.tryAddAndLockSync(printed) ?? (await this.tempRoots.addAndLock(printed));
     try {
-      if (!opts.repair && this.db.isValid(printed)) return this.queryPathInfoSync(path)!;
-      this.writeSmallFile(path, data, exec);
+      if (!this.writeSmallFile(path, data, exec, opts.repair === true)) return this.queryPathInfoSync(path)!;
       this.db.registerValidPaths([infoToRow(this.storeDir, info, path.isDerivation() ? this.drvOutputsFromText(utf8(data)) : undefined)]);
       return info;
     } finally {
-      await locks.unlock();
+      locks.unlockSync();
     }
   }
 
@@ -339,36 +347,50 @@ export class LocalStore implements Store {
 
   async addTextToStore(name: string, text: Uint8Array, references: StorePath[]): Promise<StorePath> {
     checkAddName(name);
-    const contentHash = hashBytes('sha256', text);
+    const contentHash = digestOf('sha256', text);
     const path = this.storeDir.makeTextPath(name, contentHash, references);
     const printed = this.print(path);
-    if (await this.rootIfValid(printed)) return path;
+    if (existsSync(printed) && (await this.rootIfValid(printed))) return path;
     // Root and lock in one go; the contents are written only when needed.
-    const locks = await this.tempRoots.addAndLock(printed);
+    const locks = this.tempRoots.tryAddAndLockSync(printed) ?? (await this.tempRoots.addAndLock(printed));
     try {
-      if (this.db.isValid(printed)) return path;
       this.checkRefsValid(printed, references);
-      this.writeSmallFile(path, text, false);
+      if (!this.writeSmallFile(path, text, false, false)) return path;
       const { narHash, narSize } = narOfBytes(text);
       // References were checked above; the outputs come from the text in hand.
-      const info: ValidPathInfo = {
-        path, narHash, narSize, references: sortPaths([...references]), registrationTime: 0, ultimate: false, sigs: [], ca: textCa(contentHash),
-      };
-      const drvOutputs = path.isDerivation() ? this.drvOutputsFromText(utf8(text)) : undefined;
-      this.db.registerValidPaths([infoToRow(this.storeDir, info, drvOutputs)]);
+      this.db.registerValidPath({
+        path: printed,
+        hash: `sha256:${narHash.base16}`,
+        registrationTime: Math.floor(Date.now() / 1000),
+        deriver: null,
+        narSize,
+        ultimate: false,
+        sigs: null,
+        ca: textCa(contentHash),
+        references: references.length === 0 ? [] : sortPaths([...references]).map((r) => this.print(r)),
+        drvOutputs: path.isDerivation() ? this.drvOutputsFromText(utf8(text)) : undefined,
+      });
       return path;
     } finally {
-      await locks.unlock();
+      locks.unlockSync();
     }
   }
 
   /**
-   * Put a small file's bytes under `path` (path lock held, not valid):
-   * O_TMPFILE + link where possible, else a temp name and rename.
+   * Put a small file's bytes under `path` (path lock held): O_TMPFILE +
+   * link where possible, else a temp name and rename. Returns false, having
+   * written nothing, when the path turns out to be valid already (unless
+   * `repair`). The database is asked only when something is in the way:
+   * a valid path is always on disk, so a free name means not valid, and a
+   * new path costs no database read under the lock.
    */
-  private writeSmallFile(path: StorePath, data: Uint8Array, executable: boolean): void {
+  private writeSmallFile(path: StorePath, data: Uint8Array, executable: boolean, repair: boolean): boolean {
     const printed = this.print(path);
-    if (writeFileAtomic(printed, data, { fsync: this.fsync, executable })) return;
+    const r = writeFileAtomic(printed, data, { fsync: this.fsync, executable, replace: repair });
+    if (r === 'written') return true;
+    if (!repair && this.db.isValid(printed)) return false;
+    // A leftover of a killed adder, or no O_TMPFILE here.
+    if (r === 'exists' && writeFileAtomic(printed, data, { fsync: this.fsync, executable, replace: true }) === 'written') return true;
     const tmp = makeTempPath(this.storeDir, path.hashPart);
     let moved = false;
     try {
@@ -378,13 +400,19 @@ export class LocalStore implements Store {
     } finally {
       if (!moved) deletePath(tmp);
     }
+    return true;
   }
+
 
   /**
    * An add of an already-valid path needs only a temp root (no path lock,
    * no lock file made and deleted), and none at all when this process
    * rooted it before. As in Nix, validity counts only once rooted: a GC
-   * may have deleted the path just before.
+   * may have deleted the path just before. Small adds look on disk first
+   * (`existsSync`): a valid path is always there, so an absent one, the
+   * usual case for a new path, costs one access(2) instead of a database
+   * read; one valid in the database yet missing on disk is then written
+   * and registered again, which repairs it.
    */
   private async rootIfValid(printed: string): Promise<boolean> {
     if (!this.db.isValid(printed)) return false;
