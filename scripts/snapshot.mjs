@@ -17,11 +17,14 @@
 //    blob only loads in the same node binary with the same V8 flags (else
 //    Node exits 14, no fallback), so its name carries both: N, and the node
 //    binary's dev, inode, size and mtime (as bin/tix stats `node` on PATH).
+//    V8 also folds the CPU features it detects into that check (a dist/ built
+//    on one machine and run on another): `<blob>.cpu` holds the CPU's flags
+//    line from /proc/cpuinfo, and the blob is used only where it is the same.
 //
 // Optional like the bundle: any failure leaves no blob and bin/tix runs the
 // ESM bundle instead.
 import { spawnSync } from 'node:child_process';
-import { renameSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -67,6 +70,15 @@ function stackKb() {
 export function nodeId(path = process.execPath) {
   const st = statSync(path, { bigint: true });
   return [st.dev, st.ino, st.size, st.mtimeNs / 1_000_000_000n].map((x) => x.toString(16)).join('-');
+}
+
+/** The first `flags` (x86) or `Features` (arm) line of /proc/cpuinfo, '' without one (as bin/tix reads it). */
+export function cpuFlags() {
+  try {
+    return /^(?:flags|Features)\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'latin1').slice(0, 8192))?.[1] ?? '';
+  } catch {
+    return '';
+  }
 }
 
 export function blobName(kb, node = nodeId()) {
@@ -129,6 +141,7 @@ export async function buildSnapshot({ esbuild, srcDir, dir, sourcePlugin }) {
       rmSync(tmp, { force: true });
       continue;
     }
+    writeFileSync(`${blob}.cpu`, cpuFlags());
     renameSync(tmp, blob);
     written.push(blobName(kb));
   }

@@ -442,7 +442,7 @@ test('the pool\'s children start from the snapshot', { skip: snapSkip, timeout: 
   assert.equal(r.stdout, plain.stdout);
 });
 
-test('no snapshot when it does not match: stale blob, other stack size, NODE_OPTIONS, TIX_SNAPSHOT=0, TIX_BUNDLE=0', { skip: snapSkip, timeout: 120_000 }, () => {
+test('no snapshot when it does not match: stale blob, other stack size or CPU, NODE_OPTIONS, TIX_SNAPSHOT=0, TIX_BUNDLE=0', { skip: snapSkip, timeout: 120_000 }, () => {
   const c = makeCtx('snapshot-fallback');
   const blob = installBlob(c);
   const D = { TIX_SERVER: '0' };
@@ -459,6 +459,15 @@ test('no snapshot when it does not match: stale blob, other stack size, NODE_OPT
   assert.equal(ev({ NODE_OPTIONS: '--max-old-space-size=900' }), '');
   assert.equal(ev({ TIX_SNAPSHOT: '0' }), '');
   assert.equal(ev({ TIX_BUNDLE: '0' }), '');
+  // Built on a CPU with other features (V8 would refuse the blob): its .cpu flags differ.
+  const cpu = `${blob}.cpu`;
+  const flags = readFileSync(cpu, 'latin1');
+  unlinkSync(cpu);
+  writeFileSync(cpu, `${flags} not-this-cpu`);
+  assert.equal(ev({}), '');
+  unlinkSync(cpu);
+  writeFileSync(cpu, flags);
+  assert.equal(ev({}), ' (snapshot)');
   // Older than the bundle's main.js: left over from a previous build.
   const old = statSync(blob).mtimeMs / 1000 - 10;
   utimesSync(blob, old, old);
