@@ -12,6 +12,7 @@ import type { StorePath } from '../formats/index.js';
 import type { BuildMode, DerivedPath, Store } from '../store/index.js';
 import { buildOpsOf, queryMissing, readDerivation, withBuildOps, type Worker } from '../build/index.js';
 import { openStore } from '../glue/index.js';
+import { RemoteStore } from '../protocol/index.js';
 import type { CliContext } from './context.js';
 import { formatError, makeProgressLogger, type LogFormat, type ProgressLogger } from './progress.js';
 
@@ -44,6 +45,8 @@ export function makeLogger(ctx: CliContext, o: SessionOptions): ProgressLogger {
 export async function openBuildSession(ctx: CliContext, o: SessionOptions): Promise<BuildSession> {
   const logger = makeLogger(ctx, o);
   let store = await openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env });
+  // A daemon's build log and activities arrive over the connection; show them as 2.8's client does.
+  if (store instanceof RemoteStore) store.opts.logger ??= logger;
   if (buildOpsOf(store) === undefined) store = withBuildOps(store, { settings: ctx.settings, logDir: ctx.dirs.logDir, env: ctx.env });
   const session: BuildSession = {
     store,
