@@ -30,22 +30,25 @@ export function renderContentAddress(ca: ContentAddress): string {
   return `fixed:${ca.method === 'recursive' ? 'r:' : ''}${ca.hash.toString('base32', true)}`;
 }
 
-/** `parseContentAddress` (2.8 error texts). */
+/** `parseContentAddress` (2.8 error texts, from its content-address.cc). */
 export function parseContentAddress(s: string): ContentAddress {
   const colon = s.indexOf(':');
-  if (colon < 0) throw bad(`Not a content address because it is not in the form '<prefix>:<rest>': ${s}`);
+  if (colon < 0) throw bad(`not a content address because it is not in the form '<prefix>:<rest>': ${s}`);
   const prefix = s.slice(0, colon);
-  const rest = s.slice(colon + 1);
+  let rest = s.slice(colon + 1);
+  if (prefix !== 'text' && prefix !== 'fixed') {
+    throw bad(`content address prefix '${prefix}' is unrecognized. Recogonized prefixes are 'text' or 'fixed'`);
+  }
+  const recursive = prefix === 'fixed' && rest.startsWith('r:');
+  if (recursive) rest = rest.slice(2);
+  const algoEnd = rest.indexOf(':');
+  if (algoEnd < 0) throw bad(`content address hash must be in form '<algo>:<hash>', but found: ${s}`);
+  const hash = parseHash(rest);
   if (prefix === 'text') {
-    const hash = parseHash(rest);
-    if (hash.type !== 'sha256') throw bad(`Text content address hash should use sha256, but instead uses '${hash.type}'`);
+    if (hash.type !== 'sha256') throw bad(`text content address hash should use sha256, but instead uses ${hash.type}`);
     return { method: 'text', hash };
   }
-  if (prefix === 'fixed') {
-    const recursive = rest.startsWith('r:');
-    return { method: recursive ? 'recursive' : 'flat', hash: parseHash(recursive ? rest.slice(2) : rest) };
-  }
-  throw bad(`content address prefix '${prefix}' is unrecognized. Recogonized prefixes are 'text' or 'fixed'`);
+  return { method: recursive ? 'recursive' : 'flat', hash };
 }
 
 export function parseContentAddressOpt(s: string): ContentAddress | undefined {
