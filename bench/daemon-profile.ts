@@ -43,6 +43,22 @@ function summarise(file: string): void {
     self.set(key, (self.get(key) ?? 0) + (n.hitCount ?? 0));
     total += n.hitCount ?? 0;
   }
+  // Self time by the innermost tix module on the stack (natives count for their JS caller).
+  const byNode = new Map(prof.nodes.map((n) => [n.id, n]));
+  const byModule = new Map<string, number>();
+  const walk = (id: number, owner: string): void => {
+    const n = byNode.get(id)!;
+    const m = /\/dist\/(src\/[^/]+(?:\/[^/]+)?)/.exec(n.callFrame.url);
+    const here = m ? m[1]!.replace(/\.js$/, '') : owner;
+    if (n.callFrame.functionName !== '(idle)') byModule.set(here, (byModule.get(here) ?? 0) + (n.hitCount ?? 0));
+    for (const k of n.children ?? []) walk(k, here);
+  };
+  walk(prof.nodes[0]!.id, '(outside tix code)');
+  console.log('by innermost tix module on the stack:');
+  for (const [k, v] of [...byModule.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+    console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
+  }
+  console.log('by function (self):');
   const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
   console.log(`busy samples: ${total} (share of busy time, self)`);
   for (const [k, v] of rows) console.log(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
@@ -53,7 +69,7 @@ const root = makeRoot({ conf: 'trusted-users = root\n' });
 // NODE_OPTIONS may not carry --cpu-prof: run Node on the launcher's entry directly.
 const socket = socketOf(root);
 const proc = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${dir}`, join(TIX_BIN, 'tix-node.mjs'), 'nix-daemon'], {
-  env: { ...root.env, NIX_REMOTE: '' },
+  env: { ...root.env, NIX_REMOTE: '', TIX_BUNDLE: '0' },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 while (!existsSync(socket)) await new Promise((r) => setTimeout(r, 20));

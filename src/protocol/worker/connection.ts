@@ -128,8 +128,7 @@ export interface SessionState {
 /** What operation handlers see. */
 export class Conn {
   readonly logger: TunnelLogger;
-  /** Reply payload, sent after STDERR_LAST. */
-  readonly reply = new WireWriter();
+  private replyWriter: WireWriter | undefined;
   /** Set once `startWork` ran for the current op (errors after it are non-fatal). */
   workStarted = false;
   /** Set when the input position is unknown after an error: the connection must close. */
@@ -159,6 +158,17 @@ export class Conn {
     const s = this.opts.settings?.clone() ?? new Settings();
     for (const [k, v] of this.overrides) s.set(k, v);
     return s;
+  }
+
+  /** Reply payload, sent after STDERR_LAST (made on first use: many ops answer nothing). */
+  get reply(): WireWriter {
+    return (this.replyWriter ??= new WireWriter(64));
+  }
+
+  /** The reply so far, and reset. */
+  takeReply(): Uint8Array | undefined {
+    const w = this.replyWriter;
+    return w === undefined || w.length === 0 ? undefined : w.take();
   }
 
   get sd(): StoreDir {

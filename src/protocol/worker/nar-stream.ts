@@ -88,7 +88,7 @@ async function* contents(r: WireReader, out: Uint8Array[]): AsyncGenerator<Uint8
   for await (const c of r.readExact(len)) yield c.slice();
   const pad = (8 - (len % 8)) % 8;
   if (pad > 0) {
-    const p = (await r.parse((w) => w.raw(pad))).slice();
+    const p = (await r.parse((w) => w.raw(pad), pad)).slice();
     if (p.some((x) => x !== 0)) throw narError('non-zero padding in NAR');
     out.push(p);
   }
@@ -133,7 +133,8 @@ export async function* readFramed(r: WireReader): AsyncGenerator<Uint8Array> {
   for (;;) {
     const n = await r.u64();
     if (n === 0) return;
-    for await (const c of r.readExact(n)) yield c.slice();
+    // No copy: the reader's buffers are fresh per socket read and never written again.
+    for await (const c of r.readExact(n)) yield c;
   }
 }
 

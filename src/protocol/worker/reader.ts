@@ -139,8 +139,13 @@ export class WireReader {
     this.pos = 0;
   }
 
-  /** Run a synchronous decoder over buffered bytes, refilling on short reads. */
-  async parse<T>(fn: (p: WireParser) => T): Promise<T> {
+  /**
+   * Run a synchronous decoder over buffered bytes, refilling on short reads.
+   * `min` bytes (every wire item is at least 8) are awaited first: a short
+   * read costs an exception, and most happen when the buffer is just empty.
+   */
+  async parse<T>(fn: (p: WireParser) => T, min = 8): Promise<T> {
+    if (this.buffered < min && !this.eof) await this.fill(min);
     for (;;) {
       const p = new WireParser(this.buf, this.pos);
       try {

@@ -167,7 +167,8 @@ async function runOp(c: Conn, hangup: HangupWatch): Promise<boolean> {
     }
     if (!c.streaming) {
       c.logger.stopWork();
-      c.sink.write(c.reply.take());
+      const reply = c.takeReply();
+      if (reply !== undefined) c.sink.write(reply);
     }
     return true;
   } catch (e) {

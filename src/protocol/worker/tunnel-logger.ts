@@ -29,6 +29,9 @@ export interface ByteSink {
 /** Activity ids are per-daemon-process unique u64s; ours start high to look like Nix's `pid << 32`. */
 let nextId = 0; // set at first use: a startup snapshot loads this module in another process
 
+/** Sinks copy what they are given before returning to the producer, so one constant serves all. */
+const LAST = new WireWriter(8).u64(STDERR_LAST).take();
+
 export class TunnelLogger implements Logger {
   verbosity: VerbosityLevel = Verbosity.Error;
   private working = false;
@@ -86,10 +89,13 @@ export class TunnelLogger implements Logger {
   /** End the operation: STDERR_LAST, or STDERR_ERROR with `error`. */
   stopWork(error?: RemoteErrorInfo): void {
     this.working = false;
-    this.pending = [];
+    if (this.pending.length > 0) this.pending = [];
+    if (error === undefined) {
+      this.sink.write(LAST);
+      return;
+    }
     const w = new WireWriter();
-    if (error === undefined) w.u64(STDERR_LAST);
-    else writeErrorRecord(w.u64(STDERR_ERROR), error, this.minor);
+    writeErrorRecord(w.u64(STDERR_ERROR), error, this.minor);
     this.sink.write(w.take());
   }
 
