@@ -9,6 +9,7 @@ export function reportError(e: unknown, ctx: CliContext): number {
     if (showTrace) for (const t of e.traces) text += `       … ${t}\n`;
     // Nix prints usage hints on their own line, unindented.
     if (e.hint) text += `${e.hint}\n`;
+    else if (e.usage) text += `Try '${ctx.programName} --help' for more information.\n`;
     ctx.stderr.write(text);
     return e.exitCode;
   }

@@ -24,6 +24,8 @@ export interface NixErrorOptions {
   exitCode?: number;
   /** Extra trace lines, innermost first (`--show-trace`). */
   traces?: string[];
+  /** A `UsageError` in 2.8: the CLI adds "Try '<program> --help' for more information.". */
+  usage?: boolean;
 }
 
 export class NixError extends Error {
@@ -31,6 +33,7 @@ export class NixError extends Error {
   readonly hint?: string;
   readonly exitCode: number;
   readonly traces: string[];
+  readonly usage: boolean;
 
   constructor(code: string, message: string, opts: NixErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -39,6 +42,7 @@ export class NixError extends Error {
     this.hint = opts.hint;
     this.exitCode = opts.exitCode ?? ExitCode.Failure;
     this.traces = opts.traces ?? [];
+    this.usage = opts.usage ?? false;
   }
 
   addTrace(trace: string): this {

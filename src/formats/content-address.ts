@@ -20,8 +20,9 @@ export interface ContentAddress {
   hash: Hash;
 }
 
-function bad(msg: string): NixError {
-  return new NixError(FormatsErrorCode.E_CONTENT_ADDRESS_INVALID, msg);
+/** `usage`: 2.8 throws these as `UsageError`s, which its CLI follows with a help hint. */
+function bad(msg: string, usage = false): NixError {
+  return new NixError(FormatsErrorCode.E_CONTENT_ADDRESS_INVALID, msg, { usage });
 }
 
 /** `text:sha256:…` / `fixed:r:sha256:…`. */
@@ -33,16 +34,16 @@ export function renderContentAddress(ca: ContentAddress): string {
 /** `parseContentAddress` (2.8 error texts, from its content-address.cc). */
 export function parseContentAddress(s: string): ContentAddress {
   const colon = s.indexOf(':');
-  if (colon < 0) throw bad(`not a content address because it is not in the form '<prefix>:<rest>': ${s}`);
+  if (colon < 0) throw bad(`not a content address because it is not in the form '<prefix>:<rest>': ${s}`, true);
   const prefix = s.slice(0, colon);
   let rest = s.slice(colon + 1);
   if (prefix !== 'text' && prefix !== 'fixed') {
-    throw bad(`content address prefix '${prefix}' is unrecognized. Recogonized prefixes are 'text' or 'fixed'`);
+    throw bad(`content address prefix '${prefix}' is unrecognized. Recogonized prefixes are 'text' or 'fixed'`, true);
   }
   const recursive = prefix === 'fixed' && rest.startsWith('r:');
   if (recursive) rest = rest.slice(2);
   const algoEnd = rest.indexOf(':');
-  if (algoEnd < 0) throw bad(`content address hash must be in form '<algo>:<hash>', but found: ${s}`);
+  if (algoEnd < 0) throw bad(`content address hash must be in form '<algo>:<hash>', but found: ${s}`, true);
   const hash = parseHash(rest);
   if (prefix === 'text') {
     if (hash.type !== 'sha256') throw bad(`text content address hash should use sha256, but instead uses ${hash.type}`);

@@ -293,7 +293,8 @@ test('nix-store --serve: replies, errors and store state match 2.8 byte for byte
     const t = tix[i]!;
     check(`${c.name}: exit status`, t.reply.status, r.reply.status);
     check(`${c.name}: reply bytes`, t.reply.stdout.toString('hex'), r.reply.stdout.toString('hex'));
-    if (c.stderrDiffers === undefined) check(`${c.name}: stderr`, t.reply.stderr, r.reply.stderr);
+    // 2.8 names itself by its path in usage hints.
+    if (c.stderrDiffers === undefined) check(`${c.name}: stderr`, t.reply.stderr, r.reply.stderr.replaceAll(`'${REF_BIN}/nix-store --help'`, "'nix-store --help'"));
     check(`${c.name}: valid paths`, t.valid, r.valid);
     check(`${c.name}: nix-store --verify --check-contents`, t.verify, r.verify);
     if (c.write) check(`${c.name}: debris left in the store by tix`, t.debris, []);

@@ -85,6 +85,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     if (!(e instanceof NixError)) throw e;
     // As 2.8's top-level handler: continuation lines are indented under the message.
     ctx.stderr.write(`error: ${e.message.replace(/\n/g, '\n       ')}\n`);
+    if (e.usage) ctx.stderr.write(`Try '${ctx.programName} --help' for more information.\n`);
     return e.exitCode;
   } finally {
     logger.stop();
