@@ -68,6 +68,10 @@ if (process.argv[2] === 'serve') {
     [`QueryPathInfo ×${N_QPI} (cached)`, N_QPI, async () => {
       for (let i = 0; i < N_QPI; i++) await c.queryPathInfo(q);
     }],
+    // Not cached: the general operation loop (read, dispatch, store call, STDERR_LAST, reply).
+    [`IsValidPath ×${N_QPI}`, N_QPI, async () => {
+      for (let i = 0; i < N_QPI; i++) await c.isValidPath(q);
+    }],
     [`AddToStoreNar ×${N_NAR} (small paths)`, N_NAR, async () => {
       const r = round++;
       for (let i = 0; i < N_NAR; i++) {

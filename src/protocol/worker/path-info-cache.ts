@@ -1,10 +1,11 @@
 /**
  * The daemon's path-info cache (2.8 `Store::pathInfoCache`): 2.8 forks one
  * daemon process per connection and its store keeps the infos it has read, so
- * a client asking about the same paths again is answered from memory. We keep
- * one cache per connection too, holding each QueryPathInfo answer as the exact
- * bytes sent (STDERR_LAST and the reply), keyed by the path as the client
- * spells it, so a hit is one map lookup and one socket write.
+ * a client asking about the same paths again is answered from memory. Ours is
+ * shared by the connections to one store (below) and holds each QueryPathInfo
+ * answer as the exact bytes sent (STDERR_LAST and the reply), keyed by the
+ * path as the client spells it, so a hit is one map lookup and one write.
+ * Every client version we accept (≥ 1.21) gets the same answer bytes.
  *
  * Freshness, stricter than 2.8 (which also caches "not valid" answers and
  * trusts its entries for `narinfo-cache-positive-ttl`, 30 days):
@@ -27,7 +28,7 @@ import { Op } from './ops.js';
 export interface PathInfoCacheOptions {
   /** A cheap check that a cached path (as printed, absolute) was not deleted meanwhile. */
   stillValid(printedPath: string): boolean;
-  /** Entries per connection (2.8: 65536 per process). */
+  /** Entries kept (2.8: 65536 per process, that is per connection). */
   size?: number;
 }
 
@@ -56,38 +57,55 @@ export function pathInfoGeneration(): number {
   return generation;
 }
 
+/** Printed path → STDERR_LAST + QueryPathInfo reply, and the generation they were read in. */
+interface Entries {
+  map: Map<string, Buffer>;
+  gen: number;
+}
+
+/**
+ * Connections given the same options object share their entries (the daemon
+ * passes one per store): unlike 2.8's per-process caches, one client's
+ * queries then serve the next client's, and the rules above keep them fresh.
+ */
+const shared = new WeakMap<PathInfoCacheOptions, Entries>();
+
 export class PathInfoCache {
-  /** Printed path → STDERR_LAST + QueryPathInfo reply. */
-  private readonly entries = new Map<string, Buffer>();
+  private readonly entries: Entries;
   private readonly size: number;
-  private gen = generation;
 
   constructor(private readonly opts: PathInfoCacheOptions) {
-    this.size = opts.size ?? 4096;
+    this.size = opts.size ?? 16384;
+    let e = shared.get(opts);
+    if (e === undefined) shared.set(opts, (e = { map: new Map(), gen: generation }));
+    this.entries = e;
+  }
+
+  /** The entries, emptied first if anything changed since they were read. */
+  private current(): Map<string, Buffer> {
+    const e = this.entries;
+    if (e.gen !== generation) {
+      e.map.clear();
+      e.gen = generation;
+    }
+    return e.map;
   }
 
   /** The bytes to send for `printedPath`, if cached and still valid. */
   get(printedPath: string): Buffer | undefined {
-    if (this.gen !== generation) {
-      this.entries.clear();
-      this.gen = generation;
-      return undefined;
-    }
-    const e = this.entries.get(printedPath);
+    const map = this.current();
+    const e = map.get(printedPath);
     if (e === undefined) return undefined;
     if (this.opts.stillValid(printedPath)) return e;
-    this.entries.delete(printedPath);
+    map.delete(printedPath);
     return undefined;
   }
 
   /** Keep `answer`, read when the generation was `readAt`, unless something changed since. */
   set(printedPath: string, answer: Buffer, readAt: number): void {
     if (readAt !== generation) return;
-    if (this.gen !== generation) {
-      this.entries.clear();
-      this.gen = generation;
-    }
-    if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(printedPath, answer);
+    const map = this.current();
+    if (map.size >= this.size) map.delete(map.keys().next().value!);
+    map.set(printedPath, answer);
   }
 }

@@ -116,7 +116,7 @@ export const queryOps: Record<number, Handler> = {
     c.startWork();
     const cache = c.state.pathInfos;
     const printed = c.sd.print(p);
-    const cached = cache?.get(printed);
+    const cached = c.minor >= 17 ? cache?.get(printed) : undefined;
     if (cached !== undefined) {
       c.reply.raw(cached.subarray(8)); // the STDERR_LAST is sent by the loop
       return;
@@ -132,7 +132,8 @@ export const queryOps: Record<number, Handler> = {
     if (c.minor >= 17) w.bool(true);
     writePathInfoBody(w, c.sd, info, c.minor);
     c.reply.raw(w.bytes());
-    if (cache !== undefined) {
+    if (cache !== undefined && c.minor >= 17) {
+      // Cached answers all have the ≥ 1.17 form (we accept ≥ 1.21 clients anyway).
       const a = new WireWriter(w.length + 8).u64(STDERR_LAST).raw(w.bytes()).take();
       cache.set(printed, Buffer.from(a.buffer, a.byteOffset, a.length), readAt);
     }

@@ -379,14 +379,15 @@ test('cached QueryPathInfo answers are byte for byte the uncached ones: pipeline
   }
 });
 
-test('path-info caches: a change through any connection of the process empties them all', async () => {
+test('path-info cache: shared by the connections given one options object; a change through any connection empties it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tix-proto-'));
   const store = new MemoryStore('/nix/store');
   let calls = 0;
   const query = store.queryPathInfo.bind(store);
   store.queryPathInfo = (p) => (calls++, query(p));
   const sock = join(dir, 'socket');
-  const server = createServer((s) => void serveConnection(s, store, { trusted: true, pathInfoCache: { stillValid: () => true } }));
+  const pathInfoCache = { stillValid: () => true };
+  const server = createServer((s) => void serveConnection(s, store, { trusted: true, pathInfoCache }));
   await new Promise<void>((r) => server.listen(sock, () => r()));
   const a = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock), maxConnections: 1 });
   const b = new RemoteStore({ storeDir: '/nix/store', connect: unixConnector(sock), maxConnections: 1 });
@@ -395,6 +396,8 @@ test('path-info caches: a change through any connection of the process empties t
     await a.queryPathInfo(p);
     await a.queryPathInfo(p);
     assert.equal(calls, 1, 'second answer from the cache');
+    assert.deepEqual(await b.queryPathInfo(p), await a.queryPathInfo(p));
+    assert.equal(calls, 1, "another connection's answer from the shared cache");
     await b.addTextToStore('other', bytes('o'), []);
     await a.queryPathInfo(p);
     assert.equal(calls, 2, "another connection's change empties this connection's cache");

@@ -122,7 +122,7 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
     pathInfos: opts.pathInfoCache ? new PathInfoCache(opts.pathInfoCache) : undefined,
   };
   const hangup = new HangupWatch(d.input, d.output);
-  const cache = state.pathInfos;
+  const cache = minor >= 17 ? state.pathInfos : undefined;
   try {
     for (;;) {
       if (await reader.atEof()) return;
