@@ -206,6 +206,17 @@ export class PathLocks {
     return pl;
   }
 
+  /** The lock of one path if it is free right now (and not stale), else undefined. */
+  static tryLockSync(path: string): PathLocks | undefined {
+    const l = tryLockFileSync(`${path}.lock`, 'write');
+    if (l === undefined) return undefined;
+    if (l.size !== 0) {
+      l.releaseSync();
+      return undefined;
+    }
+    return PathLocks.of(l);
+  }
+
   static async lock(paths: readonly string[], onWait?: (p: string) => void): Promise<PathLocks> {
     const pl = new PathLocks();
     try {

@@ -56,10 +56,12 @@ export function randomHashPart(): string {
 export function deletePath(path: string): void {
   let st;
   try {
-    st = lstatSync(path);
+    // No throw for a missing path: every add's cleanup calls this for a temp name already gone.
+    st = lstatSync(path, { throwIfNoEntry: false });
   } catch {
     return;
   }
+  if (st === undefined) return;
   if (st.isDirectory()) {
     if ((st.mode & 0o700) !== 0o700) chmodSync(path, st.mode | 0o700);
     for (const e of readdirSync(path)) deletePath(join(path, e));
@@ -148,7 +150,7 @@ let tmpfileUnsupported = false;
  * first use. Nix 2.8 itself only chowns when the uid differs.
  */
 const ownerOk = new Map<string, boolean>();
-function newFilesOwnedRight(dir: string): boolean {
+export function newFilesOwnedRight(dir: string): boolean {
   let ok = ownerOk.get(dir);
   if (ok === undefined) {
     const st = statSync(dir);

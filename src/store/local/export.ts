@@ -86,7 +86,7 @@ export async function importPaths(store: LocalStore, source: AsyncIterable<Uint8
       await store.addFromTemp(tmp, {
         path, narHash: nar.narHash, narSize: nar.narSize, references, registrationTime: 0, ultimate: false, sigs: [],
         deriver: deriver !== '' ? store.storeDir.parse(deriver) : undefined,
-      });
+      }, true);
       out.push(path);
     } finally {
       deletePath(tmp);

@@ -12,7 +12,7 @@ import { NixError, Settings, compareUtf8 } from '../../core/index.js';
 import {
   Hash, StoreDir, StorePath, hashBytes, type HashType, type ByteReader,
 } from '../../formats/index.js';
-import { dumpPath, restorePath } from '../nar-fs.js';
+import { dumpPath } from '../nar-fs.js';
 import { StoreErrorCode } from '../errors.js';
 import type {
   AddToStoreNarOptions, AddToStoreOptions, ByteSource, GCOptions, GCResults, Roots, Store, ValidPathInfo,
@@ -22,11 +22,11 @@ import { TempRoots } from '../gc/temp-roots.js';
 import { StoreDb } from './db.js';
 import { drvOutputPaths, infoToRow, rowToInfo, sortPaths } from './path-info.js';
 import {
-  checkAddName, deletePath, digestOf, fixedCa, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, textCa, writeNewFile, writeStreamHashed,
+  checkAddName, deletePath, digestOf, fixedCa, newFilesOwnedRight, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, textCa, writeNewFile, writeStreamHashed,
 } from './add-to-store.js';
 import { copyTree } from './canonicalise.js';
 import { copyFileHashed, copyTreeHashed } from './copy-hashed.js';
-import { restoreNarHashed } from './nar.js';
+import { restoreNarHashed, skipNar } from './nar.js';
 import { computeClosure, requisitesInPrintOrder } from './closure.js';
 
 export interface LocalStoreOptions {
@@ -201,20 +201,21 @@ export class LocalStore implements Store {
 
   /**
    * The common tail of every add: temp root, path lock, re-check, move into
-   * place, register. `tmp` is consumed (moved or deleted).
+   * place, register. `tmp` is consumed (moved or deleted). `canonical`:
+   * `tmp` was made with canonical metadata already (no walk before the rename).
    */
-  private async finishAdd(tmp: string, info: ValidPathInfo, repair = false): Promise<ValidPathInfo> {
+  private async finishAdd(tmp: string, info: ValidPathInfo, repair = false, canonical = false): Promise<ValidPathInfo> {
     const printed = this.print(info.path);
     try {
       if (!repair && (await this.rootIfValid(printed))) return this.queryPathInfoSync(info.path)!;
-      const locks = await this.tempRoots.addAndLock(printed);
+      const locks = this.tempRoots.tryAddAndLockSync(printed) ?? (await this.tempRoots.addAndLock(printed));
       try {
         if (!repair && this.db.isValid(printed)) return this.queryPathInfoSync(info.path)!;
-        moveIntoPlace({ tmp, final: printed, fsync: this.fsync });
+        moveIntoPlace({ tmp, final: printed, fsync: this.fsync, canonical: canonical && newFilesOwnedRight(this.storeDir.dir) });
         this.registerValidPaths([info]);
         return info;
       } finally {
-        await locks.unlock();
+        locks.unlockSync();
       }
     } finally {
       deletePath(tmp);
@@ -223,11 +224,12 @@ export class LocalStore implements Store {
 
   /**
    * Register contents already restored at `tmp` (inside the store, rooted)
-   * as `info`: references must be valid (or the path itself).
+   * as `info`: references must be valid (or the path itself). `canonical`:
+   * restored with canonical metadata (`restoreNarHashed`).
    */
-  async addFromTemp(tmp: string, info: ValidPathInfo): Promise<ValidPathInfo> {
+  async addFromTemp(tmp: string, info: ValidPathInfo, canonical = false): Promise<ValidPathInfo> {
     this.checkRefsValid(this.print(info.path), info.references.filter((r) => !r.equals(info.path)));
-    return this.finishAdd(tmp, info);
+    return this.finishAdd(tmp, info, false, canonical);
   }
 
   /** A temp entry name whose (random) hash part is already a temp root. */
@@ -339,7 +341,7 @@ export class LocalStore implements Store {
         path, narHash, narSize, references: sortPaths([...(opts.references ?? [])]), registrationTime: 0, ultimate: false, sigs: [],
         ca: fixedCa(recursive, caHash),
       };
-      return await this.finishAdd(tmp, info, opts.repair);
+      return await this.finishAdd(tmp, info, opts.repair, recursive);
     } finally {
       deletePath(tmp);
     }
@@ -428,7 +430,11 @@ export class LocalStore implements Store {
     }
   }
 
-  /** `addToStore(info, narSource)`: the NAR must match `info.narHash`/`narSize`. */
+  /**
+   * `addToStore(info, narSource)`: the NAR must match `info.narHash`/`narSize`.
+   * The NAR is restored and hashed in one pass; a single small file stays in
+   * memory and is written under its final name only once it checked out.
+   */
   async addToStoreNar(info: ValidPathInfo, nar: ByteSource | ByteReader, opts: AddToStoreNarOptions = {}): Promise<void> {
     const printed = this.print(info.path);
     const selfRefOk = info.references.filter((r) => !r.equals(info.path));
@@ -437,19 +443,12 @@ export class LocalStore implements Store {
     if (!opts.repair && this.db.isValid(printed)) {
       // Consume the NAR anyway, as Nix does, so a stream of several stays in step.
       if (Symbol.asyncIterator in nar) for await (const _ of nar as ByteSource) void _;
-      else {
-        const scratch = makeTempPath(this.storeDir, info.path.hashPart);
-        try {
-          await restorePath(scratch, nar);
-        } finally {
-          deletePath(scratch);
-        }
-      }
+      else await skipNar(nar);
       return;
     }
     const tmp = makeTempPath(this.storeDir, info.path.hashPart);
     try {
-      const r = await restoreNarHashed(tmp, nar, 'sha256');
+      const r = await restoreNarHashed(tmp, nar, 'sha256', { inMemoryMax: SMALL_FILE });
       if (!r.narHash.equals(info.narHash)) {
         throw new NixError(
           StoreErrorCode.E_NAR_HASH_MISMATCH,
@@ -459,7 +458,21 @@ export class LocalStore implements Store {
       if (info.narSize !== 0 && info.narSize !== r.narSize) {
         throw new NixError(StoreErrorCode.E_NAR_HASH_MISMATCH, `size mismatch importing path '${printed}';\n  specified: ${info.narSize}\n  got:       ${r.narSize}`);
       }
-      await this.finishAdd(tmp, { ...info, narSize: r.narSize }, opts.repair);
+      const final = { ...info, narSize: r.narSize };
+      if (r.inMemory === undefined) {
+        await this.finishAdd(tmp, final, opts.repair, true);
+        return;
+      }
+      // Rooted above; only the lock is missing.
+      const locks = PathLocks.tryLockSync(printed) ?? (await PathLocks.lock([printed]));
+      try {
+        const { contents, executable } = r.inMemory;
+        if (!this.writeSmallFile(info.path, contents, executable, opts.repair === true)) return;
+        // References were checked above (the transaction checks them again).
+        this.db.registerValidPath(infoToRow(this.storeDir, final, info.path.isDerivation() ? this.drvOutputsFromText(utf8(contents)) : undefined));
+      } finally {
+        locks.unlockSync();
+      }
     } finally {
       deletePath(tmp);
     }
