@@ -120,6 +120,7 @@ export class SocketSink implements ByteSink {
 
 /** What lasts for the whole session (SetOptions), shared by its operations. */
 export interface SessionState {
+  readonly storeDir: StoreDir;
   overrides: Map<string, string>;
   verbosity: number;
   pathInfos?: PathInfoCache;
@@ -171,8 +172,9 @@ export class Conn {
     return w === undefined || w.length === 0 ? undefined : w.take();
   }
 
+  /** The store's directory, read once per session (the served store may be a proxy). */
   get sd(): StoreDir {
-    return this.store.storeDir;
+    return this.state.storeDir;
   }
 
   get trusted(): boolean {

@@ -134,7 +134,11 @@ export async function* readFramed(r: WireReader): AsyncGenerator<Uint8Array> {
     const n = await r.u64();
     if (n === 0) return;
     // No copy: the reader's buffers are fresh per socket read and never written again.
-    for await (const c of r.readExact(n)) yield c;
+    for (let left = n; left > 0; ) {
+      const c = await r.readSome(left);
+      left -= c.length;
+      yield c;
+    }
   }
 }
 

@@ -117,6 +117,7 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
     return;
   }
   const state: SessionState = {
+    storeDir: store.storeDir,
     overrides: new Map<string, string>(),
     verbosity: Verbosity.Error,
     pathInfos: opts.pathInfoCache ? new PathInfoCache(opts.pathInfoCache) : undefined,
