@@ -60,6 +60,7 @@ export function mul(a: Value, b: Value, pos?: Pos): Value {
 }
 
 export function div(a: Value, b: Value, pos?: Pos): Value {
+  if (typeof a === 'number' && typeof b === 'number' && b !== 0) return Math.trunc(a / b) + 0;
   // 2.8 prim_div: the divisor is forced as a float first (zero check).
   const y = num(b, 'a float', pos);
   if (fl(y) === 0) throw new EvalError(EvalErrorCode.E_DIVISION_BY_ZERO, 'division by zero', pos);

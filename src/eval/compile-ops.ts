@@ -27,6 +27,10 @@ function isBase(scope: Scope, name: string): boolean {
   return s!.parent === null;
 }
 
+function isNullVar(scope: Scope, e: A.Expr): boolean {
+  return e.kind === 'Var' && e.name === 'null' && isBase(scope, 'null');
+}
+
 function varCall(c: Compiler, scope: Scope, name: string, args: A.Expr[], pos: A.Pos): Code {
   const fn = c.compile({ kind: 'Var', name, pos }, scope);
   const lz = args.map((a) => c.c(a, scope).lazy);
@@ -57,8 +61,13 @@ export function compileBinOp(c: Compiler, e: A.BinOp, scope: Scope): Code {
   const l = c.compile(e.lhs, scope);
   const r = c.compile(e.rhs, scope);
   switch (e.op) {
-    case '==': return (env) => eqValues(l(env), r(env));
-    case '!=': return (env) => !eqValues(l(env), r(env));
+    case '==':
+    case '!=': {
+      // `x == null` (the builtin `null`, not shadowed): one identity test.
+      const other = isNullVar(scope, e.rhs) ? l : isNullVar(scope, e.lhs) ? r : null;
+      if (other !== null) return e.op === '==' ? (env) => other(env) === null : (env) => other(env) !== null;
+      return e.op === '==' ? (env) => eqValues(l(env), r(env)) : (env) => !eqValues(l(env), r(env));
+    }
     case '&&': return (env) => bool(l(env), pos) && bool(r(env), pos);
     case '||': return (env) => bool(l(env), pos) || bool(r(env), pos);
     case '->': return (env) => !bool(l(env), pos) || bool(r(env), pos);
@@ -90,8 +99,36 @@ function arith(
 ): Code {
   if (!isBase(scope, name)) return varCall(c, scope, name, [e.lhs, e.rhs], e.pos);
   const pos = e.pos;
+  // One closure per operator (a monomorphic call), safe-integer results inline.
+  switch (name) {
+    case '__sub': return (env) => {
+      const a = l(env), b = r(env);
+      if (typeof a === 'number' && typeof b === 'number') {
+        const x = a - b;
+        if (x <= MAX_SAFE && x >= MIN_SAFE) return x;
+      }
+      return sub(a, b, pos);
+    };
+    case '__mul': return (env) => {
+      const a = l(env), b = r(env);
+      if (typeof a === 'number' && typeof b === 'number') {
+        const x = a * b;
+        if (x <= MAX_SAFE && x >= MIN_SAFE) return x === 0 ? 0 : x;
+      }
+      return mul(a, b, pos);
+    };
+    case '__div': return (env) => {
+      const a = l(env), b = r(env);
+      // Both safe integers: float division then trunc is exact (arith.ts).
+      if (typeof a === 'number' && typeof b === 'number' && b !== 0) return Math.trunc(a / b) + 0;
+      return div(a, b, pos);
+    };
+  }
   return (env) => op(l(env), r(env), pos);
 }
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const MIN_SAFE = Number.MIN_SAFE_INTEGER;
 
 /** `a < b` = `__lessThan a b`; `>` swaps; `<=`/`>=` negate the swapped form. */
 /** 2.8's CompareValues errors carry no position. */
@@ -105,10 +142,15 @@ function compare(
     const call = varCall(c, scope, '__lessThan', swap ? [e.rhs, e.lhs] : [e.lhs, e.rhs], pos);
     return negate ? (env) => !bool(call(env), pos) : call;
   }
-  if (swap) return negate ? (env) => { const b = r(env); return !lessThan(b, l(env), NOPOS); }
-    : (env) => { const b = r(env); return lessThan(b, l(env), NOPOS); };
-  return negate ? (env) => { const a = l(env); return !lessThan(a, r(env), NOPOS); }
-    : (env) => { const a = l(env); return lessThan(a, r(env), NOPOS); };
+  // `a > b` is `__lessThan b a`: b is evaluated first. Ints compared inline.
+  if (swap) {
+    return negate
+      ? (env) => { const b = r(env), a = l(env); return typeof a === 'number' && typeof b === 'number' ? !(b < a) : !lessThan(b, a, NOPOS); }
+      : (env) => { const b = r(env), a = l(env); return typeof a === 'number' && typeof b === 'number' ? b < a : lessThan(b, a, NOPOS); };
+  }
+  return negate
+    ? (env) => { const a = l(env), b = r(env); return typeof a === 'number' && typeof b === 'number' ? !(a < b) : !lessThan(a, b, NOPOS); }
+    : (env) => { const a = l(env), b = r(env); return typeof a === 'number' && typeof b === 'number' ? a < b : lessThan(a, b, NOPOS); };
 }
 
 export function update(a: Value, b: Value, pos: A.Pos | null): NixAttrs {

@@ -7,6 +7,7 @@
  */
 import type { Pos } from '../ast.js';
 import { call1, call2, callN } from '../call.js';
+import { add } from '../arith.js';
 import { eqLazy, lessThan } from '../compare.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import {
@@ -53,9 +54,7 @@ function sortPrimitives(vals: Value[]): Value[] | null {
   if (t !== 'number' && t !== 'string') return null;
   for (let i = 1; i < vals.length; i++) if (typeof vals[i] !== t) return null;
   if (t === 'string') return (vals as string[]).sort(); // UTF-16 units = bytes here
-  const a = new Float64Array(vals.length);
-  for (let i = 0; i < vals.length; i++) a[i] = vals[i] as number;
-  a.sort();
+  const a = Float64Array.from(vals as number[]).sort();
   const out: Value[] = new Array(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i]!;
   return out;
@@ -106,13 +105,17 @@ export function register(r: BuiltinRegistry): void {
     for (const x of forceList(l!, pos)) for (const y of forceList(call1(fn, x, pos), pos)) out.push(y);
     return out;
   });
-  r.add("foldl'", 3, ([f, nul, l], pos) => {
+  r.add("foldl'", 3, (args, pos) => {
+    const f = args[0], nul = args[1], l = args[2];
     const xs = forceList(l!, pos);
     if (xs.length === 0) return force(nul!);
     const fn = forceFn(f!, pos);
     let acc: Lazy = nul!;
     if (fn instanceof Lambda) {
       for (let i = 0; i < xs.length; i++) acc = call2(fn, acc, xs[i]!, pos);
+    } else if (fn instanceof PrimOp && fn.name === 'add') {
+      // `foldl' add`: 2.8's prim_add on the forced operands, no argument array.
+      for (let i = 0; i < xs.length; i++) acc = add(force(acc), force(xs[i]!), pos);
     } else if (fn instanceof PrimOp && fn.arity === 2) {
       // A fresh (young) array per call: reusing one long-lived array costs a
       // write barrier per store of the young accumulator (measured: +13%

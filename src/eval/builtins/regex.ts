@@ -205,8 +205,8 @@ function compile(re: string, pos: Pos | undefined): Compiled {
 }
 
 function groupsOf(m: RegExpExecArray): Value[] {
-  const out: Value[] = [];
-  for (let k = 1; k < m.length; k++) out.push(m[k] === undefined ? null : m[k]!);
+  const out: Value[] = new Array(m.length - 1);
+  for (let k = 1; k < m.length; k++) out[k - 1] = m[k] === undefined ? null : m[k]!;
   return out;
 }
 
@@ -267,10 +267,9 @@ export function regexSplit(re: string, s: string, pos?: Pos): Value[] {
 
 export function register(r: BuiltinRegistry): void {
   r.add('match', 2, (args: Lazy[], pos) => {
-    const re = forceStrNoCtx(args[0]!, pos);
-    compile(re, pos);
-    const s = strOf(forceStringValue(args[1]!, pos));
-    return regexMatch(re, s, pos);
+    const c = compile(forceStrNoCtx(args[0]!, pos), pos);
+    const m = c.whole.exec(strOf(forceStringValue(args[1]!, pos)));
+    return m ? groupsOf(m) : null;
   });
   r.add('split', 2, (args: Lazy[], pos) => {
     const re = forceStrNoCtx(args[0]!, pos);

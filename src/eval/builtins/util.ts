@@ -3,15 +3,23 @@
  * string/context plumbing.
  */
 import type { Pos } from '../ast.js';
-import { call1, call2 } from '../call.js';
+import { call1, call2, traceSettings } from '../call.js';
 import { coerceToString } from '../coerce.js';
 import type { EvalState } from '../state.js';
 import {
-  NixAttrs, NixString, Thunk, force, mergeContexts, type Code, type ThunkCode, type Context, type Lazy, type Value,
+  Lambda, NixAttrs, NixString, Thunk, force, mergeContexts, type Code, type ThunkCode, type Context, type Lazy, type Value,
 } from '../value.js';
 
 // Like 2.8's mkApp for map/genList elements: no call-site position.
-const APPLY1: ThunkCode = (f, self) => call1(force(f), self.value, undefined);
+const APPLY1: ThunkCode = (f, self) => {
+  const fn = f instanceof Thunk ? f.force() : f;
+  if (fn instanceof Lambda && !traceSettings.showTrace) {
+    // Inlined callLambda: map/genList elements are the hottest applications.
+    const info = fn.info;
+    return info.body(info.enter(fn.env, self.value, undefined, fn));
+  }
+  return call1(fn, self.value, undefined);
+};
 const APPLY2: Code = (env) => call2(force(env[0]), env[1], env[2], env[3]);
 
 /** A thunk for `f x` (one allocation: the argument waits in `value`). */
