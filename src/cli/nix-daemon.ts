@@ -53,7 +53,10 @@ async function openServedStore(ctx: CliContext, uri: string): Promise<Store> {
  * another process deletes it before it finishes (worker/path-info-cache.ts).
  * access(2), not lstat: no Stats object per hit.
  */
-const stillOnDisk: PathInfoCacheOptions = { stillValid: (printed) => existsSync(printed) };
+function stillOnDisk(): PathInfoCacheOptions {
+  // One object per served store: connections given the same object share one cache.
+  return { stillValid: (printed) => existsSync(printed) };
+}
 
 function spliceToDaemon(ctx: CliContext, socketPath: string): Promise<number> {
   return new Promise((resolve) => {
@@ -92,11 +95,11 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   try {
     if (stdio) {
       const out = ctx.stdout as NodeJS.WritableStream;
-      const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger, pathInfoCache: stillOnDisk });
+      const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger, pathInfoCache: stillOnDisk() });
       await conn.done;
       return 0;
     }
-    const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger, pathInfoCache: stillOnDisk });
+    const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger, pathInfoCache: stillOnDisk() });
     logger.log(Verbosity.Info, `listening on '${socketPath}'`);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
