@@ -303,12 +303,15 @@ class JsonParser {
 
   private ws(): void {
     const s = this.s;
+    let i = this.i;
     for (;;) {
-      const c = s[this.i];
-      if (c === ' ' || c === '\t' || c === '\r') this.i++;
-      else if (c === '\n') { this.i++; this.line++; this.lineStart = this.i; }
-      else return;
+      const c = s.charCodeAt(i);
+      if (c > 32) break; // the common case: no whitespace at all
+      if (c === 32 || c === 9 || c === 13) i++;
+      else if (c === 10) { i++; this.line++; this.lineStart = i; }
+      else break;
     }
+    this.i = i;
   }
 
   private describe(): string {
@@ -343,11 +346,11 @@ class JsonParser {
 
   private value(ctx: string): Value {
     const s = this.s;
-    const c = s[this.i];
-    if (c === '{') return this.object();
-    if (c === '[') return this.array();
-    if (c === '"') return truncateAtNul(this.string());
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
+    const c = s.charCodeAt(this.i);
+    if (c === 123) return this.object();
+    if (c === 91) return this.array();
+    if (c === 34) return truncateAtNul(this.string());
+    if (c === 45 || (c >= 48 && c <= 57)) return this.number();
     if (s.startsWith('true', this.i)) { this.i += 4; return true; }
     if (s.startsWith('false', this.i)) { this.i += 5; return false; }
     if (s.startsWith('null', this.i)) { this.i += 4; return null; }
@@ -371,7 +374,7 @@ class JsonParser {
         if (this.s.charCodeAt(this.i) !== 34) this.unexpected('object key', 'string literal');
         const k = this.key(node);
         this.ws();
-        if (this.s[this.i] !== ':') this.unexpected('object separator', "':'");
+        if (this.s.charCodeAt(this.i) !== 58) this.unexpected('object separator', "':'");
         this.i++;
         this.ws();
         const v = this.value('value');
@@ -388,9 +391,9 @@ class JsonParser {
           m.set(k, v);
         }
         this.ws();
-        const c = this.s[this.i];
-        if (c === ',') { this.i++; this.ws(); continue; }
-        if (c === '}') {
+        const c = this.s.charCodeAt(this.i);
+        if (c === 44) { this.i++; this.ws(); continue; }
+        if (c === 125) {
           this.i++;
           if (m !== null) return NixAttrs.fromMap(m);
           const n = this.top - base;
@@ -433,9 +436,9 @@ class JsonParser {
     for (;;) {
       out.push(this.value('value'));
       this.ws();
-      const c = this.s[this.i];
-      if (c === ',') { this.i++; this.ws(); continue; }
-      if (c === ']') { this.i++; return out; }
+      const c = this.s.charCodeAt(this.i);
+      if (c === 44) { this.i++; this.ws(); continue; }
+      if (c === 93) { this.i++; return out; }
       this.unexpected('array', "']'");
     }
   }
