@@ -221,3 +221,62 @@ test('hashRegularNar equals hashing the serialised NAR', async () => {
     }
   }
 });
+
+test('hashRegularNar with one algorithm (the one-shot path) equals hashing the serialised NAR', async () => {
+  const { hashRegularNar } = await import('./add-to-store.js');
+  for (const size of [0, 1, 7, 8, 9, 64 * 1024, 64 * 1024 + 1, 70_000]) {
+    for (const exec of [false, true]) {
+      const contents = Buffer.from(Array.from({ length: size }, (_, i) => (i * 17 + size) & 0xff));
+      const nar = serialiseNar(regularFromBytes(contents, exec));
+      const r = hashRegularNar(contents, exec, ['sha256']);
+      assert.equal(r.narSize, nar.length, `size ${size} exec ${exec}`);
+      assert.ok(r.hashes[0]!.equals(hashBytes('sha256', nar)), `size ${size} exec ${exec}`);
+    }
+  }
+});
+
+test('LocalStore: a valid text path missing on disk is written again by the next add (tix repairs; Nix 2.8 returns it as is)', async () => {
+  const t = tempStore();
+  try {
+    const p = await t.store.addTextToStore('gone.txt', Buffer.from('gone\n'), []);
+    const printed = t.store.print(p);
+    spawnSync('rm', ['-f', printed]);
+    assert.equal(existsSync(printed), false);
+    assert.equal((await t.store.addTextToStore('gone.txt', Buffer.from('gone\n'), [])).baseName, p.baseName);
+    assert.equal(readFileSync(printed, 'utf8'), 'gone\n');
+    assert.equal(statSync(printed).mode & 0o7777, 0o444);
+    assert.equal((await t.store.queryAllValidPaths()).length, 1);
+  } finally {
+    await t.done();
+  }
+});
+
+test('LocalStore: addToStoreNar of a small file: written only when the hash checks out, a leftover replaced, a re-add reads the NAR', async () => {
+  const t = tempStore();
+  try {
+    const contents = Buffer.from('#!/bin/sh\necho hi\n');
+    const nar = serialiseNar(regularFromBytes(contents, true));
+    const narHash = hashBytes('sha256', nar);
+    const path = t.store.storeDir.makeFixedOutputPath({ recursive: true, hash: narHash, name: 'hi' });
+    const printed = t.store.print(path);
+    const info: ValidPathInfo = { path, narHash, narSize: nar.length, references: [], registrationTime: 0, ultimate: false, sigs: [] };
+    // A wrong hash: refused, nothing on disk, nothing registered.
+    await assert.rejects(t.store.addToStoreNar({ ...info, narHash: hashBytes('sha256', 'other') }, once(nar)), /hash mismatch importing path/);
+    assert.equal(existsSync(printed), false);
+    // A leftover under the final name is replaced; the result is canonical.
+    writeFileSync(printed, 'half');
+    await t.store.addToStoreNar(info, once(nar));
+    assert.deepEqual(readFileSync(printed), contents);
+    assert.equal(statSync(printed).mode & 0o7777, 0o555);
+    assert.equal(statSync(printed).mtimeMs, 1000);
+    assert.ok((await t.store.queryPathInfo(path))!.narHash.equals(narHash));
+    // Already valid: the NAR is still consumed from a shared reader, leaving what follows.
+    const { ByteReader } = await import('../../formats/index.js');
+    const r = new ByteReader(once(Buffer.concat([nar, Buffer.from('next')])));
+    await t.store.addToStoreNar(info, r);
+    assert.equal(Buffer.from(await r.readExact(4)).toString(), 'next');
+    assert.deepEqual(readdirSync(join(t.dir, 'store')).filter((n) => n.includes('tix-tmp') || n.endsWith('.lock')), []);
+  } finally {
+    await t.done();
+  }
+});
