@@ -13,7 +13,7 @@
  * Path locks follow Nix's stale-lock protocol: after locking, a non-empty
  * file means its previous holder deleted it (and wrote `d`), so we retry.
  */
-import { closeSync, fstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { NixError } from '../core/index.js';
 import { StoreErrorCode } from './errors.js';
 import { EINTR, EWOULDBLOCK, loadLibc } from './libc.js';
@@ -123,9 +123,12 @@ export async function appendTempRootUnlocked(lock: FileLock, storePath: string):
 /** What a deleted lock file says to whoever locks it next (Nix writes the same). */
 const STALE = new Uint8Array([0x64]); // 'd'
 
+const PROBE = new Uint8Array(1);
+
 /** A held flock on its own open file. `release()` closes it, which unlocks. */
 export class FileLock {
   private released = false;
+  /** `size`: 0 when the file was empty once locked, else 1 (only emptiness is probed). */
   constructor(readonly path: string, readonly fd: number, readonly size: number) {}
 
   releaseSync(): void {
@@ -167,7 +170,8 @@ export function tryLockFileSync(path: string, type: LockType): FileLock | undefi
   try {
     ok = flockNB(fd, type === 'read' ? LOCK_SH : LOCK_EX, path);
     if (!ok) return undefined;
-    return new FileLock(path, fd, fstatSync(fd).size);
+    // Only emptiness matters (a stale lock file holds 'd'): a 1-byte pread, no Stats object.
+    return new FileLock(path, fd, readSync(fd, PROBE, 0, 1, 0));
   } finally {
     if (!ok) closeSync(fd);
   }
