@@ -123,6 +123,7 @@ export class StoreDb {
           'on conflict(path) do update set narSize = excluded.narSize, hash = excluded.hash, ultimate = excluded.ultimate, ' +
           'sigs = excluded.sigs, ca = excluded.ca returning id',
       ),
+      insert: p('insert into ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca) values (?, ?, ?, ?, ?, ?, ?, ?)'),
       addRef: p('insert or replace into Refs (referrer, reference) values (?, ?)'),
       addDrvOut: p('insert or replace into DerivationOutputs (drv, id, path) values (?, ?, ?)'),
       refs: p('select path from Refs join ValidPaths on reference = id where referrer = ?'),
@@ -256,7 +257,7 @@ export class StoreDb {
   /** `registerValidPaths` for one path (every add): no id map. */
   registerValidPath(r: RegisterRow): void {
     this.immediate(() => {
-      const id = this.upsert(r);
+      const id = this.insertOrUpdate(r);
       for (const ref of r.references) {
         const refId = ref === r.path ? id : this.pathId(ref);
         if (refId === undefined) throw new Error(`Assertion failed: reference '${ref}' of '${r.path}' is not valid`);
@@ -264,6 +265,20 @@ export class StoreDb {
       }
       if (r.drvOutputs !== undefined) for (const [name, out] of r.drvOutputs) this.st.addDrvOut!.run(id, name, out);
     });
+  }
+
+  /**
+   * A plain insert (Nix's `addValidPath`), the upsert only when the row
+   * exists: adds register new paths, and RETURNING costs more than the
+   * insert itself.
+   */
+  private insertOrUpdate(r: RegisterRow): number {
+    try {
+      return Number(this.st.insert!.run(r.path, r.hash, r.registrationTime, r.deriver, r.narSize, r.ultimate ? 1 : null, r.sigs, r.ca).lastInsertRowid);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw e;
+      return this.upsert(r);
+    }
   }
 
   private upsert(r: RegisterRow): number {
