@@ -14,7 +14,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
-import { appendTempRoot, appendTempRootAndLock, appendTempRootAndLockSync, appendTempRootUnlocked, flushLocks, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
+import { appendTempRoot, appendTempRootAndLock, appendTempRootAndLockSync, appendTempRootSync, appendTempRootUnlocked, flushLocks, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
 
 export function gcLockPath(stateDir: string): string {
   return join(stateDir, 'gc.lock');
@@ -54,7 +54,7 @@ export class TempRoots {
 
   /** Keep `printed` (a full store path) alive for the rest of this process. */
   async add(printed: string): Promise<void> {
-    if (this.added.has(printed)) return;
+    if (this.added.has(printed) || this.tryAddSync(printed)) return;
     const f = await this.open();
     for (;;) {
       if (await appendTempRoot(f, gcLockPath(this.stateDir), printed)) break;
@@ -86,6 +86,14 @@ export class TempRoots {
     }
     await this.add(printed);
     return PathLocks.lock([printed]);
+  }
+
+  /** `add` without a turn of the event loop when our file is open and no collector runs; false when not done. */
+  tryAddSync(printed: string): boolean {
+    const f = this.file;
+    if (f === undefined || !appendTempRootSync(f, gcLockPath(this.stateDir), printed)) return false;
+    this.added.add(printed);
+    return true;
   }
 
   /**

@@ -440,7 +440,8 @@ export class LocalStore implements Store {
     const selfRefOk = info.references.filter((r) => !r.equals(info.path));
     this.checkRefsValid(printed, selfRefOk);
     await this.addTempRoot(info.path);
-    if (!opts.repair && this.db.isValid(printed)) {
+    // As for small adds, a path absent on disk is not valid (no database read).
+    if (!opts.repair && existsSync(printed) && this.db.isValid(printed)) {
       // Consume the NAR anyway, as Nix does, so a stream of several stays in step.
       if (Symbol.asyncIterator in nar) for await (const _ of nar as ByteSource) void _;
       else await skipNar(nar);
