@@ -11,7 +11,7 @@
  *
  * Run: node dist/bench/daemon.js [scale]   (scale 1 = the issue's counts)
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { WireWriter, hashBytes, type StorePath } from '../src/formats/index.js';
 import { RemoteStore, unixConnector } from '../src/protocol/index.js';
 import { makeRoot } from '../test/harness/index.js';
@@ -72,9 +72,10 @@ async function setUp(kind: 'ref' | 'tix'): Promise<Side> {
 }
 
 /**
- * CPU seconds used by a daemon so far: the process, its reaped children and
- * its live ones (2.8 forks one per connection). Steadier than wall time on a
- * shared machine.
+ * CPU seconds used by a daemon so far: the process, its reaped and its live
+ * children (2.8 forks one per connection). Live threads are read from
+ * schedstat (ns); reaped children only exist as 10 ms ticks (stat's cutime,
+ * cstime). Steadier than wall time on a shared machine.
  */
 function cpuOf(pid: number): number {
   let stat: string[];
@@ -83,14 +84,28 @@ function cpuOf(pid: number): number {
   } catch {
     return 0; // gone meanwhile
   }
-  let ticks = Number(stat[11]) + Number(stat[12]) + Number(stat[13]) + Number(stat[14]);
+  let sec = (Number(stat[13]) + Number(stat[14])) / TICKS;
+  let ns = 0;
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    // gone meanwhile
+  }
+  for (const t of tasks) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // thread gone meanwhile
+    }
+  }
+  sec += ns / 1e9;
   let kids: string[] = [];
   try {
     kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   } catch {
     // no children file
   }
-  let sec = ticks / TICKS;
   for (const k of kids) sec += cpuOf(Number(k));
   return sec;
 }
