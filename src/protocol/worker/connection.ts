@@ -70,7 +70,7 @@ export class SocketSink implements ByteSink {
   private push(): void {
     this.scheduled = false;
     if (this.queue.length === 0 || this.closed) return;
-    // Copied: a queued chunk may be a buffer its producer reuses once we return.
+    // Copied, even one part: a queued chunk may be a buffer its producer reuses later.
     const parts = this.queue;
     this.queue = [];
     let n = 0;

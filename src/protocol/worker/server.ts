@@ -7,6 +7,10 @@
  * goes on; an error that leaves the input position unknown (malformed data,
  * unknown opcode, truncated upload) is reported once and the connection is
  * closed. Nothing a client sends can throw out of `serveConnection`.
+ *
+ * A buffered QueryPathInfo whose answer is cached skips the general loop
+ * (fast-path.ts); operations that may change path infos bump the caches'
+ * generation before and after they run (path-info-cache.ts).
  */
 import { NixError, Verbosity } from '../../core/index.js';
 import type { Store } from '../../store/store.js';
