@@ -59,7 +59,9 @@ export function makeFixture(base = tmpdir()): Fixture {
     out: join(store, `${h('d')}-out`),
     cleanup() {
       spawnSync('chmod', ['-R', 'u+w', root]); // store paths and the sandbox's /etc are read-only
-      rmSync(root, { recursive: true, force: true });
+      // Retried: this process may still be deleting a chroot in its trash or making a spare one
+      // (both in the thread pool, after destroy()), which races the walk (ENOTEMPTY).
+      rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     },
   };
 }
