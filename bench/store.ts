@@ -72,12 +72,17 @@ function sideBySide(name: string, setup: (root: NixRoot) => void, measure: (root
   const cpu: Record<string, number[]> = { ref: [], tix: [] };
   try {
     // Interleaved runs, medians reported: a shared machine's load comes and goes.
+    // The side that goes first alternates, and the file system is synced
+    // before each measurement, so neither side pays for the other's
+    // write-back or for the deletion of its root (ext4 with `discard` does
+    // that work in the next journal commits).
     for (let i = 0; i < repeat; i++) {
-      for (const side of ['ref', 'tix'] as const) {
+      for (const side of i % 2 === 0 ? (['ref', 'tix'] as const) : (['tix', 'ref'] as const)) {
         mkdirSync(dir);
         const root = makeRoot({ dir, conf: side === 'tix' ? conf : '' });
         if (direct && side === 'tix') root.env.TIX_SERVER = '0';
         setup(root);
+        spawnSync('sync');
         const c0 = childCpuMs();
         ms[side]!.push(time(() => measure(root, side)));
         cpu[side]!.push(childCpuMs() - c0);
