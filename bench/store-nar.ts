@@ -44,8 +44,9 @@ function makeItems(store: LocalStore, round: number): { info: ValidPathInfo; nar
 
 async function round(r: number): Promise<{ wall: number; cpu: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tix-bench-nar-'));
-  const store = LocalStore.open({ storeDir: join(dir, 'store'), stateDir: join(dir, 'var'), settings: new Settings() });
+  let store: LocalStore | undefined;
   try {
+    store = LocalStore.open({ storeDir: join(dir, 'store'), stateDir: join(dir, 'var'), settings: new Settings() });
     const items = makeItems(store, r);
     if (validPass) for (const { info, nar } of items) await store.addToStoreNar(info, once(nar));
     const c0 = process.cpuUsage();
@@ -55,7 +56,7 @@ async function round(r: number): Promise<{ wall: number; cpu: number }> {
     const c = process.cpuUsage(c0);
     return { wall, cpu: (c.user + c.system) / n };
   } finally {
-    await store.close();
+    await store?.close();
     spawnSync('chmod', ['-R', 'u+w', dir]);
     rmSync(dir, { recursive: true, force: true });
   }
