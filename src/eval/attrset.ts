@@ -6,6 +6,13 @@ import type { Pos } from './ast.js';
 import type { Lazy } from './value.js';
 
 /**
+ * `names` arrays that `set` made for one set alone (and so may change in
+ * place). Kept out of the sets themselves: a field would cost 8 bytes in
+ * every set, and only builders call `set`.
+ */
+const OWNED = new WeakSet<string[]>();
+
+/**
  * Attribute set (Nix 2.8 `Bindings`): parallel arrays sorted bytewise by
  * name (JS `<` on byte strings is bytewise), like Nix's sorted vector.
  * Literal sets share their `names`/`positions` arrays between instances;
@@ -15,17 +22,13 @@ import type { Lazy } from './value.js';
 export class NixAttrs {
   /** Traversal mark (forceValueDeep epoch). */
   mark = 0;
-  /** Whether `names`/`positions` belong to this set alone (else copy on write). */
-  private own: boolean;
 
   constructor(
     public names: string[] = [],
     public values: Lazy[] = [],
     /** Source positions parallel to `names` (for unsafeGetAttrPos), or null. */
     public positions: Array<Pos | undefined> | null = null,
-  ) {
-    this.own = names.length === 0 && positions === null;
-  }
+  ) {}
 
   /** Build from unsorted entries (later duplicates replace earlier ones). */
   static fromMap(m: ReadonlyMap<string, Lazy>, positions?: ReadonlyMap<string, Pos> | null): NixAttrs {
@@ -81,11 +84,11 @@ export class NixAttrs {
     }
     let at = this.names.length;
     while (at > 0 && this.names[at - 1]! > name) at--;
-    if (!this.own) {
+    if (!OWNED.has(this.names)) {
       // names/positions may be shared with other instances of a literal: copy.
       this.names = this.names.slice();
       if (this.positions) this.positions = this.positions.slice();
-      this.own = true;
+      OWNED.add(this.names);
     }
     this.names.splice(at, 0, name);
     this.values.splice(at, 0, v);
@@ -96,10 +99,10 @@ export class NixAttrs {
   }
 
   private ownPositions(): Array<Pos | undefined> {
-    if (!this.own || !this.positions) {
+    if (!OWNED.has(this.names) || !this.positions) {
       this.names = this.names.slice();
       this.positions = this.positions ? this.positions.slice() : new Array<Pos | undefined>(this.names.length);
-      this.own = true;
+      OWNED.add(this.names);
     }
     return this.positions;
   }
