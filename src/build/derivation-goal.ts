@@ -30,6 +30,8 @@ export interface GoalResult {
   hashMismatch?: boolean;
   startTime?: number;
   stopTime?: number;
+  /** 1 once the builder ran (2.8 counts failed runs too). */
+  timesBuilt?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

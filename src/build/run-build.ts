@@ -177,6 +177,9 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
   const worker = goal.worker;
   const settings = worker.settings;
   const startTime = Math.floor(Date.now() / 1000);
+  // 2.8 counts a build once its builder has exited, whatever the outcome (BuildResult.timesBuilt).
+  let timesBuilt = 0;
+  const done = (r: GoalResult): GoalResult => (timesBuilt > 0 ? { ...r, timesBuilt } : r);
   const { specs, scratch } = await prepareOutputs(goal, drv, finalPaths);
   const closure = await inputClosure(goal, drv);
   const tmpRoot = worker.opts.env?.TMPDIR || tmpdir();
@@ -263,6 +266,7 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
       }
     }
     const res = await monitored;
+    if (res.kind !== 'cancelled') timesBuilt = 1;
     jsonLog.close();
     if (server) await stopServer(server, logger);
     const added = server ? [...server.addedPaths()].map((p) => worker.store.storeDir.print(p)) : [];
@@ -271,7 +275,7 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
     if (sandbox.outputLocation) for (const s of specs) s.actualPath = sandbox.outputLocation(scratch.get(s.name)!);
     if (logSink) await closeLog(worker, logSink);
     logSink = undefined;
-    if (res.kind !== 'exited' || res.code !== 0) return builderFailed(goal, drv, res);
+    if (res.kind !== 'exited' || res.code !== 0) return done(builderFailed(goal, drv, res));
     const reg = await registerOutputs({
       store: worker.store,
       drv,
@@ -282,14 +286,14 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
       keepFailed: settings.getBool('keep-failed', false),
     });
     if (reg.delayedError) {
-      return failure(BuildStatus.OutputRejected, reg.delayedError, { hashMismatch: reg.hashMismatch, startTime });
+      return done(failure(BuildStatus.OutputRejected, reg.delayedError, { hashMismatch: reg.hashMismatch, startTime }));
     }
     ok = true;
-    return { status: BuildStatus.Built, outputs: reg.outputs, reported: false, startTime, stopTime: Math.floor(Date.now() / 1000) };
+    return done({ status: BuildStatus.Built, outputs: reg.outputs, reported: false, startTime, stopTime: Math.floor(Date.now() / 1000) });
   } catch (e) {
-    if (e instanceof NixError && e.code === BuildErrorCode.E_NOT_DETERMINISTIC) return failure(BuildStatus.NotDeterministic, e);
-    if (e instanceof NixError && e.code === BuildErrorCode.E_INPUT_REJECTED) return failure(BuildStatus.InputRejected, e);
-    if (e instanceof NixError) return failure(BuildStatus.OutputRejected, e);
+    if (e instanceof NixError && e.code === BuildErrorCode.E_NOT_DETERMINISTIC) return done(failure(BuildStatus.NotDeterministic, e));
+    if (e instanceof NixError && e.code === BuildErrorCode.E_INPUT_REJECTED) return done(failure(BuildStatus.InputRejected, e));
+    if (e instanceof NixError) return done(failure(BuildStatus.OutputRejected, e));
     throw e;
   } finally {
     if (server) await stopServer(server, logger);

@@ -364,7 +364,7 @@ function toBuildResult(r: GoalResult): BuildResult {
   return {
     status: r.status as BuildResult['status'],
     errorMsg: r.error?.message ?? '',
-    timesBuilt: r.status === BuildStatus.Built ? 1 : 0,
+    timesBuilt: r.timesBuilt ?? (r.status === BuildStatus.Built ? 1 : 0),
     isNonDeterministic: r.status === BuildStatus.NotDeterministic,
     startTime: r.startTime ?? 0,
     stopTime: r.stopTime ?? 0,

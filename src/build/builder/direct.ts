@@ -27,6 +27,12 @@ const TRAMPOLINE = [
   'exec "$@"',
 ].join('\n');
 
+/** 2.8 starts the builder with its base name as argv[0] (what `bash: line 1: …` errors show). */
+function baseNameOf(path: string): string {
+  const end = path.endsWith('/') ? path.length - 1 : path.length;
+  return path.slice(path.lastIndexOf('/', end - 1) + 1, end);
+}
+
 /** Sorted, as 2.8 builds the environment from a std::map. */
 function sortedEnv(env: Record<string, string>): [string, string][] {
   return Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -50,7 +56,7 @@ export function spawnNative(req: SpawnRequest): BuilderProcess | undefined {
   const direct = currentUmask() === 0o022;
   const env = sortedEnv(req.env).map(([k, v]) => `${k}=${v}`);
   const child = direct
-    ? nativeSpawn({ file: req.builder, argv: [req.builder, ...req.args], env, cwd: req.cwd, output: 'pipe' })
+    ? nativeSpawn({ file: req.builder, argv: [baseNameOf(req.builder), ...req.args], env, cwd: req.cwd, output: 'pipe' })
     : nativeSpawn({ file: '/bin/sh', argv: ['/bin/sh', '-c', TRAMPOLINE, 'nix-builder', req.builder, ...req.args], env, cwd: req.cwd, output: 'pipe' });
   if (child === undefined) return undefined;
   if (!child.ok) {
