@@ -36,6 +36,8 @@ export function setNowhereEnv(): void {
 }
 
 export async function warmUp(): Promise<void> {
+  // TIX_WARM_BUILD=1 (in the environment that started the pool) adds a build warm-up, for measuring.
+  const warmBuild = process.env.TIX_WARM_BUILD === '1';
   setNowhereEnv();
   const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
   for (const [prog, args] of COMMANDS) {
@@ -50,4 +52,6 @@ export async function warmUp(): Promise<void> {
     };
     await main(prog, args, ctx).catch(() => 1);
   }
+  // The build path (store open with SQLite, goals, spawn, registration) in a throwaway store of its own.
+  if (warmBuild) await (await import('../nix-build.js')).warmUpBuild();
 }
