@@ -8,37 +8,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
+import { haveReference, makeRoot, runRef, runTix, ok, sameOnRoot } from '../harness/index.js';
 
 const skip = !haveReference() ? 'reference Nix 2.8 not installed' : false;
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.status, 0, `${what} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-function same(root: NixRoot, args: string[], input?: string): RunResult {
-  const opts = input === undefined ? {} : { input };
-  const r = runRef(root, 'nix', args, opts);
-  const t = runTix(root, 'nix', args, opts);
-  const what = `nix ${args.join(' ')}`;
-  assert.equal(t.status, r.status, `${what}: status (tix stderr: ${t.stderr})`);
-  assert.deepEqual(t.stdoutBytes, r.stdoutBytes, `${what}: stdout`);
-  assert.equal(t.stderr, r.stderr.replaceAll('/usr/bin/nix', 'nix'), `${what}: stderr`);
-  return t;
-}
 
 const NIX = `derivation { name = "r"; system = builtins.currentSystem; builder = "/bin/bash"; args = [ "-c" "echo repaired > $out" ]; }`;
 
 test('nix store ping and nix store optimise agree with 2.8', { skip, timeout: 60_000 }, () => {
   const root = makeRoot();
   try {
-    same(root, ['store', 'ping']);
-    same(root, ['store', 'ping', '--store', 'local']);
-    same(root, ['store', 'ping', '--store', `unix://${root.dir}/no-socket`]);
-    same(root, ['store', 'ping', 'extra']);
-    same(root, ['store', 'optimise']);
-    same(root, ['store', 'optimise', 'extra']);
+    sameOnRoot(root, 'nix', ['store', 'ping']);
+    sameOnRoot(root, 'nix', ['store', 'ping', '--store', 'local']);
+    sameOnRoot(root, 'nix', ['store', 'ping', '--store', `unix://${root.dir}/no-socket`]);
+    sameOnRoot(root, 'nix', ['store', 'ping', 'extra']);
+    sameOnRoot(root, 'nix', ['store', 'optimise']);
+    sameOnRoot(root, 'nix', ['store', 'optimise', 'extra']);
   } finally {
     root.cleanup();
   }
@@ -50,8 +34,8 @@ test('nix store repair checks and repairs like 2.8', { skip, timeout: 180_000 },
     writeFileSync(join(root.dir, 'r.nix'), NIX);
     const drv = ok(runRef(root, 'nix-instantiate', ['r.nix']), 'instantiate').trim();
     const out = ok(runRef(root, 'nix-store', ['-r', drv]), 'build').trim();
-    same(root, ['store', 'repair', out]);
-    same(root, ['store', 'repair', drv]);
+    sameOnRoot(root, 'nix', ['store', 'repair', out]);
+    sameOnRoot(root, 'nix', ['store', 'repair', drv]);
     for (const [side, run] of [['ref', runRef], ['tix', runTix]] as const) {
       chmodSync(out, 0o644);
       writeFileSync(out, 'corrupted\n');
@@ -68,14 +52,14 @@ test('nix store repair checks and repairs like 2.8', { skip, timeout: 180_000 },
 test('nix key generate-secret / convert-secret-to-public agree with 2.8', { skip, timeout: 60_000 }, () => {
   const root = makeRoot();
   try {
-    same(root, ['key', 'generate-secret']);
-    same(root, ['key', 'generate-secret', '--key-name']);
-    same(root, ['key', 'convert-secret-to-public'], 'not-a-key');
-    same(root, ['key', 'convert-secret-to-public', 'extra'], '');
+    sameOnRoot(root, 'nix', ['key', 'generate-secret']);
+    sameOnRoot(root, 'nix', ['key', 'generate-secret', '--key-name']);
+    sameOnRoot(root, 'nix', ['key', 'convert-secret-to-public'], { input: 'not-a-key' });
+    sameOnRoot(root, 'nix', ['key', 'convert-secret-to-public', 'extra'], { input: '' });
     for (const gen of [runRef, runTix]) {
       const secret = ok(gen(root, 'nix', ['key', 'generate-secret', '--key-name', 'cache.example-1']), 'generate');
       assert.match(secret, /^cache\.example-1:[A-Za-z0-9+/]{86}==$/);
-      const pub = same(root, ['key', 'convert-secret-to-public'], secret).stdout;
+      const pub = sameOnRoot(root, 'nix', ['key', 'convert-secret-to-public'], { input: secret }).stdout;
       assert.match(pub, /^cache\.example-1:[A-Za-z0-9+/]{43}=$/);
     }
   } finally {

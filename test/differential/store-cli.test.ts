@@ -8,24 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
+import { haveReference, makeRoot, runRef, runTix, type NixRoot, ok, sameOnRoot } from '../harness/index.js';
 
 const skip = !haveReference() ? 'reference Nix 2.8 not installed' : false;
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.status, 0, `${what} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** Both sides: same status, same stdout, same stderr (the reference's program path made plain). */
-function same(root: NixRoot, prog: string, args: string[], what = `${prog} ${args.join(' ')}`): RunResult {
-  const r = runRef(root, prog, args);
-  const t = runTix(root, prog, args);
-  assert.equal(t.status, r.status, `${what}: status (tix stderr: ${t.stderr})`);
-  assert.deepEqual(t.stdoutBytes, r.stdoutBytes, `${what}: stdout`);
-  assert.equal(t.stderr, r.stderr.replaceAll(`/usr/bin/${prog}`, prog), `${what}: stderr`);
-  return t;
-}
 
 const GRAPH_NIX = `
 let
@@ -53,17 +38,17 @@ test('nix-store -q --graph/--graphml/--tree/--binding agree with the reference',
     const drv = ok(runRef(root, 'nix-instantiate', ['g.nix']), 'instantiate').trim();
     const outs = ok(runRef(root, 'nix-store', ['-r', drv]), 'build').trim().split('\n');
     for (const q of ['--graph', '--graphml', '--tree', '-R']) {
-      same(root, 'nix-store', ['-q', q, ...outs]);
-      same(root, 'nix-store', ['-q', q, drv]);
+      sameOnRoot(root, 'nix-store', ['-q', q, ...outs]);
+      sameOnRoot(root, 'nix-store', ['-q', q, drv]);
     }
-    same(root, 'nix-store', ['-q', '--graphml', '--use-output', drv]);
+    sameOnRoot(root, 'nix-store', ['-q', '--graphml', '--use-output', drv]);
     for (const name of ['system', 'builder', 'extra', 'out', 'nope']) {
-      same(root, 'nix-store', ['-q', '--binding', name, drv]);
-      same(root, 'nix-store', ['-q', '-b', name, outs[0]!]);
+      sameOnRoot(root, 'nix-store', ['-q', '--binding', name, drv]);
+      sameOnRoot(root, 'nix-store', ['-q', '-b', name, outs[0]!]);
     }
-    same(root, 'nix-store', ['-q', '--binding']);
+    sameOnRoot(root, 'nix-store', ['-q', '--binding']);
     const src = ok(runRef(root, 'nix-store', ['-qR', drv]), 'qR').split('\n').find((l) => l.endsWith('-src.txt'))!;
-    same(root, 'nix-store', ['-q', '--binding', 'out', src]);
+    sameOnRoot(root, 'nix-store', ['-q', '--binding', 'out', src]);
   } finally {
     root.cleanup();
   }
@@ -169,7 +154,7 @@ test('nix store ls/cat and nix nar ls/cat agree with the reference', { skip, tim
       ['store', 'cat', join(p1!, 'nope')], ['store', 'cat', join(invalid, 'y')], ['store', 'cat'],
       ['nar', 'cat', nar, '/a'], ['nar', 'cat', nar, '/d'], ['nar', 'cat', nar, '/nope'], ['nar', 'cat', nar],
     );
-    for (const c of cases) same(root, 'nix', c);
+    for (const c of cases) sameOnRoot(root, 'nix', c);
   } finally {
     root.cleanup();
   }
@@ -195,7 +180,7 @@ test('nix-store -qR over a random DAG prints the reference order, for one and se
     }
     assert.equal(runRef(root, 'nix-store', ['--load-db'], { input: reg }).status, 0);
     for (const args of [[paths[299]!], [paths[150]!, paths[10]!], [paths[7]!, paths[298]!, paths[200]!, paths[7]!], [paths[0]!]]) {
-      same(root, 'nix-store', ['-qR', ...args]);
+      sameOnRoot(root, 'nix-store', ['-qR', ...args]);
     }
   } finally {
     root.cleanup();

@@ -9,14 +9,9 @@ import { mkdirSync, writeFileSync, symlinkSync, chmodSync, existsSync, readFileS
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
+import { haveReference, makeRoot, runRef, runTix, type NixRoot, ok } from '../harness/index.js';
 
 const skip = !haveReference() ? 'reference Nix 2.8 not installed' : false;
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.status, 0, `${what} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** A small tree with an executable, a symlink, an empty file and a subdir. */
 function makeTree(dir: string, seed: number): void {

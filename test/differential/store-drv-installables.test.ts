@@ -9,24 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
+import { haveReference, makeRoot, runRef, runTix, ok, sameOnRoot } from '../harness/index.js';
 
 const skip = !haveReference() ? 'reference Nix 2.8 not installed' : false;
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.status, 0, `${what} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-function same(root: NixRoot, args: string[]): RunResult {
-  const r = runRef(root, 'nix', args);
-  const t = runTix(root, 'nix', args);
-  const what = `nix ${args.join(' ')}`;
-  assert.equal(t.status, r.status, `${what}: status (tix stderr: ${t.stderr})`);
-  assert.deepEqual(t.stdoutBytes, r.stdoutBytes, `${what}: stdout`);
-  assert.equal(t.stderr, r.stderr, `${what}: stderr`);
-  return t;
-}
 
 const NIX = `let mk = n: derivation { name = n; system = builtins.currentSystem; builder = "/bin/bash"; args = [ "-c" "echo \${n} > $out" ]; };
 in { built = mk "built"; unbuilt = mk "unbuilt"; }`;
@@ -40,9 +25,9 @@ test('store-path commands take a .drv installable as its outputs, like 2.8', { s
     const out = ok(runRef(root, 'nix-store', ['-r', built]), 'build').trim();
     const invalid = out.replace(/-built$/, '-nothere');
     for (const cmd of [['path-info'], ['store', 'verify'], ['store', 'verify', '-r'], ['store', 'dump-path']]) {
-      same(root, [...cmd, built]);
-      same(root, [...cmd, unbuilt]);
-      same(root, [...cmd, invalid]);
+      sameOnRoot(root, 'nix', [...cmd, built]);
+      sameOnRoot(root, 'nix', [...cmd, unbuilt]);
+      sameOnRoot(root, 'nix', [...cmd, invalid]);
     }
     // With several paths 2.8 reports them from a thread pool: compare the lines, not their order.
     const r = runRef(root, 'nix', ['store', 'verify', built, unbuilt]);

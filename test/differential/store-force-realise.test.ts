@@ -8,17 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
+import { haveReference, makeRoot, runRef, runTix, type NixRoot, ok } from '../harness/index.js';
 
 const skip = !haveReference() ? 'reference Nix 2.8 not installed' : false;
 
 const NIX = `derivation { name = "fr"; system = builtins.currentSystem; builder = "/bin/bash"; outputs = [ "out" "dev" ];
   args = [ "-c" "echo building now; echo hi > $out; echo $out > $dev" ]; }`;
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.status, 0, `${what} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** Delete the derivation's outputs so the next side starts from the unbuilt state. */
 function unbuild(root: NixRoot, drv: string): void {

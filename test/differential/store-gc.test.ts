@@ -12,15 +12,10 @@ import { existsSync, mkdirSync, writeFileSync, readdirSync, readFileSync } from 
 import { join } from 'node:path';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
+import { haveReference, makeRoot, runRef, runTix, type NixRoot, ok } from '../harness/index.js';
 
 const skip = !haveReference() ? 'reference Nix 2.8 not installed' : false;
 const WORKER = fileURLToPath(new URL('./store-worker.js', import.meta.url));
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.status, 0, `${what} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 interface Worker {
   proc: ChildProcessWithoutNullStreams;

@@ -10,24 +10,9 @@ import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { haveReference, makeRoot, runRef, runTix, type NixRoot, type RunResult } from '../harness/index.js';
+import { haveReference, makeRoot, runRef, runTix, ok, sameOnRoot } from '../harness/index.js';
 
 const skip = !haveReference() ? 'reference Nix 2.8 not installed' : false;
-
-function ok(r: RunResult, what: string): string {
-  assert.equal(r.status, 0, `${what} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
-function same(root: NixRoot, args: string[]): RunResult {
-  const r = runRef(root, 'nix-store', args);
-  const t = runTix(root, 'nix-store', args);
-  const what = `nix-store ${args.join(' ')}`;
-  assert.equal(t.status, r.status, `${what}: status (tix stderr: ${t.stderr})`);
-  assert.deepEqual(t.stdoutBytes, r.stdoutBytes, `${what}: stdout`);
-  assert.equal(t.stderr, r.stderr.replaceAll('/usr/bin/nix-store', 'nix-store'), `${what}: stderr`);
-  return t;
-}
 
 // Quotes, `$`, a non-ASCII value and an argument with spaces exercise the escaping.
 const DRV_NIX = `derivation {
@@ -43,12 +28,12 @@ test('nix-store --print-env prints the same environment and errors as 2.8', { sk
   try {
     writeFileSync(join(root.dir, 'a.nix'), DRV_NIX);
     const drv = ok(runRef(root, 'nix-instantiate', ['a.nix']), 'instantiate').trim();
-    same(root, ['--print-env', drv]);
-    same(root, ['--print-env']);
-    same(root, ['--print-env', drv, drv]);
-    same(root, ['--print-env', '--foo', drv]);
-    same(root, ['--print-env', '/etc/passwd']);
-    same(root, ['--print-env', drv.replace(/.\.drv$/, 'x.drv').replace(/-env-test/, '-env-tesx')]);
+    sameOnRoot(root, 'nix-store', ['--print-env', drv]);
+    sameOnRoot(root, 'nix-store', ['--print-env']);
+    sameOnRoot(root, 'nix-store', ['--print-env', drv, drv]);
+    sameOnRoot(root, 'nix-store', ['--print-env', '--foo', drv]);
+    sameOnRoot(root, 'nix-store', ['--print-env', '/etc/passwd']);
+    sameOnRoot(root, 'nix-store', ['--print-env', drv.replace(/.\.drv$/, 'x.drv').replace(/-env-test/, '-env-tesx')]);
   } finally {
     root.cleanup();
   }
@@ -60,10 +45,10 @@ test('nix-store --repair-path checks and repairs outputs like 2.8', { skip, time
     writeFileSync(join(root.dir, 'a.nix'), DRV_NIX);
     const drv = ok(runRef(root, 'nix-instantiate', ['a.nix']), 'instantiate').trim();
     const out = ok(runRef(root, 'nix-store', ['-r', drv]), 'build').trim();
-    same(root, ['--repair-path', out]);
-    same(root, ['--repair-path', drv]);
-    same(root, ['--repair-path', '--foo']);
-    same(root, ['--repair-path', out.replace(/-env-test$/, '-env-tesx')]);
+    sameOnRoot(root, 'nix-store', ['--repair-path', out]);
+    sameOnRoot(root, 'nix-store', ['--repair-path', drv]);
+    sameOnRoot(root, 'nix-store', ['--repair-path', '--foo']);
+    sameOnRoot(root, 'nix-store', ['--repair-path', out.replace(/-env-test$/, '-env-tesx')]);
     for (const [side, run] of [['ref', runRef], ['tix', runTix]] as const) {
       chmodSync(out, 0o644);
       writeFileSync(out, 'corrupted\n');

@@ -1,2 +1,3 @@
 export * from './roots.js';
 export * from './prng.js';
+export * from './compare.js';
