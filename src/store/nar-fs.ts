@@ -42,8 +42,21 @@ export function sysErrorText(e: unknown): string {
   return (code && texts[code]) ?? (e as Error)?.message ?? String(e);
 }
 
-function ioError(what: string, path: Buffer | string, e: unknown): NixError {
+export function ioError(what: string, path: Buffer | string, e: unknown): NixError {
   return new NixError(CoreErrorCode.E_IO, `${what} '${path.toString()}': ${sysErrorText(e)}`, { cause: e });
+}
+
+/** 2.8's error when a NAR's symlink cannot be created at `path`. */
+export function symlinkError(path: Buffer, target: Uint8Array, e: unknown): NixError {
+  return new NixError(CoreErrorCode.E_IO, `creating symlink from '${path.toString()}' to '${Buffer.from(target).toString()}': ${sysErrorText(e)}`, { cause: e });
+}
+
+/** Where a NAR entry (its path as name components) goes under `root`. */
+export function narEntryPath(root: Buffer, path: readonly Uint8Array[]): Buffer {
+  if (path.length === 0) return root;
+  const parts: Uint8Array[] = [root];
+  for (const p of path) parts.push(SLASH, p);
+  return Buffer.concat(parts);
 }
 
 function toBuf(p: string | Uint8Array): Buffer {
@@ -426,15 +439,8 @@ class RestoreVisitor implements NarVisitor {
 
   constructor(private readonly root: Buffer) {}
 
-  private full(path: readonly Uint8Array[]): Buffer {
-    if (path.length === 0) return this.root;
-    const parts: Uint8Array[] = [this.root];
-    for (const p of path) parts.push(SLASH, p);
-    return Buffer.concat(parts);
-  }
-
   directory(path: readonly Uint8Array[]): void {
-    const p = this.full(path);
+    const p = narEntryPath(this.root, path);
     try {
       mkdirSync(p, 0o777);
     } catch (e) {
@@ -443,7 +449,7 @@ class RestoreVisitor implements NarVisitor {
   }
 
   fileStart(path: readonly Uint8Array[], executable: boolean): void {
-    const p = this.full(path);
+    const p = narEntryPath(this.root, path);
     try {
       this.fd = openSync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o666);
     } catch (e) {
@@ -473,11 +479,11 @@ class RestoreVisitor implements NarVisitor {
   }
 
   symlink(path: readonly Uint8Array[], target: Uint8Array): void {
-    const p = this.full(path);
+    const p = narEntryPath(this.root, path);
     try {
       symlinkSync(Buffer.from(target), p);
     } catch (e) {
-      throw new NixError(CoreErrorCode.E_IO, `creating symlink from '${p.toString()}' to '${Buffer.from(target).toString()}': ${sysErrorText(e)}`, { cause: e });
+      throw symlinkError(p, target, e);
     }
   }
 

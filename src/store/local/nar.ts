@@ -15,9 +15,8 @@
 import {
   chmodSync, closeSync, fchmodSync, futimesSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync, constants as C,
 } from 'node:fs';
-import { NixError, CoreErrorCode } from '../../core/index.js';
 import { ByteReader, HashSink, parseNar, type Hash, type HashType, type NarVisitor } from '../../formats/index.js';
-import { sysErrorText } from '../nar-fs.js';
+import { ioError, narEntryPath, symlinkError } from '../nar-fs.js';
 import { digestOf } from './add-to-store.js';
 
 export interface RestoredNar {
@@ -237,12 +236,6 @@ class HashingVisitor implements NarVisitor {
 
 // ---- restoring with canonical metadata ----------------------------------------
 
-const SLASH = Buffer.from('/');
-
-function ioError(what: string, path: Buffer, e: unknown): NixError {
-  return new NixError(CoreErrorCode.E_IO, `${what} '${path.toString()}': ${sysErrorText(e)}`, { cause: e });
-}
-
 /**
  * Creates the tree with its final metadata: files 0444/0555 with mtime 1
  * set through the fd, symlinks with mtime 1, directories made writable and
@@ -250,7 +243,7 @@ function ioError(what: string, path: Buffer, e: unknown): NixError {
  */
 class CanonicalRestore {
   private fd = -1;
-  private filePath: Buffer = SLASH;
+  private filePath: Buffer = Buffer.alloc(0);
   private executable = false;
   private readonly dirs: Buffer[] = [];
   private mem: Uint8Array | undefined;
@@ -259,15 +252,8 @@ class CanonicalRestore {
 
   constructor(private readonly root: Buffer, private readonly inMemoryMax: number) {}
 
-  private full(path: readonly Uint8Array[]): Buffer {
-    if (path.length === 0) return this.root;
-    const parts: Uint8Array[] = [this.root];
-    for (const p of path) parts.push(SLASH, p);
-    return Buffer.concat(parts);
-  }
-
   directory(path: readonly Uint8Array[]): void {
-    const p = this.full(path);
+    const p = narEntryPath(this.root, path);
     try {
       mkdirSync(p, 0o755);
     } catch (e) {
@@ -283,7 +269,7 @@ class CanonicalRestore {
       this.memOff = 0;
       return;
     }
-    const p = this.full(path);
+    const p = narEntryPath(this.root, path);
     try {
       this.fd = openSync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, executable ? 0o555 : 0o444);
     } catch (e) {
@@ -323,12 +309,12 @@ class CanonicalRestore {
   }
 
   symlink(path: readonly Uint8Array[], target: Uint8Array): void {
-    const p = this.full(path);
+    const p = narEntryPath(this.root, path);
     try {
       symlinkSync(Buffer.from(target), p);
       lutimesSync(p, 1, 1);
     } catch (e) {
-      throw new NixError(CoreErrorCode.E_IO, `creating symlink from '${p.toString()}' to '${Buffer.from(target).toString()}': ${sysErrorText(e)}`, { cause: e });
+      throw symlinkError(p, target, e);
     }
   }
 
