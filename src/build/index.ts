@@ -10,6 +10,7 @@ export { withBuildOps, buildOpsOf, BuildOps, type BuildingStoreOptions } from '.
 export { queryMissing } from './missing.js';
 export { readBuildLog, writeBuildLog } from './build-log.js';
 export { prestartSpawnHelper } from './builder/spawn-helper.js';
+export { shellEscape } from './builder/structured-attrs.js';
 export { readDerivation, parseDrvText, type BuildDrv, type DrvOutput } from './derivation.js';
 export { isLocalBuildStore, type LocalBuildStore } from './output-registration.js';
 export * from './recursive/index.js';

@@ -17,7 +17,7 @@ import { readDerivation } from '../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, openStore, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
-import { addPermRoot, expandShortFlags, openBuildSession, printMissing, reportBuildError } from './progress-build.js';
+import { addPermRoot, expandShortFlags, openBuildSession, printMissing, reportBuildError, NO_GC_ROOT_WARNING } from './progress-build.js';
 
 interface Flags {
   files: string[];
@@ -106,7 +106,7 @@ async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: Cli
   if (job.inputs.length === 0) return targets;
   const res = await runEvalJobInWorker(job, { openStore: () => openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env }) });
   // nix-instantiate's GC warning is not nix-build's.
-  const stderr = res.stderr.split('\n').filter((l) => !l.startsWith("warning: you did not specify '--add-root'")).join('\n');
+  const stderr = res.stderr.split('\n').filter((l) => !l.startsWith(NO_GC_ROOT_WARNING)).join('\n');
   if (stderr !== '') ctx.stderr.write(Buffer.from(stderr, 'latin1'));
   if (res.status !== 0) return res.status;
   for (const d of res.drvs ?? []) targets.push({ drvPath: d.drvPath, outputName: d.outputName });

@@ -93,6 +93,9 @@ export async function openBuildSession(ctx: CliContext, o: SessionOptions): Prom
   return session;
 }
 
+/** 2.8's `printGCWarning`: a result was realised without a GC root (printed once per process). */
+export const NO_GC_ROOT_WARNING = "warning: you did not specify '--add-root'; the result might be removed by the garbage collector";
+
 /** Print an error the way Nix does and return the exit status. */
 export function reportBuildError(e: unknown, ctx: CliContext, logger?: ProgressLogger): number {
   logger?.stop();

@@ -14,6 +14,7 @@
  * a umask other than 022, which posix_spawn cannot set.
  */
 import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { BuilderProcess, Sandbox, SpawnRequest } from '../hooks.js';
 import { currentUmask, nativeSpawn } from './posix-spawn.js';
@@ -26,12 +27,6 @@ const TRAMPOLINE = [
   `if [ ! -x "$1" ] || [ -d "$1" ]; then echo "executing '$1': Permission denied"; exit 1; fi`,
   'exec "$@"',
 ].join('\n');
-
-/** 2.8 starts the builder with its base name as argv[0] (what `bash: line 1: …` errors show). */
-function baseNameOf(path: string): string {
-  const end = path.endsWith('/') ? path.length - 1 : path.length;
-  return path.slice(path.lastIndexOf('/', end - 1) + 1, end);
-}
 
 /** Sorted, as 2.8 builds the environment from a std::map. */
 function sortedEnv(env: Record<string, string>): [string, string][] {
@@ -56,7 +51,8 @@ export function spawnNative(req: SpawnRequest): BuilderProcess | undefined {
   const direct = currentUmask() === 0o022;
   const env = sortedEnv(req.env).map(([k, v]) => `${k}=${v}`);
   const child = direct
-    ? nativeSpawn({ file: req.builder, argv: [baseNameOf(req.builder), ...req.args], env, cwd: req.cwd, output: 'pipe' })
+    ? // 2.8 gives the builder its base name as argv[0] (what `bash: line 1: …` errors show).
+      nativeSpawn({ file: req.builder, argv: [basename(req.builder), ...req.args], env, cwd: req.cwd, output: 'pipe' })
     : nativeSpawn({ file: '/bin/sh', argv: ['/bin/sh', '-c', TRAMPOLINE, 'nix-builder', req.builder, ...req.args], env, cwd: req.cwd, output: 'pipe' });
   if (child === undefined) return undefined;
   if (!child.ok) {

@@ -5,7 +5,7 @@
  * other path must be valid, since tix has no substituters.
  */
 import { NixError, Verbosity } from '../../core/index.js';
-import { openBuildSession, reportBuildError, followLinksToStorePath } from '../progress-build.js';
+import { openBuildSession, reportBuildError, followLinksToStorePath, NO_GC_ROOT_WARNING } from '../progress-build.js';
 import type { CliContext } from '../context.js';
 
 /** The queries whose arguments 2.8 realises with `--force-realise`. */
@@ -25,7 +25,7 @@ export async function forceRealise(query: string, args: string[], ctx: CliContex
       const p = followLinksToStorePath(session.store, a, process.cwd());
       if (p.isDerivation()) {
         await session.buildPaths([{ kind: 'built', drvPath: p, outputs: 'all' }], 'normal');
-        if (!warned) session.logger.log(Verbosity.Warn, "warning: you did not specify '--add-root'; the result might be removed by the garbage collector");
+        if (!warned) session.logger.log(Verbosity.Warn, NO_GC_ROOT_WARNING);
         warned = true;
       } else if (!(await session.store.isValidPath(p))) {
         throw new NixError('E0201', `path '${session.store.storeDir.print(p)}' does not exist and cannot be created`);

@@ -10,14 +10,10 @@
 import { readFileSync } from 'node:fs';
 import { NixError, CoreErrorCode } from '../../core/index.js';
 import { parseDerivation } from '../../formats/index.js';
+import { shellEscape } from '../../build/index.js';
 import { openStore } from '../../glue/index.js';
 import type { CliContext } from '../context.js';
 import { usageError } from './store-common.js';
-
-/** Nix `shellEscape`: single quotes, with `'` written as `'\''`. */
-function shellEscape(s: string): string {
-  return `'${s.replaceAll("'", "'\\''")}'`;
-}
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   if (args.some((a) => a.startsWith('-') && a !== '-')) throw usageError('unknown flag');

@@ -11,7 +11,7 @@ import type { DerivedPath, Store } from '../../store/index.js';
 import { readDerivation } from '../../build/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { addPermRoot, expandShortFlags, openBuildSession, parseDerivedPathArg, printMissing, reportBuildError, type BuildSession } from '../progress-build.js';
+import { addPermRoot, expandShortFlags, openBuildSession, parseDerivedPathArg, printMissing, reportBuildError, type BuildSession, NO_GC_ROOT_WARNING } from '../progress-build.js';
 
 interface RealiseFlags {
   dryRun: boolean;
@@ -91,7 +91,7 @@ async function realise(session: BuildSession, flags: RealiseFlags, ctx: CliConte
   for (const p of paths) {
     rootNr++;
     if (flags.addRoot === undefined) {
-      session.logger.log(Verbosity.Warn, "warning: you did not specify '--add-root'; the result might be removed by the garbage collector");
+      session.logger.log(Verbosity.Warn, NO_GC_ROOT_WARNING);
       session.logger.log = wrapOnce(session.logger.log.bind(session.logger));
       for (const o of outputsOf(store, p)) lines.push(store.storeDir.print(o));
       continue;
@@ -111,7 +111,7 @@ async function realise(session: BuildSession, flags: RealiseFlags, ctx: CliConte
 /** The GC warning is printed once per process (Nix `warnOnce`). */
 function wrapOnce(log: (level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7, msg: string) => void): typeof log {
   return (level, msg) => {
-    if (msg.startsWith("warning: you did not specify '--add-root'")) return;
+    if (msg.startsWith(NO_GC_ROOT_WARNING)) return;
     log(level, msg);
   };
 }

@@ -14,7 +14,7 @@ import { readDerivation } from '../../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, openStore, runEvalJobInWorker, takeEvalFlag } from '../../glue/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { addPermRoot, announceExpected, expandShortFlags, followLinksToStorePath, openBuildSession, printMissing, reportBuildError, type BuildSession } from '../progress-build.js';
+import { addPermRoot, announceExpected, expandShortFlags, followLinksToStorePath, openBuildSession, printMissing, reportBuildError, type BuildSession, NO_GC_ROOT_WARNING } from '../progress-build.js';
 
 interface Flags {
   file?: string;
@@ -101,7 +101,7 @@ async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: Cli
   job.attrPaths = (f.installables.length > 0 ? f.installables : ['']).map(bytes);
   job.inputs.push(f.expr !== undefined ? { kind: 'expr', text: bytes(f.expr) } : { kind: 'file', path: bytes(resolve(f.file!)) });
   const res = await runEvalJobInWorker(job, { openStore: () => openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env }) });
-  const stderr = res.stderr.split('\n').filter((l) => !l.startsWith("warning: you did not specify '--add-root'")).join('\n');
+  const stderr = res.stderr.split('\n').filter((l) => !l.startsWith(NO_GC_ROOT_WARNING)).join('\n');
   if (stderr !== '') ctx.stderr.write(Buffer.from(stderr, 'latin1'));
   if (res.status !== 0) return 1;
   for (const d of res.drvs ?? []) targets.push({ drvPath: d.drvPath, outputs: [d.outputName] });
