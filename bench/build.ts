@@ -4,7 +4,8 @@
  * and a single trivial build. Each scenario runs in a fresh root per run:
  *   - whole process: `nix-build FILE --no-out-link` (evaluation + build);
  *   - build only: `nix-store -r DRV` of drvs instantiated beforehand by the reference.
- * Prints median wall times and the ratio tix/reference (target ≤ 1.0).
+ * Prints median wall times and the ratio tix/reference (target ≤ 1.0). Each
+ * timed command starts after a pause (TIX_BENCH_SETTLE_MS, default 300 ms).
  * Run: `node dist/bench/build.js [runs] [scenario…]`. With `TIX_BENCH_BASE=<dir
  * holding another tix's bin/>` a third column times that tix too, interleaved
  * with the others, for before/after comparisons on a loaded machine.
@@ -32,14 +33,26 @@ function time(bin: string, root: NixRoot, prog: string, args: string[]): number 
   return ms;
 }
 
+/**
+ * A pause before each timed command, so it starts on a machine at rest: a tix
+ * run hands its pool child a job and the pool warms up a replacement (about
+ * 0.1 s of CPU), which would otherwise run during the next side's command.
+ * TIX_BENCH_SETTLE_MS overrides it (0: none).
+ */
+const SETTLE_MS = Number(process.env.TIX_BENCH_SETTLE_MS ?? 300);
+
+function settle(): void {
+  if (SETTLE_MS > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
+}
+
 function measure(bin: string, expr: string, mode: 'whole' | 'build'): number {
   const root = makeRoot();
   try {
     const file = join(root.dir, 'bench.nix');
     writeFileSync(file, expr);
-    if (mode === 'whole') return time(bin, root, 'nix-build', [file, '--no-out-link']);
-    const drv = runRef(root, 'nix-instantiate', [file]).stdout.trim();
-    return time(bin, root, 'nix-store', ['-r', drv]);
+    const args = mode === 'whole' ? [file, '--no-out-link'] : ['-r', runRef(root, 'nix-instantiate', [file]).stdout.trim()];
+    settle();
+    return time(bin, root, mode === 'whole' ? 'nix-build' : 'nix-store', args);
   } finally {
     root.cleanup();
   }

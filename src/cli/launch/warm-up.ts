@@ -8,6 +8,14 @@
  * created; only pure commands are run (an evaluation that touches no store,
  * a hash conversion). The child keeps this environment until a job replaces
  * it, so it never carries the environment of the client that started the pool.
+ *
+ * Then one trivial `nix-build` in a throwaway store under the temp dir,
+ * removed afterwards (nix-build.ts `warmUpBuild`): a job's build path was
+ * otherwise cold, and the first build in a process paid ~25 ms (better-sqlite3
+ * and koffi loading, SQLite's first open, lazy compilation of the store and
+ * build code) of a ~45 ms `nix-store -r`. It costs each child ~35 ms of CPU
+ * and ~10 MB before it is ready; TIX_WARM_BUILD=0 (in the environment that
+ * starts the pool) leaves it out.
  */
 import { Readable, Writable } from 'node:stream';
 import { loadSettings, nixDirs } from '../../core/index.js';
@@ -36,8 +44,8 @@ export function setNowhereEnv(): void {
 }
 
 export async function warmUp(): Promise<void> {
-  // TIX_WARM_BUILD=1 (in the environment that started the pool) adds a build warm-up, for measuring.
-  const warmBuild = process.env.TIX_WARM_BUILD === '1';
+  // TIX_WARM_BUILD=0 (in the environment that started the pool) leaves out the build warm-up.
+  const warmBuild = process.env.TIX_WARM_BUILD !== '0';
   setNowhereEnv();
   const sink = (): Writable => new Writable({ write: (_c, _e, cb) => cb() });
   for (const [prog, args] of COMMANDS) {
