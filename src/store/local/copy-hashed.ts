@@ -1,7 +1,9 @@
 /**
- * Copy a file-system object into the store while computing its NAR hash,
- * in one pass over the source (Nix's `addToStoreFromDump` tees the dump of
- * the source into the hash sink and `restorePath` the same way).
+ * A flat add's copy (`nix-store --add-fixed`, `builtins.path` with
+ * `recursive = false`): the file is copied while its contents hash and its
+ * NAR hash are computed, in one pass (Nix's `addToStoreFromDump` tees the
+ * dump of the source into the hash sink and `restorePath` the same way).
+ * Trees go through copy-tree.ts.
  *
  * The NAR view of the source is wrapped so that every byte the NAR writer
  * reads from a source file is also written to the copy, and directories and
@@ -18,11 +20,6 @@ import { StoreErrorCode } from '../errors.js';
 import { fsNode, hashNode, type PathHash } from '../nar-fs.js';
 
 const SLASH = Buffer.from('/');
-
-/** Copy `src` to `dst` (which must not exist) and return the copy's NAR hash and size. */
-export function copyTreeHashed(src: string, dst: string, algo: HashType = 'sha256'): PathHash {
-  return hashNode(tee(fsNode(src), Buffer.from(dst, 'utf8')), algo);
-}
 
 function tee(node: NarNode, dst: Buffer): NarNode {
   switch (node.type) {

@@ -25,7 +25,8 @@ import {
   checkAddName, deletePath, digestOf, fixedCa, newFilesOwnedRight, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, textCa, writeNewFile, writeStreamHashed,
 } from './add-to-store.js';
 import { copyTree } from './canonicalise.js';
-import { copyFileHashed, copyTreeHashed } from './copy-hashed.js';
+import { copyFileHashed } from './copy-hashed.js';
+import { copyTreeHashed } from './copy-tree.js';
 import { restoreNarHashed, skipNar } from './nar.js';
 import { computeClosure, requisitesInPrintOrder } from './closure.js';
 
@@ -254,10 +255,12 @@ export class LocalStore implements Store {
       let caHash: Hash;
       let narHash: Hash;
       let narSize: number;
+      let canonical = false;
       if (opts.method === 'recursive' && opts.hashAlgo === 'sha256') {
-        // One pass: the NAR hash is taken from the bytes as they are copied.
-        ({ hash: narHash, narSize } = copyTreeHashed(opts.fsPath, tmp));
+        // One pass: the NAR hash is taken from the bytes as they are copied, canonical as written.
+        ({ hash: narHash, narSize } = await copyTreeHashed(opts.fsPath, tmp));
         caHash = narHash;
+        canonical = true;
       } else if (opts.method === 'recursive') {
         copyTree(opts.fsPath, tmp);
         const algos: HashType[] = opts.hashAlgo === 'sha256' ? ['sha256'] : ['sha256', opts.hashAlgo];
@@ -275,7 +278,7 @@ export class LocalStore implements Store {
       const info: ValidPathInfo = {
         path, narHash, narSize, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
       };
-      return await this.finishAdd(tmp, info, opts.repair);
+      return await this.finishAdd(tmp, info, opts.repair, canonical);
     } finally {
       deletePath(tmp);
     }
