@@ -7,7 +7,7 @@
  * Flags: -o/--out-link, --no-out-link, --dry-run, --check, --repair, and the
  * common build flags (-j, --cores, -k, -K, -Q, --option, --timeout, …).
  */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants as fsConstants, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -160,11 +160,18 @@ async function build(session: Awaited<ReturnType<typeof openBuildSession>>, f: F
  * against 272 ms without (load 9). It sees only its own environment (never
  * the process's), writes nothing outside its temporary dir, and never throws;
  * true when the build succeeded.
+ *
+ * The dir goes under /dev/shm when there is one (else the temp dir, or
+ * `baseDir`): a pool starts a child per command, and on a disk each warm-up's
+ * SQLite fsyncs and deletions would compete with the commands being run.
+ * Dirs left by warm-ups that were killed (a pool manager exiting while a
+ * child warms up) are removed once their process is gone.
  */
-export async function warmUpBuild(): Promise<boolean> {
+export async function warmUpBuild(baseDir = warmUpBase()): Promise<boolean> {
   let dir: string | undefined;
   try {
-    dir = mkdtempSync(join(tmpdir(), 'tix-warm-build-'));
+    removeStaleWarmUps(baseDir);
+    dir = mkdtempSync(join(baseDir, `${WARM_PREFIX}${process.pid}-`));
     for (const d of ['store', 'var', 'log', 'etc', 'home']) mkdirSync(join(dir, d));
     writeFileSync(join(dir, 'etc', 'nix.conf'), 'build-users-group =\nsubstituters =\nsandbox = false\n');
     const env: NodeJS.ProcessEnv = {
@@ -186,6 +193,39 @@ export async function warmUpBuild(): Promise<boolean> {
     return false; // only an optimisation
   } finally {
     if (dir !== undefined) removeTree(dir);
+  }
+}
+
+const WARM_PREFIX = 'tix-warm-build-';
+
+function warmUpBase(): string {
+  try {
+    accessSync('/dev/shm', fsConstants.W_OK | fsConstants.X_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
+/** `tix-warm-build-<pid>-*` dirs of processes that no longer exist. */
+function removeStaleWarmUps(baseDir: string): void {
+  for (const e of readdirSync(baseDir)) {
+    const m = e.startsWith(WARM_PREFIX) ? /^(\d+)-/.exec(e.slice(WARM_PREFIX.length)) : null;
+    if (m === null || Number(m[1]) === process.pid || processExists(Number(m[1]))) continue;
+    try {
+      removeTree(join(baseDir, e));
+    } catch {
+      // another user's, or being removed by someone else
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
