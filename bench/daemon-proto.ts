@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Settings } from '../src/core/index.js';
 import { WireWriter, hashBytes, type StorePath } from '../src/formats/index.js';
@@ -45,7 +45,9 @@ function cpuOf(pid: number): number {
 
 if (process.argv[2] === 'serve') {
   const store = new ReadOnlyUploads('/nix/store');
-  await startDaemon({ socketPath: process.argv[3]!, store, settings: new Settings(), pathInfoCache: { stillValid: (p) => existsSync('/') && p !== '' } });
+  // As the daemon CLI: an access(2) per check, and a watched directory (the socket's: nothing is deleted there).
+  const watchDir = dirname(process.argv[3]!);
+  await startDaemon({ socketPath: process.argv[3]!, store, settings: new Settings(), pathInfoCache: { stillValid: (p) => existsSync('/') && p !== '', watchDir } });
   process.once('SIGTERM', () => process.exit(0));
 } else {
   const scale = Number(process.argv[2] ?? 1);

@@ -4,13 +4,22 @@
  * again, and cycling over 1,000 paths), 1,000 AddToStoreNar of small paths,
  * and 50 concurrent clients. Both daemons serve a local store in
  * their own temp root and are driven by the same client (tix's RemoteStore).
- * Prints ops/s (best of TIX_BENCH_ROUNDS alternating rounds) and the ratio
- * tix/reference (higher is better for tix), and each daemon's CPU time per
- * operation (least of the rounds; ref/tix, higher is better for tix): wall
- * time on a loaded 2-core machine mostly measures the load.
+ * Prints ops/s (median of TIX_BENCH_ROUNDS rounds, default 5; the best
+ * round in brackets) and the ratio tix/reference of the medians (higher is
+ * better for tix), and each daemon's CPU time per operation (median of the
+ * rounds; ref/tix, higher is better for tix): wall time on a loaded 2-core
+ * machine mostly measures the load.
+ *
+ * Each round runs both daemons, the side that goes first alternating, and the
+ * file system is synced before each measurement: on ext4 with `discard`, a
+ * side otherwise pays for the write-back of the other side's AddToStoreNar
+ * round. Medians, not bests: one lucky round of a noisy row (AddToStoreNar)
+ * decided the ratio before.
  *
  * Run: node dist/bench/daemon.js [scale]   (scale 1 = the issue's counts)
+ * TIX_BENCH_ROWS=1,3 runs only those rows (1-based), e.g. while tuning one.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { WireWriter, hashBytes, type StorePath } from '../src/formats/index.js';
 import { RemoteStore, unixConnector } from '../src/protocol/index.js';
@@ -154,29 +163,42 @@ const BENCHES: [string, (s: Side) => Promise<number>][] = [
   }],
 ];
 
-/** Rounds alternate between the daemons (the machine's load varies); the best round counts. */
-const ROUNDS = Number(process.env.TIX_BENCH_ROUNDS ?? 3);
+/** Rounds alternate the side that goes first (the machine's load varies); medians count. */
+const ROUNDS = Number(process.env.TIX_BENCH_ROUNDS ?? 5);
+const ROWS = process.env.TIX_BENCH_ROWS?.split(',').map(Number);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 const ref = await setUp('ref');
 const tix = await setUp('tix');
 try {
   console.log(
-    'benchmark'.padEnd(58), 'ref ops/s'.padStart(10), 'tix ops/s'.padStart(10), 'tix/ref'.padStart(8),
+    'benchmark'.padEnd(58), 'ref ops/s'.padStart(16), 'tix ops/s'.padStart(16), 'tix/ref'.padStart(8),
     'ref µs/op'.padStart(10), 'tix µs/op'.padStart(10), 'ref/tix'.padStart(8),
   );
   const ops = [N_QPI, N_QPI, N_NAR, N_CLIENTS * PER_CLIENT];
   for (const [i, [name, run]] of BENCHES.entries()) {
-    const best = { ref: 0, tix: 0 };
-    const cpu = { ref: Infinity, tix: Infinity };
+    if (ROWS !== undefined && !ROWS.includes(i + 1)) continue;
+    const rate = { ref: [] as number[], tix: [] as number[] };
+    const cpu = { ref: [] as number[], tix: [] as number[] };
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [k, side] of [['ref', ref], ['tix', tix]] as const) {
+      const order = r % 2 === 0 ? ([['ref', ref], ['tix', tix]] as const) : ([['tix', tix], ['ref', ref]] as const);
+      for (const [k, side] of order) {
+        spawnSync('sync');
         const c0 = cpuOf(side.pid);
-        best[k] = Math.max(best[k], await run(side));
-        cpu[k] = Math.min(cpu[k], ((cpuOf(side.pid) - c0) * 1e6) / ops[i]!);
+        rate[k].push(await run(side));
+        cpu[k].push(((cpuOf(side.pid) - c0) * 1e6) / ops[i]!);
       }
     }
+    const shown = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.max(...xs).toFixed(0)})`;
+    const [cr, ct] = [median(cpu.ref), median(cpu.tix)];
     console.log(
-      name.padEnd(58), best.ref.toFixed(0).padStart(10), best.tix.toFixed(0).padStart(10), (best.tix / best.ref).toFixed(2).padStart(8),
-      cpu.ref.toFixed(0).padStart(10), cpu.tix.toFixed(0).padStart(10), (cpu.ref / cpu.tix).toFixed(2).padStart(8),
+      name.padEnd(58), shown(rate.ref).padStart(16), shown(rate.tix).padStart(16), (median(rate.tix) / median(rate.ref)).toFixed(2).padStart(8),
+      cr.toFixed(0).padStart(10), ct.toFixed(0).padStart(10), (cr / ct).toFixed(2).padStart(8),
     );
   }
 } finally {

@@ -51,11 +51,12 @@ async function openServedStore(ctx: CliContext, uri: string): Promise<Store> {
 /**
  * Cached path infos are used while the path is still there: a collector in
  * another process deletes it before it finishes (worker/path-info-cache.ts).
- * access(2), not lstat: no Stats object per hit.
+ * access(2), not lstat: no Stats object per hit; deletions in the store
+ * directory are watched, so a connection's repeated hits skip even that.
  */
-function stillOnDisk(): PathInfoCacheOptions {
+function stillOnDisk(store: Store): PathInfoCacheOptions {
   // One object per served store: connections given the same object share one cache.
-  return { stillValid: (printed) => existsSync(printed) };
+  return { stillValid: (printed) => existsSync(printed), watchDir: store.storeDir.dir };
 }
 
 function spliceToDaemon(ctx: CliContext, socketPath: string): Promise<number> {
@@ -95,11 +96,11 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   try {
     if (stdio) {
       const out = ctx.stdout as NodeJS.WritableStream;
-      const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger, pathInfoCache: stillOnDisk() });
+      const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger, pathInfoCache: stillOnDisk(store) });
       await conn.done;
       return 0;
     }
-    const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger, pathInfoCache: stillOnDisk() });
+    const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger, pathInfoCache: stillOnDisk(store) });
     logger.log(Verbosity.Info, `listening on '${socketPath}'`);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);

@@ -15,19 +15,34 @@
  *   generation when they start and again when they end, and an answer read
  *   while the generation moved is not kept (it may predate the change);
  * - a change made by another process (a local `nix-store --gc`/`--delete`)
- *   is seen because every hit first asks `stillValid` (the daemon: the path
- *   is still on disk, one access(2)). A collector removes the file before it
- *   finishes, so a query sent after the collection ended is answered "not
- *   valid", as the store itself would answer.
+ *   is seen because the path is gone from disk: a collector removes (or
+ *   renames) the store entry before it finishes. With `watchDir`, deletions
+ *   there are watched (inotify, fs.watch) and drop the entry; an event also
+ *   voids any answer being read meanwhile. A hit is checked with `stillValid`
+ *   (the daemon: one access(2)) when the watch is not working, and, on each
+ *   connection, the first time that connection is served that entry: an
+ *   event lost in the kernel (inotify queue overflow, which Node does not
+ *   report) then leaves stale only the answers a connection was already
+ *   given, which 2.8's per-connection cache would give again without looking
+ *   at the disk at all. So a query sent after the collection ended is
+ *   answered "not valid", as the store itself would answer.
  * Not seen, as in 2.8: database-only changes made by another process (e.g.
  * signatures added by a local `nix store sign`) until the next changing
  * operation through the daemon.
  */
+import { watch, type FSWatcher } from 'node:fs';
+import { basename } from 'node:path';
 import { Op } from './ops.js';
 
 export interface PathInfoCacheOptions {
   /** A cheap check that a cached path (as printed, absolute) was not deleted meanwhile. */
   stillValid(printedPath: string): boolean;
+  /**
+   * The directory whose entries `stillValid` looks for (the store directory,
+   * as printed paths spell it). When given, deletions there are watched and a
+   * connection's repeated hits skip `stillValid` while the watch works.
+   */
+  watchDir?: string;
   /** Entries kept (2.8: 65536 per process, that is per connection). */
   size?: number;
 }
@@ -53,14 +68,43 @@ export function bumpPathInfoGeneration(): void {
   generation++;
 }
 
-export function pathInfoGeneration(): number {
-  return generation;
-}
+/** Printed path → STDERR_LAST + QueryPathInfo reply, read in generation `gen`. */
+class Entries {
+  readonly map = new Map<string, Buffer>();
+  gen = generation;
+  /** Bumped by each event of the watch: answers read across one are not kept. */
+  events = 0;
+  /** Set while the watch of `watchDir` works: deletions are then seen without asking the disk. */
+  watching = false;
+  private watcher: FSWatcher | undefined;
 
-/** Printed path → STDERR_LAST + QueryPathInfo reply, and the generation they were read in. */
-interface Entries {
-  map: Map<string, Buffer>;
-  gen: number;
+  constructor(dir: string | undefined) {
+    if (dir !== undefined) this.watch(dir);
+  }
+
+  private watch(dir: string): void {
+    try {
+      this.watcher = watch(dir, { persistent: false }, (type, name) => {
+        this.events++;
+        if (type !== 'rename') return; // contents or attributes of an entry, not its removal
+        // No name, or the directory itself went away: the watch is over.
+        if (typeof name !== 'string' || name === basename(dir)) this.unwatch();
+        else this.map.delete(`${dir}/${name}`);
+      });
+      this.watcher.on('error', () => this.unwatch());
+      this.watching = true;
+    } catch {
+      // No inotify (ENOSPC: out of watches, EACCES, ...): every hit asks `stillValid`.
+    }
+  }
+
+  private unwatch(): void {
+    this.watching = false;
+    this.events++;
+    this.map.clear();
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
 }
 
 /**
@@ -70,14 +114,17 @@ interface Entries {
  */
 const shared = new WeakMap<PathInfoCacheOptions, Entries>();
 
+/** One connection's view of the shared entries. */
 export class PathInfoCache {
   private readonly entries: Entries;
   private readonly size: number;
+  /** The answers this connection was given (a new answer is a new object). */
+  private readonly served = new WeakSet<Buffer>();
 
   constructor(private readonly opts: PathInfoCacheOptions) {
     this.size = opts.size ?? 16384;
     let e = shared.get(opts);
-    if (e === undefined) shared.set(opts, (e = { map: new Map(), gen: generation }));
+    if (e === undefined) shared.set(opts, (e = new Entries(opts.watchDir)));
     this.entries = e;
   }
 
@@ -96,16 +143,27 @@ export class PathInfoCache {
     const map = this.current();
     const e = map.get(printedPath);
     if (e === undefined) return undefined;
-    if (this.opts.stillValid(printedPath)) return e;
+    if (this.entries.watching && this.served.has(e)) return e;
+    if (this.opts.stillValid(printedPath)) {
+      this.served.add(e);
+      return e;
+    }
     map.delete(printedPath);
     return undefined;
   }
 
-  /** Keep `answer`, read when the generation was `readAt`, unless something changed since. */
+  /** A mark to pass to `set` for an answer about to be read. */
+  mark(): number {
+    // Both counters only grow: the sum moves when either does.
+    return generation + this.entries.events;
+  }
+
+  /** Keep `answer`, read after `mark()` returned `readAt`, unless something changed since. */
   set(printedPath: string, answer: Buffer, readAt: number): void {
-    if (readAt !== generation) return;
+    if (readAt !== this.mark()) return;
     const map = this.current();
     if (map.size >= this.size) map.delete(map.keys().next().value!);
     map.set(printedPath, answer);
+    this.served.add(answer);
   }
 }

@@ -30,10 +30,23 @@ export class StreamChunkSource implements ChunkSource {
   private ended = false;
   private error: Error | undefined;
   private wake: (() => void) | undefined;
+  /**
+   * Set by the reader's owner only while it waits for input with nothing
+   * buffered: a chunk arriving then is offered to it first; it returns how
+   * many of the chunk's first bytes it consumed, and only the rest is queued
+   * and wakes the reader.
+   */
+  intercept: ((chunk: Uint8Array) => number) | undefined;
 
   constructor(private readonly stream: NodeJS.ReadableStream) {
     stream.on('data', (c: Buffer | string) => {
-      const b = typeof c === 'string' ? new TextEncoder().encode(c) : new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+      let taken = 0;
+      if (this.intercept !== undefined && this.queue.length === 0 && typeof c !== 'string') {
+        taken = this.intercept(c);
+        if (taken === c.length) return;
+      }
+      // A plain view: Buffer's slice() would not copy where our readers expect a copy.
+      const b = typeof c === 'string' ? new TextEncoder().encode(c) : new Uint8Array(c.buffer, c.byteOffset + taken, c.byteLength - taken);
       this.queue.push(b);
       this.queued += b.length;
       if (this.queued > HIGH_WATER) stream.pause();

@@ -10,7 +10,6 @@ import { WireWriter, type StorePath } from '../../formats/index.js';
 import type { Conn } from './connection.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { Op } from './ops.js';
-import { pathInfoGeneration } from './path-info-cache.js';
 import { STDERR_LAST } from './version.js';
 import { readStorePath, readStorePaths, writePathInfoBody, writeStorePaths, MAX_LIST } from './serialise.js';
 
@@ -121,7 +120,7 @@ export const queryOps: Record<number, Handler> = {
       c.reply.raw(cached.subarray(8)); // the STDERR_LAST is sent by the loop
       return;
     }
-    const readAt = pathInfoGeneration();
+    const readAt = cache?.mark() ?? 0;
     const info = await c.store.queryPathInfo(p);
     if (!info) {
       if (c.minor < 17) throw notValid(c, p);

@@ -8,8 +8,8 @@
  * unknown opcode, truncated upload) is reported once and the connection is
  * closed. Nothing a client sends can throw out of `serveConnection`.
  *
- * A buffered QueryPathInfo whose answer is cached skips the general loop
- * (fast-path.ts); operations that may change path infos bump the caches'
+ * A QueryPathInfo whose answer is cached skips the general loop (fast-path.ts):
+ * answered as its bytes arrive while the loop waits, or from the buffer; operations that may change path infos bump the caches'
  * generation before and after they run (path-info-cache.ts).
  */
 import { NixError, Verbosity } from '../../core/index.js';
@@ -17,7 +17,7 @@ import type { Store } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { Conn, SocketSink, type ServeOptions, type SessionState } from './connection.js';
 import { PathInfoCache, bumpPathInfoGeneration, changesPathInfos } from './path-info-cache.js';
-import { answerCachedQueryPathInfo } from './fast-path.js';
+import { answerCachedQueryPathInfos } from './fast-path.js';
 import { handshakeServer } from './handshake.js';
 import { OP_NAMES } from './ops.js';
 import { HangupWatch, runWithContext } from './op-context.js';
@@ -111,7 +111,8 @@ function isEof(e: unknown): boolean {
 }
 
 async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<void> {
-  const reader = new WireReader(new StreamChunkSource(d.input));
+  const source = new StreamChunkSource(d.input);
+  const reader = new WireReader(source);
   const sink = new SocketSink(d.output);
   let minor: number;
   try {
@@ -128,12 +129,19 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
   };
   const hangup = new HangupWatch(d.input, d.output);
   const cache = minor >= 17 ? state.pathInfos : undefined;
+  const quick = cache === undefined ? undefined : (b: Uint8Array): number => answerCachedQueryPathInfos(b, 0, sink, cache);
   try {
     for (;;) {
-      if (await reader.atEof()) return;
-      if (cache !== undefined && answerCachedQueryPathInfo(reader, sink, cache)) {
+      if (cache !== undefined && reader.buffered > 0) {
+        reader.skip(answerCachedQueryPathInfos(reader.window, reader.windowStart, sink, cache));
+      }
+      if (reader.buffered === 0) {
         if (sink.congested) await sink.flush();
         if (sink.isClosed) return;
+        source.intercept = quick;
+        const eof = await reader.atEof();
+        source.intercept = undefined;
+        if (eof) return;
         continue;
       }
       const c = new Conn(reader, sink, store, minor, opts, state);
