@@ -96,22 +96,38 @@ test('copyTreeHashed: a missing source or an existing target fails, and leaves n
 
 const chooserCases: [string, { buffered: number; direct: number }, WriteMode][] = [
   ['direct faster', { buffered: 4, direct: 1 }, 'direct'],
-  ['buffered faster', { buffered: 1, direct: 3 }, 'buffered'],
+  ['buffered faster', { buffered: 1, direct: 30 }, 'buffered'],
 ];
 for (const [name, nsPerByte, want] of chooserCases) {
-  test(`WriteChooser: tries both, then keeps the cheaper per byte (${name})`, () => {
+  test(`WriteChooser: tries both, then keeps mostly to the cheaper per byte (${name})`, () => {
     const c = new WriteChooser();
     const block = 1 << 20;
-    const seen = new Set<WriteMode>();
-    for (let i = 0; i < 8; i++) {
-      const m = c.next(block);
-      seen.add(m);
+    const seen: WriteMode[] = [];
+    for (let i = 0; i < 400; i++) {
+      const m = c.next();
+      seen.push(m);
       c.record(m, block, nsPerByte[m] * block);
     }
-    assert.deepEqual([...seen].sort(), ['buffered', 'direct']);
+    assert.deepEqual(seen.slice(0, 2).sort(), ['buffered', 'direct']);
     assert.equal(c.choice, want);
-    for (let i = 0; i < 10; i++) assert.equal(c.next(block), want);
+    const other = seen.slice(2).filter((m) => m !== want).length;
+    // Explored now and then, less often the bigger the difference.
+    assert.ok(other >= 1 && other <= (nsPerByte.direct > 10 ? 3 : 15), `${other} blocks the other way`);
+    // Conditions change: the other mode becomes cheaper and is taken up.
+    const flipped = { buffered: nsPerByte.direct, direct: nsPerByte.buffered };
+    for (let i = 0; i < 2000 && c.choice === want; i++) {
+      const m = c.next();
+      c.record(m, block, flipped[m] * block);
+    }
+    assert.notEqual(c.choice, want);
     c.directOk = false;
-    assert.equal(c.next(block), 'buffered');
+    assert.equal(c.next(), 'buffered');
   });
 }
+
+test('WriteChooser: forced mode', () => {
+  assert.equal(new WriteChooser('direct').next(), 'direct');
+  const c = new WriteChooser('direct');
+  c.directOk = false;
+  assert.equal(c.next(), 'buffered');
+});

@@ -259,7 +259,7 @@ class TreeCopy {
   private queueBlock(out: OutFile, block: Uint8Array, position: number, len: number, fileSize: number): void {
     const aligned = len & ~(DIRECT_ALIGN - 1);
     const mayDirect = fileSize >= DIRECT_MIN && position % DIRECT_ALIGN === 0 && aligned > 0 && this.chooser.directOk;
-    const mode = mayDirect ? this.chooser.next(aligned) : 'buffered';
+    const mode = mayDirect ? this.chooser.next() : 'buffered';
     const writes: PendingWrite[] = mode === 'direct' && aligned < len
       ? [{ data: block.subarray(0, aligned), position, mode }, { data: block.subarray(aligned, len), position: position + aligned, mode: 'buffered' }]
       : [{ data: block.subarray(0, len), position, mode }];

@@ -10,7 +10,7 @@
  * tree ran at ~400 MB/s and O_DIRECT at ~1.9 GB/s with a tenth of the CPU.
  * On a machine with a slow disk it is the other way round. So nothing is
  * assumed: `WriteChooser` tries both on the first blocks of an add and keeps
- * whichever took less time per byte, trying again every `REPROBE_BYTES`.
+ * to whichever takes less time per byte, measuring the other now and then.
  *
  * O_DIRECT needs the memory, the file offset and the length aligned to the
  * device's logical block size; blocks here are 4 KiB-aligned (aligned_alloc
@@ -52,60 +52,74 @@ export function allocAligned(size: number): Uint8Array | undefined {
 
 export type WriteMode = 'buffered' | 'direct';
 
-/** Bytes of each mode measured before choosing. */
-const PROBE_BYTES = 4 << 20;
-/** After this many bytes written the chosen way, measure both again (conditions change: dirty-page throttling, load). */
-const REPROBE_BYTES = 256 << 20;
+/** A mode's estimate is the least time per byte among its last this many writes. */
+const WINDOW = 6;
+/**
+ * O_DIRECT is kept while it takes less than this many times as long per
+ * byte: its time is mostly waiting for the device, while a buffered write's
+ * time is CPU (the copy into new page-cache pages) taken from the hashing
+ * and other writes. Measured on this project's 2-core VM: single writes of
+ * both modes took about the same time, yet a whole add with only O_DIRECT
+ * took half as long as one with half its blocks buffered.
+ */
+const DIRECT_WEIGHT = 2;
+/** Fewest and most blocks between two written the other way (to keep its estimate current). */
+const EXPLORE_MIN = 8;
+const EXPLORE_MAX = 256;
 
 /**
- * Picks the write mode for each block of an add from the measured time per
- * byte of completed writes of both modes.
+ * Picks the write mode for each block of an add from the time per byte of
+ * recent completed writes of both modes: the least of the last `WINDOW`,
+ * since waiting for a CPU on a busy machine only ever adds to a write's
+ * time (measured: single 1 MiB writes of either mode took 5 to 150 ns per
+ * byte at load 5; their minima were steady). Until both have a measurement the modes alternate; after that
+ * the cheaper one is used, and now and then a block goes the other way so a
+ * change of conditions (dirty-page throttling, another process's load, the
+ * host's disk) is noticed. That happens less often the more the two differ,
+ * so a mode that is much worse (e.g. O_DIRECT to a spinning disk) is rarely
+ * paid for.
  */
 export class WriteChooser {
-  private readonly submitted = { buffered: 0, direct: 0 };
-  private readonly done = { buffered: 0, direct: 0 };
-  private readonly ns = { buffered: 0, direct: 0 };
-  private chosen: WriteMode | undefined;
-  private sinceChoice = 0;
+  private readonly recent: Record<WriteMode, number[]> = { buffered: [], direct: [] };
+  private sinceExplore = 0;
+  private alternate = 0;
   /** False once O_DIRECT failed here (file system without it, alignment refused). */
   directOk = true;
 
   /** `forced`: always this mode (tests), direct still only where it works. */
   constructor(private readonly forced?: WriteMode) {}
 
-  next(bytes: number): WriteMode {
-    let m: WriteMode;
-    if (!this.directOk) m = 'buffered';
-    else if (this.forced !== undefined) m = this.forced;
-    else if (this.chosen !== undefined) {
-      m = this.chosen;
-      this.sinceChoice += bytes;
-      if (this.sinceChoice >= REPROBE_BYTES) this.reset();
-    } else m = this.submitted.buffered <= this.submitted.direct ? 'buffered' : 'direct';
-    this.submitted[m] += bytes;
-    return m;
+  /** The cheaper mode as measured so far, if both are measured. */
+  get choice(): WriteMode | undefined {
+    const b = this.estimate('buffered');
+    const d = this.estimate('direct');
+    return b === undefined || d === undefined ? undefined : d < b * DIRECT_WEIGHT ? 'direct' : 'buffered';
+  }
+
+  private estimate(m: WriteMode): number | undefined {
+    const r = this.recent[m];
+    return r.length === 0 ? undefined : Math.min(...r);
+  }
+
+  next(): WriteMode {
+    if (!this.directOk) return 'buffered';
+    if (this.forced !== undefined) return this.forced;
+    const best = this.choice;
+    if (best === undefined) return this.alternate++ % 2 === 0 ? 'buffered' : 'direct';
+    const b = this.estimate('buffered')!;
+    const d = this.estimate('direct')!;
+    const ratio = best === 'direct' ? (b * DIRECT_WEIGHT) / d : d / (b * DIRECT_WEIGHT);
+    const every = Math.min(EXPLORE_MAX, Math.max(EXPLORE_MIN, Math.round(EXPLORE_MIN * ratio)));
+    if (++this.sinceExplore < every) return best;
+    this.sinceExplore = 0;
+    return best === 'direct' ? 'buffered' : 'direct';
   }
 
   /** A write of `bytes` in mode `m` took `ns` nanoseconds. */
   record(m: WriteMode, bytes: number, ns: number): void {
-    this.done[m] += bytes;
-    this.ns[m] += ns;
-    if (this.chosen === undefined && this.forced === undefined && this.done.buffered >= PROBE_BYTES && this.done.direct >= PROBE_BYTES) {
-      this.chosen = this.ns.direct / this.done.direct < this.ns.buffered / this.done.buffered ? 'direct' : 'buffered';
-      this.sinceChoice = 0;
-    }
-  }
-
-  /** The mode chosen by measurement, if any yet. */
-  get choice(): WriteMode | undefined {
-    return this.chosen;
-  }
-
-  private reset(): void {
-    this.chosen = undefined;
-    this.sinceChoice = 0;
-    for (const m of ['buffered', 'direct'] as const) {
-      this.submitted[m] = this.done[m] = this.ns[m] = 0;
-    }
+    if (bytes <= 0) return;
+    const r = this.recent[m];
+    r.push(ns / bytes);
+    if (r.length > WINDOW) r.shift();
   }
 }
