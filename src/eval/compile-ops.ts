@@ -19,7 +19,7 @@ import {
 } from './value.js';
 
 /** Is `name` the builtin from the base scope (not shadowed)? */
-function isBase(scope: Scope, name: string): boolean {
+export function isBase(scope: Scope, name: string): boolean {
   const r = resolve(scope, name);
   if (r.kind !== 'lexical') return false;
   let s: Scope | null = scope;

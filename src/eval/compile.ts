@@ -12,7 +12,7 @@ import { call2, callLambda, callN, callPrimOp, traceSettings } from './call.js';
 import { CatchableError, EvalError, EvalErrorCode, infiniteRecursion } from './errors.js';
 import { Scope, resolve } from './scope.js';
 import type { EvalState } from './state.js';
-import { compileBinOp, compileConcat, compileNeg, compileNot } from './compile-ops.js';
+import { compileBinOp, compileConcat, compileNeg, compileNot, isBase } from './compile-ops.js';
 import { compileLambda } from './compile-lambda.js';
 import {
   Lambda, NixAttrs, NixFloat, NixPath, PrimOp, Thunk, canReplaceCell, force, forceAttrs, forceBool, mkInt,
@@ -177,6 +177,8 @@ export class Compiler {
     const state = this.state;
     if (names.length === 1 && e.path[0]!.kind === 'static' && def === null) {
       const name = e.path[0]!.name;
+      const fixed = this.builtinSelect(e, scope, name);
+      if (fixed !== null) return fixed;
       return (env) => {
         const v = base(env);
         if (!(v instanceof NixAttrs)) throw wrongType(v, 'a set', pos);
@@ -223,6 +225,43 @@ export class Compiler {
       void state;
       return v;
     };
+  }
+
+  /**
+   * `builtins.name` with the base `builtins` (not shadowed): the set never
+   * changes after start-up, so the slot is found once, here, instead of a
+   * variable lookup and a name search per evaluation. Null when not found
+   * (the general code then reports the missing attribute).
+   */
+  private builtinSelect(e: A.Select, scope: Scope, name: string): Code | null {
+    if (e.expr.kind !== 'Var' || e.expr.name !== 'builtins' || !isBase(scope, 'builtins')) return null;
+    const b = this.state.builtins;
+    const i = b.indexOf(name);
+    if (i < 0) return null;
+    const values = b.values;
+    const pos = e.pos;
+    return () => {
+      const a = values[i]!;
+      if (!(a instanceof Thunk)) return a;
+      const r = a.code === null ? a.value : forceSelected(a, b.positions?.[i], pos, name);
+      if (canReplaceCell(r)) values[i] = r;
+      return r;
+    };
+  }
+
+  /** The primop `e` names when that is fixed at compile time: a base
+   *  variable (`toString`, `__foo`) or `builtins.foo`, not shadowed. */
+  private basePrimOp(e: A.Expr, scope: Scope): PrimOp | null {
+    let v: Lazy | undefined;
+    if (e.kind === 'Var') {
+      const r = resolve(scope, e.name);
+      if (r.kind !== 'lexical' || !isBase(scope, e.name)) return null;
+      v = this.state.baseEnv[r.index];
+    } else if (e.kind === 'Select' && e.default === undefined && e.path.length === 1 && e.path[0]!.kind === 'static'
+      && e.expr.kind === 'Var' && e.expr.name === 'builtins' && isBase(scope, 'builtins')) {
+      v = this.state.builtins.get(e.path[0]!.name);
+    }
+    return v instanceof PrimOp ? v : null;
   }
 
   private hasAttr(e: A.HasAttr, scope: Scope): Code {
@@ -366,9 +405,15 @@ export class Compiler {
   }
 
   private call(e: A.Call, scope: Scope): Code {
-    const fn = this.compile(e.fn, scope);
     const args = e.args.map((a) => this.c(a, scope).lazy);
     const pos = e.pos;
+    const prim = this.basePrimOp(e.fn, scope);
+    if (prim !== null && prim.arity === args.length) {
+      // A builtin applied to all its arguments: no lookup, no dispatch on the function.
+      if (args.length === 1) { const a0 = args[0]!; return (env) => callPrimOp(prim, [a0(env)], pos); }
+      if (args.length === 2) { const a0 = args[0]!, a1 = args[1]!; return (env) => callPrimOp(prim, [a0(env), a1(env)], pos); }
+    }
+    const fn = this.compile(e.fn, scope);
     if (args.length === 1) {
       const a0 = args[0]!;
       return (env) => {

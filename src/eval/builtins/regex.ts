@@ -181,9 +181,18 @@ interface Compiled {
 
 const cache = new Map<string, Compiled>();
 
+/** The last pattern looked up: a `match` in a loop passes the same string. */
+let lastRe: string | null = null;
+let lastCompiled: Compiled | null = null;
+
 function compile(re: string, pos: Pos | undefined): Compiled {
+  if (re === lastRe) return lastCompiled!;
   let c = cache.get(re);
-  if (c) return c;
+  if (c) {
+    lastRe = re;
+    lastCompiled = c;
+    return c;
+  }
   let t: { source: string; hasAlternation: boolean };
   try {
     t = translateERE(re);
@@ -201,6 +210,8 @@ function compile(re: string, pos: Pos | undefined): Compiled {
     throw e;
   }
   cache.set(re, c);
+  lastRe = re;
+  lastCompiled = c;
   return c;
 }
 
