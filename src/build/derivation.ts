@@ -70,15 +70,32 @@ export function parseDrvText(data: Uint8Array | string, drvPath: StorePath, stor
   };
 }
 
+/**
+ * Derivations parsed by this process, by file, with the bytes they were
+ * parsed from. One build command reads a .drv several times (what will be
+ * built, the dependency order it is printed in, the goal, the output paths
+ * printed at the end); each read still reads the file, but parses only when
+ * its bytes differ. Callers treat a `BuildDrv` as immutable (goals share them).
+ */
+const parsed = new Map<string, { data: Buffer; storeDir: string; drv: BuildDrv }>();
+/** A daemon reads many derivations: start over rather than grow without bound. */
+const MAX_PARSED = 2048;
+
 /** Read a `.drv` from the (local) store's file system. */
 export function readDerivation(storeDir: StoreDir, drvPath: StorePath, realStoreDir = storeDir.dir): BuildDrv {
-  let data: Uint8Array;
+  const file = `${realStoreDir}/${drvPath.baseName}`;
+  let data: Buffer;
   try {
-    data = readFileSync(`${realStoreDir}/${drvPath.baseName}`);
+    data = readFileSync(file);
   } catch (e) {
     throw new NixError(BuildErrorCode.E_BAD_DERIVATION, `opening derivation '${storeDir.print(drvPath)}': ${(e as Error).message}`);
   }
-  return parseDrvText(data, drvPath, storeDir);
+  const hit = parsed.get(file);
+  if (hit !== undefined && hit.storeDir === storeDir.dir && hit.data.equals(data)) return hit.drv;
+  const drv = parseDrvText(data, drvPath, storeDir);
+  if (parsed.size >= MAX_PARSED) parsed.clear();
+  parsed.set(file, { data, storeDir: storeDir.dir, drv });
+  return drv;
 }
 
 export function isFixedOutput(drv: BuildDrv): boolean {
