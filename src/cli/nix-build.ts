@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { NixError, CoreErrorCode, loadSettings, nixDirs } from '../core/index.js';
-import type { DerivedPath } from '../store/index.js';
+import type { DerivedPath, Store } from '../store/index.js';
 import { readDerivation } from '../build/index.js';
-import { baseJob, bytes, emptyEvalArgs, openStore, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
+import { baseJob, bytes, emptyEvalArgs, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
 import { addPermRoot, expandShortFlags, openBuildSession, printMissing, reportBuildError, NO_GC_ROOT_WARNING } from './progress-build.js';
@@ -88,7 +88,23 @@ interface Target {
   outputName: string;
 }
 
-async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: CliContext): Promise<Target[] | number> {
+/**
+ * The session's store, for the evaluator's writes (the .drv files): one store
+ * (one database connection, one temp-roots file) per command instead of a
+ * second one opened and closed for the evaluation. Its `close` is the session's
+ * business, so here it does nothing.
+ */
+function storeForEval(store: Store): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'close') return async (): Promise<void> => {};
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: CliContext, store: Store): Promise<Target[] | number> {
   const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
   job.mode = 'instantiate';
   job.readWrite = true;
@@ -104,7 +120,7 @@ async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: Cli
     job.inputs.push(f.fromArgs ? { kind: 'expr', text: bytes(file) } : { kind: 'file', path: file.startsWith('<') ? bytes(file) : bytes(resolve(file)) });
   }
   if (job.inputs.length === 0) return targets;
-  const res = await runEvalJobInWorker(job, { openStore: () => openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env }) });
+  const res = await runEvalJobInWorker(job, { openStore: async () => storeForEval(store) });
   // nix-instantiate's GC warning is not nix-build's.
   const stderr = res.stderr.split('\n').filter((l) => !l.startsWith(NO_GC_ROOT_WARNING)).join('\n');
   if (stderr !== '') ctx.stderr.write(Buffer.from(stderr, 'latin1'));
@@ -114,7 +130,7 @@ async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: Cli
 }
 
 async function build(session: Awaited<ReturnType<typeof openBuildSession>>, f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: CliContext): Promise<number> {
-  const targets = await evaluate(f, ea, ctx);
+  const targets = await evaluate(f, ea, ctx, session.store);
   if (typeof targets === 'number') return targets;
   const { store } = session;
   const sd = store.storeDir;
