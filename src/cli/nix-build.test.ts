@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { warmUpBuild } from './nix-build.js';
@@ -32,6 +32,13 @@ test('warmUpBuild removes the dirs of killed warm-ups, and only those', async ()
     chmodSync(join(stale, 'store', 'x'), 0o555); // read-only, as store paths are
     const keep = [`tix-warm-build-${process.ppid}-live`, 'tix-warm-build-nopid', 'other'];
     for (const k of keep) mkdirSync(join(outer, k));
+    if (process.getuid?.() === 0) {
+      // Another user's: its contents are not ours to chmod, whatever its pid.
+      const foreign = `tix-warm-build-${DEAD_PID}-foreign`;
+      mkdirSync(join(outer, foreign));
+      chownSync(join(outer, foreign), 65534, 65534);
+      keep.push(foreign);
+    }
     assert.equal(await warmUpBuild(outer), true);
     assert.deepEqual(readdirSync(outer).sort(), [...keep].sort());
   } finally {

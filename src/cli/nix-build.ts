@@ -223,15 +223,20 @@ function warmUpBase(): string {
   }
 }
 
-/** `tix-warm-build-<pid>-*` dirs of processes that no longer exist. */
+/**
+ * `tix-warm-build-<pid>-*` dirs of processes that no longer exist. Only real
+ * dirs of our own uid: those were made by mkdtemp (0700), so nobody else can
+ * have put a symlink inside for the chmods of `removeTree` to follow.
+ */
 function removeStaleWarmUps(baseDir: string): void {
   for (const e of readdirSync(baseDir)) {
     const m = e.startsWith(WARM_PREFIX) ? /^(\d+)-/.exec(e.slice(WARM_PREFIX.length)) : null;
     if (m === null || Number(m[1]) === process.pid || processExists(Number(m[1]))) continue;
     try {
-      removeTree(join(baseDir, e));
+      const st = lstatSync(join(baseDir, e));
+      if (st.isDirectory() && st.uid === process.getuid?.()) removeTree(join(baseDir, e));
     } catch {
-      // another user's, or being removed by someone else
+      // being removed by someone else
     }
   }
 }
