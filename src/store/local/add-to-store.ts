@@ -21,7 +21,7 @@
  * name (`writeFileAtomic`), which a kill at any point leaves either absent
  * or complete.
  */
-import { existsSync, lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync, fchownSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, renameSync, rmSync, chmodSync, readdirSync, openSync, writeSync, closeSync, fsyncSync, futimesSync, fchmodSync, fchownSync, statSync, readSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as nodeCrypto from 'node:crypto';
 import { NixError, CoreErrorCode } from '../../core/index.js';
@@ -271,6 +271,24 @@ export function narHashes(path: string, algos: readonly HashType[], sizeHint: nu
   return { hashes: hs.map((h) => h.finish()), narSize };
 }
 
+/**
+ * The contents of a small regular file whose size an lstat just gave:
+ * open, read that many bytes, close (readFileSync would fstat it again).
+ * As in Nix's `dumpPath`, the size is the one the stat gave (a file that
+ * grew since is cut there); one that shrank is read whole the ordinary way.
+ */
+export function readSmallFile(path: string, size: number): Uint8Array {
+  const fd = openSync(path, 'r');
+  let n = 0;
+  const buf = Buffer.allocUnsafe(size);
+  try {
+    for (let r = 1; n < size && r > 0; n += r) r = readSync(fd, buf, n, size - n, n);
+  } finally {
+    closeSync(fd);
+  }
+  return n === size ? buf : readFileSync(path);
+}
+
 /** NAR framing around a single regular file's contents (the NAR writer's bytes, precomputed). */
 function narFrame(executable: boolean): { head: Uint8Array; tail: Uint8Array } {
   const empty = serialiseNar(regularFromBytes(new Uint8Array(0), executable));
@@ -291,6 +309,8 @@ export function digestOf(algo: HashType, data: Uint8Array): Hash {
 
 /** Up to this size, a single file's NAR is put together and hashed in one call. */
 const ONE_SHOT_NAR = 64 * 1024;
+/** Room for the largest one-shot NAR (the framing is under 200 bytes). */
+const narScratch = Buffer.allocUnsafe(ONE_SHOT_NAR + 256);
 
 /**
  * The NAR of a single regular file, hashed with `algos` without building it
@@ -302,12 +322,15 @@ export function hashRegularNar(contents: Uint8Array, executable: boolean, algos:
   const padLen = (8 - (contents.length % 8)) % 8;
   const narSize = head.length + 8 + contents.length + padLen + tail.length;
   if (contents.length <= ONE_SHOT_NAR && algos.length === 1) {
-    const nar = Buffer.alloc(narSize);
+    // Put together in a reused scratch buffer (no allocation per add); only the padding needs zeroing.
+    const nar = narScratch;
     nar.set(head, 0);
     nar.writeUInt32LE(contents.length, head.length); // ≤ 64 KiB: the high word stays 0
+    nar.writeUInt32LE(0, head.length + 4);
     nar.set(contents, head.length + 8);
+    nar.fill(0, head.length + 8 + contents.length, head.length + 8 + contents.length + padLen);
     nar.set(tail, narSize - tail.length);
-    return { hashes: [digestOf(algos[0]!, nar)], narSize };
+    return { hashes: [digestOf(algos[0]!, nar.subarray(0, narSize))], narSize };
   }
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(contents.length), true);

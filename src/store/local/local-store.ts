@@ -22,7 +22,7 @@ import { TempRoots } from '../gc/temp-roots.js';
 import { StoreDb } from './db.js';
 import { drvOutputPaths, infoToRow, rowToInfo, sortPaths } from './path-info.js';
 import {
-  checkAddName, deletePath, digestOf, fixedCa, newFilesOwnedRight, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, textCa, writeNewFile, writeStreamHashed,
+  checkAddName, deletePath, digestOf, fixedCa, newFilesOwnedRight, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, readSmallFile, textCa, writeNewFile, writeStreamHashed,
 } from './add-to-store.js';
 import { copyTree } from './canonicalise.js';
 import { copyFileHashed } from './copy-hashed.js';
@@ -249,7 +249,7 @@ export class LocalStore implements Store {
     } catch {
       throw notFound(opts.fsPath);
     }
-    if (st.isFile() && st.size <= SMALL_FILE) return this.addSmallFile(opts, (st.mode & 0o100) !== 0);
+    if (st.isFile() && st.size <= SMALL_FILE) return this.addSmallFile(opts, (st.mode & 0o100) !== 0, st.size);
     const tmp = await this.makeRootedTemp();
     try {
       let caHash: Hash;
@@ -288,10 +288,10 @@ export class LocalStore implements Store {
    * A small regular file: read once into memory, hash those bytes, then root,
    * lock and write exactly them (one helper round trip per add).
    */
-  private async addSmallFile(opts: AddPathOptions, executable: boolean): Promise<ValidPathInfo> {
+  private async addSmallFile(opts: AddPathOptions, executable: boolean, size: number): Promise<ValidPathInfo> {
     let data: Uint8Array;
     try {
-      data = readFileSync(opts.fsPath);
+      data = readSmallFile(opts.fsPath, size);
     } catch {
       throw notFound(opts.fsPath);
     }
