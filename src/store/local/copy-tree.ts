@@ -3,19 +3,21 @@
  * while computing its NAR hash in the same pass (Nix 2.8 tees `dumpPath`
  * into the hash sink and `restorePath`; local-store.cc `addToStoreFromDump`).
  *
- * This thread walks the source in NAR order and reads every file straight
- * into the NAR writer's chunk buffers, hashes each chunk as it is handed
- * out, and passes the writes of large files to libuv's thread pool
- * (positioned writes, several files at once), so copying the bytes into the
- * page cache (the bulk of an add's CPU) runs beside the hashing instead of
- * after it. A chunk buffer is reused only once it is hashed and all its
- * writes are done; at most `MAX_CHUNKS` exist, so the walk never runs more
- * than that far ahead of the writers.
+ * This thread walks the source in NAR order and hashes the NAR as the
+ * formats writer hands out its chunks. Small files are written here as
+ * they are read. Large files are read in 1 MiB blocks at block-aligned
+ * offsets; each block is queued for writing through libuv's thread pool as
+ * soon as it is read (one write in flight per file, several files at once)
+ * and copied into the NAR writer's window, so the writes run beside the
+ * hashing instead of after it. Blocks go back to the pool when written; at
+ * most `MAX_BLOCKS` are in use, so the walk never runs further ahead. A
+ * block is written through the page cache or with O_DIRECT, as measured
+ * cheaper during the add (direct-io.ts).
  *
  * The copy is made canonical as it is written (as `canonicalisePathMetaData`
- * would leave it): files are created 0444/0555 and get mtime 1 through
- * their fd, symlinks through lutimes, directories 0555 and mtime 1 once
- * their contents are complete. So the add needs no second walk.
+ * would leave it): files get mode 0444/0555 and mtime 1 through their fd,
+ * symlinks mtime 1 through lutimes, directories 0555 and mtime 1 once their
+ * contents are complete. So the add needs no second walk.
  *
  * Invariant: the hash is of exactly the bytes written (a file that grows is
  * cut at the size the NAR records; one that shrinks fails the add).
@@ -57,6 +59,8 @@ interface OutFile {
   directFd: number;
   path: Buffer;
   mode: number;
+  /** Created with another mode than `mode` (owner-writable, so the O_DIRECT fd can be opened): fchmod at the end. */
+  chmod: boolean;
   /** Writes not yet done, the first one in flight: one at a time per file. */
   queue: PendingWrite[];
   /** The walk is done with it: close once the last write lands. */
@@ -191,15 +195,17 @@ class TreeCopy {
 
   private teeRegular(node: NarRegular, dst: Buffer): NarRegular {
     const mode = node.executable ? 0o555 : 0o444;
+    // A file that may get an O_DIRECT fd is opened a second time by path: it must be writable for that.
+    const createMode = node.size >= DIRECT_MIN ? 0o600 : mode;
     let fd: number;
     try {
-      fd = openSync(dst, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode);
+      fd = openSync(dst, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, createMode);
     } catch (e) {
       node.close?.();
       throw ioError('creating file', dst, e);
     }
-    this.needChmod ??= (fstatSync(fd).mode & 0o777) !== mode;
-    const out: OutFile = { fd, directFd: -1, path: dst, mode, queue: [], ended: false };
+    if (createMode === mode) this.needChmod ??= (fstatSync(fd).mode & 0o777) !== mode;
+    const out: OutFile = { fd, directFd: -1, path: dst, mode, chmod: createMode !== mode, queue: [], ended: false };
     const close = (): void => {
       node.close?.();
       if (out.ended) return;
@@ -327,7 +333,7 @@ class TreeCopy {
   private closeFile(out: OutFile): void {
     try {
       if (this.error === undefined) {
-        if (this.needChmod) fchmodSync(out.fd, out.mode);
+        if (out.chmod || this.needChmod) fchmodSync(out.fd, out.mode);
         futimesSync(out.fd, 1, 1);
       }
     } catch (e) {
