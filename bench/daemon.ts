@@ -17,7 +17,8 @@
  * decided the ratio before.
  *
  * Run: node dist/bench/daemon.js [scale]   (scale 1 = the issue's counts)
- * TIX_BENCH_ROWS=1,3 runs only those rows (1-based), e.g. while tuning one.
+ * TIX_BENCH_ROWS=1,3 runs only those rows (1-based), e.g. while tuning one;
+ * TIX_BENCH_VERBOSE=1 prints every round.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -193,6 +194,9 @@ try {
         rate[k].push(await run(side));
         cpu[k].push(((cpuOf(side.pid) - c0) * 1e6) / ops[i]!);
       }
+    }
+    if (process.env.TIX_BENCH_VERBOSE) {
+      for (const k of ['ref', 'tix'] as const) console.log(`  ${k} rounds: ops/s ${rate[k].map((x) => x.toFixed(0)).join(' ')}; µs/op ${cpu[k].map((x) => x.toFixed(0)).join(' ')}`);
     }
     const shown = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.max(...xs).toFixed(0)})`;
     const [cr, ct] = [median(cpu.ref), median(cpu.tix)];

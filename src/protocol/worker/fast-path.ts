@@ -44,11 +44,18 @@ function answerOne(b: Uint8Array, at: number, sink: SocketSink, cache: PathInfoC
 /**
  * Answer the cached QueryPathInfo requests that start `b[at…]`, stopping at
  * the first other one or when the peer stops reading: the bytes consumed.
+ * Never throws (it runs in the socket's event handler): a request whose
+ * lookup fails is left to the general loop, which reports the error.
  */
 export function answerCachedQueryPathInfos(b: Uint8Array, at: number, sink: SocketSink, cache: PathInfoCache): number {
   let n = 0;
   while (!sink.congested) {
-    const k = answerOne(b, at + n, sink, cache);
+    let k: number;
+    try {
+      k = answerOne(b, at + n, sink, cache);
+    } catch {
+      k = 0;
+    }
     if (k === 0) break;
     n += k;
   }

@@ -410,3 +410,46 @@ test('path-info cache: shared by the connections given one options object; a cha
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Write everything without reading, half-close, then read all the server sends until it closes. */
+function unreadSession(sock: string, data: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = connect(sock);
+    const got: Buffer[] = [];
+    s.pause();
+    s.on('error', reject);
+    s.on('data', (b) => got.push(b));
+    s.on('close', () => resolve(Buffer.concat(got)));
+    s.end(data, () => setTimeout(() => s.resume(), 50));
+  });
+}
+
+test('cached QueryPathInfo: a client that does not read gets every answer, in order, once it reads (back-pressure)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-proto-'));
+  const store = new MemoryStore('/nix/store');
+  const p = await store.addTextToStore('t', bytes('t'), []);
+  const other = await store.addTextToStore('u', bytes('u'), []);
+  const servers = [undefined, { stillValid: () => true }].map((pathInfoCache, i) => {
+    const sock = join(dir, `socket${i}`);
+    // Half-open: the answers to requests sent before the client's end still go out.
+    const server = createServer({ allowHalfOpen: true }, (s) => void serveConnection(s, store, { trusted: true, pathInfoCache }));
+    return { sock, server };
+  });
+  for (const s of servers) await new Promise<void>((r) => s.server.listen(s.sock, () => r()));
+  const w = hello(37);
+  // Mostly cached answers, with uncached operations in between.
+  for (let i = 0; i < 6000; i++) {
+    if (i % 1000 === 999) w.u64(Op.IsValidPath).string(store.storeDir.print(other));
+    else w.u64(Op.QueryPathInfo).string(store.storeDir.print(p));
+  }
+  const data = w.take();
+  try {
+    const plain = await unreadSession(servers[0]!.sock, data);
+    const cached = await unreadSession(servers[1]!.sock, data);
+    assert.ok(plain.length > 6000 * 100, `all answers (${plain.length} bytes)`);
+    assert.ok(Buffer.compare(cached, plain) === 0, `the same bytes (${cached.length} vs ${plain.length})`);
+  } finally {
+    for (const s of servers) await new Promise<void>((r) => s.server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

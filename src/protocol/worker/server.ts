@@ -132,12 +132,13 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
   const quick = cache === undefined ? undefined : (b: Uint8Array): number => answerCachedQueryPathInfos(b, 0, sink, cache);
   try {
     for (;;) {
+      if (sink.congested) await sink.flush();
+      if (sink.isClosed) return;
       if (cache !== undefined && reader.buffered > 0) {
         reader.skip(answerCachedQueryPathInfos(reader.window, reader.windowStart, sink, cache));
+        if (sink.congested) continue;
       }
       if (reader.buffered === 0) {
-        if (sink.congested) await sink.flush();
-        if (sink.isClosed) return;
         source.intercept = quick;
         const eof = await reader.atEof();
         source.intercept = undefined;
