@@ -38,11 +38,16 @@ export function callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value
   try {
     return p.fn(args, pos, p.state);
   } catch (e) {
-    if (e instanceof EvalError && e.pos === undefined) {
-      e.pos = pos && pos.file.path === '//builtin/derivation.nix' ? null : pos;
-    }
-    throw e;
+    throw primOpError(e, pos);
   }
+}
+
+/** An error leaving a primop called at `pos`: it gets that position if it has none. */
+export function primOpError(e: unknown, pos: Pos | undefined): unknown {
+  if (e instanceof EvalError && e.pos === undefined) {
+    e.pos = pos && pos.file.path === '//builtin/derivation.nix' ? null : pos;
+  }
+  return e;
 }
 
 /** Apply `f` to one argument. */
