@@ -11,8 +11,7 @@
  * which Nix also reads.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, closeSync, open, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { existsSync, mkdirSync, closeSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorePath } from '../formats/index.js';
 import { nativeSpawn } from './builder/posix-spawn.js';
@@ -77,18 +76,32 @@ export function writeBuildLog(logDir: string, drvPath: StorePath, log: Uint8Arra
   renameSync(tmp, dest);
 }
 
+/** Log dirs made by this process. */
+const madeDirs = new Set<string>();
+
+/** A raw fd (not a FileHandle, which would close itself again on GC); the dir is made once per process, or again when it went away. */
+function openLog(target: string, dir: string): number {
+  if (!madeDirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  try {
+    return openSync(target, 'w', 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dir, { recursive: true });
+    return openSync(target, 'w', 0o644);
+  }
+}
+
 /**
  * A log file being written while the builder runs: plain bytes at Nix's path;
  * `compressLogs` later turns a batch of them into `.bz2` with ONE `bzip2`
  * process (a process per build would cost more than many builds). Readers (ours
  * and Nix's) accept either form, and a plain log wins over an older `.bz2`.
  */
-const madeDirs = new Set<string>();
-
 export class BuildLogSink {
   private fd: number | undefined;
-  /** Chunks that arrived before the file was open. */
-  private pending: Uint8Array[] = [];
   private bytes = 0;
   readonly path: string;
   /** Turn into `.bz2` once closed (`compress-build-log`). */
@@ -100,9 +113,11 @@ export class BuildLogSink {
    */
   compressed: Promise<void> | undefined;
   /**
-   * Settles once the file is open. The directory and file are made in the
-   * thread pool, so they overlap with the builder's spawn (which blocks the
-   * main thread); the caller awaits this before it watches the builder.
+   * Settles once the file is open; rejects when it cannot be made (the caller
+   * awaits it before it watches the builder). The directory and file are made
+   * synchronously: tens of microseconds, where each of the thread pool's
+   * round trips (a recursive mkdir is several) waits for a thread to be
+   * scheduled, which on a busy machine costs milliseconds.
    */
   readonly opened: Promise<void>;
 
@@ -110,24 +125,20 @@ export class BuildLogSink {
     const [target] = logPaths(logDir, drvPath.baseName) as [string];
     const dir = join(target, '..');
     this.path = target;
-    this.opened = (async () => {
-      if (!madeDirs.has(dir)) {
-        await mkdir(dir, { recursive: true });
-        madeDirs.add(dir);
-      }
-      // A raw fd (not a FileHandle, which would close itself again on GC).
-      const fd = await new Promise<number>((resolve, reject) => open(target, 'w', 0o644, (e, f) => (e ? reject(e) : resolve(f))));
-      this.fd = fd;
-      for (const c of this.pending.splice(0)) writeFileSync(fd, c);
-    })();
-    // Reported by whoever awaits `opened`; never an unhandled rejection.
-    this.opened.catch(() => {});
+    try {
+      this.fd = openLog(target, dir);
+      this.opened = Promise.resolve();
+    } catch (e) {
+      this.opened = Promise.reject(e);
+      // Reported by whoever awaits `opened`; never an unhandled rejection.
+      this.opened.catch(() => {});
+    }
   }
 
+  /** Output of a builder whose log could not be opened is dropped (that build is being stopped). */
   write(chunk: Uint8Array): void {
     this.bytes += chunk.length;
-    if (this.fd === undefined) this.pending.push(Buffer.from(chunk));
-    else writeFileSync(this.fd, chunk);
+    if (this.fd !== undefined) writeFileSync(this.fd, chunk);
   }
 
   async close(): Promise<void> {
@@ -143,7 +154,12 @@ export class BuildLogSink {
       // What bzip2 would make of it, written into the open file, which then takes the .bz2 name.
       writeFileSync(fd, EMPTY_BZ2);
       closeSync(fd);
-      this.compressed = rename(this.path, this.path + '.bz2').catch(() => {});
+      try {
+        renameSync(this.path, this.path + '.bz2');
+      } catch {
+        // the plain log stays, which readers accept
+      }
+      this.compressed = Promise.resolve();
       return;
     }
     closeSync(fd);
