@@ -18,7 +18,7 @@
  *
  * Run: node dist/bench/daemon.js [scale]   (scale 1 = the issue's counts)
  * TIX_BENCH_ROWS=1,3 runs only those rows (1-based), e.g. while tuning one;
- * TIX_BENCH_VERBOSE=1 prints every round.
+ * TIX_BENCH_VERBOSE=1 prints every round, with user/system CPU per operation.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -121,6 +121,27 @@ function cpuOf(pid: number): number {
 }
 const TICKS = 100;
 
+/**
+ * User and system CPU seconds of a daemon and its children, live and reaped
+ * (10 ms ticks: only meaningful over a row's whole round). Shows which side
+ * of the kernel boundary a difference is on.
+ */
+function userSysOf(pid: number): [number, number] {
+  let us: [number, number] = [0, 0];
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    us = [(Number(f[11]) + Number(f[13])) / TICKS, (Number(f[12]) + Number(f[14])) / TICKS];
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    for (const k of kids) {
+      const [u, s] = userSysOf(Number(k));
+      us = [us[0] + u, us[1] + s];
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return us;
+}
+
 const BENCHES: [string, (s: Side) => Promise<number>][] = [
   [`QueryPathInfo ×${N_QPI} (one connection)`, async (s) => {
     const t = await timeIt(async () => {
@@ -186,17 +207,21 @@ try {
     if (ROWS !== undefined && !ROWS.includes(i + 1)) continue;
     const rate = { ref: [] as number[], tix: [] as number[] };
     const cpu = { ref: [] as number[], tix: [] as number[] };
+    const userSys = { ref: [] as string[], tix: [] as string[] };
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? ([['ref', ref], ['tix', tix]] as const) : ([['tix', tix], ['ref', ref]] as const);
       for (const [k, side] of order) {
         spawnSync('sync');
         const c0 = cpuOf(side.pid);
+        const us0 = userSysOf(side.pid);
         rate[k].push(await run(side));
         cpu[k].push(((cpuOf(side.pid) - c0) * 1e6) / ops[i]!);
+        const us1 = userSysOf(side.pid);
+        userSys[k].push(`${(((us1[0] - us0[0]) * 1e6) / ops[i]!).toFixed(0)}/${(((us1[1] - us0[1]) * 1e6) / ops[i]!).toFixed(0)}`);
       }
     }
     if (process.env.TIX_BENCH_VERBOSE) {
-      for (const k of ['ref', 'tix'] as const) console.log(`  ${k} rounds: ops/s ${rate[k].map((x) => x.toFixed(0)).join(' ')}; µs/op ${cpu[k].map((x) => x.toFixed(0)).join(' ')}`);
+      for (const k of ['ref', 'tix'] as const) console.log(`  ${k} rounds: ops/s ${rate[k].map((x) => x.toFixed(0)).join(' ')}; µs/op ${cpu[k].map((x) => x.toFixed(0)).join(' ')}; user/sys µs/op ${userSys[k].join(' ')}`);
     }
     const shown = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.max(...xs).toFixed(0)})`;
     const [cr, ct] = [median(cpu.ref), median(cpu.tix)];
