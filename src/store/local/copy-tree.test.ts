@@ -73,6 +73,10 @@ for (const mode of [undefined, 'buffered', 'direct'] as const) {
     assert.equal(got.hash.base32, want.hash.base32);
     assert.equal(got.narSize, want.narSize);
     assertCanonicalCopy(src, join(dir, 'copy'));
+    // Blocks of the files from 1 MiB (the tail of a 1 MiB + 4097 file's last 4 KiB goes buffered either way).
+    if (mode === 'buffered') assert.equal(got.written.direct, 0);
+    if (mode === 'direct' && got.written.direct === 0) process.stderr.write(`# no O_DIRECT on ${tmpdir()}: written buffered\n`);
+    if (mode === 'direct' && got.written.direct > 0) assert.ok(got.written.direct >= 5 << 20, `${got.written.direct} bytes direct`);
     // A single large file and a single symlink as the top object.
     const one = join(src, 'sub', `f${SIZES.length - 1}`);
     const r = await copyTreeHashed(one, join(dir, 'one'), { writeMode: mode as WriteMode | undefined });

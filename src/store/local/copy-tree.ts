@@ -71,11 +71,15 @@ const SLASH = Buffer.from('/');
 
 /**
  * Copy `src` to `dst` (which must not exist), with canonical metadata, and
- * return the copy's NAR hash (sha256) and size. `writeMode` forces how
- * large files are written (tests); by default it is measured (direct-io.ts).
+ * return the copy's NAR hash (sha256) and size, and how many bytes of
+ * large files were written each way. `writeMode` forces that way (tests);
+ * by default it is measured (direct-io.ts).
  */
-export async function copyTreeHashed(src: string, dst: string, opts: { writeMode?: WriteMode } = {}): Promise<PathHash> {
-  const c = new TreeCopy(new WriteChooser(opts.writeMode));
+export async function copyTreeHashed(
+  src: string, dst: string, opts: { writeMode?: WriteMode } = {},
+): Promise<PathHash & { written: Record<WriteMode, number> }> {
+  const chooser = new WriteChooser(opts.writeMode);
+  const c = new TreeCopy(chooser);
   const h = createHash('sha256');
   let narSize = 0;
   try {
@@ -94,7 +98,7 @@ export async function copyTreeHashed(src: string, dst: string, opts: { writeMode
   } finally {
     c.giveBackBlocks();
   }
-  return { hash: new Hash('sha256', new Uint8Array(h.digest())), narSize };
+  return { hash: new Hash('sha256', new Uint8Array(h.digest())), narSize, written: chooser.written };
 }
 
 class TreeCopy {

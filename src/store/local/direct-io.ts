@@ -58,14 +58,18 @@ const WINDOW = 6;
  * O_DIRECT is kept while it takes less than this many times as long per
  * byte: its time is mostly waiting for the device, while a buffered write's
  * time is CPU (the copy into new page-cache pages) taken from the hashing
- * and other writes. Measured on this project's 2-core VM: single writes of
- * both modes took about the same time, yet a whole add with only O_DIRECT
- * took half as long as one with half its blocks buffered.
+ * and other writes; and the writes run beside the hashing, so a direct
+ * write only slows the add once the device falls behind the hash (~2 GB/s).
+ * Measured on this project's 2-core VM: single writes of both modes took
+ * about the same time, yet an add with only O_DIRECT took half as long as
+ * one with half its blocks buffered, and with a weight of 2 a fifth to a
+ * third of the blocks still went buffered. A SATA SSD or a spinning disk
+ * (O_DIRECT 7 to 30 times slower per byte) stays buffered.
  */
-const DIRECT_WEIGHT = 2;
+const DIRECT_WEIGHT = 3;
 /** Fewest and most blocks between two written the other way (to keep its estimate current). */
-const EXPLORE_MIN = 8;
-const EXPLORE_MAX = 256;
+const EXPLORE_MIN = 16;
+const EXPLORE_MAX = 512;
 
 /**
  * Picks the write mode for each block of an add from the time per byte of
@@ -85,6 +89,8 @@ export class WriteChooser {
   private alternate = 0;
   /** False once O_DIRECT failed here (file system without it, alignment refused). */
   directOk = true;
+  /** Bytes written each way (for tests and measurements). */
+  readonly written: Record<WriteMode, number> = { buffered: 0, direct: 0 };
 
   /** `forced`: always this mode (tests), direct still only where it works. */
   constructor(private readonly forced?: WriteMode) {}
@@ -118,6 +124,7 @@ export class WriteChooser {
   /** A write of `bytes` in mode `m` took `ns` nanoseconds. */
   record(m: WriteMode, bytes: number, ns: number): void {
     if (bytes <= 0) return;
+    this.written[m] += bytes;
     const r = this.recent[m];
     r.push(ns / bytes);
     if (r.length > WINDOW) r.shift();
