@@ -187,6 +187,15 @@ export function compileConcat(c: Compiler, e: A.Concat, scope: Scope): Code {
   const n = parts.length;
   if (n === 2) {
     const p0 = parts[0]!.code, p1 = parts[1]!.code;
+    const first = e.parts[0]!;
+    if (first.kind === 'Str') {
+      // "lit${e}": no call for the literal.
+      const a = first.value;
+      return (env) => {
+        const b = p1(env);
+        return typeof b === 'string' ? a + b : concatRest(state, env, parts, a, 1, b);
+      };
+    }
     return (env) => {
       const a = p0(env);
       if (typeof a !== 'string') return concatStrings(state, env, parts, true, [a], 1);

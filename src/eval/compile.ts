@@ -111,11 +111,23 @@ export class Compiler {
       };
     }
     // A slot of a rec/let frame under construction is still empty: delay
-    // the lookup (Nix's ExprVar::maybeThunk does the same).
-    const lazy: LazyCode = (env) => {
-      const v = slot(env);
-      return v !== undefined ? v : new Thunk(code, env);
-    };
+    // the lookup (Nix's ExprVar::maybeThunk does the same). The common
+    // depths read the slot inline (a call is dear in the cold tiers).
+    let lazy: LazyCode;
+    switch (depth) {
+      case 0: lazy = (env) => {
+        const v = env[index];
+        return v !== undefined ? v : new Thunk(code, env);
+      }; break;
+      case 1: lazy = (env) => {
+        const v = env[0][index];
+        return v !== undefined ? v : new Thunk(code, env);
+      }; break;
+      default: lazy = (env) => {
+        const v = slot(env);
+        return v !== undefined ? v : new Thunk(code, env);
+      };
+    }
     return { code, lazy };
   }
 
