@@ -196,7 +196,11 @@ function median(xs: number[]): number {
 }
 
 const ref = await setUp('ref');
-const tix = await setUp('tix');
+// A failed start of the second daemon must not leave the first running.
+const tix = await setUp('tix').catch(async (e: unknown) => {
+  await ref.stop();
+  throw e;
+});
 try {
   console.log(
     'benchmark'.padEnd(58), 'ref ops/s'.padStart(16), 'tix ops/s'.padStart(16), 'tix/ref'.padStart(8),
