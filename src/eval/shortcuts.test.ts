@@ -1,7 +1,8 @@
 /**
  * Shortcuts give what Nix 2.8.0 gives (expected outputs from
  * `nix-instantiate --eval [--strict]`): `builtins.x` and base primop calls
- * fixed at compile time, the regex cache, and list elements that stay
+ * fixed at compile time, the regex cache, lambda predicates of
+ * filter/any/all entered directly, and list elements that stay
  * thunks (no eager evaluation of cheap element expressions: non-strict
  * printing, `--json` and `trace` would show the difference).
  */
@@ -49,6 +50,15 @@ const CASES: Array<[string, string, boolean, string]> = [
   ['regex cache', '[ (builtins.match "a(b)" "ab") (builtins.match "a(c)" "ac") (builtins.match "a(b)" "ab") ]', true,
     '[ [ "b" ] [ "c" ] [ "b" ] ]'],
   ['regex error', 'builtins.match "(" "x"', true, "error: invalid regular expression '('"],
+  ['filter lambda', 'builtins.filter (x: x > 1) [ 1 2 3 ]', true, '[ 2 3 ]'],
+  ['filter primop', 'builtins.filter builtins.isInt [ 1 "a" 2 ]', true, '[ 1 2 ]'],
+  ['filter non-bool', 'builtins.filter (x: 1) [ 1 ]', true, 'error: value is an integer while a Boolean was expected'],
+  ['filter lazy elements', 'builtins.length (builtins.filter (x: true) [ (throw "no") ])', true, '1'],
+  ['any', 'builtins.any (x: x == 2) [ 1 2 (throw "no") ]', true, 'true'],
+  ['any non-bool', 'builtins.any (x: "a") [ 1 ]', true, 'error: value is a string while a Boolean was expected'],
+  ['all', 'builtins.all (x: x < 3) [ 1 2 ]', true, 'true'],
+  ['all stops', 'builtins.all (x: x) [ false (throw "no") ]', true, 'false'],
+  ['all non-bool', 'builtins.all (x: x) [ true 1 ]', true, 'error: value is an integer while a Boolean was expected'],
 ];
 
 for (const [name, expr, strict, expected] of CASES) {

@@ -6,7 +6,7 @@
  * the comparator once per comparison).
  */
 import type { Pos } from '../ast.js';
-import { call1, call2, callN } from '../call.js';
+import { call1, call2, callN, traceSettings } from '../call.js';
 import { add } from '../arith.js';
 import { eqLazy, lessThan } from '../compare.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
@@ -84,9 +84,13 @@ export function register(r: BuiltinRegistry): void {
     const fn = forceFn(f!, pos);
     const xs = forceList(l!, pos);
     const out: Lazy[] = [];
+    // A lambda predicate is entered directly (callLambda inlined, as in `call`).
+    // 2.8 calls it without a position (no call-site frame, formals errors unplaced).
+    const lam = fn instanceof Lambda && !traceSettings.showTrace ? fn : null;
     for (let i = 0; i < xs.length; i++) {
       const x = xs[i]!;
-      if (forceBool(call1(fn, x, pos), pos)) out.push(x);
+      const r = lam !== null ? lam.info.body(lam.info.enter(lam.env, x, undefined, lam)) : call1(fn, x, undefined);
+      if (r === true || (r !== false && forceBool(r, pos))) out.push(x);
     }
     return out.length === xs.length ? xs : out;
   });
@@ -143,13 +147,23 @@ export function register(r: BuiltinRegistry): void {
   r.add('any', 2, (args, pos) => { const f = args[0], l = args[1];
     const fn = forceFn(f!, pos);
     const xs = forceList(l!, pos);
-    for (let i = 0; i < xs.length; i++) if (forceBool(call1(fn, xs[i]!, pos), pos)) return true;
+    const lam = fn instanceof Lambda && !traceSettings.showTrace ? fn : null;
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i]!;
+      const r = lam !== null ? lam.info.body(lam.info.enter(lam.env, x, pos, lam)) : call1(fn, x, pos);
+      if (r === true || (r !== false && forceBool(r, pos))) return true;
+    }
     return false;
   });
   r.add('all', 2, (args, pos) => { const f = args[0], l = args[1];
     const fn = forceFn(f!, pos);
     const xs = forceList(l!, pos);
-    for (let i = 0; i < xs.length; i++) if (!forceBool(call1(fn, xs[i]!, pos), pos)) return false;
+    const lam = fn instanceof Lambda && !traceSettings.showTrace ? fn : null;
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i]!;
+      const r = lam !== null ? lam.info.body(lam.info.enter(lam.env, x, pos, lam)) : call1(fn, x, pos);
+      if (r === false || (r !== true && !forceBool(r, pos))) return false;
+    }
     return true;
   });
   r.add('sort', 2, (args, pos) => { const f = args[0], l = args[1];
