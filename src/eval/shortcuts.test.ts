@@ -59,6 +59,11 @@ const CASES: Array<[string, string, boolean, string]> = [
   ['all', 'builtins.all (x: x < 3) [ 1 2 ]', true, 'true'],
   ['all stops', 'builtins.all (x: x) [ false (throw "no") ]', true, 'false'],
   ['all non-bool', 'builtins.all (x: x) [ true 1 ]', true, 'error: value is an integer while a Boolean was expected'],
+  ["foldl' lambda", "builtins.foldl' (a: b: a ++ [ b ]) [ ] [ 1 2 ]", true, '[ 1 2 ]'],
+  ["foldl' formals", "builtins.foldl' (a: { y }: y) 0 [ { y = 3; } ]", true, '3'],
+  ["foldl' one arg", "builtins.foldl' (a: a) 0 [ 1 ]", true, 'error: attempt to call something which is not a function but an integer'],
+  ['match subject first forced after pattern', 'builtins.match "(" (throw "x")', true, "error: invalid regular expression '('"],
+  ['match subject path', 'builtins.match "a" ./x', true, 'error: value is a path while a string was expected'],
 ];
 
 for (const [name, expr, strict, expected] of CASES) {

@@ -116,7 +116,13 @@ export function register(r: BuiltinRegistry): void {
     const fn = forceFn(f!, pos);
     let acc: Lazy = nul!;
     if (fn instanceof Lambda) {
-      for (let i = 0; i < xs.length; i++) acc = call2(fn, acc, xs[i]!, pos);
+      const info = fn.info, inner = info.inner;
+      if (inner !== null && !traceSettings.showTrace) {
+        // `a: b: …` entered directly (call2 inlined: this call site sees one lambda).
+        for (let i = 0; i < xs.length; i++) acc = inner.body(inner.enter(info.enter(fn.env, acc, pos, fn), xs[i]!, pos, fn));
+      } else {
+        for (let i = 0; i < xs.length; i++) acc = call2(fn, acc, xs[i]!, pos);
+      }
     } else if (fn instanceof PrimOp && fn.name === 'add') {
       // `foldl' add`: 2.8's prim_add on the forced operands, no argument array.
       for (let i = 0; i < xs.length; i++) acc = add(force(acc), force(xs[i]!), pos);

@@ -14,7 +14,7 @@
  * `aaa` gives `["aaa"]`, 2.8 gives `[""]`).
  */
 import { EvalError, EvalErrorCode } from '../errors.js';
-import { forceStrNoCtx, forceStringValue, strOf, type Lazy, type Value } from '../value.js';
+import { Thunk, forceStrNoCtx, forceStringValue, strOf, type Lazy, type Value } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
 import type { Pos } from '../ast.js';
 
@@ -278,8 +278,13 @@ export function regexSplit(re: string, s: string, pos?: Pos): Value[] {
 
 export function register(r: BuiltinRegistry): void {
   r.add('match', 2, (args: Lazy[], pos) => {
-    const c = compile(forceStrNoCtx(args[0]!, pos), pos);
-    const m = c.whole.exec(strOf(forceStringValue(args[1]!, pos)));
+    // Plain strings (the usual literal pattern, a forced subject) are taken
+    // without the force helpers: calls are dear in the cold tiers.
+    const a0 = args[0]!;
+    const c = compile(typeof a0 === 'string' ? a0 : forceStrNoCtx(a0, pos), pos);
+    const l1 = args[1]!;
+    const a1 = l1 instanceof Thunk ? l1.force() : l1;
+    const m = c.whole.exec(typeof a1 === 'string' ? a1 : strOf(forceStringValue(a1, pos)));
     return m ? groupsOf(m) : null;
   });
   r.add('split', 2, (args: Lazy[], pos) => {

@@ -9,7 +9,7 @@ import { coerceToString } from '../coerce.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import { baseNameOf, dirOf } from '../paths.js';
 import {
-  NixPath, force, forceInt, forceList, forceStr, forceStringValue, intToNumber, strOf, ctxOf,
+  NixPath, Thunk, force, forceInt, forceList, forceStr, forceStringValue, intToNumber, strOf, ctxOf,
   type Lazy,
 } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
@@ -26,7 +26,7 @@ export function hashHex(algo: string, data: string, pos?: import('../ast.js').Po
 
 export function register(r: BuiltinRegistry): void {
   r.add('toString', 1, (args, pos, state) => { const v = args[0];
-    const x = force(v!);
+    const x = v instanceof Thunk ? v.force() : v!;
     if (typeof x === 'string') return x;
     if (typeof x === 'number') return String(x);
     const ctx = new Set<string>();
