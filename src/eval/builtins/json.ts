@@ -163,8 +163,9 @@ export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: P
 
 function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
   if (lz instanceof Thunk) {
-    if (!strict && !lz.evaluated) throw new EvalError(EvalErrorCode.E_TYPE, 'cannot convert a thunk to JSON', pos);
-    lz = force(lz);
+    if (lz.code === null) lz = lz.value as Value;
+    else if (!strict) throw new EvalError(EvalErrorCode.E_TYPE, 'cannot convert a thunk to JSON', pos);
+    else lz = lz.force();
   }
   const v: Value = lz;
   switch (typeof v) {
@@ -215,8 +216,9 @@ function writeList(state: EvalState, v: Lazy[], ctx: Set<string>, pos: Pos | und
   try {
     for (let i = 0; i < v.length; i++) {
       if (i > 0) out.byte(44);
-      write(state, v[i]!, ctx, pos, out, strict);
-      slot(v, i);
+      const x = v[i]!;
+      write(state, x, ctx, pos, out, strict);
+      if (x instanceof Thunk) slot(v, i);
     }
   } finally {
     out.byte(93);
@@ -237,8 +239,9 @@ function writeAttrs(state: EvalState, v: NixAttrs, ctx: Set<string>, pos: Pos | 
       if (i > 0) out.byte(44);
       out.str(names[i]!);
       out.byte(58);
-      write(state, values[i]!, ctx, positions?.[i] ?? pos, out, strict);
-      slot(values, i);
+      const x = values[i]!;
+      write(state, x, ctx, positions?.[i] ?? pos, out, strict);
+      if (x instanceof Thunk) slot(values, i);
     }
   } finally {
     out.byte(125);
@@ -359,7 +362,7 @@ class JsonParser {
 
   private object(): Value {
     this.i++;
-    this.ws();
+    if (this.s.charCodeAt(this.i) <= 32) this.ws();
     if (this.s[this.i] === '}') { this.i++; return new NixAttrs(); }
     // Keys usually arrive sorted and unique: keep them in order and share one
     // `names` array between objects of the same shape (a trie of key runs);
@@ -373,10 +376,10 @@ class JsonParser {
       for (;;) {
         if (this.s.charCodeAt(this.i) !== 34) this.unexpected('object key', 'string literal');
         const k = this.key(node);
-        this.ws();
+        if (this.s.charCodeAt(this.i) <= 32) this.ws();
         if (this.s.charCodeAt(this.i) !== 58) this.unexpected('object separator', "':'");
         this.i++;
-        this.ws();
+        if (this.s.charCodeAt(this.i) <= 32) this.ws();
         const v = this.value('value');
         const top = this.top;
         if (m !== null) m.set(k, v);
@@ -390,9 +393,9 @@ class JsonParser {
           for (let j = base; j < top; j++) m.set(ks[j]!, vs[j]!);
           m.set(k, v);
         }
-        this.ws();
+        if (this.s.charCodeAt(this.i) <= 32) this.ws();
         const c = this.s.charCodeAt(this.i);
-        if (c === 44) { this.i++; this.ws(); continue; }
+        if (c === 44) { this.i++; if (this.s.charCodeAt(this.i) <= 32) this.ws(); continue; }
         if (c === 125) {
           this.i++;
           if (m !== null) return NixAttrs.fromMap(m);
@@ -431,13 +434,13 @@ class JsonParser {
   private array(): Value {
     this.i++;
     const out: Value[] = [];
-    this.ws();
+    if (this.s.charCodeAt(this.i) <= 32) this.ws();
     if (this.s[this.i] === ']') { this.i++; return out; }
     for (;;) {
       out.push(this.value('value'));
-      this.ws();
+      if (this.s.charCodeAt(this.i) <= 32) this.ws();
       const c = this.s.charCodeAt(this.i);
-      if (c === 44) { this.i++; this.ws(); continue; }
+      if (c === 44) { this.i++; if (this.s.charCodeAt(this.i) <= 32) this.ws(); continue; }
       if (c === 93) { this.i++; return out; }
       this.unexpected('array', "']'");
     }

@@ -12,7 +12,7 @@ import {
 
 // Like 2.8's mkApp for map/genList elements: no call-site position.
 const APPLY1: ThunkCode = (f, self) => {
-  const fn = f instanceof Thunk ? f.force() : f;
+  const fn = f instanceof Thunk ? (f.code === null ? f.value : f.force()) : f;
   if (fn instanceof Lambda && !traceSettings.showTrace) {
     // Inlined callLambda: map/genList elements are the hottest applications.
     const info = fn.info;
