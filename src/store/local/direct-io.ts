@@ -67,6 +67,8 @@ const WINDOW = 6;
  * (O_DIRECT 7 to 30 times slower per byte) stays buffered.
  */
 const DIRECT_WEIGHT = 3;
+/** Writes smaller than this are not measured. */
+const MEASURED_MIN = 64 * 1024;
 /** Fewest and most blocks between two written the other way (to keep its estimate current). */
 const EXPLORE_MIN = 16;
 const EXPLORE_MAX = 512;
@@ -76,12 +78,12 @@ const EXPLORE_MAX = 512;
  * recent completed writes of both modes: the least of the last `WINDOW`,
  * since waiting for a CPU on a busy machine only ever adds to a write's
  * time (measured: single 1 MiB writes of either mode took 5 to 150 ns per
- * byte at load 5; their minima were steady). Until both have a measurement the modes alternate; after that
- * the cheaper one is used, and now and then a block goes the other way so a
- * change of conditions (dirty-page throttling, another process's load, the
- * host's disk) is noticed. That happens less often the more the two differ,
- * so a mode that is much worse (e.g. O_DIRECT to a spinning disk) is rarely
- * paid for.
+ * byte at load 5; their minima were steady). Until both have a measurement
+ * the modes alternate; after that the cheaper one is used, and now and then
+ * a block goes the other way so a change of conditions (dirty-page
+ * throttling, another process's load, the host's disk) is noticed. That
+ * happens less often the more the two differ, so a mode that is much worse
+ * (e.g. O_DIRECT to a spinning disk) is rarely paid for.
  */
 export class WriteChooser {
   private readonly recent: Record<WriteMode, number[]> = { buffered: [], direct: [] };
@@ -125,6 +127,8 @@ export class WriteChooser {
   record(m: WriteMode, bytes: number, ns: number): void {
     if (bytes <= 0) return;
     this.written[m] += bytes;
+    // Small writes (a file's last partial 4 KiB) are mostly fixed cost: they say little per byte.
+    if (bytes < MEASURED_MIN) return;
     const r = this.recent[m];
     r.push(ns / bytes);
     if (r.length > WINDOW) r.shift();
