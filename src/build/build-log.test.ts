@@ -10,28 +10,34 @@ const sd = new StoreDir('/nix/store');
 const drv = sd.parse(`/nix/store/${'a'.repeat(32)}-t.drv`);
 const logFile = (logDir: string): string => join(logDir, 'drvs', 'aa', `${'a'.repeat(30)}-t.drv`);
 
-test('BuildLogSink: the log is open once constructed, in dirs it made, and again after they were removed', async () => {
+test('BuildLogSink: output before and after open lands in the log, in dirs it made, made again after they were removed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tix-log-test-'));
   try {
-    const cases: [string, Uint8Array[]][] = [['first', [Buffer.from('a\n'), Buffer.from('b')]], ['dirs removed meanwhile', [Buffer.from('c\n')]]];
-    for (const [name, chunks] of cases) {
+    const cases: [string, Uint8Array[], Uint8Array[]][] = [
+      ['first', [Buffer.from('early\n')], [Buffer.from('a\n'), Buffer.from('b')]],
+      ['dirs removed meanwhile', [], [Buffer.from('c\n')]],
+    ];
+    for (const [name, before, after] of cases) {
       rmSync(join(dir, 'drvs'), { recursive: true, force: true });
       const sink = new BuildLogSink(dir, drv);
-      await sink.opened;
-      for (const c of chunks) sink.write(c);
+      assert.equal(existsSync(logFile(dir)), false, `${name}: nothing on disk before open`);
+      for (const c of before) sink.write(c);
+      sink.open();
+      for (const c of after) sink.write(c);
       await sink.close();
-      assert.equal(readFileSync(logFile(dir), 'latin1'), Buffer.concat(chunks).toString('latin1'), name);
+      assert.equal(readFileSync(logFile(dir), 'latin1'), Buffer.concat([...before, ...after]).toString('latin1'), name);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('BuildLogSink: an empty compressed log becomes the .bz2 of nothing; an unopenable one rejects `opened`', async () => {
+test('BuildLogSink: an empty compressed log becomes the .bz2 of nothing; an unopenable one throws at open', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tix-log-test-'));
   try {
     const sink = new BuildLogSink(dir, drv);
     sink.compress = true;
+    sink.open();
     await sink.close();
     await sink.compressed;
     assert.equal(existsSync(logFile(dir)), false);
@@ -39,7 +45,7 @@ test('BuildLogSink: an empty compressed log becomes the .bz2 of nothing; an unop
     const blocked = join(dir, 'file');
     writeFileSync(blocked, '');
     const bad = new BuildLogSink(blocked, drv);
-    await assert.rejects(bad.opened);
+    assert.throws(() => bad.open());
     bad.write(Buffer.from('dropped'));
     await bad.close();
   } finally {

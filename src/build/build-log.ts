@@ -102,6 +102,8 @@ function openLog(target: string, dir: string): number {
  */
 export class BuildLogSink {
   private fd: number | undefined;
+  /** Output that arrived before `open`. */
+  private pending: Uint8Array[] | undefined = [];
   private bytes = 0;
   readonly path: string;
   /** Turn into `.bz2` once closed (`compress-build-log`). */
@@ -112,41 +114,35 @@ export class BuildLogSink {
    * the plain log to `compressLogs`.
    */
   compressed: Promise<void> | undefined;
-  /**
-   * Settles once the file is open; rejects when it cannot be made (the caller
-   * awaits it before it watches the builder). The directory and file are made
-   * synchronously: tens of microseconds, where each of the thread pool's
-   * round trips (a recursive mkdir is several) waits for a thread to be
-   * scheduled, which on a busy machine costs milliseconds.
-   */
-  readonly opened: Promise<void>;
 
   constructor(logDir: string, drvPath: StorePath) {
-    const [target] = logPaths(logDir, drvPath.baseName) as [string];
-    const dir = join(target, '..');
-    this.path = target;
-    try {
-      this.fd = openLog(target, dir);
-      this.opened = Promise.resolve();
-    } catch (e) {
-      this.opened = Promise.reject(e);
-      // Reported by whoever awaits `opened`; never an unhandled rejection.
-      this.opened.catch(() => {});
-    }
+    [this.path] = logPaths(logDir, drvPath.baseName) as [string];
+  }
+
+  /**
+   * Make the dir and the file; throws when they cannot be made. The caller
+   * opens it just after starting the builder, which runs meanwhile: the
+   * directory operations (in a fresh store a recursive mkdir, which waits for
+   * the file system's journal after the database's fsyncs) overlap with the
+   * builder instead of delaying its start, and no thread-pool round trip
+   * (each waits for a pool thread to be scheduled) is needed.
+   */
+  open(): void {
+    const pending = this.pending ?? [];
+    this.pending = undefined;
+    this.fd = openLog(this.path, join(this.path, '..'));
+    for (const c of pending) writeFileSync(this.fd, c);
   }
 
   /** Output of a builder whose log could not be opened is dropped (that build is being stopped). */
   write(chunk: Uint8Array): void {
     this.bytes += chunk.length;
     if (this.fd !== undefined) writeFileSync(this.fd, chunk);
+    else this.pending?.push(Buffer.from(chunk));
   }
 
   async close(): Promise<void> {
-    try {
-      await this.opened;
-    } catch {
-      return;
-    }
+    this.pending = undefined;
     const fd = this.fd;
     this.fd = undefined;
     if (fd === undefined) return;

@@ -257,7 +257,7 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
     });
     if (logSink) {
       try {
-        await logSink.opened;
+        logSink.open();
       } catch (e) {
         // No log file, no build (Nix opens it before it starts the builder).
         proc.kill();
