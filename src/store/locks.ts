@@ -13,7 +13,7 @@
  * Path locks follow Nix's stale-lock protocol: after locking, a non-empty
  * file means its previous holder deleted it (and wrote `d`), so we retry.
  */
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { NixError } from '../core/index.js';
 import { StoreErrorCode } from './errors.js';
 import { EINTR, EWOULDBLOCK, loadLibc } from './libc.js';
@@ -37,18 +37,25 @@ function flockNB(fd: number, op: number, what: string): boolean {
   }
 }
 
+/** `a+`, as numbers (no flag string to parse per lock). */
+const LOCK_OPEN_FLAGS = fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_APPEND;
+
 function openLockFile(path: string): number {
   try {
-    return openSync(path, 'a+', 0o600);
+    return openSync(path, LOCK_OPEN_FLAGS, 0o600);
   } catch (e) {
     throw new NixError(StoreErrorCode.E_LOCK, `opening lock file '${path}': ${(e as Error).message}`, { cause: e });
   }
 }
 
+/** Write all of `s` (UTF-8): the string itself first (no Buffer made), the rest after a short write. */
 function writeAll(fd: number, s: string): void {
+  const n = writeSync(fd, s);
+  if (n === s.length && !NON_ASCII.test(s)) return;
   const b = Buffer.from(s, 'utf8');
-  for (let off = 0; off < b.length;) off += writeSync(fd, b, off, b.length - off);
+  for (let off = n; off < b.length;) off += writeSync(fd, b, off, b.length - off);
 }
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Kept for callers of the former helper protocol: nothing is held back any more. */
 export function flushLocks(): void {}

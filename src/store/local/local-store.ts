@@ -442,7 +442,7 @@ export class LocalStore implements Store {
     const printed = this.print(info.path);
     const selfRefOk = info.references.filter((r) => !r.equals(info.path));
     this.checkRefsValid(printed, selfRefOk);
-    await this.addTempRoot(info.path);
+    await this.tempRoots.add(printed);
     // As for small adds, a path absent on disk is not valid (no database read).
     if (!opts.repair && existsSync(printed) && this.db.isValid(printed)) {
       // Consume the NAR anyway, as Nix does, so a stream of several stays in step.
@@ -451,8 +451,11 @@ export class LocalStore implements Store {
       return;
     }
     const tmp = makeTempPath(this.storeDir, info.path.hashPart);
+    // Until the NAR turns out to be one small file kept in memory, `tmp` may exist.
+    let onDisk = true;
     try {
       const r = await restoreNarHashed(tmp, nar, 'sha256', { inMemoryMax: SMALL_FILE });
+      if (r.inMemory !== undefined) onDisk = false;
       if (!r.narHash.equals(info.narHash)) {
         throw new NixError(
           StoreErrorCode.E_NAR_HASH_MISMATCH,
@@ -478,7 +481,7 @@ export class LocalStore implements Store {
         locks.unlockSync();
       }
     } finally {
-      deletePath(tmp);
+      if (onDisk) deletePath(tmp);
     }
   }
 

@@ -41,7 +41,7 @@ export async function restoreNarHashed(
 ): Promise<RestoredNar> {
   const algos: HashType[] = caAlgo === 'sha256' ? ['sha256'] : ['sha256', caAlgo];
   const hasher = new NarHasher(algos);
-  const restore = new CanonicalRestore(Buffer.from(target, 'utf8'), opts.inMemoryMax ?? -1);
+  const restore = new CanonicalRestore(target, opts.inMemoryMax ?? -1);
   const v = new HashingVisitor(hasher, restore);
   try {
     await parseNar(source, v);
@@ -250,7 +250,14 @@ class CanonicalRestore {
   private memOff = 0;
   inMemory: { contents: Uint8Array; executable: boolean } | undefined;
 
-  constructor(private readonly root: Buffer, private readonly inMemoryMax: number) {}
+  /** The target as bytes, made on first use (a small file kept in memory never needs it). */
+  private rootBytes: Buffer | undefined;
+
+  constructor(private readonly target: string, private readonly inMemoryMax: number) {}
+
+  private get root(): Buffer {
+    return (this.rootBytes ??= Buffer.from(this.target, 'utf8'));
+  }
 
   directory(path: readonly Uint8Array[]): void {
     const p = narEntryPath(this.root, path);

@@ -30,7 +30,7 @@ export function rowToInfo(storeDir: StoreDir, row: PathRow, references: string[]
 }
 
 export function infoToRow(storeDir: StoreDir, info: ValidPathInfo, drvOutputs?: [string, string][]): RegisterRow {
-  const sigs = [...info.sigs].sort(compareUtf8);
+  const sigs = info.sigs.length === 0 ? info.sigs : [...info.sigs].sort(compareUtf8);
   return {
     path: storeDir.print(info.path),
     hash: `sha256:${info.narHash.base16}`,
@@ -40,7 +40,7 @@ export function infoToRow(storeDir: StoreDir, info: ValidPathInfo, drvOutputs?: 
     ultimate: info.ultimate,
     sigs: sigs.length > 0 ? sigs.join(' ') : null,
     ca: info.ca ?? null,
-    references: info.references.map((r) => storeDir.print(r)),
+    references: info.references.length === 0 ? [] : info.references.map((r) => storeDir.print(r)),
     drvOutputs,
   };
 }
