@@ -29,8 +29,16 @@ export function base64Len(size: number): number {
 }
 
 export class Hash {
-  constructor(readonly type: HashType, readonly digest: Uint8Array) {
+  readonly digest: Uint8Array;
+
+  /**
+   * A Buffer digest is kept as a plain Uint8Array view of the same memory:
+   * every Hash then has the same shape, so hot code handling hashes made
+   * both ways is not deoptimised ("wrong map") and recompiled.
+   */
+  constructor(readonly type: HashType, digest: Uint8Array) {
     if (digest.length !== HASH_SIZES[type]) throw new Error(`Assertion failed: ${type} digest size`);
+    this.digest = Buffer.isBuffer(digest) ? new Uint8Array(digest.buffer, digest.byteOffset, digest.length) : digest;
   }
 
   /** Nix's `Hash::to_string(base, includeType)`. */
@@ -70,12 +78,7 @@ export class Hash {
 const oneShot = (nodeCrypto as { hash?: (algo: string, data: Uint8Array | string, enc: 'buffer') => Buffer }).hash;
 
 export function hashBytes(type: HashType, data: Uint8Array | string): Hash {
-  return new Hash(type, asPlainBytes(oneShot !== undefined ? oneShot(type, data, 'buffer') : nodeCrypto.createHash(type).update(data).digest()));
-}
-
-/** A digest Buffer as a plain Uint8Array: a view when it owns its memory (the usual case), else a copy. */
-function asPlainBytes(b: Buffer): Uint8Array {
-  return b.byteOffset === 0 && b.buffer.byteLength === b.length ? new Uint8Array(b.buffer, 0, b.length) : new Uint8Array(b);
+  return new Hash(type, oneShot !== undefined ? oneShot(type, data, 'buffer') : nodeCrypto.createHash(type).update(data).digest());
 }
 
 /** An incremental hasher (HashSink). */
@@ -90,7 +93,7 @@ export class HashSink {
     this.h.update(chunk);
   }
   finish(): Hash {
-    return new Hash(this.type, asPlainBytes(this.h.digest()));
+    return new Hash(this.type, this.h.digest());
   }
 }
 

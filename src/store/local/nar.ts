@@ -135,10 +135,16 @@ class NarHasher {
     this.len = 0;
   }
 
+  /** One hash per algorithm, in an array built the same way on both paths (one array shape for the caller's code). */
   finish(): Hash[] {
-    if (this.sinks === undefined) return this.algos.map((a) => digestOf(a, this.buf.subarray(0, this.len)));
+    const out: Hash[] = [];
+    if (this.sinks === undefined) {
+      for (const a of this.algos) out.push(digestOf(a, this.buf.subarray(0, this.len)));
+      return out;
+    }
     this.flush();
-    return this.sinks.map((s) => s.finish());
+    for (const s of this.sinks) out.push(s.finish());
+    return out;
   }
 }
 
