@@ -164,7 +164,8 @@ export function valueToJSON(state: EvalState, v: Lazy, ctx: Set<string>, pos?: P
 function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
   if (lz instanceof Thunk) {
     if (lz.code === null) lz = lz.value as Value;
-    else if (!strict) throw new EvalError(EvalErrorCode.E_TYPE, 'cannot convert a thunk to JSON', pos);
+    // 2.8's text, with the placeholder frame its --show-trace prints.
+    else if (!strict) throw new EvalError(EvalErrorCode.E_TYPE, 'cannot convert a thunk to JSON', pos).addFrame('message for the trace', null);
     else lz = lz.force();
   }
   const v: Value = lz;
@@ -297,7 +298,34 @@ class JsonParser {
   private readonly keyStack: string[] = [];
   private readonly valStack: Lazy[] = [];
   private top = 0;
+  /**
+   * Where nlohmann's lexer last reset its token text (the start of the last
+   * string or number): its "last read" is everything read since, whitespace,
+   * punctuation and literals included.
+   */
+  private tokStart = 0;
   constructor(private readonly s: string) {}
+
+  /**
+   * A lexer error after reading up to `end` (exclusive); `eof`: the end of
+   * input was read too, which counts in the column but not in the text.
+   * Line and column count the characters read, as nlohmann does (a newline
+   * read starts line n+1 at column 0).
+   */
+  private lexError(ctx: string, msg: string, end: number, eof: boolean, expected?: string): never {
+    const s = this.s;
+    let line = 1;
+    for (let k = s.indexOf('\n'); k >= 0 && k < end; k = s.indexOf('\n', k + 1)) line++;
+    const col = end - (s.lastIndexOf('\n', end - 1) + 1) + (eof ? 1 : 0);
+    const text = s.slice(this.tokStart, end).replace(/[\x00-\x1f]/g, (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`);
+    throw new JsonError(`[json.exception.parse_error.101] parse error at line ${line}, column ${col}: syntax error while parsing ${ctx} - ${msg}; last read: '${text}'${expected ? `; expected ${expected}` : ''}`);
+  }
+
+  /** A lexer error at the character at `at` (read, unless it is the end of input). */
+  private lexErrorAt(ctx: string, msg: string, at: number, expected?: string): never {
+    const eof = at >= this.s.length;
+    this.lexError(ctx, msg, eof ? this.s.length : at + 1, eof, expected);
+  }
 
   private fail(ctx: string, detail: string, expected?: string, at = this.i): never {
     const col = at - this.lineStart + 1;
@@ -329,12 +357,19 @@ class JsonParser {
     return '<parse error>';
   }
 
-  /** Column reported for an unexpected token: after its first char, or 1 past the end. */
-  private unexpected(ctx: string, expected: string): never {
+  /**
+   * Column reported for an unexpected token: after its first char, or 1 past
+   * the end. Where a value was wanted, a lexer error has no "expected" part.
+   */
+  private unexpected(ctx: string, expected: string, inValue = false): never {
     const d = this.describe();
     if (d === '<parse error>') {
-      const start = this.i;
-      this.fail(ctx, `invalid literal; last read: '${this.s.slice(this.lineStart, start + 1)}'`, expected, start);
+      // The lexer reads a literal up to its first wrong character.
+      const s = this.s, j = this.i;
+      const word = s[j] === 't' ? 'true' : s[j] === 'f' ? 'false' : s[j] === 'n' ? 'null' : '';
+      let k = 0;
+      while (k < word.length && s[j + k] === word[k]) k++;
+      this.lexErrorAt(ctx, 'invalid literal', j + k, inValue ? undefined : expected);
     }
     this.fail(ctx, `unexpected ${d}`, expected, this.i);
   }
@@ -357,7 +392,7 @@ class JsonParser {
     if (s.startsWith('true', this.i)) { this.i += 4; return true; }
     if (s.startsWith('false', this.i)) { this.i += 5; return false; }
     if (s.startsWith('null', this.i)) { this.i += 4; return null; }
-    this.unexpected(ctx, "'[', '{', or a literal");
+    this.unexpected(ctx, "'[', '{', or a literal", true);
   }
 
   private object(): Value {
@@ -421,6 +456,7 @@ class JsonParser {
   /** An object key; the key the shape trie expects next is matched in place. */
   private key(node: ShapeNode | null): string {
     const k = node !== null ? node.lastKey : null;
+    this.tokStart = this.i;
     if (k !== null) {
       const s = this.s, at = this.i + 1, n = k.length;
       if (s.charCodeAt(at + n) === 34 && s.startsWith(k, at)) {
@@ -450,6 +486,7 @@ class JsonParser {
     // Fast path: a plain integer of ≤ 15 digits, read without allocating.
     const s = this.s;
     let j = this.i;
+    this.tokStart = j;
     const neg = s.charCodeAt(j) === 45;
     if (neg) j++;
     const first = j;
@@ -466,10 +503,10 @@ class JsonParser {
   }
 
   private slowNumber(): Value {
+    this.checkNumber();
     const m = NUMBER_RE;
     m.lastIndex = this.i;
-    const r = m.exec(this.s);
-    if (!r) this.fail('value', `invalid number; last read: '${this.s.slice(this.i, this.i + 1)}'`, undefined, this.i + 1);
+    const r = m.exec(this.s)!;
     const text = r[0];
     this.i += text.length;
     if (r[1] === undefined && r[2] === undefined) {
@@ -483,9 +520,34 @@ class JsonParser {
     return new NixFloat(f);
   }
 
+  /** nlohmann's number scanner: the first character it cannot go on with is the error. */
+  private checkNumber(): void {
+    const s = this.s;
+    const digit = (k: number): boolean => {
+      const c = s.charCodeAt(k);
+      return c >= 48 && c <= 57;
+    };
+    const bad = (msg: string, at: number): never => this.lexErrorAt('value', `invalid number; ${msg}`, at);
+    let j = this.i;
+    if (s[j] === '-' && !digit(++j)) bad("expected digit after '-'", j);
+    if (s[j] === '0') j++;
+    else while (digit(j)) j++;
+    if (s[j] === '.') {
+      if (!digit(++j)) bad("expected digit after '.'", j);
+      while (digit(j)) j++;
+    }
+    if (s[j] === 'e' || s[j] === 'E') {
+      j++;
+      if (s[j] === '+' || s[j] === '-') {
+        if (!digit(++j)) bad('expected digit after exponent sign', j);
+      } else if (!digit(j)) bad("expected '+', '-', or digit after exponent", j);
+    }
+  }
+
   private string(): string {
     const s = this.s;
     const start = this.i;
+    this.tokStart = start;
     this.i++;
     // Fast path: a run of printable ASCII up to the closing quote.
     let j = this.i;
@@ -503,22 +565,22 @@ class JsonParser {
     this.i = j;
     for (;;) {
       const c = s.charCodeAt(this.i);
-      if (Number.isNaN(c)) this.stringError(start, 'invalid string: missing closing quote');
+      if (Number.isNaN(c)) this.stringError(start, 'invalid string: missing closing quote', s.length, true);
       if (c === 34) { this.i++; return out; }
       if (c === 92) {
         const e = s[this.i + 1];
         const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
         if (e !== undefined && simple[e] !== undefined) { out += simple[e]; this.i += 2; continue; }
         if (e === 'u') { out += this.unicodeEscape(start); continue; }
-        this.i += 2;
-        this.stringError(start, "invalid string: forbidden character after backslash");
+        this.stringErrorAt(start, 'invalid string: forbidden character after backslash', this.i + 1);
       }
       if (c < 32) {
-        this.i++;
-        this.stringError(start, `invalid string: control character U+${c.toString(16).toUpperCase().padStart(4, '0')} (${CONTROL_NAMES[c] ?? ''}) must be escaped to \\u${c.toString(16).toUpperCase().padStart(4, '0')}`);
+        const hex = c.toString(16).toUpperCase().padStart(4, '0');
+        const short = SHORT_ESCAPES[c] !== undefined ? ` or \\${SHORT_ESCAPES[c]}` : '';
+        this.stringErrorAt(start, `invalid string: control character U+${hex} (${CONTROL_NAMES[c]}) must be escaped to \\u${hex}${short}`, this.i);
       }
       const n = utf8SeqLen(s, this.i);
-      if (n === 0) { this.i++; this.stringError(start, 'invalid string: ill-formed UTF-8 byte'); }
+      if (n === 0) this.stringErrorAt(start, 'invalid string: ill-formed UTF-8 byte', utf8BadByte(s, this.i));
       out += s.slice(this.i, this.i + n);
       this.i += n;
     }
@@ -528,8 +590,9 @@ class JsonParser {
     const hex4 = (at: number): number => {
       const h = this.s.slice(at, at + 4);
       if (!/^[0-9a-fA-F]{4}$/.test(h)) {
-        this.i = at + Math.min(4, h.length);
-        this.stringError(start, "invalid string: '\\u' must be followed by 4 hex digits");
+        let k = at;
+        while (k < at + 4 && /[0-9a-fA-F]/.test(this.s[k] ?? '')) k++;
+        this.stringErrorAt(start, "invalid string: '\\u' must be followed by 4 hex digits", k);
       }
       return parseInt(h, 16);
     };
@@ -537,7 +600,8 @@ class JsonParser {
     this.i += 6;
     if (cp >= 0xd800 && cp <= 0xdbff) {
       if (this.s[this.i] !== '\\' || this.s[this.i + 1] !== 'u') {
-        this.stringError(start, 'invalid string: surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF');
+        const at = this.s[this.i] === '\\' ? this.i + 1 : this.i;
+        this.stringErrorAt(start, 'invalid string: surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF', at);
       }
       const lo = hex4(this.i + 2);
       this.i += 6;
@@ -549,12 +613,36 @@ class JsonParser {
     return Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1');
   }
 
-  private stringError(start: number, msg: string): never {
-    this.fail('value', `${msg}; last read: '${this.s.slice(start, this.i)}'`, undefined, this.i);
+  /** A string's lexer error after reading up to `end` (`eof`: and the end of input). */
+  private stringError(start: number, msg: string, end = this.i, eof = false): never {
+    this.tokStart = start;
+    this.lexError('value', msg, end, eof);
+  }
+
+  private stringErrorAt(start: number, msg: string, at: number): never {
+    this.tokStart = start;
+    this.lexErrorAt('value', msg, at);
   }
 }
 
-const CONTROL_NAMES: Record<number, string> = { 0: 'NUL', 1: 'SOH', 2: 'STX', 3: 'ETX', 4: 'EOT', 5: 'ENQ', 6: 'ACK', 7: 'BEL', 8: 'BS', 9: 'HT', 10: 'LF', 11: 'VT', 12: 'FF', 13: 'CR' };
+const CONTROL_NAMES = ['NUL', 'SOH', 'STX', 'ETX', 'EOT', 'ENQ', 'ACK', 'BEL', 'BS', 'HT', 'LF', 'VT', 'FF', 'CR', 'SO', 'SI',
+  'DLE', 'DC1', 'DC2', 'DC3', 'DC4', 'NAK', 'SYN', 'ETB', 'CAN', 'EM', 'SUB', 'ESC', 'FS', 'GS', 'RS', 'US'];
+/** The control characters JSON also lets a string write as a short escape. */
+const SHORT_ESCAPES: Record<number, string> = { 8: 'b', 9: 't', 10: 'n', 12: 'f', 13: 'r' };
+
+/** Index of the byte that makes the UTF-8 sequence at `i` ill-formed (the lexer reads up to it). */
+function utf8BadByte(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  const [n, lo1, hi1] = c >= 0xc2 && c <= 0xdf ? [2, 0x80, 0xbf]
+    : c === 0xe0 ? [3, 0xa0, 0xbf] : c === 0xed ? [3, 0x80, 0x9f] : c >= 0xe1 && c <= 0xef ? [3, 0x80, 0xbf]
+    : c === 0xf0 ? [4, 0x90, 0xbf] : c === 0xf4 ? [4, 0x80, 0x8f] : c >= 0xf1 && c <= 0xf3 ? [4, 0x80, 0xbf] : [1, 0, 0];
+  for (let k = 1; k < n; k++) {
+    const x = s.charCodeAt(i + k);
+    const [lo, hi] = k === 1 ? [lo1, hi1] : [0x80, 0xbf];
+    if (!(x >= lo && x <= hi)) return i + k;
+  }
+  return i;
+}
 
 /** Length of a valid UTF-8 sequence at `i` (bytes as chars), or 0. */
 function utf8SeqLen(s: string, i: number): number {
@@ -583,7 +671,8 @@ export function parseJSON(text: string, pos?: Pos): Value {
   try {
     return new JsonParser(text).parseTop();
   } catch (e) {
-    if (e instanceof JsonError) throw new EvalError(EvalErrorCode.E_JSON, e.message, pos);
+    // 2.8: the parser's message without a position, under a frame at the call.
+    if (e instanceof JsonError) throw new EvalError(EvalErrorCode.E_JSON, e.message, null).addFrame('while decoding a JSON string', pos);
     throw e;
   }
 }
