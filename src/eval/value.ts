@@ -132,7 +132,7 @@ export interface LambdaInfo {
   readonly ellipsis: boolean;
   readonly arg: string | null;
   /** Builds the body's environment from the argument (checks formals). */
-  readonly enter: (closureEnv: Env, arg: Lazy, callPos: Pos | undefined, self: Lambda) => Env;
+  readonly enter: (closureEnv: Env, arg: Lazy, callPos: Pos | null | undefined, self: Lambda) => Env;
   readonly body: Code;
   /** When the body is itself a lambda (`a: b: …`): its info, so a call with
    *  two arguments can skip building the intermediate closure. */

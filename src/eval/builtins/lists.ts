@@ -85,11 +85,12 @@ export function register(r: BuiltinRegistry): void {
     const xs = forceList(l!, pos);
     const out: Lazy[] = [];
     // A lambda predicate is entered directly (callLambda inlined, as in `call`).
-    // 2.8 calls it without a position (no call-site frame, formals errors unplaced).
+    // 2.8 calls it without a position (no call-site frame, formals errors unplaced: null, not
+    // undefined, which the primop's own position would fill in).
     const lam = fn instanceof Lambda && !traceSettings.showTrace ? fn : null;
     for (let i = 0; i < xs.length; i++) {
       const x = xs[i]!;
-      const r = lam !== null ? lam.info.body(lam.info.enter(lam.env, x, undefined, lam)) : call1(fn, x, undefined);
+      const r = lam !== null ? lam.info.body(lam.info.enter(lam.env, x, null, lam)) : call1(fn, x, undefined);
       if (r === true || (r !== false && forceBool(r, pos))) out.push(x);
     }
     return out.length === xs.length ? xs : out;
