@@ -25,6 +25,15 @@ import * as sys from './syscalls.js';
 const MIN_IDLE_DEFAULT = 2;
 const SHRINK_MS = 10_000;
 const TICK_MS = 1000;
+/**
+ * Jobs this close together mean a burst (a script's loop, a recursive build's
+ * inner commands): a child started then skips the build warm-up
+ * (warm-up.ts), which doubles its start-up CPU; on a small machine that CPU
+ * is taken from the very commands it would serve, and most commands of a
+ * burst are clients of a daemon that never build locally. A command after a
+ * pause still finds a child with the build path warm.
+ */
+const BURST_MS = 250;
 /** Children that die before they are warm, in a row, before the manager gives up. */
 const MAX_EARLY_DEATHS = 5;
 
@@ -56,6 +65,9 @@ export class PoolManager {
   private readonly max: number;
   private target: number;
   private lastJob = Date.now();
+  /** When the last two jobs were taken (0: not yet). */
+  private lastTake = 0;
+  private previousTake = 0;
   private lastExhausted = 0;
   private earlyDeaths = 0;
   private listenFd = -1;
@@ -69,6 +81,7 @@ export class PoolManager {
   private blob: string | undefined;
   private readonly fromBlob = new WeakSet<ChildProcess>();
   private readonly started = new WeakMap<ChildProcess, number>();
+  private readonly burstChildren = new WeakSet<ChildProcess>();
 
   constructor(private readonly opts: ManagerOptions) {
     this.sock = `${opts.dir}/${opts.id}.sock`;
@@ -153,13 +166,15 @@ export class PoolManager {
     // argv[1] is the launch entry this manager runs from (the bundle's, not dist/src's);
     // execArgv carries the client's --stack-size, which the blob was built with.
     const entry = this.blob !== undefined ? ['--snapshot-blob', this.blob, '__tix_child'] : [process.argv[1]!, 'child'];
+    const burst = this.previousTake > 0 && this.lastTake - this.previousTake < BURST_MS;
     const child = spawn(process.execPath, [...process.execArgv, ...entry, String(process.pid)], {
       stdio: ['ignore', 'ignore', this.logFd, this.listenFd, 'pipe'],
       cwd: '/',
-      env: process.env,
+      env: burst ? { ...process.env, TIX_WARM_BUILD: '0' } : process.env,
     });
     this.children.set(child, 'starting');
     this.started.set(child, Date.now());
+    if (burst) this.burstChildren.add(child);
     if (this.blob !== undefined) this.fromBlob.add(child);
     const ctl = child.stdio[4] as Duplex;
     ctl.on('data', (b: Buffer) => {
@@ -172,13 +187,16 @@ export class PoolManager {
   private onMessage(child: ChildProcess, c: string): void {
     const state = this.children.get(child);
     if (c === 'W' && state === 'starting') {
-      this.log(`child ${child.pid} warm after ${Date.now() - (this.started.get(child) ?? 0)} ms`);
+      const how = this.burstChildren.has(child) ? ' (burst: no build warm-up)' : '';
+      this.log(`child ${child.pid} warm after ${Date.now() - (this.started.get(child) ?? 0)} ms${how}`);
       this.children.set(child, 'idle');
       this.earlyDeaths = 0;
       this.updateBusy();
     } else if (c === 'T' && (state === 'idle' || state === 'starting')) {
       this.children.set(child, 'busy');
       this.lastJob = Date.now();
+      this.previousTake = this.lastTake;
+      this.lastTake = this.lastJob;
       if (this.count('idle') === 0) {
         this.lastExhausted = this.lastJob;
         if (this.target < this.max) this.target++;
