@@ -9,16 +9,16 @@
  */
 import type * as A from './ast.js';
 import { call2, callLambda, callN, callPrimOp, primOpError, traceSettings } from './call.js';
-import { CatchableError, EvalError, EvalErrorCode, infiniteRecursion } from './errors.js';
+import { CatchableError, EvalError, EvalErrorCode } from './errors.js';
 import { Scope, resolve } from './scope.js';
 import type { EvalState } from './state.js';
-import { compileBinOp, compileConcat, compileNeg, compileNot, isBase } from './compile-ops.js';
+import { compileBinOp, compileConcat, compileNeg, compileNot } from './compile-ops.js';
 import { compileLambda } from './compile-lambda.js';
+import { basePrimOp, compileHasAttr, compileSelect } from './compile-select.js';
 import {
   Lambda, NixAttrs, NixFloat, NixPath, PrimOp, Thunk, canReplaceCell, force, forceAttrs, forceBool, mkInt,
   strOf, wrongType, type Code, type Env, type Lazy, type Value,
 } from './value.js';
-import { didYouMean } from './suggest.js';
 
 /** Produces the lazy form of an expression in an environment. */
 export type LazyCode = (env: Env) => Lazy;
@@ -55,8 +55,8 @@ export class Compiler {
       case 'SearchPath': return this.searchPath(e, scope);
       case 'Concat': return compileConcat(this, e, scope);
       case 'CurPos': return this.curPos(e);
-      case 'Select': return this.select(e, scope);
-      case 'HasAttr': return this.hasAttr(e, scope);
+      case 'Select': return compileSelect(this, e, scope);
+      case 'HasAttr': return compileHasAttr(this, e, scope);
       case 'Attrs': return this.attrs(e, scope);
       case 'List': return this.list(e, scope);
       case 'Lambda': return compileLambda(this, e, scope, null);
@@ -178,118 +178,6 @@ export class Compiler {
       if (v === null) return null;
       if (typeof v === 'string') return v;
       return this.state.forceStringNoCtx(v, pos);
-    };
-  }
-
-  private select(e: A.Select, scope: Scope): Code {
-    const base = this.compile(e.expr, scope);
-    const names = e.path.map((n) => this.attrName(n, scope));
-    const def = e.default ? this.compile(e.default, scope) : null;
-    const pos = e.pos;
-    const state = this.state;
-    if (names.length === 1 && e.path[0]!.kind === 'static' && def === null) {
-      const name = e.path[0]!.name;
-      const fixed = this.builtinSelect(e, scope, name);
-      if (fixed !== null) return fixed;
-      return (env) => {
-        const v = base(env);
-        if (!(v instanceof NixAttrs)) throw wrongType(v, 'a set', pos);
-        const i = v.indexOf(name);
-        if (i < 0) throw missingAttr(name, v, pos);
-        const a = v.values[i]!;
-        if (!(a instanceof Thunk)) return a;
-        const r = a.code === null ? a.value : forceSelected(a, v.positions?.[i], pos, name);
-        // Drop the forced thunk from the set (less for the GC to keep and copy).
-        if (canReplaceCell(r)) v.values[i] = r;
-        return r;
-      };
-    }
-    return (env) => {
-      let v = base(env);
-      let pos2: A.Pos | undefined;
-      const shown: string[] = [];
-      try {
-        for (const nameOf of names) {
-          const name = nameOf(env);
-          shown.push(name ?? 'null');
-          if (!(v instanceof NixAttrs)) {
-            if (def) return def(env);
-            throw wrongType(v, 'a set', pos);
-          }
-          const i = name === null ? -1 : v.indexOf(name);
-          if (i < 0) {
-            if (def) return def(env);
-            throw missingAttr(name ?? 'null', v, pos);
-          }
-          const a = v.values[i]!;
-          pos2 = v.positions?.[i];
-          if (a instanceof Thunk) {
-            if (a.blackholed) throw infiniteRecursion(pos2 ?? pos);
-            v = a.force();
-          } else v = a;
-        }
-      } catch (err) {
-        if (pos2 && err instanceof EvalError && pos2.file.path !== '//builtin/derivation.nix') {
-          err.addFrame(`while evaluating the attribute '${shown.join('.')}'`, pos2);
-        }
-        throw err;
-      }
-      void state;
-      return v;
-    };
-  }
-
-  /**
-   * `builtins.name` with the base `builtins` (not shadowed): the set never
-   * changes after start-up, so the slot is found once, here, instead of a
-   * variable lookup and a name search per evaluation. Null when not found
-   * (the general code then reports the missing attribute).
-   */
-  private builtinSelect(e: A.Select, scope: Scope, name: string): Code | null {
-    if (e.expr.kind !== 'Var' || e.expr.name !== 'builtins' || !isBase(scope, 'builtins')) return null;
-    const b = this.state.builtins;
-    const i = b.indexOf(name);
-    if (i < 0) return null;
-    const values = b.values;
-    const pos = e.pos;
-    return () => {
-      const a = values[i]!;
-      if (!(a instanceof Thunk)) return a;
-      const r = a.code === null ? a.value : forceSelected(a, b.positions?.[i], pos, name);
-      if (canReplaceCell(r)) values[i] = r;
-      return r;
-    };
-  }
-
-  /** The primop `e` names when that is fixed at compile time: a base
-   *  variable (`toString`, `__foo`) or `builtins.foo`, not shadowed. */
-  private basePrimOp(e: A.Expr, scope: Scope): PrimOp | null {
-    let v: Lazy | undefined;
-    if (e.kind === 'Var') {
-      const r = resolve(scope, e.name);
-      if (r.kind !== 'lexical' || !isBase(scope, e.name)) return null;
-      v = this.state.baseEnv[r.index];
-    } else if (e.kind === 'Select' && e.default === undefined && e.path.length === 1 && e.path[0]!.kind === 'static'
-      && e.expr.kind === 'Var' && e.expr.name === 'builtins' && isBase(scope, 'builtins')) {
-      v = this.state.builtins.get(e.path[0]!.name);
-    }
-    return v instanceof PrimOp ? v : null;
-  }
-
-  private hasAttr(e: A.HasAttr, scope: Scope): Code {
-    const base = this.compile(e.expr, scope);
-    const names = e.path.map((n) => this.attrName(n, scope));
-    const last = names.length - 1;
-    return (env) => {
-      let v = base(env);
-      for (let i = 0; ; i++) {
-        if (!(v instanceof NixAttrs)) return false;
-        const name = names[i]!(env);
-        const a = name === null ? undefined : v.get(name);
-        if (a === undefined) return false;
-        if (i === last) return true; // the final attribute is not forced
-        v = force(a);
-      }
     };
   }
 
@@ -419,7 +307,7 @@ export class Compiler {
   private call(e: A.Call, scope: Scope): Code {
     const args = e.args.map((a) => this.c(a, scope).lazy);
     const pos = e.pos;
-    const prim = this.basePrimOp(e.fn, scope);
+    const prim = basePrimOp(this.state, e.fn, scope);
     if (prim !== null && prim.arity === args.length) {
       // A builtin applied to all its arguments: no lookup, no dispatch on the function.
       // callPrimOp inlined (one JS call less; a call is dear in the cold tiers).
@@ -523,26 +411,5 @@ export function forceAt(t: Thunk, pos: A.Pos): Value {
   return t.code === null ? t.value : t.force(pos);
 }
 
-/** Force a selected attribute: 2.8 reports blackholes at the attribute's
- *  definition and adds `while evaluating the attribute` to any error. */
-function forceSelected(a: Thunk, pos2: A.Pos | undefined, pos: A.Pos, name: string): Value {
-  try {
-    if (a.blackholed) throw infiniteRecursion(pos2 ?? pos);
-    return a.force();
-  } catch (err) {
-    if (pos2 && err instanceof EvalError && pos2.file.path !== '//builtin/derivation.nix') {
-      err.addFrame(`while evaluating the attribute '${name}'`, pos2);
-    }
-    throw err;
-  }
-}
-
-export function missingAttr(name: string, attrs: NixAttrs, pos: A.Pos, primop?: string): EvalError {
-  const what = primop ? ` for call to '${primop}'` : '';
-  const e = new EvalError(EvalErrorCode.E_MISSING_ATTR, `attribute '${name}' missing${what}`, pos);
-  const s = didYouMean(name, attrs.keys());
-  if (s) e.suggestion = s;
-  return e;
-}
-
+export { missingAttr } from './compile-select.js';
 export { strOf };
