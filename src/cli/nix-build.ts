@@ -88,22 +88,6 @@ interface Target {
   outputName: string;
 }
 
-/**
- * The session's store, for the evaluator's writes (the .drv files): one store
- * (one database connection, one temp-roots file) per command instead of a
- * second one opened and closed for the evaluation. Its `close` is the session's
- * business, so here it does nothing.
- */
-function storeForEval(store: Store): Store {
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === 'close') return async (): Promise<void> => {};
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
-
 async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: CliContext, store: Store): Promise<Target[] | number> {
   const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
   job.mode = 'instantiate';
@@ -120,7 +104,9 @@ async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: Cli
     job.inputs.push(f.fromArgs ? { kind: 'expr', text: bytes(file) } : { kind: 'file', path: file.startsWith('<') ? bytes(file) : bytes(resolve(file)) });
   }
   if (job.inputs.length === 0) return targets;
-  const res = await runEvalJobInWorker(job, { openStore: async () => storeForEval(store) });
+  // The session's store takes the evaluator's writes (the .drv files): one database
+  // connection and one temp-roots file per command; the session closes it.
+  const res = await runEvalJobInWorker(job, { store });
   // nix-instantiate's GC warning is not nix-build's.
   const stderr = res.stderr.split('\n').filter((l) => !l.startsWith(NO_GC_ROOT_WARNING)).join('\n');
   if (stderr !== '') ctx.stderr.write(Buffer.from(stderr, 'latin1'));

@@ -15,8 +15,10 @@ export type { EvalJob, EvalOutput, EvalInput } from './eval-job.js';
 export { runEvalJob };
 
 export interface RunOptions {
-  /** Opens the store on first use. */
+  /** Opens the store on first use; it is closed when the evaluation is done. */
   openStore?: () => Promise<Store>;
+  /** A store the caller keeps open and closes itself (used instead of `openStore`). */
+  store?: Store;
   /** Stack for the evaluator thread (MiB). */
   stackSizeMb?: number;
   /** Always use the worker thread (long-running processes must not block their event loop). */
@@ -101,12 +103,12 @@ export async function runEvalJobInWorker(job: EvalJob, opts: RunOptions = {}): P
     const res = runEvalJob(job, deferred, bigStack ? 'store' : true);
     if (!res.needWorker) {
       if (deferred.ops.length > 0) {
-        if (!opts.openStore) throw new Error('Assertion failed: store writes without a store');
-        const store = await opts.openStore();
+        if (!opts.store && !opts.openStore) throw new Error('Assertion failed: store writes without a store');
+        const store = opts.store ?? (await opts.openStore!());
         try {
           for (const w of deferred.ops) await handle(store, w.op, w.args);
         } finally {
-          await store.close?.();
+          if (!opts.store) await store.close?.();
         }
       }
       return res;
@@ -122,6 +124,7 @@ export async function runEvalJobsInWorker(jobs: EvalJob[], opts: RunOptions = {}
   const flag = new Int32Array(flagBuf);
   let storeP: Promise<Store> | undefined;
   const getStore = () => {
+    if (opts.store) return Promise.resolve(opts.store);
     if (!opts.openStore) return Promise.reject(new Error('no store is available'));
     return (storeP ??= opts.openStore());
   };
