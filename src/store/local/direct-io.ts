@@ -18,13 +18,13 @@
  * offsets that are multiples of their size; the tail of a file that is not
  * a whole number of 4 KiB blocks is written through the page cache.
  */
-import { createRequire } from 'node:module';
+import { loadLibc } from '../libc.js';
 
 /** Alignment of direct-IO blocks (any logical block size up to 4 KiB). */
 export const DIRECT_ALIGN = 4096;
 
-let alignedAlloc: ((align: number, size: number) => unknown) | undefined | null;
-let view: ((ptr: unknown, len: number) => ArrayBuffer) | undefined;
+/** False once libc could not be loaded (then nothing is written with O_DIRECT). */
+let ffiOk = true;
 
 /**
  * A `size`-byte buffer at a 4 KiB-aligned address, or undefined when the
@@ -32,22 +32,17 @@ let view: ((ptr: unknown, len: number) => ArrayBuffer) | undefined;
  * is never freed: callers keep a small pool for the life of the process.
  */
 export function allocAligned(size: number): Uint8Array | undefined {
-  if (alignedAlloc === undefined) {
-    try {
-      const koffi = createRequire(import.meta.url)('koffi') as {
-        load(lib: string): { func(sig: string): (...a: unknown[]) => unknown };
-        view(ptr: unknown, len: number): ArrayBuffer;
-      };
-      alignedAlloc = koffi.load('libc.so.6').func('void *aligned_alloc(size_t, size_t)') as (a: number, s: number) => unknown;
-      view = (p, n) => koffi.view(p, n);
-    } catch {
-      alignedAlloc = null;
-    }
+  if (!ffiOk) return undefined;
+  let libc: ReturnType<typeof loadLibc>;
+  try {
+    libc = loadLibc();
+  } catch {
+    ffiOk = false;
+    return undefined;
   }
-  if (alignedAlloc === null) return undefined;
-  const p = alignedAlloc(DIRECT_ALIGN, size);
+  const p = libc.alignedAlloc(DIRECT_ALIGN, size);
   if (p === null) return undefined;
-  return new Uint8Array(view!(p, size));
+  return new Uint8Array(libc.view(p, size));
 }
 
 export type WriteMode = 'buffered' | 'direct';
