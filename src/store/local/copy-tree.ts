@@ -26,8 +26,7 @@ import {
   chmodSync, closeSync, fchmodSync, fstatSync, futimesSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync,
   write, writeSync, constants as C,
 } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { Hash, narChunks, type NarNode, type NarRegular } from '../../formats/index.js';
+import { HashSink, narChunks, type NarNode, type NarRegular } from '../../formats/index.js';
 import { fsNode, ioError, type PathHash } from '../nar-fs.js';
 import { DIRECT_ALIGN, WriteChooser, allocAligned, type WriteMode } from './direct-io.js';
 
@@ -80,12 +79,10 @@ export async function copyTreeHashed(
 ): Promise<PathHash & { written: Record<WriteMode, number> }> {
   const chooser = new WriteChooser(opts.writeMode);
   const c = new TreeCopy(chooser);
-  const h = createHash('sha256');
-  let narSize = 0;
+  const h = new HashSink('sha256');
   try {
     for (const chunk of narChunks(c.tee(fsNode(src), Buffer.from(dst, 'utf8')), { chunkSize: BLOCK })) {
       h.update(chunk);
-      narSize += chunk.length;
       c.throwIfFailed();
       await c.room();
     }
@@ -98,7 +95,7 @@ export async function copyTreeHashed(
   } finally {
     c.giveBackBlocks();
   }
-  return { hash: new Hash('sha256', new Uint8Array(h.digest())), narSize, written: chooser.written };
+  return { hash: h.finish(), narSize: h.bytes, written: chooser.written };
 }
 
 class TreeCopy {
