@@ -9,8 +9,9 @@
  * closed. Nothing a client sends can throw out of `serveConnection`.
  *
  * A QueryPathInfo whose answer is cached skips the general loop (fast-path.ts):
- * answered as its bytes arrive while the loop waits, or from the buffer; operations that may change path infos bump the caches'
- * generation before and after they run (path-info-cache.ts).
+ * it is answered as its bytes arrive while the loop waits, or from the buffer.
+ * Operations that may change path infos bump the caches' generation before
+ * and after they run (path-info-cache.ts).
  */
 import { NixError, Verbosity } from '../../core/index.js';
 import type { Store } from '../../store/store.js';
