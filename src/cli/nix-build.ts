@@ -7,13 +7,13 @@
  * Flags: -o/--out-link, --no-out-link, --dry-run, --check, --repair, and the
  * common build flags (-j, --cores, -k, -K, -Q, --option, --timeout, …).
  */
-import { accessSync, chmodSync, constants as fsConstants, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, lstatSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { NixError, CoreErrorCode, loadSettings, nixDirs } from '../core/index.js';
+import { NixError, CoreErrorCode, loadSettings, nixDirs, pidAlive } from '../core/index.js';
 import type { DerivedPath, Store } from '../store/index.js';
-import { readDerivation } from '../build/index.js';
+import { deleteStorePathFs, readDerivation } from '../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
@@ -217,7 +217,7 @@ function warmUpBase(): string {
 function removeStaleWarmUps(baseDir: string): void {
   for (const e of readdirSync(baseDir)) {
     const m = e.startsWith(WARM_PREFIX) ? /^(\d+)-/.exec(e.slice(WARM_PREFIX.length)) : null;
-    if (m === null || Number(m[1]) === process.pid || processExists(Number(m[1]))) continue;
+    if (m === null || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
     try {
       const st = lstatSync(join(baseDir, e));
       if (st.isDirectory() && st.uid === process.getuid?.()) removeTree(join(baseDir, e));
@@ -227,27 +227,11 @@ function removeStaleWarmUps(baseDir: string): void {
   }
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-/** Remove a temporary tree that holds read-only store paths. */
+/** Remove a temporary tree that holds read-only store paths; never throws (the warm-up is only an optimisation). */
 function removeTree(dir: string): void {
-  const makeWritable = (p: string): void => {
-    try {
-      const st = lstatSync(p);
-      if (!st.isDirectory()) return;
-      chmodSync(p, 0o700);
-      for (const e of readdirSync(p)) makeWritable(join(p, e));
-    } catch {
-      // gone already
-    }
-  };
-  makeWritable(dir);
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    deleteStorePathFs(dir);
+  } catch {
+    // left for the next warm-up's removeStaleWarmUps
+  }
 }

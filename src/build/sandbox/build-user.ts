@@ -10,7 +10,7 @@
 import { mkdirSync, openSync, closeSync, writeSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NixError } from '../../core/index.js';
+import { NixError, pidAlive } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
 
 export interface BuildUser {
@@ -42,15 +42,6 @@ function readUids(passwdFile: string): Map<string, number> {
     if (f.length >= 3) m.set(f[0]!, Number(f[2]));
   }
   return m;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function tryLock(file: string): boolean {
