@@ -9,6 +9,7 @@ export { Worker, exitStatusOf, parseMaxJobs, isSuccess, type WorkerOptions, type
 export { withBuildOps, buildOpsOf, BuildOps, type BuildingStoreOptions } from './building-store.js';
 export { queryMissing } from './missing.js';
 export { readBuildLog, writeBuildLog } from './build-log.js';
+export { deleteStorePathFs } from './fs-util.js';
 export { prestartSpawnHelper } from './builder/spawn-helper.js';
 export { shellEscape } from './builder/structured-attrs.js';
 export { readDerivation, parseDrvText, type BuildDrv, type DrvOutput } from './derivation.js';
