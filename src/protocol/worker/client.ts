@@ -24,7 +24,7 @@ import type {
 } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { ClientConnection, type ClientOptions, type Connector } from './client-conn.js';
-import { copyNar } from './nar-stream.js';
+import { copyNar, writeFramed } from './nar-stream.js';
 import { Op } from './ops.js';
 import {
   parseDerivedPath,
@@ -186,7 +186,7 @@ export class RemoteStore implements Store {
   /** Framed upload: requests and frames go out while the reply side is read. */
   private async upload<T>(head: WireWriter, source: ByteSource, read: (c: ClientConnection) => Promise<T>, c: ClientConnection): Promise<T> {
     let uploadError: unknown;
-    const sending = writeFramedCoalesced(c.sink, head.take(), source).catch(async (e: unknown) => {
+    const sending = writeFramed(c.sink, head.take(), source).catch(async (e: unknown) => {
       uploadError = e;
       // Keep the stream in sync: the daemon drains to the terminator then reports.
       c.sink.write(new WireWriter(8).u64(0).take());
@@ -420,46 +420,4 @@ export class RemoteStore implements Store {
     for (const c of this.idle.splice(0)) c.close();
     this.open = 0;
   }
-}
-
-/** Frames up to this size are held back (copied) until the next chunk or the end. */
-const HOLD_MAX = 64 * 1024;
-
-/**
- * The request head, the frames of `source`, then the terminator. A small
- * last frame is held back until the source ends, so a small upload (one
- * chunk) goes out with its head and terminator in one write and the daemon
- * wakes once; larger frames are flushed as they come (backpressure). Held
- * frames are copies: a producer may reuse the buffer it yielded.
- */
-async function writeFramedCoalesced(
-  sink: { write(b: Uint8Array): void; flush(): Promise<void> },
-  head: Uint8Array,
-  source: AsyncIterable<Uint8Array>,
-): Promise<void> {
-  const pending: Uint8Array[] = [head];
-  let held = head.length;
-  const release = (): void => {
-    for (const b of pending.splice(0)) sink.write(b);
-    held = 0;
-  };
-  try {
-    for await (const chunk of source) {
-      if (chunk.length === 0) continue;
-      const frame = new WireWriter(8).u64(chunk.length).take();
-      if (held + chunk.length <= HOLD_MAX) {
-        pending.push(frame, chunk.slice());
-        held += 8 + chunk.length;
-        continue;
-      }
-      release();
-      sink.write(frame);
-      sink.write(chunk);
-      await sink.flush();
-    }
-  } finally {
-    // Also on a failing source: the head and what was read go out before the caller's terminator.
-    release();
-  }
-  sink.write(new WireWriter(8).u64(0).take());
 }

@@ -205,16 +205,45 @@ export function iterableChunkSource(it: AsyncIterable<Uint8Array>): { next(): Pr
   };
 }
 
-/** Write `source` as frames followed by the terminator. */
+/** Frames up to this size are held back (copied) until the next chunk or the end. */
+const HOLD_MAX = 64 * 1024;
+
+/**
+ * A framed upload (Nix's FramedSink): the request head, the frames of
+ * `source`, then the terminator. A small last frame is held back until the
+ * source ends, so a small upload (one chunk) goes out with its head and
+ * terminator in one write and the daemon wakes once; larger frames are
+ * flushed as they come (backpressure). Held frames are copies: a producer
+ * may reuse the buffer it yielded.
+ */
 export async function writeFramed(
   sink: { write(b: Uint8Array): void; flush(): Promise<void> },
+  head: Uint8Array,
   source: AsyncIterable<Uint8Array>,
 ): Promise<void> {
-  for await (const chunk of source) {
-    if (chunk.length === 0) continue;
-    sink.write(new WireWriter(8).u64(chunk.length).take());
-    sink.write(chunk);
-    await sink.flush();
+  const pending: Uint8Array[] = [head];
+  let held = head.length;
+  const release = (): void => {
+    for (const b of pending.splice(0)) sink.write(b);
+    held = 0;
+  };
+  try {
+    for await (const chunk of source) {
+      if (chunk.length === 0) continue;
+      const frame = new WireWriter(8).u64(chunk.length).take();
+      if (held + chunk.length <= HOLD_MAX) {
+        pending.push(frame, chunk.slice());
+        held += 8 + chunk.length;
+        continue;
+      }
+      release();
+      sink.write(frame);
+      sink.write(chunk);
+      await sink.flush();
+    }
+  } finally {
+    // Also on a failing source: the head and what was read go out before the caller's terminator.
+    release();
   }
   sink.write(new WireWriter(8).u64(0).take());
 }
