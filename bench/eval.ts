@@ -1,8 +1,15 @@
 /**
  * Benchmark (issue 4, spec evaluator.md §6): the evaluator anchors run as
  * whole processes, `nix-instantiate --eval --strict -E …`, tix side by side
- * with the reference Nix 2.8 (alternating runs, median wall time), plus
- * tix's in-process evaluation time (evaluator thread only, no start-up).
+ * with the reference Nix 2.8 (alternating runs, median wall time of 5 by
+ * default), plus tix's in-process evaluation time (evaluator thread only, no
+ * start-up: a fresh worker per run, so cold JIT).
+ *
+ * Every timed command, on both sides alike, starts after a pause
+ * (TIX_BENCH_SETTLE_MS, default 300 ms; a sleep, not a busy wait), as in
+ * bench/build.ts: a tix run hands its job to a pool child and the pool then
+ * warms up a replacement, which would otherwise land in the next timing of
+ * either side.
  *
  *   node dist/bench/eval.js [--runs N] [--only NAME]
  */
@@ -35,7 +42,14 @@ export const CASES: Array<[string, string]> = [
   ['regex-match-20k', 'builtins.length (builtins.filter (s: builtins.match "([a-z]+)-([0-9]+)" s != null) (builtins.genList (i: "abc-${toString i}") 20000))'],
 ];
 
+const SETTLE_MS = Number(process.env.TIX_BENCH_SETTLE_MS ?? 300);
+
+function settle(): void {
+  if (SETTLE_MS > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
+}
+
 function wall(bin: string, expr: string, env: NodeJS.ProcessEnv): { ms: number; out: string } {
+  settle();
   const t = performance.now();
   const r = spawnSync(join(bin, 'nix-instantiate'), ['--eval', '--strict', '-E', expr], { env, encoding: 'utf8' });
   const ms = performance.now() - t;
@@ -44,7 +58,7 @@ function wall(bin: string, expr: string, env: NodeJS.ProcessEnv): { ms: number; 
 }
 
 async function main(): Promise<void> {
-  const runs = Number(arg('--runs', '3'));
+  const runs = Number(arg('--runs', '5'));
   const only = arg('--only', '');
   const dir = mkdtempSync(join(tmpdir(), 'tix-bench-eval-'));
   for (const d of ['store', 'var', 'log', 'etc']) mkdirSync(join(dir, d));
@@ -58,7 +72,9 @@ async function main(): Promise<void> {
       const tix: number[] = [];
       let refOut = '';
       let tixOut = '';
+      // One untimed run on each side first (file caches, a pool child started).
       wall(REF, expr, env);
+      wall(join(REPO, 'bin'), expr, env);
       for (let i = 0; i < runs; i++) {
         const a = wall(REF, expr, env);
         const b = wall(join(REPO, 'bin'), expr, env);
