@@ -1,33 +1,48 @@
 /**
  * A warm child of the launcher pool: a Node process that has loaded every
- * command module, then waits for one connection on the inherited listening
+ * command module, then waits for a connection on the inherited listening
  * socket and becomes the process the client would have started: the client's
- * stdio (the very file descriptions, received with SCM_RIGHTS, so offsets,
- * O_APPEND and sockets behave as with an inherited fd), cwd, environment,
- * umask and argv. It runs exactly one command and exits; nothing is reused.
+ * stdio (the very file descriptions, received with SCM_RIGHTS and dup2'd onto
+ * 0-2, so offsets, O_APPEND and sockets behave as with an inherited fd), cwd,
+ * environment, umask and argv.
+ *
+ * A job on the whitelist (reuse.ts) runs through `main` with stdio streams
+ * made for it (job-stdio.ts) and, when it returned without leaving anything
+ * behind (reuse.ts `leftovers`), the child gives the client's fds back
+ * (/dev/null and the pool's log on 0-2), reports the exit status, waits for
+ * the client to close (so no signal it forwards can reach a later job), puts
+ * back a neutral environment, cwd, umask and argv, and waits for the next job:
+ * commands in a loop then pay no process start each. Every other job, and one
+ * that calls process.exit, throws, or leaves an fd, handle, listener or
+ * exitCode behind, ends the process with its status, as a single-use child.
+ * A child serves at most MAX_JOBS jobs and none after its RSS passed MAX_RSS.
  *
  * fd 3 is the listening socket (non-blocking, shared with the other
  * children; poll + accept4, losers of a race go back to polling), fd 4 a
- * socket to the manager: the child writes 'W' when warm and 'T' when taken;
- * the manager writes 'R' (or closes) to retire an idle child.
+ * socket to the manager: the child writes 'W' when warm (again after each
+ * job it can follow with another), and when taken 'T' (single use) or 'U'
+ * (a whitelisted job: it may come back); the manager writes 'R' (or closes)
+ * to retire an idle child. Both are close-on-exec: a builder never holds them.
  *
  * Nothing here may touch process.stdin/stdout/stderr before the job starts:
  * Node creates those lazily from whatever fds 0-2 are at first use.
  */
-import { writeSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { loadCommand } from '../dispatch.js';
-import { cliEntry } from '../main.js';
+import { cliEntry, exitWhenUnfinished, main } from '../main.js';
+import { makeJobStdio, useJobStdio, useNodeStdio, type JobStdio } from './job-stdio.js';
 import { refuseReason } from './peer.js';
 import { HEADER_BYTES, parseHeader, parseRequest, refusal, reply, type LaunchRequest } from './request.js';
+import { captureState, leftovers, reusableCommand, staleFd, type ProcessState } from './reuse.js';
 import * as sys from './syscalls.js';
 import { setNowhereEnv, warmUp } from './warm-up.js';
 
 /**
  * Command modules loaded before a job arrives: the common commands, which
- * between them pull in the evaluator, store, build and glue chunks. Every
- * job pays its child's start-up in CPU (each child serves one job), so rarer
- * commands (daemon, verify, export, …) load on demand as they would directly.
+ * between them pull in the evaluator, store, build and glue chunks. A job
+ * that is not reused pays its child's start-up in CPU, so rarer commands
+ * (daemon, verify, export, …) load on demand as they would directly.
  */
 const PRELOAD = [
   './nix-instantiate.js', './nix-build.js', './nix-hash.js', './nix.js', './nix-store.js',
@@ -40,10 +55,26 @@ const CTL_FD = 4;
 const SIGKILL = 9;
 /** How long a connected client may take to send its request or its go-ahead. */
 const CLIENT_TIMEOUT_MS = 5000;
+/** How long a client may take to exit after its job's status (then the child is not reused). */
+const CLIENT_CLOSE_MS = 2000;
+/** Jobs one child serves at most, and the RSS above which it serves no more (bounds what a leak could grow to). */
+const MAX_JOBS = 500;
+const MAX_RSS = 400 << 20;
+/**
+ * How long a returned job's late closes (a worker's exit, a socket's close, a
+ * read in flight) may take before what is still open counts as left behind.
+ */
+const SETTLE_MS = 50;
+
+/** The pool's log (fd 2 when the child started) and /dev/null, kept out of 0-2 for the time between jobs. */
+let logFd = 2;
+let nullFd = -1;
+/** The process as it was when warm, before any job. */
+let warm: ProcessState | undefined;
 
 function log(msg: string): void {
   try {
-    writeSync(2, `tix-pool child ${process.pid}: ${msg}\n`);
+    writeSync(logFd, `tix-pool child ${process.pid}: ${msg}\n`);
   } catch {
     // the log is best effort
   }
@@ -53,18 +84,38 @@ function log(msg: string): void {
 export async function runWarmChild(managerPid: number): Promise<void> {
   sys.setParentDeathSignal(SIGKILL);
   if (process.ppid !== managerPid) process.exit(0); // the manager died before the prctl
+  // A job's builders and helpers must not inherit the pool's sockets.
+  sys.setCloexec(LISTEN_FD);
+  sys.setCloexec(CTL_FD);
+  logFd = sys.dupCloexec(2);
+  nullFd = openSync('/dev/null', 'r+');
   for (const m of PRELOAD) await loadCommand(m, m).catch(() => undefined); // a job reports it
   if (process.env.TIX_SERVER_WARMUP === '0') setNowhereEnv();
   else await warmUp();
   refuseReason({ pid: process.pid, uid: process.geteuid!(), gid: process.getegid!() }); // caches our identity
+  const neutral = { umask: process.umask(), argv: [...process.argv] };
+  warm = captureState();
   sys.writeAll(CTL_FD, Buffer.from('W'));
-  for (;;) {
+  for (let served = 0; ; served++) {
     const conn = waitForConnection();
     if (conn < 0) process.exit(0);
-    sys.writeAll(CTL_FD, Buffer.from('T'));
-    const job = takeJob(conn);
-    if (job) return startJob(conn, job.req, job.fds);
-    process.exit(0); // the manager already counted us as taken
+    const job = takeJob(conn, served);
+    if (!job) process.exit(0); // the manager counted us as taken
+    if (!job.reusable) return startJob(conn, job.req, job.fds);
+    if (!(await runReusableJob(conn, job.req, job.fds))) return; // the process ends with the job
+    // Back to waiting: as the pool's child again, not the client's.
+    setNowhereEnv();
+    process.chdir('/');
+    process.umask(neutral.umask);
+    process.argv = [...neutral.argv];
+    sys.setParentDeathSignal(SIGKILL);
+    if (process.ppid !== managerPid) process.exit(0);
+    const rss = process.memoryUsage.rss();
+    if (served + 1 >= MAX_JOBS || rss > MAX_RSS) {
+      log(`retiring after ${served + 1} jobs, rss ${rss >> 20} MiB`);
+      process.exit(0);
+    }
+    sys.writeAll(CTL_FD, Buffer.from('W'));
   }
 }
 
@@ -88,9 +139,14 @@ function readWithTimeout(fd: number, buf: Buffer): number {
   return sys.readFd(fd, buf);
 }
 
-/** Read the request and its fds, check the peer, hand over our pid, wait for 'G'. */
-function takeJob(conn: number): { req: LaunchRequest; fds: number[] } | undefined {
+/**
+ * Read the request and its fds, check the peer, tell the manager how we are
+ * taken, hand over our pid ('P', or 'Q' when this child served jobs before),
+ * wait for 'G'.
+ */
+function takeJob(conn: number, served: number): { req: LaunchRequest; fds: number[]; reusable: boolean } | undefined {
   let fds: number[] = [];
+  let told = false;
   try {
     const first = Buffer.alloc(1 << 16);
     const [ev] = sys.pollIn([conn], CLIENT_TIMEOUT_MS);
@@ -108,18 +164,24 @@ function takeJob(conn: number): { req: LaunchRequest; fds: number[] } | undefine
       have += n;
     }
     const req = parseRequest(body);
-    const why = typeof req === 'string' ? req : got.fds.length !== 4 || got.truncated ? 'expected 4 fds' : refuseReason(sys.peerCredentials(conn));
+    // (A child that served jobs before may hold a store's lock fd whose file is gone: reuse.ts.)
+    const why = typeof req === 'string' ? req : got.fds.length !== 4 || got.truncated ? 'expected 4 fds'
+      : refuseReason(sys.peerCredentials(conn)) ?? (served > 0 ? staleFd(warm!) : undefined);
     if (why !== undefined || typeof req === 'string') {
       sys.writeAll(conn, refusal(why ?? 'bad request'));
       throw new Error(`refused: ${why}`);
     }
+    const reusable = reusableCommand(req.program, req.args);
+    sys.writeAll(CTL_FD, Buffer.from(reusable ? 'U' : 'T'));
+    told = true;
     // From here the job must survive the manager (it may retire while we run).
     sys.setParentDeathSignal(0);
-    sys.writeAll(conn, reply('P', process.pid));
+    sys.writeAll(conn, reply(served > 0 ? 'Q' : 'P', process.pid));
     const ack = Buffer.alloc(1);
     if (readWithTimeout(conn, ack) !== 1 || ack[0] !== 0x47 /* G */) throw new Error('client went away before the start');
-    return { req, fds };
+    return { req, fds, reusable };
   } catch (e) {
+    if (!told) sys.writeAll(CTL_FD, Buffer.from('T'));
     log(e instanceof Error ? e.message : String(e));
     for (const fd of fds) sys.closeFd(fd);
     sys.closeFd(conn);
@@ -127,11 +189,12 @@ function takeJob(conn: number): { req: LaunchRequest; fds: number[] } | undefine
   }
 }
 
-/** Become the client's process and run the command. */
-function startJob(conn: number, req: LaunchRequest, fds: number[]): void {
+/**
+ * Take on the client's stdio (dup2 onto 0-2), cwd, environment, umask and
+ * argv. Returns the fds' original file status flags.
+ */
+function becomeClient(req: LaunchRequest, fds: number[]): number[] {
   log(`job: ${req.program} ${req.args.length} args`);
-  sys.closeFd(LISTEN_FD);
-  sys.closeFd(CTL_FD);
   // Node restores stdio's O_NONBLOCK at exit only for the fds it started with; do it for these.
   const flags = [0, 1, 2].map((i) => sys.getFlags(fds[i]!));
   for (let i = 0; i < 3; i++) {
@@ -149,27 +212,104 @@ function startJob(conn: number, req: LaunchRequest, fds: number[]): void {
   Object.assign(process.env, req.env);
   process.umask(req.umask);
   process.argv = [process.execPath, req.argv0, ...req.args];
-  process.on('exit', (code) => {
-    for (let i = 0; i < 3; i++) {
-      try {
-        const now = sys.getFlags(i);
-        if ((now ^ flags[i]!) & sys.O_NONBLOCK) sys.setFlags(i, (now & ~sys.O_NONBLOCK) | (flags[i]! & sys.O_NONBLOCK));
-      } catch {
-        // fd closed by the command
-      }
+  return flags;
+}
+
+function restoreFlags(flags: number[]): void {
+  for (let i = 0; i < 3; i++) {
+    try {
+      const now = sys.getFlags(i);
+      if ((now ^ flags[i]!) & sys.O_NONBLOCK) sys.setFlags(i, (now & ~sys.O_NONBLOCK) | (flags[i]! & sys.O_NONBLOCK));
+    } catch {
+      // fd closed by the command
     }
+  }
+}
+
+/** At exit, the job's status goes to the client. */
+function reportAtExit(conn: number, flags: number[]): (code: number) => void {
+  const onExit = (code: number): void => {
+    restoreFlags(flags);
     try {
       sys.writeAll(conn, reply('S', code));
     } catch {
       // the client is gone
     }
-  });
+  };
+  process.on('exit', onExit);
+  return onExit;
+}
+
+/** Become the client's process and run the command; the process ends with it. */
+function startJob(conn: number, req: LaunchRequest, fds: number[]): void {
+  sys.closeFd(LISTEN_FD);
+  sys.closeFd(CTL_FD);
+  useNodeStdio();
+  reportAtExit(conn, becomeClient(req, fds));
   watchClient(conn);
   void cliEntry(req.program, req.args);
 }
 
+/**
+ * Run a whitelisted job so that this process can serve another after it.
+ * True when it did and the child is neutral again, except for env, cwd,
+ * umask and argv (the caller's part); false when the process ends with the
+ * job (its exit sends the status).
+ */
+async function runReusableJob(conn: number, req: LaunchRequest, fds: number[]): Promise<boolean> {
+  const flags = becomeClient(req, fds);
+  const io: JobStdio = makeJobStdio();
+  useJobStdio(io);
+  const onExit = reportAtExit(conn, flags);
+  const watch = watchClient(sys.dupCloexec(conn));
+  const before = captureState();
+  const code = await exitWhenUnfinished(main(req.program, req.args));
+  let why = stdioProblem(io);
+  const returned = Date.now();
+  for (let turn = 0; why === undefined; turn++) {
+    const left = leftovers(before);
+    if (left === undefined) break;
+    if (Date.now() - returned > SETTLE_MS) why = left;
+    else await new Promise((r) => (turn < 4 ? setImmediate(r) : setTimeout(r, 2)));
+  }
+  if (why !== undefined) {
+    log(`not reused: ${why}`);
+    // As cliEntry: the process exits when its event loop is done, with this status.
+    process.exitCode = code;
+    return false;
+  }
+  // Give the client's fds back before the status: whoever reads its stdout sees EOF when it exits.
+  restoreFlags(flags);
+  for (let i = 0; i < 3; i++) sys.dup2(i === 2 ? logFd : nullFd, i);
+  useJobStdio(undefined);
+  process.off('exit', onExit);
+  watch.removeAllListeners();
+  watch.on('error', () => undefined);
+  watch.destroy();
+  try {
+    sys.writeAll(conn, reply('S', code));
+    // The client exits on the status; until it has, a signal it forwards could reach the next job.
+    const [ev] = sys.pollIn([conn], CLIENT_CLOSE_MS);
+    if (ev === 0 || sys.readFd(conn, Buffer.alloc(1)) !== 0) throw new Error('the client did not close after its status');
+  } catch (e) {
+    log(`not reused: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(0);
+  } finally {
+    sys.closeFd(conn);
+  }
+  return true;
+}
+
+/** Why the job's stdio rules out another job (stdin may have a read pending; a failed write). */
+function stdioProblem(io: JobStdio): string | undefined {
+  if (io.stdin.used) return 'stdin was read';
+  if (io.stdout.errored || io.stderr.errored) return 'stdout or stderr failed';
+  if (io.stdout.writableLength > 0 || io.stderr.writableLength > 0) return 'unwritten output';
+  return undefined;
+}
+
 /** A job whose client died (SIGKILL) must not run on: die with it. */
-function watchClient(conn: number): void {
+function watchClient(conn: number): Socket {
   const s = new Socket({ fd: conn, readable: true, writable: false });
   const die = (): void => {
     process.kill(process.pid, 'SIGKILL');
@@ -178,4 +318,5 @@ function watchClient(conn: number): void {
   s.on('end', die);
   s.on('error', die);
   s.unref();
+  return s;
 }

@@ -1,7 +1,10 @@
 /**
- * The launcher pool's manager (nailgun/gradle-daemon style, but every job is
- * a fresh single-use process): owns `<dir>/<id>.sock`, keeps a few warm
- * children blocked on it, and replaces each one as soon as it is taken.
+ * The launcher pool's manager (nailgun/gradle-daemon style): owns
+ * `<dir>/<id>.sock` and keeps a few warm children blocked on it. A child
+ * taken for a single-use job ('T') is replaced at once; one taken for a job
+ * it may survive ('U', child.ts) is lent: it counts as coming back for
+ * LENT_MS, so a loop of short commands starts no processes, and says 'W'
+ * when it is idle again (or exits, and is replaced then).
  *
  * One manager per build id: it holds an flock on `<dir>/<id>.lock` for its
  * lifetime. The pool starts at 2 idle children (TIX_SERVER_MIN_IDLE), grows
@@ -37,7 +40,10 @@ const BURST_MS = 250;
 /** Children that die before they are warm, in a row, before the manager gives up. */
 const MAX_EARLY_DEATHS = 5;
 
-type State = 'starting' | 'idle' | 'busy' | 'retired';
+/** How long a lent child counts toward the idle target (a longer job gets a replacement). */
+const LENT_MS = 300;
+
+type State = 'starting' | 'idle' | 'busy' | 'lent' | 'retired';
 
 interface ManagerOptions {
   dir: string;
@@ -82,6 +88,7 @@ export class PoolManager {
   private readonly fromBlob = new WeakSet<ChildProcess>();
   private readonly started = new WeakMap<ChildProcess, number>();
   private readonly burstChildren = new WeakSet<ChildProcess>();
+  private readonly lentAt = new WeakMap<ChildProcess, number>();
 
   constructor(private readonly opts: ManagerOptions) {
     this.sock = `${opts.dir}/${opts.id}.sock`;
@@ -158,8 +165,16 @@ export class PoolManager {
     return n;
   }
 
+  /** Lent children that took their job recently: probably back soon. */
+  private returning(): number {
+    const now = Date.now();
+    let n = 0;
+    for (const [c, s] of this.children) if (s === 'lent' && now - (this.lentAt.get(c) ?? 0) < LENT_MS) n++;
+    return n;
+  }
+
   private topUp(): void {
-    while (this.count('idle') + this.count('starting') < this.target) this.spawnChild();
+    while (this.count('idle') + this.count('starting') + this.returning() < this.target) this.spawnChild();
   }
 
   private spawnChild(): void {
@@ -192,8 +207,12 @@ export class PoolManager {
       this.children.set(child, 'idle');
       this.earlyDeaths = 0;
       this.updateBusy();
-    } else if (c === 'T' && (state === 'idle' || state === 'starting')) {
-      this.children.set(child, 'busy');
+    } else if (c === 'W' && state === 'lent') {
+      this.children.set(child, 'idle');
+      this.updateBusy();
+    } else if ((c === 'T' || c === 'U') && (state === 'idle' || state === 'starting')) {
+      this.children.set(child, c === 'T' ? 'busy' : 'lent');
+      if (c === 'U') this.lentAt.set(child, Date.now());
       this.lastJob = Date.now();
       this.previousTake = this.lastTake;
       this.lastTake = this.lastJob;
@@ -222,7 +241,7 @@ export class PoolManager {
         return this.shutdown('children keep dying at start-up', true);
       }
     }
-    if (state === 'starting' || state === 'idle') this.topUp();
+    if (state === 'starting' || state === 'idle' || state === 'lent') this.topUp();
   }
 
   private tick(): void {
@@ -230,8 +249,11 @@ export class PoolManager {
     if (now - this.lastJob > this.idleMs) return this.shutdown('idle');
     if (identity(this.opts.bundleMain) !== this.bundleIdentity) return this.shutdown('bundle changed');
     if (identity(this.sock) !== this.sockIdentity) return this.shutdown('socket removed or replaced');
-    if (this.target > this.minIdle && now - this.lastExhausted > SHRINK_MS) {
-      this.target--;
+    // Lent children whose jobs run long stop counting as coming back.
+    this.topUp();
+    // Children coming back from jobs can leave more idle than the target: retire those too.
+    if ((this.target > this.minIdle || this.count('idle') > this.target) && now - this.lastExhausted > SHRINK_MS) {
+      if (this.target > this.minIdle) this.target--;
       this.lastExhausted = now;
       for (const [child, state] of this.children) {
         if (state !== 'idle' || this.count('idle') <= this.target) continue;

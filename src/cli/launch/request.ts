@@ -8,8 +8,10 @@
  * bytes as SCM_RIGHTS.
  *
  * Child → client: 'P' u32le pid (ready; the client answers 'G' to start the
- * job, or closes to run the command itself), or 'R' u32le len + reason
- * (refused). After 'G': 'S' u32le exit status when the job exits.
+ * job, or closes to run the command itself), 'Q' u32le pid (the same, from a
+ * child that served jobs before), or 'R' u32le len + reason (refused). After
+ * 'G': 'S' u32le exit status when the job ends; the client then exits, which
+ * a reused child waits for.
  *
  * Strings are decoded as UTF-8, as Node decodes argv and environ itself.
  */
@@ -65,7 +67,7 @@ export function encodeRequest(r: LaunchRequest): Buffer {
   return Buffer.concat([h, body]);
 }
 
-export function reply(kind: 'P' | 'S', n: number): Buffer {
+export function reply(kind: 'P' | 'Q' | 'S', n: number): Buffer {
   const b = Buffer.alloc(5);
   b.write(kind, 0, 'latin1');
   b.writeUInt32LE(n >>> 0, 1);

@@ -2,7 +2,7 @@
  * The few libc calls the warm-process launcher needs and Node does not offer:
  * a listening Unix socket kept out of libuv (so each warm child can block in
  * accept()), fd passing (recvmsg with SCM_RIGHTS), dup2 onto stdio, fchdir,
- * flock, prctl and SO_PEERCRED. Called through koffi, as src/protocol does
+ * flock, prctl, SO_PEERCRED and a terminal's size. Called through koffi, as src/protocol does
  * for SO_PEERCRED. Linux on x86_64/aarch64 only (LP64 struct layouts).
  *
  * Errors come back as a thrown `SysError` carrying the errno name, so callers
@@ -37,11 +37,14 @@ export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const MSG_CMSG_CLOEXEC = 0x40000000;
 export const POLLIN = 1;
+export const POLLOUT = 4;
 export const POLLHUP = 0x10;
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
 const SCM_RIGHTS = 1;
 const F_GETFL = 3;
+const F_DUPFD_CLOEXEC = 1030;
+const TIOCGWINSZ = 0x5413;
 const F_SETFL = 4;
 export const O_NONBLOCK = 0o4000;
 const LOCK_EX = 2;
@@ -50,7 +53,7 @@ const PR_SET_PDEATHSIG = 1;
 
 interface Libc {
   socket: Fn; bind: Fn; listen: Fn; accept4: Fn; recvmsg: Fn; poll: Fn; read: Fn; write: Fn;
-  close: Fn; dup2: Fn; fchdir: Fn; fcntl: Fn; flock: Fn; prctl: Fn; getsockopt: Fn; rename: Fn;
+  close: Fn; dup2: Fn; fchdir: Fn; fcntl: Fn; flock: Fn; prctl: Fn; getsockopt: Fn; rename: Fn; ioctl: Fn;
   errnoLocation: () => unknown;
 }
 
@@ -78,6 +81,7 @@ function lib(): Libc {
     prctl: l.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
     getsockopt: l.func('int getsockopt(int, int, int, void *, void *)'),
     rename: l.func('int rename(const char *, const char *)'),
+    ioctl: l.func('int ioctl(int, unsigned long, void *)'),
     errnoLocation: l.func('int *__errno_location()') as unknown as () => unknown,
   };
   return libc;
@@ -152,11 +156,16 @@ export function acceptConn(listenFd: number): number {
 
 /** poll() the fds for input; returns each fd's revents. timeoutMs < 0 waits forever. */
 export function pollIn(fds: number[], timeoutMs: number): number[] {
+  return pollFor(fds, POLLIN, timeoutMs);
+}
+
+/** poll() the fds for `events` (POLLIN, POLLOUT); returns each fd's revents. */
+export function pollFor(fds: number[], events: number, timeoutMs: number): number[] {
   const l = lib();
   const b = Buffer.alloc(8 * fds.length);
   fds.forEach((fd, i) => {
     b.writeInt32LE(fd, i * 8);
-    b.writeInt16LE(POLLIN, i * 8 + 4);
+    b.writeInt16LE(events, i * 8 + 4);
   });
   check('poll', () => l.poll(b, fds.length, timeoutMs));
   return fds.map((_, i) => b.readInt16LE(i * 8 + 6));
@@ -220,6 +229,20 @@ export function dup2(from: number, to: number): void {
 export function fchdir(fd: number): void {
   const l = lib();
   check('fchdir', () => l.fchdir(fd));
+}
+
+/** A close-on-exec duplicate of `fd` (above 9, clear of stdio and the pool's fds 3 and 4). */
+export function dupCloexec(fd: number): number {
+  const l = lib();
+  return check('fcntl', () => l.fcntl(fd, F_DUPFD_CLOEXEC, 10));
+}
+
+/** A terminal's size (TIOCGWINSZ), or undefined when `fd` is not one. */
+export function windowSize(fd: number): { columns: number; rows: number } | undefined {
+  const l = lib();
+  const ws = Buffer.alloc(8);
+  if (Number(l.ioctl(fd, TIOCGWINSZ, ws)) < 0) return undefined;
+  return { rows: ws.readUInt16LE(0), columns: ws.readUInt16LE(2) };
 }
 
 export function setCloexec(fd: number): void {

@@ -1,0 +1,134 @@
+/**
+ * When a warm child may serve another job after this one (child.ts).
+ *
+ * Two gates. First a whitelist of commands whose code keeps no state of a
+ * job in the process once it returns (`reusableCommand`): evaluation, queries
+ * and adds, builds (which leave the process to a daemon or show their leftovers
+ * to the second gate). Second, after the command returned, a check that it left
+ * nothing behind (`leftovers`): no fd it opened is still open (an open store,
+ * database, lock or connection), no handle or request keeps the event loop
+ * busy (a timer, a child process, a worker), no process listener was added
+ * (signal handlers, 'exit' hooks), process.exitCode was not set, stdin was
+ * not read and stdout/stderr did not fail. A job that fails either gate, calls
+ * process.exit or dies of an exception ends its process as a single-use job does.
+ *
+ * Nothing a command computed is carried over: only code (loaded modules, JIT
+ * state) and caches keyed by content survive.
+ */
+import { readdirSync, readlinkSync } from 'node:fs';
+
+/** `nix` options taking one or two arguments before the subcommand (as nix.ts reads them). */
+const NIX_WITH_ARG = new Set(['--store', '--extra-experimental-features', '--experimental-features', '--log-format', '--max-jobs', '-j', '--cores', '-I', '--eval-store']);
+const NIX_WITH_TWO = new Set(['--option']);
+const NIX_COMMANDS = new Set(['eval', 'path-info', 'build', 'store add-path', 'store add-file', 'hash file', 'hash path', 'hash to-base16', 'hash to-base32', 'hash to-base64', 'hash to-sri']);
+/** nix-store operations (first argument). */
+const NIX_STORE_OPS = new Set(['-q', '--query', '--add', '--add-fixed']);
+const PROGRAMS = new Set(['nix', 'nix-store', 'nix-build', 'nix-instantiate', 'nix-hash']);
+
+/** The `nix` subcommand words (`eval`, `store add-path`), skipping global options. */
+function nixSubcommand(args: string[]): string {
+  const words: string[] = [];
+  for (let i = 0; i < args.length && words.length < 2; i++) {
+    const a = args[i]!;
+    if (NIX_WITH_ARG.has(a)) i++;
+    else if (NIX_WITH_TWO.has(a)) i += 2;
+    else if (!a.startsWith('-')) words.push(a);
+    else if (words.length > 0) break;
+  }
+  return words[0] === 'store' || words[0] === 'hash' ? words.join(' ') : words[0] ?? '';
+}
+
+/** Whether `program args` is on the whitelist of commands a child may run and then serve another job. */
+export function reusableCommand(program: string, args: string[]): boolean {
+  if (program === 'tix') {
+    if (!PROGRAMS.has(args[0] ?? '')) return false;
+    return reusableCommand(args[0]!, args.slice(1));
+  }
+  // Help may start a pager or man; version and help are not worth a special case.
+  if (args.includes('--help') || args.includes('--version')) return false;
+  switch (program) {
+    case 'nix-instantiate':
+    case 'nix-build':
+    case 'nix-hash':
+      return true;
+    case 'nix-store':
+      return NIX_STORE_OPS.has(args[0] ?? '') || /^-q[a-zA-Z]*$/.test(args[0] ?? '');
+    case 'nix':
+      return NIX_COMMANDS.has(nixSubcommand(args));
+    default:
+      return false;
+  }
+}
+
+/**
+ * Fds the store keeps open by design from one command to the next: one
+ * unlocked fd per `gc.lock` (src/store/locks.ts `gcLockFd`), locked shared
+ * and dropped around each temp root. Another job using the same store uses
+ * it as a second command of one process would; one whose file was deleted
+ * (the state directory removed and made anew) would lock the wrong inode, so
+ * a child holding such a stale fd takes no further job (`staleFd`).
+ */
+const KEPT_FD = /\/gc\.lock$/;
+/** Kept fds beyond which a child serves no more jobs (each store a job used keeps one). */
+export const MAX_KEPT_FDS = 64;
+
+/** What a job could leave behind, captured before it starts. */
+export interface ProcessState {
+  fds: Map<number, string>;
+  resources: string[];
+  listeners: Map<string | symbol, number>;
+}
+
+function openFds(): Map<number, string> {
+  const m = new Map<number, string>();
+  for (const f of readdirSync('/proc/self/fd')) {
+    try {
+      m.set(Number(f), readlinkSync(`/proc/self/fd/${f}`));
+    } catch {
+      // the directory's own fd, closed by now
+    }
+  }
+  return m;
+}
+
+export function captureState(): ProcessState {
+  // (The fds, listeners and resources of the process: none of a job's state is read.)
+  const listeners = new Map<string | symbol, number>();
+  for (const e of process.eventNames()) listeners.set(e, process.listenerCount(e));
+  return { fds: openFds(), resources: process.getActiveResourcesInfo().sort(), listeners };
+}
+
+/** Why a job that ran from `before` cannot be followed by another in this process, or undefined. */
+export function leftovers(before: ProcessState): string | undefined {
+  if (process.exitCode !== undefined && process.exitCode !== 0) return `process.exitCode ${process.exitCode}`;
+  if (process.exitCode === 0) return 'process.exitCode set';
+  for (const [fd, target] of openFds()) {
+    if (before.fds.get(fd) !== target && !KEPT_FD.test(target)) return `fd ${fd} left open (${target})`;
+  }
+  const resources = process.getActiveResourcesInfo().sort();
+  const left = [...before.resources];
+  for (const r of resources) {
+    const i = left.indexOf(r);
+    if (i < 0) return `active ${r}`;
+    left.splice(i, 1);
+  }
+  for (const e of process.eventNames()) {
+    if (process.listenerCount(e) > (before.listeners.get(e) ?? 0)) return `a process '${String(e)}' listener was added`;
+  }
+  return undefined;
+}
+
+/**
+ * A kept fd a job left whose file is gone (see KEPT_FD), or too many kept
+ * fds: why this process takes no further job. `warm` is the state before the
+ * first job (the warm-up's throwaway store is deleted by design and never used again).
+ */
+export function staleFd(warm: ProcessState): string | undefined {
+  let kept = 0;
+  for (const [fd, target] of openFds()) {
+    if (warm.fds.get(fd) === target) continue;
+    if (target.endsWith(' (deleted)')) return `fd ${fd} is of a deleted file (${target})`;
+    if (KEPT_FD.test(target)) kept++;
+  }
+  return kept > MAX_KEPT_FDS ? `${kept} lock fds kept` : undefined;
+}
