@@ -6,10 +6,10 @@
  */
 import { Worker, MessageChannel } from 'node:worker_threads';
 import * as fs from 'node:fs';
-import type { Store, DerivedPath } from '../store/index.js';
+import type { Store, DerivedPath, TextToAdd } from '../store/index.js';
 import { StoreDir } from '../formats/index.js';
 import { runEvalJob, type EvalJob, type EvalOutput } from './eval-job.js';
-import { DeferredBridge } from './deferred-store.js';
+import { DeferredBridge, type WriteOp } from './deferred-store.js';
 
 export type { EvalJob, EvalOutput, EvalInput } from './eval-job.js';
 export { runEvalJob };
@@ -73,6 +73,31 @@ async function handle(store: Store, op: string, args: unknown[]): Promise<unknow
   }
 }
 
+/**
+ * Perform an evaluation's recorded writes, in order. Runs of text writes
+ * (`toFile`, `.drv` files) go to the store as one batch when it takes
+ * batches: the same paths with the same guarantees, fewer transactions
+ * (store/local/add-texts.ts). All of them are done before the evaluation's
+ * result is returned, as with one call each.
+ */
+async function performDeferred(store: Store, ops: readonly WriteOp[]): Promise<void> {
+  const sd = store.storeDir;
+  for (let i = 0; i < ops.length;) {
+    const w = ops[i]!;
+    if (w.op !== 'addTextToStore' || store.addTextsToStore === undefined) {
+      await handle(store, w.op, w.args);
+      i++;
+      continue;
+    }
+    const items: TextToAdd[] = [];
+    for (; i < ops.length && ops[i]!.op === 'addTextToStore'; i++) {
+      const [name, text, refs] = ops[i]!.args as [string, Uint8Array, string[]];
+      items.push({ name, text, references: refs.map((r) => sd.parse(r)) });
+    }
+    await store.addTextsToStore(items);
+  }
+}
+
 /** Stack of the worker thread (MiB) unless `RunOptions.stackSizeMb` says otherwise. */
 const WORKER_STACK_MB = 64;
 
@@ -106,7 +131,7 @@ export async function runEvalJobInWorker(job: EvalJob, opts: RunOptions = {}): P
         if (!opts.store && !opts.openStore) throw new Error('Assertion failed: store writes without a store');
         const store = opts.store ?? (await opts.openStore!());
         try {
-          for (const w of deferred.ops) await handle(store, w.op, w.args);
+          await performDeferred(store, deferred.ops);
         } finally {
           if (!opts.store) await store.close?.();
         }

@@ -32,6 +32,13 @@ export interface ValidPathInfo {
   ca?: string;
 }
 
+/** One `addTextToStore` of a batch (`addTextsToStore`). */
+export interface TextToAdd {
+  name: string;
+  text: Uint8Array;
+  references: StorePath[];
+}
+
 export type FileIngestionMethod = 'flat' | 'recursive';
 /** `text` is for `addTextToStore`-style objects; the others are fixed outputs. */
 export type ContentAddressMethod = 'text' | FileIngestionMethod;
@@ -137,6 +144,13 @@ export interface Store {
 
   addToStore(opts: AddToStoreOptions): Promise<ValidPathInfo>;
   addTextToStore(name: string, text: Uint8Array, references: StorePath[]): Promise<StorePath>;
+  /**
+   * `addTextToStore` for each item, in order, with the same result and the
+   * same guarantees per path; a reference may name an earlier item. Lets a
+   * store register several paths per transaction (an evaluation's deferred
+   * writes). Stores without it get one `addTextToStore` per item.
+   */
+  addTextsToStore?(items: readonly TextToAdd[]): Promise<StorePath[]>;
   addToStoreNar(info: ValidPathInfo, nar: ByteSource, opts?: AddToStoreNarOptions): Promise<void>;
   narFromPath(path: StorePath): ByteSource;
 

@@ -241,7 +241,7 @@ export class StoreDb {
   registerValidPaths(rows: readonly RegisterRow[]): void {
     this.immediate(() => {
       const ids = new Map<string, number>();
-      for (const r of rows) ids.set(r.path, this.upsert(r));
+      for (const r of rows) ids.set(r.path, this.insertOrUpdate(r));
       for (const r of rows) {
         const id = ids.get(r.path)!;
         for (const ref of r.references) {

@@ -15,11 +15,12 @@ import {
 import { dumpPath } from '../nar-fs.js';
 import { StoreErrorCode } from '../errors.js';
 import type {
-  AddToStoreNarOptions, AddToStoreOptions, ByteSource, GCOptions, GCResults, Roots, Store, ValidPathInfo,
+  AddToStoreNarOptions, AddToStoreOptions, ByteSource, GCOptions, GCResults, Roots, Store, TextToAdd, ValidPathInfo,
 } from '../store.js';
 import { PathLocks } from '../locks.js';
 import { TempRoots } from '../gc/temp-roots.js';
-import { StoreDb } from './db.js';
+import { StoreDb, type RegisterRow } from './db.js';
+import { addTextsBatch } from './add-texts.js';
 import { drvOutputPaths, infoToRow, rowToInfo, sortPaths } from './path-info.js';
 import {
   checkAddName, deletePath, digestOf, fixedCa, newFilesOwnedRight, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, readSmallFile, textCa, writeNewFile, writeStreamHashed,
@@ -361,24 +362,34 @@ export class LocalStore implements Store {
     try {
       this.checkRefsValid(printed, references);
       if (!this.writeSmallFile(path, text, false, false)) return path;
-      const { narHash, narSize } = narOfBytes(text);
       // References were checked above; the outputs come from the text in hand.
-      this.db.registerValidPath({
-        path: printed,
-        hash: `sha256:${narHash.base16}`,
-        registrationTime: Math.floor(Date.now() / 1000),
-        deriver: null,
-        narSize,
-        ultimate: false,
-        sigs: null,
-        ca: textCa(contentHash),
-        references: references.length === 0 ? [] : sortPaths([...references]).map((r) => this.print(r)),
-        drvOutputs: path.isDerivation() ? this.drvOutputsFromText(utf8(text)) : undefined,
-      });
+      this.db.registerValidPath(this.textRow(path, text, contentHash, references));
       return path;
     } finally {
       locks.unlockSync();
     }
+  }
+
+  /** Several `addTextToStore`s, registered a chunk per transaction (add-texts.ts). */
+  async addTextsToStore(items: readonly TextToAdd[]): Promise<StorePath[]> {
+    return addTextsBatch(this, items);
+  }
+
+  /** @internal The registration of a text path whose contents are in place. */
+  textRow(path: StorePath, text: Uint8Array, contentHash: Hash, references: readonly StorePath[]): RegisterRow {
+    const { narHash, narSize } = narOfBytes(text);
+    return {
+      path: this.print(path),
+      hash: `sha256:${narHash.base16}`,
+      registrationTime: Math.floor(Date.now() / 1000),
+      deriver: null,
+      narSize,
+      ultimate: false,
+      sigs: null,
+      ca: textCa(contentHash),
+      references: references.length === 0 ? [] : sortPaths([...references]).map((r) => this.print(r)),
+      drvOutputs: path.isDerivation() ? this.drvOutputsFromText(utf8(text)) : undefined,
+    };
   }
 
   /**
@@ -389,7 +400,8 @@ export class LocalStore implements Store {
    * a valid path is always on disk, so a free name means not valid, and a
    * new path costs no database read under the lock.
    */
-  private writeSmallFile(path: StorePath, data: Uint8Array, executable: boolean, repair: boolean): boolean {
+  /** @internal */
+  writeSmallFile(path: StorePath, data: Uint8Array, executable: boolean, repair: boolean): boolean {
     const printed = this.print(path);
     const r = writeFileAtomic(printed, data, { fsync: this.fsync, executable, replace: repair });
     if (r === 'written') return true;
@@ -419,13 +431,15 @@ export class LocalStore implements Store {
    * read; one valid in the database yet missing on disk is then written
    * and registered again, which repairs it.
    */
-  private async rootIfValid(printed: string): Promise<boolean> {
+  /** @internal */
+  async rootIfValid(printed: string): Promise<boolean> {
     if (!this.db.isValid(printed)) return false;
     await this.tempRoots.add(printed);
     return this.db.isValid(printed);
   }
 
-  private checkRefsValid(printed: string, refs: readonly StorePath[]): void {
+  /** @internal */
+  checkRefsValid(printed: string, refs: readonly StorePath[]): void {
     for (const r of refs) {
       if (!this.db.isValid(this.print(r))) {
         throw new NixError(StoreErrorCode.E_BAD_REFERENCE, `cannot add path '${printed}' because it references path '${this.print(r)}' which is not valid`);

@@ -1,0 +1,107 @@
+/**
+ * Batched `addTextToStore` (`Store.addTextsToStore`): an evaluation's
+ * deferred `builtins.toFile` and `.drv` writes, which Nix 2.8 performs one
+ * `LocalStore::addTextToStore` each.
+ *
+ * Every path goes through the steps of a single add, in the same order:
+ * temp root, path lock, validity re-check, contents written atomically under
+ * the final name (`writeSmallFile`). What is shared is the registration: the
+ * paths of a chunk are registered in one transaction, and each keeps its
+ * path lock until that commits. Hence, as for single adds:
+ *  - a registered path always has its complete contents (written before
+ *    the commit); a kill before the commit leaves complete, unregistered
+ *    files, which the next add replaces and GC removes;
+ *  - a concurrent adder of the same path (tix or Nix) waits on the lock
+ *    and then finds it valid.
+ * One transaction per chunk instead of per path is most of the saving: each
+ * commit appends its pages to the WAL, and a checkpoint copies them back.
+ *
+ * A lock that is not free at once is waited for only with nothing held
+ * (the chunk is committed and its locks dropped first), so two batches
+ * that lock the same paths in different orders cannot deadlock.
+ */
+import { existsSync } from 'node:fs';
+import { NixError } from '../../core/index.js';
+import type { StorePath } from '../../formats/index.js';
+import { StoreErrorCode } from '../errors.js';
+import type { PathLocks } from '../locks.js';
+import type { TextToAdd } from '../store.js';
+import { checkAddName, digestOf } from './add-to-store.js';
+import type { RegisterRow } from './db.js';
+import type { LocalStore } from './local-store.js';
+
+/** Paths per transaction (each holds a lock file open until the commit). */
+const CHUNK = 256;
+
+export async function addTextsBatch(store: LocalStore, items: readonly TextToAdd[]): Promise<StorePath[]> {
+  const out: StorePath[] = [];
+  const chunk = new Chunk(store);
+  try {
+    for (const it of items) {
+      out.push(await chunk.add(it));
+      if (chunk.size >= CHUNK) chunk.commit();
+    }
+  } finally {
+    // Also after an error: what was written before it is registered, as
+    // the single adds before a failing one would have been.
+    chunk.commit();
+  }
+  return out;
+}
+
+/** The paths locked since the last commit. */
+class Chunk {
+  private rows: RegisterRow[] = [];
+  private readonly locks: PathLocks[] = [];
+  /** Locked here: written and awaiting registration, or found valid. */
+  private readonly held = new Set<string>();
+  /** Written here, registered at the commit (later items may refer to them). */
+  private readonly written = new Set<string>();
+
+  constructor(private readonly store: LocalStore) {}
+
+  get size(): number {
+    return this.locks.length;
+  }
+
+  async add(it: TextToAdd): Promise<StorePath> {
+    const store = this.store;
+    checkAddName(it.name);
+    const contentHash = digestOf('sha256', it.text);
+    const path = store.storeDir.makeTextPath(it.name, contentHash, it.references);
+    const printed = store.print(path);
+    // Locking it a second time would wait on ourselves.
+    if (this.held.has(printed)) return path;
+    if (existsSync(printed) && (await store.rootIfValid(printed))) return path;
+    let lock = store.tempRoots.tryAddAndLockSync(printed);
+    if (lock === undefined) {
+      this.commit();
+      lock = await store.tempRoots.addAndLock(printed);
+    }
+    this.locks.push(lock);
+    this.held.add(printed);
+    for (const r of it.references) {
+      const rp = store.print(r);
+      if (!this.written.has(rp) && !store.db.isValid(rp)) {
+        throw new NixError(StoreErrorCode.E_BAD_REFERENCE, `cannot add path '${printed}' because it references path '${rp}' which is not valid`);
+      }
+    }
+    if (!store.writeSmallFile(path, it.text, false, false)) return path;
+    this.rows.push(store.textRow(path, it.text, contentHash, it.references));
+    this.written.add(printed);
+    return path;
+  }
+
+  /** Register what was written, then drop every lock. */
+  commit(): void {
+    const rows = this.rows;
+    this.rows = [];
+    this.written.clear();
+    this.held.clear();
+    try {
+      if (rows.length > 0) this.store.db.registerValidPaths(rows);
+    } finally {
+      for (const l of this.locks.splice(0)) l.unlockSync();
+    }
+  }
+}
