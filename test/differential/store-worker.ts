@@ -12,12 +12,17 @@
  *   slow-add <file>                   addToStore (flat) of <file>, fed half, then "half\n"
  *                                     is printed and the rest waits for stdin to close;
  *                                     prints the path when done
+ *   add-texts <n> <order> <seed> [salt]  addTextsToStore of texts 0..n-1 (every 10th refers
+ *                                     to the one before; `salt` in every text) in order forward,
+ *                                     reverse or shuffled (by seed); checks each returned path
+ *                                     is valid with its contents, prints "ok <n>"
  */
 import { basename, join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { LocalStore, addPermRoot, type ValidPathInfo } from '../../src/store/index.js';
+import { LocalStore, addPermRoot, type TextToAdd, type ValidPathInfo } from '../../src/store/index.js';
 import { Settings } from '../../src/core/index.js';
-import { hashBytes, regularFromBytes, serialiseNar } from '../../src/formats/index.js';
+import { hashBytes, regularFromBytes, serialiseNar, type StorePath } from '../../src/formats/index.js';
+import { mulberry32 } from '../harness/index.js';
 
 /** Resolves when our stdin reaches EOF (the test closes it, or dies). */
 function stdinClosed(): Promise<void> {
@@ -69,12 +74,48 @@ async function main(): Promise<void> {
     })();
     const info = await store.addToStore({ name: basename(args[0]!), method: 'flat', hashAlgo: 'sha256', source });
     process.stdout.write(store.print(info.path) + '\n');
+  } else if (mode === 'add-texts') {
+    await addTexts(Number(args[0]), args[1]!, Number(args[2]), args[3] ?? '');
   } else if (mode === 'gc-loop') {
     for (let i = 0; i < Number(args[0]); i++) await store.collectGarbage({ action: 'deleteDead' });
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
   await store.close();
+}
+
+/** Text i of `add-texts` (the same in every process, so their sets overlap). */
+function textItem(i: number, prev: StorePath | undefined, salt: string): TextToAdd {
+  return { name: `text${i}`, text: Buffer.from(`shared text ${i} ${salt}\n`), references: i % 10 === 9 && prev !== undefined ? [prev] : [] };
+}
+
+async function addTexts(n: number, order: string, seed: number, salt: string): Promise<void> {
+  const all: TextToAdd[] = [];
+  let prev: StorePath | undefined;
+  for (let i = 0; i < n; i++) {
+    const it = textItem(i, prev, salt);
+    all.push(it);
+    prev = store.storeDir.makeTextPath(it.name, hashBytes('sha256', it.text), it.references);
+  }
+  // References point backwards: a reordered batch keeps each referrer after its reference.
+  const idx = all.map((_, i) => i);
+  if (order === 'reverse') idx.reverse();
+  else if (order === 'shuffled') {
+    const r = mulberry32(seed);
+    for (let i = idx.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+    }
+  }
+  // Referrers after their references (a stable sort by "has a reference").
+  const items = [...idx.filter((i) => all[i]!.references.length === 0), ...idx.filter((i) => all[i]!.references.length > 0)].map((i) => all[i]!);
+  const paths = await store.addTextsToStore(items);
+  for (let k = 0; k < items.length; k++) {
+    const p = store.print(paths[k]!);
+    if (!(await store.isValidPath(paths[k]!))) throw new Error(`${p} is not valid after the batch`);
+    if (readFileSync(p, 'utf8') !== Buffer.from(items[k]!.text).toString()) throw new Error(`${p} has the wrong contents`);
+  }
+  process.stdout.write(`ok ${paths.length}\n`);
 }
 
 main().catch((e) => {
