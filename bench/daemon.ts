@@ -16,12 +16,25 @@
  * round. Medians, not bests: one lucky round of a noisy row (AddToStoreNar)
  * decided the ratio before.
  *
+ * The AddToStoreNar row on ext4 also measures the file system's inode
+ * allocator: each add creates and deletes files (2.8 and tix both make and
+ * remove a path lock and create the path), and ext4 skips inodes freed in the
+ * last minute or so (`recently_deleted`), scanning further the more were freed
+ * lately in the block group the store directory is in. Each side's temp root
+ * lands in a group of its own, so in one run one side may pay several times
+ * the other's system time per add (perf, load ~2: one side 1.5 ms of system
+ * time per add, mostly ext4_tmpfile/ext4_create -> find_inode_bit ->
+ * recently_deleted; the other 0.2 ms), whichever daemon it is. The output
+ * names the roots' file system; TMPDIR=/dev/shm puts both roots on tmpfs,
+ * which has no such scan (both daemons alike).
+ *
  * Run: node dist/bench/daemon.js [scale]   (scale 1 = the issue's counts)
  * TIX_BENCH_ROWS=1,3 runs only those rows (1-based), e.g. while tuning one;
  * TIX_BENCH_VERBOSE=1 prints every round, with user/system CPU per operation.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statfsSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { WireWriter, hashBytes, type StorePath } from '../src/formats/index.js';
 import { RemoteStore, unixConnector } from '../src/protocol/index.js';
 import { makeRoot } from '../test/harness/index.js';
@@ -201,7 +214,15 @@ const tix = await setUp('tix').catch(async (e: unknown) => {
   await ref.stop();
   throw e;
 });
+/** The roots' file system, by statfs magic (see the header on ext4). */
+function fsName(dir: string): string {
+  const t = statfsSync(dir).type;
+  return ({ 0x01021994: 'tmpfs', 0xef53: 'ext2/3/4', 0x9123683e: 'btrfs', 0x58465342: 'xfs' } as Record<number, string>)[t] ?? `type 0x${t.toString(16)}`;
+}
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+
 try {
+  console.log(`roots under ${tmpdir()} (${fsName(tmpdir())}); load average ${load()}`);
   console.log(
     'benchmark'.padEnd(58), 'ref ops/s'.padStart(16), 'tix ops/s'.padStart(16), 'tix/ref'.padStart(8),
     'ref µs/op'.padStart(10), 'tix µs/op'.padStart(10), 'ref/tix'.padStart(8),
@@ -234,6 +255,7 @@ try {
       cr.toFixed(0).padStart(10), ct.toFixed(0).padStart(10), (cr / ct).toFixed(2).padStart(8),
     );
   }
+  console.log(`load average ${load()}`);
 } finally {
   await ref.stop();
   await tix.stop();

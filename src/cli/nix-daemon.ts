@@ -4,14 +4,23 @@
  * foreground, or one session on stdin/stdout with `--stdio`. With `--stdio`, a
  * store that is itself a daemon gets the raw bytes spliced to its socket (the
  * real daemon then decides trust); otherwise the peer is trusted, as in 2.8.
+ *
+ * Before it listens, the socket daemon warms its hot paths (protocol/warm-up.ts)
+ * on a throwaway store under /dev/shm (else the temp dir) for at most
+ * TIX_DAEMON_WARM_UP_MS milliseconds (default 500; 0 leaves it out), so its
+ * first clients do not pay for V8's compilation of the add and query paths.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
-import { NixError, CoreErrorCode, SimpleLogger, Verbosity, nullLogger, type VerbosityLevel } from '../core/index.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NixError, CoreErrorCode, SimpleLogger, Verbosity, nixDirs, nullLogger, type Logger, type VerbosityLevel } from '../core/index.js';
 import type { BuildMode, DerivedPath, Store } from '../store/index.js';
-import { buildOpsOf, withBuildOps } from '../build/index.js';
+import { buildOpsOf, deleteStorePathFs, withBuildOps } from '../build/index.js';
 import { makeRecursiveHook, openLocalStore, storeUri } from '../glue/index.js';
-import { currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon, type PathInfoCacheOptions } from '../protocol/index.js';
+import {
+  currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon, warmUpDaemon, type PathInfoCacheOptions,
+} from '../protocol/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
 
@@ -59,6 +68,51 @@ function stillOnDisk(store: Store): PathInfoCacheOptions {
   return { stillValid: (printed) => existsSync(printed), watchDir: store.storeDir.dir };
 }
 
+/**
+ * Warm the daemon's code on a throwaway store (see the header). The dir takes
+ * nix-build's warm-up prefix with our pid, so a dir left by a daemon killed
+ * meanwhile is removed by the next warm-up of a pool child (nix-build.ts
+ * `removeStaleWarmUps`).
+ */
+async function warmUp(ctx: CliContext, logger: Logger): Promise<void> {
+  const budgetMs = Number(ctx.env.TIX_DAEMON_WARM_UP_MS ?? 500);
+  if (!(budgetMs > 0)) return;
+  let dir: string | undefined;
+  const t0 = performance.now();
+  try {
+    dir = mkdtempSync(join(warmUpBase(), `tix-warm-build-${process.pid}-daemon-`));
+    for (const d of ['store', 'var', 'log']) mkdirSync(join(dir, d));
+    const env: NodeJS.ProcessEnv = { NIX_STORE_DIR: join(dir, 'store'), NIX_STATE_DIR: join(dir, 'var'), NIX_LOG_DIR: join(dir, 'log'), NIX_CONF_DIR: join(dir, 'etc') };
+    const wctx: CliContext = { ...ctx, env, dirs: nixDirs(env) };
+    const store = await openServedStore(wctx, 'local');
+    try {
+      const rounds = await warmUpDaemon({ store, socketDir: dir, settings: ctx.settings, pathInfoCache: stillOnDisk(store), budgetMs });
+      logger.log(Verbosity.Debug, `warmed up with ${rounds} rounds in ${(performance.now() - t0).toFixed(0)} ms`);
+    } finally {
+      await store.close?.();
+    }
+  } catch {
+    // Only an optimisation.
+  } finally {
+    if (dir !== undefined) {
+      try {
+        deleteStorePathFs(dir);
+      } catch {
+        // left for removeStaleWarmUps
+      }
+    }
+  }
+}
+
+function warmUpBase(): string {
+  try {
+    accessSync('/dev/shm', fsConstants.W_OK | fsConstants.X_OK);
+    return '/dev/shm';
+  } catch {
+    return tmpdir();
+  }
+}
+
 function spliceToDaemon(ctx: CliContext, socketPath: string): Promise<number> {
   return new Promise((resolve) => {
     const s = connect(socketPath);
@@ -100,6 +154,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       await conn.done;
       return 0;
     }
+    await warmUp(ctx, logger);
     const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger, pathInfoCache: stillOnDisk(store) });
     logger.log(Verbosity.Info, `listening on '${socketPath}'`);
     await new Promise<void>((resolve) => {

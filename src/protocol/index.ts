@@ -11,3 +11,4 @@ export { getPeerCredentials } from './peer-cred.js';
 export { openRemoteStore, isRemoteStoreUri, defaultSocketPath, type RemoteEnv } from './open-remote.js';
 export { MemoryStore } from './testing/memory-store.js';
 export { serveLegacy, SERVE_PROTOCOL_VERSION, type ServeStreams, type ServeLegacyOptions, type BuildOverrides } from './serve/index.js';
+export { warmUpDaemon, type WarmUpOptions } from './warm-up.js';
