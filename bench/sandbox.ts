@@ -114,7 +114,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 2000; i++) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      if (stat.includes('(perl) S')) return;
+      if (/\) S /.test(stat)) return; // blocked on its job (perl or the native helper)
     } catch {
       return;
     }

@@ -8,6 +8,7 @@ need_apt=()
 command -v /usr/bin/nix-store >/dev/null 2>&1 || need_apt+=(nix-bin)   # the reference Nix 2.8 (differential tests)
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)             # the build sandbox
 command -v unshare >/dev/null 2>&1 || need_apt+=(util-linux)
+command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)                      # the sandbox's native helper (native/sandbox)
 command -v sqlite3 >/dev/null 2>&1 || need_apt+=(sqlite3)              # tests inspect the store database
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
@@ -23,3 +24,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
+# The sandbox's native helper; without a compiler tix sandboxes with perl + bubblewrap.
+sh native/sandbox/build.sh

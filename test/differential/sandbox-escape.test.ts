@@ -33,6 +33,14 @@ test('root, plain store view (no overlayfs): every scenario holds', { skip: skip
   for (const o of outcomes) await t.test(o.name, () => assert.ok(o.ok, o.detail));
 });
 
+test('root, perl + bubblewrap (TIX_SANDBOX_NATIVE=0, the fallback without the native helper): every scenario holds', { skip: skip || (!isRoot && 'not root') }, async (t) => {
+  const program = join(fileURLToPath(new URL('.', import.meta.url)), 'sandbox-scenarios.js');
+  const r = spawnSync(process.execPath, [program], { env: { ...process.env, TIX_SANDBOX_NATIVE: '0' }, timeout: 120_000 });
+  const outcomes = r.stdout.toString().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Outcome);
+  assert.equal(outcomes.length, Object.keys(SCENARIOS).length, `scenario program: ${r.stderr}`);
+  for (const o of outcomes) await t.test(o.name, () => assert.ok(o.ok, o.detail));
+});
+
 /** useradd/groupadd and friends, retried: other test files may hold /etc/passwd's lock. */
 function admin(cmd: string, args: string[]): boolean {
   for (let i = 0; i < 10; i++) {

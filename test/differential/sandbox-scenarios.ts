@@ -261,6 +261,16 @@ export const SCENARIOS: Record<string, Scenario> = {
     return { ok, detail: r.out };
   },
 
+  async 'sandbox paths, /etc and /proc/sys are read-only; no new privileges; the uid map is fixed'(fx) {
+    const probe = `/usr/.tix-escape-${process.pid}`;
+    const r = await runBuilder(fx, `touch ${probe}; touch /lib/.tix-escape-${process.pid}; echo x >> /etc/passwd; echo 1 > /proc/sys/kernel/ns_last_pid; ` +
+      `echo "0 0 1" > /proc/self/uid_map && echo MAPPED; grep NoNewPrivs /proc/self/status; echo usr-opts=$(grep " /usr /usr " /proc/self/mountinfo | cut -d" " -f6); true`);
+    // /usr, /lib and /etc: read-only mounts; /proc/sys and the uid map: refused one way or the other.
+    const ok = (r.out.match(/Read-only file system/g) ?? []).length >= 3 && (r.out.match(/Read-only file system|Operation not permitted/g) ?? []).length === 5 && /NoNewPrivs:\s*1/.test(r.out) && /^usr-opts=ro,/m.test(r.out) &&
+      !r.out.includes('MAPPED') && !existsSync(probe) && !existsSync(`/lib/.tix-escape-${process.pid}`);
+    return { ok, detail: r.out };
+  },
+
   async 'inputs are read-only'(fx) {
     const before = statSync(join(fx.dep, 'f'));
     const r = await runBuilder(fx, 'echo x > "$dep/f"; echo y > "$dep/new"; chmod u+w "$dep" "$dep/f"; rm -f "$dep/f"; mv "$dep/f" "$dep/g"; touch -d 2000-01-01 "$dep/f"; mkdir "$dep/d"; true');

@@ -11,9 +11,16 @@
 import { accessSync, constants, existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { syscallNumbers, type SyscallNumbers } from './helper-script.js';
 
 export interface SandboxTools {
+  /**
+   * The native helper (native/sandbox/tix-sandbox.c, compiled by scripts/setup.sh
+   * into dist/native/), which replaces perl + bubblewrap; undefined when it was not
+   * built or `TIX_SANDBOX_NATIVE=0`. Then bwrap and perl are used.
+   */
+  native?: string | undefined;
   bwrap: string;
   unshare: string;
   perl: string;
@@ -60,6 +67,18 @@ function readTrim(p: string): string | undefined {
   }
 }
 
+/** The compiled native helper, if it is there and not turned off. */
+function nativeHelper(): string | undefined {
+  if (process.env.TIX_SANDBOX_NATIVE === '0') return undefined;
+  const p = fileURLToPath(new URL('../../../native/tix-sandbox', import.meta.url));
+  try {
+    accessSync(p, constants.X_OK);
+    return p;
+  } catch {
+    return undefined;
+  }
+}
+
 function probe(storeDir: string | undefined): Availability {
   if (process.platform !== 'linux') return { ok: false, reason: `sandboxing builds is not supported on this platform (${process.platform})` };
   const syscalls = syscallNumbers();
@@ -67,7 +86,8 @@ function probe(storeDir: string | undefined): Availability {
   const bwrap = findProgram('bwrap');
   const unshare = findProgram('unshare');
   const perl = findProgram('perl');
-  const missing = [!bwrap && 'bwrap (bubblewrap)', !unshare && 'unshare (util-linux)', !perl && 'perl'].filter(Boolean);
+  const native = nativeHelper();
+  const missing = [!bwrap && !native && 'bwrap (bubblewrap)', !unshare && 'unshare (util-linux)', !perl && !native && 'perl'].filter(Boolean);
   if (missing.length > 0) return { ok: false, reason: `the sandbox needs ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed` };
   if (!existsSync('/proc/self/ns/user')) {
     return { ok: false, reason: '/proc/self/ns/user does not exist; your kernel was likely built without CONFIG_USER_NS=y, which is required for sandboxing' };
@@ -76,7 +96,7 @@ function probe(storeDir: string | undefined): Availability {
     return { ok: false, reason: 'user namespaces appear to be disabled; they are required for sandboxing; check /proc/sys/user/max_user_namespaces' };
   }
   const root = process.getuid?.() === 0;
-  const tools: SandboxTools = { bwrap: bwrap!, unshare: unshare!, perl: perl!, syscalls, root };
+  const tools: SandboxTools = { native, bwrap: bwrap ?? 'bwrap', unshare: unshare!, perl: perl ?? 'perl', syscalls, root };
   const key = storeDir === undefined ? undefined : probeKey(tools);
   if (key !== undefined && readTrim(probeFile(storeDir!)) === key) return { ok: true, tools };
   const args = root ? ['--user', '--mount', 'true'] : ['--user', '--map-root-user', '--mount', 'true'];
@@ -107,7 +127,7 @@ function probeFile(storeDir: string): string {
 
 function probeKey(t: SandboxTools): string | undefined {
   const boot = readTrim('/proc/sys/kernel/random/boot_id');
-  return boot === undefined ? undefined : [boot, t.bwrap, t.unshare, t.perl].join(' ');
+  return boot === undefined ? undefined : [boot, t.native ?? '-', t.bwrap, t.unshare, t.perl].join(' ');
 }
 
 function remember(storeDir: string, key: string): void {

@@ -111,15 +111,20 @@ function startNative(argv: string[], env: string[]): HelperChild | undefined {
 }
 
 let idle: HelperChild | undefined;
-let idlePerl = '';
+let idleKey = '';
 
 const HELPER_ENV = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', LC_ALL: 'C' };
 
+/** Which helper program a build of these tools takes (an idle helper of another is not reused). */
+function helperKey(tools: SandboxTools): string {
+  return tools.native ?? tools.perl;
+}
+
 function start(tools: SandboxTools): HelperChild {
-  const argv = [tools.perl, '-e', HELPER_SCRIPT, String(tools.syscalls.prctl)];
+  const argv = tools.native ? [tools.native] : [tools.perl, '-e', HELPER_SCRIPT, String(tools.syscalls.prctl)];
   const native = startNative(argv, Object.entries(HELPER_ENV).map(([k, v]) => `${k}=${v}`));
   if (native) return native;
-  const c = spawn(tools.perl, argv.slice(1), {
+  const c = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     // Nothing of tix's or the builder's environment reaches the helper (think LD_PRELOAD).
     env: HELPER_ENV,
@@ -140,7 +145,7 @@ function handles(c: HelperChild): Array<{ ref(): unknown; unref(): unknown }> {
 export function takeHelper(tools: SandboxTools): HelperChild {
   const c = idle;
   idle = undefined;
-  if (c && idlePerl === tools.perl && running(c)) {
+  if (c && idleKey === helperKey(tools) && running(c)) {
     for (const h of handles(c)) h.ref();
     return c;
   }
@@ -168,7 +173,7 @@ export function prewarmHelper(tools: SandboxTools): void {
   });
   for (const h of handles(c)) h.unref();
   idle = c;
-  idlePerl = tools.perl;
+  idleKey = helperKey(tools);
 }
 
 /** Is an idle helper waiting? (benchmarks wait for it outside their timing) */

@@ -82,6 +82,10 @@ export class LinuxSandbox implements Sandbox {
   private ctl: Socket | undefined;
   private ctlBuffer = '';
   private readonly pending: ((r: Reply) => void)[] = [];
+  private builderDone = false;
+  /** The builder's status, once the (native) helper reported it. */
+  private onStatus: ((code: number) => void) | undefined;
+  /** Resolves when the builder's status is known (helper exit, or its `X` line). */
   private helperExit: Promise<void> | undefined;
   private destroyed = false;
 
@@ -218,10 +222,16 @@ export class LinuxSandbox implements Sandbox {
       if (setupErr.length < 65536) setupErr += d.toString();
     });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.on('exit', (code, signal) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null): void => {
         this.failPending('the builder is not running');
         resolve(killedByUs ? { code: null, signal: 'SIGKILL' } : mapStatus(code, signal));
-      });
+      };
+      child.on('exit', done);
+      // The native helper says the status before its own exit, which tears down namespaces.
+      this.onStatus = (code) => {
+        this.builderDone = true; // the helper reaped it: never signal or wait for that pid again
+        done(code, null);
+      };
     });
     this.helperExit = exited.then(() => undefined);
     this.ctl = child.stdio[3] as Socket;
@@ -268,6 +278,10 @@ export class LinuxSandbox implements Sandbox {
       }
       if (line.startsWith('P ')) {
         this.sandboxPid = Number(line.slice(2));
+        continue;
+      }
+      if (line.startsWith('X ')) {
+        this.onStatus?.(Number(line.slice(2)));
         continue;
       }
       if (line.startsWith('F ')) {
@@ -317,7 +331,7 @@ export class LinuxSandbox implements Sandbox {
 
   /** SIGKILL the builder (pid 1: the kernel takes its namespace with it) and bwrap. */
   private killSandbox(): void {
-    if (this.sandboxPid > 0) {
+    if (this.sandboxPid > 0 && !this.builderDone) {
       try {
         process.kill(this.sandboxPid, 'SIGKILL');
       } catch {
@@ -333,7 +347,7 @@ export class LinuxSandbox implements Sandbox {
    */
   private async sandboxGone(): Promise<void> {
     const pid = this.sandboxPid;
-    if (pid <= 0) return;
+    if (pid <= 0 || this.builderDone) return;
     for (let i = 0; i < 2000 && alive(pid); i++) await sleep(1);
   }
 
