@@ -74,7 +74,7 @@ function stillOnDisk(store: Store): PathInfoCacheOptions {
  * meanwhile is removed by the next warm-up of a pool child (nix-build.ts
  * `removeStaleWarmUps`).
  */
-async function warmUp(ctx: CliContext, logger: Logger): Promise<void> {
+async function warmUp(ctx: CliContext, logger: Logger, stop: () => boolean): Promise<void> {
   const budgetMs = Number(ctx.env.TIX_DAEMON_WARM_UP_MS ?? 500);
   if (!(budgetMs > 0)) return;
   let dir: string | undefined;
@@ -86,7 +86,7 @@ async function warmUp(ctx: CliContext, logger: Logger): Promise<void> {
     const wctx: CliContext = { ...ctx, env, dirs: nixDirs(env) };
     const store = await openServedStore(wctx, 'local');
     try {
-      const rounds = await warmUpDaemon({ store, socketDir: dir, settings: ctx.settings, pathInfoCache: stillOnDisk(store), budgetMs });
+      const rounds = await warmUpDaemon({ store, socketDir: dir, settings: ctx.settings, pathInfoCache: stillOnDisk(store), budgetMs, stop });
       logger.log(Verbosity.Debug, `warmed up with ${rounds} rounds in ${(performance.now() - t0).toFixed(0)} ms`);
     } finally {
       await store.close?.();
@@ -154,13 +154,21 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       await conn.done;
       return 0;
     }
-    await warmUp(ctx, logger);
+    // Listened for from here: a signal during the warm-up ends it, and the daemon never listens.
+    let stopping = false;
+    const stopped = new Promise<void>((resolve) => {
+      const stop = (): void => {
+        stopping = true;
+        resolve();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    await warmUp(ctx, logger, () => stopping);
+    if (stopping) return 0;
     const daemon = await startDaemon({ socketPath, store, settings: ctx.settings, logger, pathInfoCache: stillOnDisk(store) });
     logger.log(Verbosity.Info, `listening on '${socketPath}'`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    await stopped;
     await daemon.close();
     return 0;
   } finally {

@@ -11,7 +11,8 @@
  * one) on a throwaway socket and drives it from this process with the
  * RemoteStore client for a bounded wall-clock time: small AddToStoreNar
  * uploads, every fourth followed by two QueryPathInfo (the general loop, then
- * the cached short way), now and then an IsValidPath and an AddTextToStore.
+ * the cached short way), now and then an IsValidPath, an AddTextToStore and
+ * a new client connection.
  * The code it runs is the daemon's own, over a real Unix socket, so the
  * optimised code and the shapes it learns are those real clients meet.
  * Never throws: it is only an optimisation.
@@ -37,6 +38,8 @@ export interface WarmUpOptions {
   budgetMs: number;
   /** At most this many rounds (one add and its queries each). */
   maxRounds?: number;
+  /** Polled between rounds: true ends the warm-up (the daemon was told to exit). */
+  stop?: () => boolean;
 }
 
 /** A NAR of one small regular file, as the bench and `nix copy` of a small path send. */
@@ -67,6 +70,10 @@ async function round(r: RemoteStore, i: number): Promise<void> {
   if (i % 16 === 0) {
     await r.isValidPath(info.path);
     await r.addTextToStore(`warm-up-text-${i}`, new TextEncoder().encode(`warm-up ${i}`), []);
+    // A client's connection: accept, peer credentials, handshake, SetOptions, close.
+    const other = new RemoteStore(r.opts);
+    await other.queryPathInfo(info.path);
+    await other.close();
   }
 }
 
@@ -80,7 +87,7 @@ export async function warmUpDaemon(o: WarmUpOptions): Promise<number> {
     const daemon = await startDaemon({ socketPath, store: o.store, settings: o.settings, pathInfoCache: o.pathInfoCache });
     const r = new RemoteStore({ storeDir: o.store.storeDir.dir, connect: unixConnector(socketPath), maxConnections: 1 });
     try {
-      for (; done < max && performance.now() < end; done++) await round(r, done);
+      for (; done < max && performance.now() < end && o.stop?.() !== true; done++) await round(r, done);
     } finally {
       await r.close();
       await daemon.close();
