@@ -104,21 +104,42 @@ interface Pair {
 
 /**
  * With the idle helper on, a sandboxed build leaves one started for the next
- * build; wait (untimed) until it is up and blocked on its job, so its start-up
+ * build; wait (untimed) until it and what it started ahead (the native
+ * helper's sandbox process) are up and blocked on their job, so that start-up
  * lands in no variant's time.
  */
 async function settle(): Promise<void> {
   await new Promise((r) => setImmediate(r));
   const pid = idleHelperPid();
   if (pid === undefined) return;
-  for (let i = 0; i < 2000; i++) {
+  const blocked = (p: number): boolean => {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      if (/\) S /.test(stat)) return; // blocked on its job (perl or the native helper)
+      const stat = readFileSync(`/proc/${p}/stat`, 'latin1');
+      return stat.slice(stat.lastIndexOf(')') + 2).startsWith('S ');
     } catch {
-      return;
+      return true; // gone
     }
+  };
+  const children = (p: number): number[] => {
+    try {
+      return readFileSync(`/proc/${p}/task/${p}/children`, 'latin1').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  for (let i = 0; i < 2000; i++) {
+    // The native helper clones its sandbox process before it blocks; that one blocks on its job last.
+    const kids = children(pid);
+    if (blocked(pid) && (kids.length > 0 || !isNativeHelper(pid)) && kids.every(blocked)) return;
     await sleep(0.2);
+  }
+}
+
+function isNativeHelper(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'latin1').startsWith('tix-sandbox');
+  } catch {
+    return false;
   }
 }
 

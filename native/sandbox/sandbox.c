@@ -1,0 +1,371 @@
+/*
+ * The sandbox side ("S") of the native helper: Nix 2.8's runChild after its
+ * clone (the chroot with its /dev, /proc, /etc, sandbox paths, build dir and
+ * store view; pivot; no capabilities; exec), as bubblewrap does it for the
+ * perl helper, with bubblewrap's own command line as its input.
+ *
+ * S is cloned by H into new user, mount, pid, ipc, uts, cgroup (and net)
+ * namespaces, usually before the job is known (started ahead, like H). It
+ * then prepares what does not depend on the job (identity, the new root, /dev,
+ * /proc, /tmp, loopback, hostname), waits for the job, and does the rest.
+ *
+ * Early on, the new root (a tmpfs) becomes "/" and the host's root moves to
+ * /oldroot, where mounts H makes later still propagate (S's copies are slaves
+ * of H's); the sources of binds are looked up inside /oldroot (openat2
+ * RESOLVE_IN_ROOT, so an absolute symlink means the host's path), and
+ * /oldroot is detached before the exec.
+ */
+#include "util.h"
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MS_SLAVE
+#define MS_SLAVE (1 << 19)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+extern char **environ;
+
+static int oldroot = -1; /* O_PATH fd of /oldroot: where bind sources are looked up */
+
+/** An O_PATH fd of host path `p` (inside /oldroot), or -1 with errno. */
+static int open_host(const char *p) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd = (int)syscall(SYS_openat2, oldroot, p[0] == '/' ? p + 1 : p, &how, sizeof how);
+  if (fd < 0 && errno == ENOSYS) { /* before Linux 5.6: a plain lookup (absolute symlinks then go astray) */
+    char *q = cat("/oldroot", p);
+    fd = open(q, O_PATH | O_CLOEXEC);
+    free(q);
+  }
+  return fd;
+}
+
+static const char *fdpath(int fd, char *buf, size_t len) {
+  snprintf(buf, len, "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+/** Flags a bind remount must keep (locked in a less privileged namespace), plus `add`. */
+static unsigned long remount_flags(const char *dst, unsigned long add) {
+  struct statvfs sv;
+  if (statvfs(dst, &sv) < 0) die("statvfs '%s': %s", dst, strerror(errno));
+  unsigned long f = MS_REMOUNT | MS_BIND | add;
+  if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+  f |= (sv.f_flag & ST_NOATIME) ? MS_NOATIME : (sv.f_flag & ST_RELATIME) ? MS_RELATIME : MS_STRICTATIME;
+  return f;
+}
+
+/** bwrap's bind_mount: recursive bind of a host path, then nosuid (+nodev unless devices, +ro). */
+static int bind_into(const char *src, const char *dst, int ro, int devices, int try_) {
+  struct stat st, dt;
+  char fp[64];
+  int fd = open_host(src);
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    if (try_ && errno == ENOENT) return 0;
+    die("can't find source path %s: %s", src, strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    mkdirs(dst, 0755, 1);
+  } else if (lstat(dst, &dt) < 0) { /* may exist: e.g. /etc/x, made by tix in the read-only /etc */
+    mkdirs(dst, 0755, 0);
+    if (mknod(dst, S_IFREG | 0444, 0) < 0) die("create '%s': %s", dst, strerror(errno));
+  }
+  if (mount(fdpath(fd, fp, sizeof fp), dst, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s on %s: %s", src, dst, strerror(errno));
+  close(fd);
+  if (devices && !S_ISDIR(st.st_mode)) return 1; /* a device node: nosuid means nothing there */
+  unsigned long want = MS_NOSUID | (devices ? 0 : MS_NODEV) | (ro ? MS_RDONLY : 0);
+  unsigned long f = remount_flags(dst, 0);
+  if ((f & want) != want && mount(NULL, dst, NULL, f | want, NULL) < 0) die("remount %s: %s", dst, strerror(errno));
+  return 1;
+}
+
+static void mk_dir(const char *dst, mode_t mode) {
+  mkdirs(dst, 0755, 0);
+  /* An existing dir keeps its mode, as with bwrap (e.g. /tmp, a tmpfs, as the store's parent). */
+  if (mkdir(dst, mode) < 0 && errno != EEXIST) die("mkdir %s: %s", dst, strerror(errno));
+}
+
+static void mount_tmpfs(const char *dst, mode_t mode) {
+  char o[64];
+  mkdirs(dst, 0755, 1);
+  snprintf(o, sizeof o, "mode=%04o", (unsigned)mode);
+  if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, o) < 0) die("mount tmpfs on %s: %s", dst, strerror(errno));
+}
+
+/** bwrap's --dev: a tmpfs with the six usual devices, stdio links, shm and a private devpts. */
+static void mount_dev(void) {
+  static const char *const devs[] = {"null", "zero", "full", "random", "urandom", "tty"};
+  static const char *const links[][2] = {
+      {"/dev/stdin", "/proc/self/fd/0"}, {"/dev/stdout", "/proc/self/fd/1"}, {"/dev/stderr", "/proc/self/fd/2"},
+      {"/dev/fd", "/proc/self/fd"},      {"/dev/core", "/proc/kcore"},       {"/dev/ptmx", "pts/ptmx"},
+  };
+  mount_tmpfs("/dev", 0755);
+  for (size_t i = 0; i < sizeof devs / sizeof *devs; i++) {
+    char *d = cat("/dev/", devs[i]);
+    bind_into(d, d, 0, 1, 0);
+    free(d);
+  }
+  for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+    if (symlink(links[i][1], links[i][0]) < 0) die("symlink %s: %s", links[i][0], strerror(errno));
+  mk_dir("/dev/shm", 0755);
+  mk_dir("/dev/pts", 0755);
+  if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0) die("mount devpts: %s", strerror(errno));
+}
+
+/** A /proc of the new pid namespace, with bwrap's read-only covers. */
+static void mount_proc(void) {
+  static const char *const covers[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"};
+  mkdirs("/proc", 0755, 1);
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0) die("mount proc: %s", strerror(errno));
+  for (size_t i = 0; i < sizeof covers / sizeof *covers; i++) {
+    if (access(covers[i], F_OK) != 0) continue;
+    if (mount(covers[i], covers[i], NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s: %s", covers[i], strerror(errno));
+    if (mount(NULL, covers[i], NULL, remount_flags(covers[i], MS_RDONLY | MS_NOSUID | MS_NODEV), NULL) < 0) die("remount %s: %s", covers[i], strerror(errno));
+  }
+}
+
+/** Submounts of a recursive read-only bind keep their flags: make them read-only too (bwrap does). */
+static void submounts_ro(char **targets, int n) {
+  if (n == 0) return;
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) die("open /proc/self/mountinfo: %s", strerror(errno));
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    char *save, *mp = strtok_r(line, " ", &save);
+    for (int i = 0; i < 4 && mp; i++) mp = strtok_r(NULL, " ", &save);
+    char *opts = mp ? strtok_r(NULL, " ", &save) : NULL;
+    if (!opts || (strncmp(opts, "ro", 2) == 0 && (opts[2] == ',' || opts[2] == '\0')) || strchr(mp, '\\')) continue;
+    for (int i = 0; i < n; i++) {
+      size_t lt = strlen(targets[i]);
+      if (strncmp(mp, targets[i], lt) == 0 && mp[lt] == '/') {
+        if (mount(NULL, mp, NULL, remount_flags(mp, MS_RDONLY | MS_NOSUID | MS_NODEV), NULL) < 0) die("remount %s read-only: %s", mp, strerror(errno));
+        break;
+      }
+    }
+  }
+  free(line);
+  fclose(f);
+}
+
+static void loopback_up(void) {
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) die("socket: %s", strerror(errno));
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) die("cannot set up the loopback interface: %s", strerror(errno));
+  close(s);
+}
+
+static void drop_privileges(void) {
+  for (int cap = 0; cap <= 63; cap++)
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) die("drop capability %d: %s", cap, strerror(errno));
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) die("clear ambient capabilities: %s", strerror(errno));
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  if (syscall(SYS_capset, &hdr, data) < 0) die("capset: %s", strerror(errno));
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs: %s", strerror(errno));
+}
+
+/** The build's identity; the parent-death signal (cleared by a uid change) is set after it. */
+static void become(long uid, long gid, int in, int root_mode) {
+  gid_t g = (gid_t)gid;
+  /* As non-root, setgroups is 'deny' in the helper's user namespace and so here too (as with bwrap). */
+  if (setgroups(1, &g) < 0 && !(errno == EPERM && !root_mode)) die("setgroups: %s", strerror(errno));
+  prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+  if (setresgid(g, g, g) < 0) die("setresgid: %s", strerror(errno));
+  if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0) die("setresuid: %s", strerror(errno));
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die("prctl: %s", strerror(errno));
+  struct pollfd pf = {in, POLLIN, 0};
+  if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR))) _exit(1); /* H died before that */
+}
+
+/** What does not depend on the job: the new root with /proc, /dev and /tmp; lo; hostname. */
+static void early(int new_net) {
+  if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) die("make / a slave: %s", strerror(errno));
+  if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) die("mount the root tmpfs: %s", strerror(errno));
+  if (mkdir("/tmp/oldroot", 0755) < 0) die("mkdir /oldroot: %s", strerror(errno));
+  if (syscall(SYS_pivot_root, "/tmp", "/tmp/oldroot") < 0) die("pivot_root: %s", strerror(errno));
+  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+  oldroot = open("/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (oldroot < 0) die("open /oldroot: %s", strerror(errno));
+  mount_proc();
+  mount_dev();
+  mount_tmpfs("/tmp", 01777);
+  if (new_net) loopback_up();
+  if (sethostname("localhost", 9) < 0) die("sethostname: %s", strerror(errno));
+}
+
+/** Read the job H forwards: u32 length, the job as tix sent it, u32 n, n flags (1: bind that input). */
+static char *read_job(int in, struct job *j, char **flags) {
+  uint32_t len, n;
+  if (!read_all(in, &len, sizeof len)) _exit(1); /* H died, or the helper was not needed */
+  char *buf = malloc((size_t)len + 1);
+  if (!buf || !read_all(in, buf, len) || !read_all(in, &n, sizeof n)) _exit(1);
+  parse_job(j, buf, len);
+  if ((int)n != j->n) die("malformed job");
+  *flags = malloc((size_t)n + 1);
+  if (!*flags || !read_all(in, *flags, n)) _exit(1);
+  return buf;
+}
+
+struct run {
+  const char *chdir_to, *store_target, *hostname;
+  char **env, **argv;
+  int nenv;
+};
+
+/** bwrap's command line, minus what early() did already (the same /dev, /proc, /tmp). */
+static void run_ops(const struct job *j, struct run *r, char **ro_targets, int *nro) {
+  char **a = j->bw;
+  mode_t perms = 0755;
+  for (int i = 1; i < j->nbw; i++) {
+    const char *op = a[i];
+    int left = j->nbw - i - 1;
+#define NEED(k) (left < (k) ? die("%s needs %d arguments", op, k) : (void)0)
+    if (!strcmp(op, "--")) {
+      r->argv = a + i + 1;
+      return;
+    } else if (!strcmp(op, "--unshare-all") || !strcmp(op, "--unshare-user") || !strcmp(op, "--die-with-parent") ||
+               !strcmp(op, "--new-session") || !strcmp(op, "--as-pid-1") || !strcmp(op, "--clearenv") || !strcmp(op, "--share-net")) {
+      /* what S is (the network: H chose it) */
+    } else if (!strcmp(op, "--uid") || !strcmp(op, "--gid")) {
+      NEED(1), i++; /* H chose them */
+    } else if (!strcmp(op, "--cap-drop")) {
+      NEED(1);
+      if (strcmp(a[++i], "ALL") != 0) die("--cap-drop %s: only ALL is supported", a[i]);
+    } else if (!strcmp(op, "--hostname")) {
+      NEED(1), r->hostname = a[++i];
+    } else if (!strcmp(op, "--perms")) {
+      NEED(1), perms = (mode_t)strtol(a[++i], NULL, 8);
+      continue;
+    } else if (!strcmp(op, "--dev") || !strcmp(op, "--proc")) {
+      NEED(1);
+      if (strcmp(a[++i], op[2] == 'd' ? "/dev" : "/proc") != 0) die("%s %s: only at its usual place", op, a[i]);
+    } else if (!strcmp(op, "--tmpfs")) {
+      NEED(1), i++;
+      if (strcmp(a[i], "/tmp") != 0) mount_tmpfs(a[i], perms);
+      else if (perms != 01777) die("--tmpfs /tmp: only with mode 1777");
+    } else if (!strcmp(op, "--dir")) {
+      NEED(1), mk_dir(a[++i], perms);
+    } else if (!strcmp(op, "--ro-bind") || !strcmp(op, "--ro-bind-try")) {
+      NEED(2);
+      if (bind_into(a[i + 1], a[i + 2], 1, 0, op[9] == '-')) ro_targets[(*nro)++] = a[i + 2];
+      i += 2;
+    } else if (!strcmp(op, "--dev-bind") || !strcmp(op, "--dev-bind-try")) {
+      NEED(2), bind_into(a[i + 1], a[i + 2], 0, 1, op[10] == '-'), i += 2;
+    } else if (!strcmp(op, "--bind")) {
+      NEED(2);
+      if (!strcmp(a[i + 1], j->view)) r->store_target = a[i + 2];
+      bind_into(a[i + 1], a[i + 2], 0, 0, 0), i += 2;
+    } else if (!strcmp(op, "--setenv")) {
+      NEED(2), r->env[r->nenv++] = cat3(a[i + 1], "=", a[i + 2]), i += 2;
+    } else if (!strcmp(op, "--chdir")) {
+      NEED(1), r->chdir_to = a[++i];
+    } else {
+      die("unsupported option '%s'", op);
+    }
+    perms = 0755;
+#undef NEED
+  }
+  die("no command");
+}
+
+/** The inputs, from the store read-only onto their mount points in the view: one mount each. */
+static void bind_inputs(const struct job *j, const char *flags, const char *store_target) {
+  char fp[64];
+  int ro = open_host(j->ro);
+  if (ro < 0) die("open '%s': %s", j->ro, strerror(errno));
+  /* H's bind of the store propagated here before its read-only remount, which does not. */
+  if (mount(NULL, fdpath(ro, fp, sizeof fp), NULL, remount_flags(fdpath(ro, fp, sizeof fp), MS_RDONLY | MS_NOSUID | MS_NODEV), NULL) < 0)
+    die("remount the store read-only: %s", strerror(errno));
+  struct statvfs sv;
+  if (statvfs(fdpath(ro, fp, sizeof fp), &sv) < 0 || !(sv.f_flag & ST_RDONLY)) die("the store source is not read-only");
+  for (int i = 0; i < j->n; i++) {
+    if (!flags[i]) continue;
+    if (!store_target) die("the store view is not bound");
+    char src[128], *dst = cat3(store_target, "/", j->names[i]);
+    snprintf(src, sizeof src, "/proc/self/fd/%d/", ro);
+    char *s = cat(src, j->names[i]);
+    if (mount(s, dst, NULL, MS_BIND, NULL) < 0) die("cannot add '%s' to the sandbox: bind mount: %s", j->names[i], strerror(errno));
+    free(s);
+    free(dst);
+  }
+  close(ro);
+}
+
+void sandbox_main(int in, int log, long sb_uid, long sb_gid, int new_net, int root_mode) {
+  g_in_sandbox = 0; /* before the job: H notices a dead S and starts another, which reports */
+  if (dup2(log, 1) < 0 || dup2(log, 2) < 0) _exit(1); /* one log stream */
+  close(log);
+  char c;
+  if (!read_all(in, &c, 1)) _exit(1); /* the maps are written (EOF: H died) */
+  become(sb_uid, sb_gid, in, root_mode);
+  mode_t old_umask = umask(0);
+  early(new_net);
+  TM("S early");
+  struct job j;
+  char *flags;
+  read_job(in, &j, &flags);
+  TM("S job");
+  g_in_sandbox = 1;
+  struct run r = {"/", NULL, NULL, NULL, NULL, 0};
+  char **ro_targets = calloc((size_t)j.nbw + 1, sizeof *ro_targets);
+  r.env = calloc((size_t)j.nbw + 1, sizeof *r.env);
+  if (!ro_targets || !r.env) die("out of memory");
+  int nro = 0;
+  run_ops(&j, &r, ro_targets, &nro);
+  if (!r.argv || !r.argv[0]) die("no command");
+  submounts_ro(ro_targets, nro);
+  bind_inputs(&j, flags, r.store_target);
+  if (r.hostname && strcmp(r.hostname, "localhost") != 0 && sethostname(r.hostname, strlen(r.hostname)) < 0) die("sethostname: %s", strerror(errno));
+  close(oldroot);
+  if (umount2("/oldroot", MNT_DETACH) < 0 || rmdir("/oldroot") < 0) die("detach the old root: %s", strerror(errno));
+  if (chdir(r.chdir_to) < 0) die("chdir %s: %s", r.chdir_to, strerror(errno));
+  umask(old_umask);
+  if (setsid() < 0) die("setsid: %s", strerror(errno));
+  drop_privileges();
+  sigset_t none;
+  sigemptyset(&none);
+  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  g_in_sandbox = 0;
+  TM("S exec");
+  /* Only stdin/out/err reach the builder (2.8's closeMostFDs). */
+  if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
+    for (int fd = 3; fd < 65536; fd++) close(fd);
+  environ = r.env;
+  execvp(r.argv[0], r.argv);
+  dprintf(2, "tix-sandbox: execvp %s: %s\n", r.argv[0], strerror(errno));
+  _exit(1);
+}
