@@ -30,7 +30,9 @@
  *
  * Run: node dist/bench/daemon.js [scale]   (scale 1 = the issue's counts)
  * TIX_BENCH_ROWS=1,3 runs only those rows (1-based), e.g. while tuning one;
- * TIX_BENCH_VERBOSE=1 prints every round, with user/system CPU per operation.
+ * TIX_BENCH_VERBOSE=1 prints every round, with user/system CPU per operation;
+ * TIX_DAEMON_WARM_UP_MS is passed to the tix daemon (its JIT warm-up before it
+ * listens, default 500 ms; 0 compares without it).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statfsSync } from 'node:fs';
@@ -75,7 +77,9 @@ interface Side {
 
 async function setUp(kind: 'ref' | 'tix'): Promise<Side> {
   const root = makeRoot({ conf: 'trusted-users = root\n' + (process.env.TIX_BENCH_CONF ?? '') });
-  const d = await startNixDaemon(kind, root);
+  // TIX_DAEMON_WARM_UP_MS reaches the tix daemon (its warm-up before it listens; 0 = none).
+  const warm = process.env.TIX_DAEMON_WARM_UP_MS;
+  const d = await startNixDaemon(kind, root, kind === 'tix' && warm !== undefined ? { TIX_DAEMON_WARM_UP_MS: warm } : {});
   const connect = unixConnector(d.socket);
   const c = new RemoteStore({ storeDir: root.storeDir, connect, maxConnections: 1 });
   // 2.8's daemon on a fresh store can drop the first client ("SQLite database is
