@@ -81,10 +81,15 @@ export async function appendTempRoot(lock: FileLock, gcLockPath: string, storePa
 
 /** `appendTempRoot`, synchronously. */
 export function appendTempRootSync(lock: FileLock, gcLockPath: string, storePath: string): boolean {
+  return appendTempRootsSync(lock, gcLockPath, [storePath]);
+}
+
+/** `appendTempRootSync` for several paths: one lock attempt, one write. */
+export function appendTempRootsSync(lock: FileLock, gcLockPath: string, storePaths: readonly string[]): boolean {
   const g = gcLockFd(gcLockPath);
   if (!flockNB(g, LOCK_SH, gcLockPath)) return false;
   try {
-    writeAll(lock.fd, `${storePath}\0`);
+    writeAll(lock.fd, storePaths.length === 1 ? `${storePaths[0]}\0` : `${storePaths.join('\0')}\0`);
   } catch (e) {
     throw new NixError(StoreErrorCode.E_LOCK, `writing temporary roots file '${lock.path}': ${(e as Error).message}`, { cause: e });
   } finally {

@@ -14,7 +14,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
-import { appendTempRoot, appendTempRootAndLock, appendTempRootAndLockSync, appendTempRootSync, appendTempRootUnlocked, flushLocks, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
+import { appendTempRoot, appendTempRootAndLock, appendTempRootAndLockSync, appendTempRootSync, appendTempRootsSync, appendTempRootUnlocked, flushLocks, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
 
 export function gcLockPath(stateDir: string): string {
   return join(stateDir, 'gc.lock');
@@ -94,6 +94,32 @@ export class TempRoots {
     if (f === undefined || !appendTempRootSync(f, gcLockPath(this.stateDir), printed)) return false;
     this.added.add(printed);
     return true;
+  }
+
+  /**
+   * `add` for several paths with one append and one gc.lock attempt
+   * (a batch of adds roots its paths before looking at them). False when
+   * not done (our file is not open yet, or a collector runs): the caller
+   * then roots each path the ordinary way.
+   */
+  tryAddManySync(printed: readonly string[]): boolean {
+    const f = this.file;
+    if (f === undefined) return false;
+    const fresh = printed.filter((p) => !this.added.has(p));
+    if (fresh.length === 0) return true;
+    if (!appendTempRootsSync(f, gcLockPath(this.stateDir), fresh)) return false;
+    for (const p of fresh) this.added.add(p);
+    return true;
+  }
+
+  /** Whether this process has rooted `printed` already. */
+  has(printed: string): boolean {
+    return this.added.has(printed);
+  }
+
+  /** Open our temproots file now (the first root otherwise does), so that `tryAddManySync` can work. */
+  async ready(): Promise<void> {
+    await this.open();
   }
 
   /**

@@ -15,6 +15,8 @@
  *    and then finds it valid.
  * One transaction per chunk instead of per path is most of the saving: each
  * commit appends its pages to the WAL, and a checkpoint copies them back.
+ * The chunk's temp roots also go in one append (one gc.lock attempt), and
+ * one query finds which of its paths are valid already.
  *
  * A lock that is not free at once is waited for only with nothing held
  * (the chunk is committed and its locks dropped first), so two batches
@@ -22,9 +24,9 @@
  */
 import { existsSync } from 'node:fs';
 import { NixError } from '../../core/index.js';
-import type { StorePath } from '../../formats/index.js';
+import type { Hash, StorePath } from '../../formats/index.js';
 import { StoreErrorCode } from '../errors.js';
-import type { PathLocks } from '../locks.js';
+import { PathLocks } from '../locks.js';
 import type { TextToAdd } from '../store.js';
 import { checkAddName, digestOf } from './add-to-store.js';
 import type { RegisterRow } from './db.js';
@@ -35,18 +37,50 @@ const CHUNK = 256;
 
 export async function addTextsBatch(store: LocalStore, items: readonly TextToAdd[]): Promise<StorePath[]> {
   const out: StorePath[] = [];
+  await store.tempRoots.ready();
   const chunk = new Chunk(store);
-  try {
-    for (const it of items) {
-      out.push(await chunk.add(it));
-      if (chunk.size >= CHUNK) chunk.commit();
+  for (let i = 0; i < items.length; i += CHUNK) {
+    // The chunk's paths first. A bad name fails at its item, after the
+    // items before it are added (as single adds would be).
+    const todo: Todo[] = [];
+    let failure: unknown;
+    for (const it of items.slice(i, i + CHUNK)) {
+      try {
+        todo.push(prepare(store, it));
+      } catch (e) {
+        failure = e;
+        break;
+      }
     }
-  } finally {
-    // Also after an error: what was written before it is registered, as
-    // the single adds before a failing one would have been.
-    chunk.commit();
+    // Roots for all in one append, then one query: which are valid already.
+    const printed = todo.map((t) => t.printed);
+    const rooted = store.tempRoots.tryAddManySync(printed);
+    const valid = store.db.validAmong(printed);
+    try {
+      for (const t of todo) {
+        await chunk.add(t, valid.has(t.printed), rooted);
+        out.push(t.path);
+      }
+    } finally {
+      // Also after an error: what was written before it is registered.
+      chunk.commit();
+    }
+    if (failure !== undefined) throw failure;
   }
   return out;
+}
+
+interface Todo extends TextToAdd {
+  path: StorePath;
+  printed: string;
+  contentHash: Hash;
+}
+
+function prepare(store: LocalStore, it: TextToAdd): Todo {
+  checkAddName(it.name);
+  const contentHash = digestOf('sha256', it.text);
+  const path = store.storeDir.makeTextPath(it.name, contentHash, it.references);
+  return { ...it, path, printed: store.print(path), contentHash };
 }
 
 /** The paths locked since the last commit. */
@@ -60,36 +94,33 @@ class Chunk {
 
   constructor(private readonly store: LocalStore) {}
 
-  get size(): number {
-    return this.locks.length;
-  }
-
-  async add(it: TextToAdd): Promise<StorePath> {
+  /**
+   * `validSeen`: the path was valid when looked at (after rooting it when
+   * `rooted`; else `rootIfValid` roots and looks again).
+   */
+  async add(t: Todo, validSeen: boolean, rooted: boolean): Promise<void> {
     const store = this.store;
-    checkAddName(it.name);
-    const contentHash = digestOf('sha256', it.text);
-    const path = store.storeDir.makeTextPath(it.name, contentHash, it.references);
-    const printed = store.print(path);
+    const printed = t.printed;
     // Locking it a second time would wait on ourselves.
-    if (this.held.has(printed)) return path;
-    if (existsSync(printed) && (await store.rootIfValid(printed))) return path;
-    let lock = store.tempRoots.tryAddAndLockSync(printed);
+    if (this.held.has(printed)) return;
+    // A valid path is on disk; one missing there is written again (a repair, as single adds do).
+    if (validSeen && existsSync(printed) && (rooted || (await store.rootIfValid(printed)))) return;
+    let lock = store.tempRoots.has(printed) ? PathLocks.tryLockSync(printed) : store.tempRoots.tryAddAndLockSync(printed);
     if (lock === undefined) {
       this.commit();
       lock = await store.tempRoots.addAndLock(printed);
     }
     this.locks.push(lock);
     this.held.add(printed);
-    for (const r of it.references) {
+    for (const r of t.references) {
       const rp = store.print(r);
       if (!this.written.has(rp) && !store.db.isValid(rp)) {
         throw new NixError(StoreErrorCode.E_BAD_REFERENCE, `cannot add path '${printed}' because it references path '${rp}' which is not valid`);
       }
     }
-    if (!store.writeSmallFile(path, it.text, false, false)) return path;
-    this.rows.push(store.textRow(path, it.text, contentHash, it.references));
+    if (!store.writeSmallFile(t.path, t.text, false, false)) return;
+    this.rows.push(store.textRow(t.path, t.text, t.contentHash, t.references));
     this.written.add(printed);
-    return path;
   }
 
   /** Register what was written, then drop every lock. */

@@ -117,6 +117,7 @@ export class StoreDb {
     this.st = {
       info: p('select id, path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca from ValidPaths where path = ?'),
       id: p('select id from ValidPaths where path = ?'),
+      validAmong: p('select path from ValidPaths where path in (select value from json_each(?))').pluck(true),
       // Nix's updatePathInfo for a path already valid, else a new row: one statement either way.
       upsert: p(
         'insert into ValidPaths (path, hash, registrationTime, deriver, narSize, ultimate, sigs, ca) values (?, ?, ?, ?, ?, ?, ?, ?) ' +
@@ -189,6 +190,11 @@ export class StoreDb {
 
   isValid(path: string): boolean {
     return this.pathId(path) !== undefined;
+  }
+
+  /** Which of `paths` are valid, in one query (a batch of adds looks at a chunk at once). */
+  validAmong(paths: readonly string[]): Set<string> {
+    return new Set(this.st.validAmong!.all(JSON.stringify(paths)) as string[]);
   }
 
   queryReferences(id: number): string[] {
