@@ -3,7 +3,9 @@
  * whole processes, `nix-instantiate --eval --strict -E …`, tix side by side
  * with the reference Nix 2.8 (alternating runs, median wall time of 5 by
  * default), plus tix's in-process evaluation time (evaluator thread only, no
- * start-up: a fresh worker per run, so cold JIT).
+ * start-up): cold is a fresh worker's first job (median of 3 workers), warm
+ * its second and third (as in a pool child that served the same command
+ * before).
  *
  * Every timed command, on both sides alike, starts after a pause
  * (TIX_BENCH_SETTLE_MS, default 300 ms; a sleep, not a busy wait), as in
@@ -51,8 +53,10 @@ function settle(): void {
 function wall(bin: string, expr: string, env: NodeJS.ProcessEnv): { ms: number; out: string } {
   settle();
   const t = performance.now();
-  const r = spawnSync(join(bin, 'nix-instantiate'), ['--eval', '--strict', '-E', expr], { env, encoding: 'utf8' });
+  // Pipes, as a caller reading the output has: EOF must come when the command ends.
+  const r = spawnSync(join(bin, 'nix-instantiate'), ['--eval', '--strict', '-E', expr], { env, encoding: 'utf8', timeout: 60_000 });
   const ms = performance.now() - t;
+  if (r.error) throw new Error(`${bin} on ${expr}: ${r.error.message} (stdout not closed at exit?)`);
   if (r.status !== 0) throw new Error(`${bin} failed on ${expr}: ${r.stderr}`);
   return { ms, out: r.stdout };
 }
@@ -64,7 +68,7 @@ async function main(): Promise<void> {
   for (const d of ['store', 'var', 'log', 'etc']) mkdirSync(join(dir, d));
   writeFileSync(join(dir, 'etc/nix.conf'), 'build-users-group =\nsubstituters =\nexperimental-features = nix-command\n');
   const env = { ...process.env, NIX_STORE_DIR: join(dir, 'store'), NIX_STATE_DIR: join(dir, 'var'), NIX_LOG_DIR: join(dir, 'log'), NIX_CONF_DIR: join(dir, 'etc'), NIX_PATH: '' };
-  console.log('case                   ref ms   tix ms   ratio   tix eval ms');
+  console.log('case                   ref ms   tix ms   ratio   tix eval ms: cold   warm');
   try {
     for (const [name, expr] of CASES) {
       if (only && name !== only) continue;
@@ -86,12 +90,18 @@ async function main(): Promise<void> {
       const job = baseJob({ settings: loadSettings(env), env, storeDir: join(dir, 'store') }, emptyEvalArgs());
       job.strict = true;
       job.inputs = [{ kind: 'expr', text: expr }];
-      const inproc: number[] = [];
-      for (let i = 0; i < runs; i++) inproc.push((await runEvalJobsInWorker([job]))[0]!.evalMs ?? NaN);
+      // Cold: a fresh worker's first job. Warm: its later jobs (as a reused pool child runs them).
+      const cold: number[] = [];
+      const warm: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const outs = await runEvalJobsInWorker([job, job, job]);
+        cold.push(outs[0]!.evalMs ?? NaN);
+        for (const o of outs.slice(1)) warm.push(o.evalMs ?? NaN);
+      }
       const r = median(ref);
       const t = median(tix);
       const same = refOut === tixOut ? '' : `  OUTPUT DIFFERS: ref ${refOut.trim()} tix ${tixOut.trim()}`;
-      console.log(`${name.padEnd(22)} ${r.toFixed(0).padStart(6)} ${t.toFixed(0).padStart(8)} ${(t / r).toFixed(2).padStart(7)} ${median(inproc).toFixed(0).padStart(11)}${same}`);
+      console.log(`${name.padEnd(22)} ${r.toFixed(0).padStart(6)} ${t.toFixed(0).padStart(8)} ${(t / r).toFixed(2).padStart(7)} ${median(cold).toFixed(0).padStart(11)} ${median(warm).toFixed(0).padStart(6)}${same}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
