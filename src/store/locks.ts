@@ -81,15 +81,20 @@ export async function appendTempRoot(lock: FileLock, gcLockPath: string, storePa
 
 /** `appendTempRoot`, synchronously. */
 export function appendTempRootSync(lock: FileLock, gcLockPath: string, storePath: string): boolean {
-  return appendTempRootsSync(lock, gcLockPath, [storePath]);
+  return appendRootEntries(lock, gcLockPath, `${storePath}\0`);
 }
 
 /** `appendTempRootSync` for several paths: one lock attempt, one write. */
 export function appendTempRootsSync(lock: FileLock, gcLockPath: string, storePaths: readonly string[]): boolean {
+  return appendRootEntries(lock, gcLockPath, `${storePaths.join('\0')}\0`);
+}
+
+/** Append NUL-terminated entries under a shared non-blocking gc.lock; false when the GC holds it. */
+function appendRootEntries(lock: FileLock, gcLockPath: string, entries: string): boolean {
   const g = gcLockFd(gcLockPath);
   if (!flockNB(g, LOCK_SH, gcLockPath)) return false;
   try {
-    writeAll(lock.fd, storePaths.length === 1 ? `${storePaths[0]}\0` : `${storePaths.join('\0')}\0`);
+    writeAll(lock.fd, entries);
   } catch (e) {
     throw new NixError(StoreErrorCode.E_LOCK, `writing temporary roots file '${lock.path}': ${(e as Error).message}`, { cause: e });
   } finally {
