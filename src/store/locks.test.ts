@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { PathLocks, tryLockFile, lockFile } from './locks.js';
+import { PathLockGroup, PathLocks, tryLockFile, lockFile } from './locks.js';
 
 /** Can another process (flock(1)) take the lock right now? */
 function otherCanLock(path: string, shared: boolean): boolean {
@@ -53,6 +53,46 @@ test('PathLocks: exclusive, sorted, deleted and marked stale on unlock', async (
     assert.equal(existsSync(`${b}.lock`), false);
   } finally {
     spawnSync('true');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('PathLockGroup: each name is a held lock on one file; busy or leftover names are refused; release leaves waiters a stale file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-locks-'));
+  try {
+    const [a, b, c, d] = ['aaa', 'bbb', 'ccc', 'ddd'].map((n) => join(dir, n)) as [string, string, string, string];
+    writeFileSync(`${c}.lock`, ''); // a leftover (or someone else's) lock file
+    const g = new PathLockGroup();
+    assert.equal(g.tryAdd(a), true);
+    assert.equal(g.tryAdd(b), true);
+    assert.equal(g.tryAdd(c), false, 'an existing lock file is not taken over');
+    assert.equal(g.tryAdd(d), true);
+    assert.equal(statSync(`${a}.lock`).ino, statSync(`${d}.lock`).ino);
+    for (const p of [a, b, d]) assert.equal(otherCanLock(`${p}.lock`, false), false, `${p} is locked for other processes`);
+    assert.equal(otherCanLock(`${c}.lock`, false), true, 'the refused one is not');
+    assert.equal(PathLocks.tryLockSync(b), undefined, 'and for another locker in this process');
+    let got = false;
+    const waiter = PathLocks.lock([b]).then((l) => {
+      got = true;
+      return l;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(got, false, 'a waiter waits');
+    g.releaseSync();
+    const l = await waiter;
+    // The waiter retried past the stale (deleted, `d`-marked) file onto a fresh one.
+    assert.equal(readFileSync(`${b}.lock`).length, 0);
+    assert.notEqual(statSync(`${b}.lock`).ino, statSync(`${c}.lock`).ino);
+    assert.equal(existsSync(`${a}.lock`), false);
+    assert.equal(existsSync(`${d}.lock`), false);
+    l.unlockSync();
+    // A group whose first name is held elsewhere takes nothing.
+    const other = PathLocks.tryLockSync(a)!;
+    const g2 = new PathLockGroup();
+    assert.equal(g2.tryAdd(a), false);
+    assert.equal(g2.size, 0);
+    other.unlockSync();
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -15,8 +15,10 @@
  *    and then finds it valid.
  * One transaction per chunk instead of per path is most of the saving: each
  * commit appends its pages to the WAL, and a checkpoint copies them back.
- * The chunk's temp roots also go in one append (one gc.lock attempt), and
- * one query finds which of its paths are valid already.
+ * The chunk's temp roots also go in one append (one gc.lock attempt), one
+ * query finds which of its paths are valid already, and its path locks are
+ * names of one lock file (locks.ts `PathLockGroup`: a link per path instead
+ * of a lock file made and deleted).
  *
  * A lock that is not free at once is waited for only with nothing held
  * (the chunk is committed and its locks dropped first), so two batches
@@ -26,7 +28,7 @@ import { existsSync } from 'node:fs';
 import { NixError } from '../../core/index.js';
 import type { Hash, StorePath } from '../../formats/index.js';
 import { StoreErrorCode } from '../errors.js';
-import { PathLocks } from '../locks.js';
+import { PathLockGroup, PathLocks } from '../locks.js';
 import type { TextToAdd } from '../store.js';
 import { checkAddName, digestOf } from './add-to-store.js';
 import type { RegisterRow } from './db.js';
@@ -86,6 +88,8 @@ function prepare(store: LocalStore, it: TextToAdd): Todo {
 /** The paths locked since the last commit. */
 class Chunk {
   private rows: RegisterRow[] = [];
+  /** Path locks sharing one lock file (the usual case), and any taken the ordinary way. */
+  private readonly group = new PathLockGroup();
   private readonly locks: PathLocks[] = [];
   /** Locked here: written and awaiting registration, or found valid. */
   private readonly held = new Set<string>();
@@ -105,12 +109,14 @@ class Chunk {
     if (this.held.has(printed)) return;
     // A valid path is on disk; one missing there is written again (a repair, as single adds do).
     if (validSeen && existsSync(printed) && (rooted || (await store.rootIfValid(printed)))) return;
-    let lock = store.tempRoots.has(printed) ? PathLocks.tryLockSync(printed) : store.tempRoots.tryAddAndLockSync(printed);
-    if (lock === undefined) {
-      this.commit();
-      lock = await store.tempRoots.addAndLock(printed);
+    if (!store.tempRoots.has(printed) || !this.group.tryAdd(printed)) {
+      let lock = store.tempRoots.has(printed) ? PathLocks.tryLockSync(printed) : store.tempRoots.tryAddAndLockSync(printed);
+      if (lock === undefined) {
+        this.commit();
+        lock = await store.tempRoots.addAndLock(printed);
+      }
+      this.locks.push(lock);
     }
-    this.locks.push(lock);
     this.held.add(printed);
     for (const r of t.references) {
       const rp = store.print(r);
@@ -132,7 +138,11 @@ class Chunk {
     try {
       if (rows.length > 0) this.store.db.registerValidPaths(rows);
     } finally {
-      for (const l of this.locks.splice(0)) l.unlockSync();
+      try {
+        this.group.releaseSync();
+      } finally {
+        for (const l of this.locks.splice(0)) l.unlockSync();
+      }
     }
   }
 }
