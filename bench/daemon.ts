@@ -10,11 +10,17 @@
  * rounds; ref/tix, higher is better for tix): wall time on a loaded 2-core
  * machine mostly measures the load.
  *
- * Each round runs both daemons, the side that goes first alternating, and the
- * file system is synced before each measurement: on ext4 with `discard`, a
- * side otherwise pays for the write-back of the other side's AddToStoreNar
- * round. Medians, not bests: one lucky round of a noisy row (AddToStoreNar)
- * decided the ratio before.
+ * Each round runs both daemons in slices (TIX_BENCH_SLICES, default 10, for
+ * rows 1-3): a tenth of the round's operations on one side, then on the
+ * other, the side that goes first alternating from slice to slice; a side's
+ * round figure sums its slices. Load on the shared machine comes in phases of
+ * seconds: with one block per side and round, a phase often covered one
+ * side's block only (rounds of one side twice as slow as its others, the
+ * median then decided by which side the phases fell on); slices give both
+ * sides the same phases. The file system is synced before each slice: on
+ * ext4 with `discard`, a side otherwise pays for the write-back of the other
+ * side's adds. Medians, not bests: one lucky round of a noisy row
+ * (AddToStoreNar) decided the ratio before.
  *
  * The AddToStoreNar row on ext4 also measures the file system's inode
  * allocator: each add creates and deletes files (2.8 and tix both make and
@@ -72,7 +78,10 @@ interface Side {
   /** Distinct valid paths for the QueryPathInfo row that defeats per-process path-info caches. */
   many: StorePath[];
   paths: StorePath[];
-  round: number;
+  /** Next index into `many` (row 2 goes on where the previous slice stopped). */
+  manyAt: number;
+  /** Small paths added so far (row 3 names each new one after this count). */
+  added: number;
 }
 
 async function setUp(kind: 'ref' | 'tix'): Promise<Side> {
@@ -95,7 +104,7 @@ async function setUp(kind: 'ref' | 'tix'): Promise<Side> {
   }
   const many: StorePath[] = [];
   for (let i = 0; i < N_MANY; i++) many.push(await c.addTextToStore(`m${i}`, new TextEncoder().encode(`m${i}`), []));
-  return { pid: d.proc.pid!, root, connect, c, q, many, paths: [], round: 0, stop: async () => { await c.close(); await d.stop(); root.cleanup(); } };
+  return { pid: d.proc.pid!, root, connect, c, q, many, paths: [], manyAt: 0, added: 0, stop: async () => { await c.close(); await d.stop(); root.cleanup(); } };
 }
 
 /**
@@ -159,52 +168,56 @@ function userSysOf(pid: number): [number, number] {
   return us;
 }
 
-const BENCHES: [string, (s: Side) => Promise<number>][] = [
-  [`QueryPathInfo ×${N_QPI} (one connection)`, async (s) => {
-    const t = await timeIt(async () => {
-      for (let i = 0; i < N_QPI; i++) await s.c.queryPathInfo(s.q);
-    });
-    return N_QPI / t;
-  }],
+/**
+ * A row: `run(side, n)` does the next `n` of its operations on one side and
+ * returns the seconds they took; `sliced` rows run a round as slices (below).
+ */
+interface Row {
+  name: string;
+  ops: number;
+  sliced: boolean;
+  run(s: Side, n: number): Promise<number>;
+}
+
+const BENCHES: Row[] = [
+  { name: `QueryPathInfo ×${N_QPI} (one connection)`, ops: N_QPI, sliced: true, run: (s, n) => timeIt(async () => {
+    for (let i = 0; i < n; i++) await s.c.queryPathInfo(s.q);
+  }) },
   // 2.8 keeps a path-info cache per process (one per connection), so the row
   // above mostly measures its cache; here every call is for another path.
-  [`QueryPathInfo ×${N_QPI} (one connection, ${N_MANY} distinct paths)`, async (s) => {
-    const t = await timeIt(async () => {
-      for (let i = 0; i < N_QPI; i++) await s.c.queryPathInfo(s.many[i % s.many.length]!);
-    });
-    return N_QPI / t;
-  }],
-  [`AddToStoreNar ×${N_NAR} (small paths)`, async (s) => {
+  { name: `QueryPathInfo ×${N_QPI} (one connection, ${N_MANY} distinct paths)`, ops: N_QPI, sliced: true, run: (s, n) => timeIt(async () => {
+    for (let i = 0; i < n; i++) await s.c.queryPathInfo(s.many[s.manyAt++ % s.many.length]!);
+  }) },
+  { name: `AddToStoreNar ×${N_NAR} (small paths)`, ops: N_NAR, sliced: true, run: (s, n) => {
     const sd = s.c.storeDir;
-    const round = s.round++;
-    const t = await timeIt(async () => {
-      for (let i = 0; i < N_NAR; i++) {
-        const nar = narOf(`small ${round} ${i}`);
+    return timeIt(async () => {
+      for (let i = 0; i < n; i++) {
+        const k = s.added++;
+        const nar = narOf(`small ${k}`);
         const h = hashBytes('sha256', nar);
-        const path = sd.makeFixedOutputPath({ recursive: true, hash: h, name: `s${i}` });
+        const path = sd.makeFixedOutputPath({ recursive: true, hash: h, name: `s${k}` });
         s.paths.push(path);
         await s.c.addToStoreNar({ path, narHash: h, narSize: nar.length, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: `fixed:r:${h.toString('base32')}` }, once(nar));
       }
     });
-    return N_NAR / t;
-  }],
-  [`${N_CLIENTS} concurrent clients × (connect + ${PER_CLIENT} QueryPathInfo)`, async (s) => {
-    const t = await timeIt(async () => {
-      await Promise.all(
-        Array.from({ length: N_CLIENTS }, async (_, k) => {
-          const cc = new RemoteStore({ storeDir: s.root.storeDir, connect: s.connect, maxConnections: 1 });
-          for (let i = 0; i < PER_CLIENT; i++) await cc.queryPathInfo(s.paths[(k * PER_CLIENT + i) % s.paths.length] ?? s.q);
-          await cc.close();
-        }),
-      );
-    });
-    return (N_CLIENTS * PER_CLIENT) / t;
-  }],
+  } },
+  // Not sliced: each slice would connect the 50 clients again.
+  { name: `${N_CLIENTS} concurrent clients × (connect + ${PER_CLIENT} QueryPathInfo)`, ops: N_CLIENTS * PER_CLIENT, sliced: false, run: (s) => timeIt(async () => {
+    await Promise.all(
+      Array.from({ length: N_CLIENTS }, async (_, k) => {
+        const cc = new RemoteStore({ storeDir: s.root.storeDir, connect: s.connect, maxConnections: 1 });
+        for (let i = 0; i < PER_CLIENT; i++) await cc.queryPathInfo(s.paths[(k * PER_CLIENT + i) % s.paths.length] ?? s.q);
+        await cc.close();
+      }),
+    );
+  }) },
 ];
 
 /** Rounds alternate the side that goes first (the machine's load varies); medians count. */
 const ROUNDS = Number(process.env.TIX_BENCH_ROUNDS ?? 5);
 const ROWS = process.env.TIX_BENCH_ROWS?.split(',').map(Number);
+/** Slices per round of rows 1-3 (TIX_BENCH_SLICES; 1 = one block per side and round). */
+const SLICES = Math.max(1, Number(process.env.TIX_BENCH_SLICES ?? 10));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -231,22 +244,33 @@ try {
     'benchmark'.padEnd(58), 'ref ops/s'.padStart(16), 'tix ops/s'.padStart(16), 'tix/ref'.padStart(8),
     'ref µs/op'.padStart(10), 'tix µs/op'.padStart(10), 'ref/tix'.padStart(8),
   );
-  const ops = [N_QPI, N_QPI, N_NAR, N_CLIENTS * PER_CLIENT];
-  for (const [i, [name, run]] of BENCHES.entries()) {
+  for (const [i, row] of BENCHES.entries()) {
     if (ROWS !== undefined && !ROWS.includes(i + 1)) continue;
     const rate = { ref: [] as number[], tix: [] as number[] };
     const cpu = { ref: [] as number[], tix: [] as number[] };
     const userSys = { ref: [] as string[], tix: [] as string[] };
+    const slices = row.sliced ? Math.min(SLICES, row.ops) : 1;
     for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? ([['ref', ref], ['tix', tix]] as const) : ([['tix', tix], ['ref', ref]] as const);
-      for (const [k, side] of order) {
-        spawnSync('sync');
-        const c0 = cpuOf(side.pid);
-        const us0 = userSysOf(side.pid);
-        rate[k].push(await run(side));
-        cpu[k].push(((cpuOf(side.pid) - c0) * 1e6) / ops[i]!);
-        const us1 = userSysOf(side.pid);
-        userSys[k].push(`${(((us1[0] - us0[0]) * 1e6) / ops[i]!).toFixed(0)}/${(((us1[1] - us0[1]) * 1e6) / ops[i]!).toFixed(0)}`);
+      const secs = { ref: 0, tix: 0 };
+      const cpuSecs = { ref: 0, tix: 0 };
+      const us = { ref: [0, 0], tix: [0, 0] };
+      for (let sl = 0; sl < slices; sl++) {
+        const n = Math.floor((row.ops * (sl + 1)) / slices) - Math.floor((row.ops * sl) / slices);
+        const order = (r * slices + sl) % 2 === 0 ? ([['ref', ref], ['tix', tix]] as const) : ([['tix', tix], ['ref', ref]] as const);
+        for (const [k, side] of order) {
+          spawnSync('sync');
+          const c0 = cpuOf(side.pid);
+          const us0 = userSysOf(side.pid);
+          secs[k] += await row.run(side, n);
+          cpuSecs[k] += cpuOf(side.pid) - c0;
+          const us1 = userSysOf(side.pid);
+          us[k] = [us[k][0]! + us1[0] - us0[0], us[k][1]! + us1[1] - us0[1]];
+        }
+      }
+      for (const k of ['ref', 'tix'] as const) {
+        rate[k].push(row.ops / secs[k]);
+        cpu[k].push((cpuSecs[k] * 1e6) / row.ops);
+        userSys[k].push(`${((us[k][0]! * 1e6) / row.ops).toFixed(0)}/${((us[k][1]! * 1e6) / row.ops).toFixed(0)}`);
       }
     }
     if (process.env.TIX_BENCH_VERBOSE) {
@@ -255,7 +279,7 @@ try {
     const shown = (xs: number[]) => `${median(xs).toFixed(0)} (${Math.max(...xs).toFixed(0)})`;
     const [cr, ct] = [median(cpu.ref), median(cpu.tix)];
     console.log(
-      name.padEnd(58), shown(rate.ref).padStart(16), shown(rate.tix).padStart(16), (median(rate.tix) / median(rate.ref)).toFixed(2).padStart(8),
+      row.name.padEnd(58), shown(rate.ref).padStart(16), shown(rate.tix).padStart(16), (median(rate.tix) / median(rate.ref)).toFixed(2).padStart(8),
       cr.toFixed(0).padStart(10), ct.toFixed(0).padStart(10), (cr / ct).toFixed(2).padStart(8),
     );
   }
