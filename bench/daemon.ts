@@ -31,8 +31,9 @@
  * the other's system time per add (perf, load ~2: one side 1.5 ms of system
  * time per add, mostly ext4_tmpfile/ext4_create -> find_inode_bit ->
  * recently_deleted; the other 0.2 ms), whichever daemon it is. The output
- * names the roots' file system; TMPDIR=/dev/shm puts both roots on tmpfs,
- * which has no such scan (both daemons alike).
+ * names the roots' file system and, before that row, what a file made and
+ * removed in each side's store directory costs; TMPDIR=/dev/shm puts both
+ * roots on tmpfs, which has no such scan (both daemons alike).
  *
  * Run: node dist/bench/daemon.js [scale]   (scale 1 = the issue's counts)
  * TIX_BENCH_ROWS=1,3 runs only those rows (1-based), e.g. while tuning one;
@@ -41,7 +42,7 @@
  * listens, default 500 ms; 0 compares without it).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statfsSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statfsSync, unlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { WireWriter, hashBytes, type StorePath } from '../src/formats/index.js';
 import { RemoteStore, unixConnector } from '../src/protocol/index.js';
@@ -231,6 +232,26 @@ const tix = await setUp('tix').catch(async (e: unknown) => {
   await ref.stop();
   throw e;
 });
+/**
+ * What the file system charges a side for a file made and removed in its
+ * store directory (the AddToStoreNar row does that for every add on both
+ * sides): µs per create + unlink, median of 5 × 50. On ext4 this differs
+ * between the two roots by the state of their block groups (see the header).
+ */
+function fsProbe(side: Side): number {
+  const each: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < 50; i++) {
+      const f = `${side.root.storeDir}/.bench-probe-${k}-${i}`;
+      closeSync(openSync(f, 'wx'));
+      unlinkSync(f);
+    }
+    each.push(Number(process.hrtime.bigint() - t) / 1e3 / 50);
+  }
+  return median(each);
+}
+
 /** The roots' file system, by statfs magic (see the header on ext4). */
 function fsName(dir: string): string {
   const t = statfsSync(dir).type;
@@ -250,6 +271,7 @@ try {
     const cpu = { ref: [] as number[], tix: [] as number[] };
     const userSys = { ref: [] as string[], tix: [] as string[] };
     const slices = row.sliced ? Math.min(SLICES, row.ops) : 1;
+    if (i === 2) console.log(`  file create+unlink in the store dir: ref ${fsProbe(ref).toFixed(0)} µs, tix ${fsProbe(tix).toFixed(0)} µs`);
     for (let r = 0; r < ROUNDS; r++) {
       const secs = { ref: 0, tix: 0 };
       const cpuSecs = { ref: 0, tix: 0 };
