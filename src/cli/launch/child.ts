@@ -80,8 +80,11 @@ function log(msg: string): void {
   }
 }
 
+/** How a reusable job's command runs: `main` (a test passes commands of its own). */
+export type Runner = (program: string, args: string[]) => Promise<number>;
+
 /** Entry: `launch.js child <manager pid>`. */
-export async function runWarmChild(managerPid: number): Promise<void> {
+export async function runWarmChild(managerPid: number, run: Runner = main): Promise<void> {
   sys.setParentDeathSignal(SIGKILL);
   if (process.ppid !== managerPid) process.exit(0); // the manager died before the prctl
   // A job's builders and helpers must not inherit the pool's sockets.
@@ -102,7 +105,7 @@ export async function runWarmChild(managerPid: number): Promise<void> {
     const job = takeJob(conn, served);
     if (!job) process.exit(0); // the manager counted us as taken
     if (!job.reusable) return startJob(conn, job.req, job.fds);
-    if (!(await runReusableJob(conn, job.req, job.fds))) return; // the process ends with the job
+    if (!(await runReusableJob(conn, job.req, job.fds, run))) return; // the process ends with the job
     // Back to waiting: as the pool's child again, not the client's.
     setNowhereEnv();
     process.chdir('/');
@@ -256,14 +259,14 @@ function startJob(conn: number, req: LaunchRequest, fds: number[]): void {
  * umask and argv (the caller's part); false when the process ends with the
  * job (its exit sends the status).
  */
-async function runReusableJob(conn: number, req: LaunchRequest, fds: number[]): Promise<boolean> {
+async function runReusableJob(conn: number, req: LaunchRequest, fds: number[], run: Runner): Promise<boolean> {
   const flags = becomeClient(req, fds);
   const io: JobStdio = makeJobStdio();
   useJobStdio(io);
   const onExit = reportAtExit(conn, flags);
   const watch = watchClient(sys.dupCloexec(conn));
   const before = captureState();
-  const code = await exitWhenUnfinished(main(req.program, req.args));
+  const code = await exitWhenUnfinished(run(req.program, req.args));
   let why = stdioProblem(io);
   const returned = Date.now();
   for (let turn = 0; why === undefined; turn++) {
