@@ -33,6 +33,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
+
+#define OVERLAYFS_MAGIC 0x794c7630
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -226,16 +229,34 @@ static void early(int new_net) {
   if (sethostname("localhost", 9) < 0) die("sethostname: %s", strerror(errno));
 }
 
-/** Read the job H forwards: u32 length, the job as tix sent it, u32 n, n flags (1: bind that input). */
-static char *read_job(int in, struct job *j, char **flags) {
-  uint32_t len, n;
+/**
+ * The job H forwards: u32 length, the job as tix sent it, u32 n, u32 split;
+ * S makes the mount points of inputs [split, n) and sends their flags back;
+ * then, once the view is ready, its kind ('o' overlay, 'p' plain) and n flags
+ * (1: bind that input).
+ */
+static char *read_job(int in, int back, struct job *j, char **flags, char *view_kind) {
+  uint32_t len, n, split;
   if (!read_all(in, &len, sizeof len)) _exit(1); /* H died, or the helper was not needed */
   char *buf = malloc((size_t)len + 1);
-  if (!buf || !read_all(in, buf, len) || !read_all(in, &n, sizeof n)) _exit(1);
+  if (!buf || !read_all(in, buf, len) || !read_all(in, &n, sizeof n) || !read_all(in, &split, sizeof split)) _exit(1);
   parse_job(j, buf, len);
-  if ((int)n != j->n) die("malformed job");
+  g_in_sandbox = 1;
+  if ((int)n != j->n || split > n) die("malformed job");
   *flags = malloc((size_t)n + 1);
-  if (!*flags || !read_all(in, *flags, n)) _exit(1);
+  if (!*flags) die("out of memory");
+  if (split < n) {
+    int ro = open_host(j->ro), lower = open_host(j->lower);
+    if (ro < 0 || lower < 0) die("open '%s': %s", ro < 0 ? j->ro : j->lower, strerror(errno));
+    TM("S premake start");
+    premake_range(j, ro, lower, (int)split, (int)n, *flags);
+    TM("S premake end");
+    write_all(back, *flags + split, n - split);
+    close(ro);
+    close(lower);
+  }
+  close(back);
+  if (!read_all(in, view_kind, 1) || !read_all(in, *flags, n)) _exit(1);
   return buf;
 }
 
@@ -311,20 +332,27 @@ static void bind_inputs(const struct job *j, const char *flags, const char *stor
     die("remount the store read-only: %s", strerror(errno));
   struct statvfs sv;
   if (statvfs(fdpath(ro, fp, sizeof fp), &sv) < 0 || !(sv.f_flag & ST_RDONLY)) die("the store source is not read-only");
+  if (!store_target) die("the store view is not bound");
+  /* From the store's directory, each source is one name to look up (no magic link, no long path). */
+  if (fchdir(ro) < 0) die("chdir to the store: %s", strerror(errno));
+  size_t lt = strlen(store_target);
+  char *dst = malloc(lt + 256 + 2);
+  if (!dst) die("out of memory");
+  memcpy(dst, store_target, lt);
+  dst[lt] = '/';
   for (int i = 0; i < j->n; i++) {
     if (!flags[i]) continue;
-    if (!store_target) die("the store view is not bound");
-    char src[128], *dst = cat3(store_target, "/", j->names[i]);
-    snprintf(src, sizeof src, "/proc/self/fd/%d/", ro);
-    char *s = cat(src, j->names[i]);
-    if (mount(s, dst, NULL, MS_BIND, NULL) < 0) die("cannot add '%s' to the sandbox: bind mount: %s", j->names[i], strerror(errno));
-    free(s);
-    free(dst);
+    size_t ln = strlen(j->names[i]);
+    if (ln > 255) die("store path name too long: %s", j->names[i]);
+    memcpy(dst + lt + 1, j->names[i], ln + 1);
+    if (mount(j->names[i], dst, NULL, MS_BIND, NULL) < 0) die("cannot add '%s' to the sandbox: bind mount: %s", j->names[i], strerror(errno));
   }
+  free(dst);
+  if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
   close(ro);
 }
 
-void sandbox_main(int in, int log, long sb_uid, long sb_gid, int new_net, int root_mode) {
+void sandbox_main(int in, int back, int log, long sb_uid, long sb_gid, int new_net, int root_mode) {
   g_in_sandbox = 0; /* before the job: H notices a dead S and starts another, which reports */
   if (dup2(log, 1) < 0 || dup2(log, 2) < 0) _exit(1); /* one log stream */
   close(log);
@@ -336,9 +364,9 @@ void sandbox_main(int in, int log, long sb_uid, long sb_gid, int new_net, int ro
   TM("S early");
   struct job j;
   char *flags;
-  read_job(in, &j, &flags);
+  char view_kind;
+  read_job(in, back, &j, &flags, &view_kind);
   TM("S job");
-  g_in_sandbox = 1;
   struct run r = {"/", NULL, NULL, NULL, NULL, 0};
   char **ro_targets = calloc((size_t)j.nbw + 1, sizeof *ro_targets);
   r.env = calloc((size_t)j.nbw + 1, sizeof *r.env);
@@ -346,9 +374,16 @@ void sandbox_main(int in, int log, long sb_uid, long sb_gid, int new_net, int ro
   int nro = 0;
   run_ops(&j, &r, ro_targets, &nro);
   if (!r.argv || !r.argv[0]) die("no command");
+  TM("S ops");
+  /* The store must be H's view, never the bare directory it is mounted on. */
+  struct statfs sf;
+  if (!r.store_target || statfs(r.store_target, &sf) < 0) die("the store view is not bound");
+  if ((view_kind == 'o') != (sf.f_type == OVERLAYFS_MAGIC)) die("the store view is not the helper's (filesystem type %lx)", (long)sf.f_type);
   submounts_ro(ro_targets, nro);
+  TM("S submounts");
   bind_inputs(&j, flags, r.store_target);
   if (r.hostname && strcmp(r.hostname, "localhost") != 0 && sethostname(r.hostname, strlen(r.hostname)) < 0) die("sethostname: %s", strerror(errno));
+  TM("S inputs");
   close(oldroot);
   if (umount2("/oldroot", MNT_DETACH) < 0 || rmdir("/oldroot") < 0) die("detach the old root: %s", strerror(errno));
   if (chdir(r.chdir_to) < 0) die("chdir %s: %s", r.chdir_to, strerror(errno));
@@ -365,7 +400,10 @@ void sandbox_main(int in, int log, long sb_uid, long sb_gid, int new_net, int ro
   if (syscall(SYS_close_range, 3, ~0U, 0) < 0)
     for (int fd = 3; fd < 65536; fd++) close(fd);
   environ = r.env;
-  execvp(r.argv[0], r.argv);
-  dprintf(2, "tix-sandbox: execvp %s: %s\n", r.argv[0], strerror(errno));
+  /* argv[0] is the builder's base name, as 2.8 gives it (bwrap cannot). */
+  const char *file = r.argv[0], *base = strrchr(file, '/');
+  r.argv[0] = (char *)(base && base[1] ? base + 1 : file);
+  execvp(file, r.argv);
+  dprintf(2, "tix-sandbox: execvp %s: %s\n", file, strerror(errno));
   _exit(1);
 }

@@ -139,6 +139,25 @@ void parse_job(struct job *j, char *buf, size_t len) {
   j->nbw = count - k;
 }
 
+void premake_range(const struct job *j, int ro, int lower, int from, int to, char *flags) {
+  for (int i = from; i < to; i++) {
+    const char *name = j->names[i];
+    if (!valid_name(name)) die("invalid store path name '%s'", name);
+    struct stat st;
+    if (fstatat(ro, name, &st, AT_SYMLINK_NOFOLLOW) < 0) die("'%s' is not in the store: %s", name, strerror(errno));
+    flags[i] = !S_ISLNK(st.st_mode);
+    if (S_ISLNK(st.st_mode)) {
+      char t[4096];
+      ssize_t n = readlinkat(ro, name, t, sizeof t - 1);
+      if (n < 0) die("readlink: %s", strerror(errno));
+      t[n] = '\0';
+      if (symlinkat(t, lower, name) < 0) die("symlink: %s", strerror(errno));
+    } else if (S_ISDIR(st.st_mode) ? mkdirat(lower, name, 0555) : mknodat(lower, name, S_IFREG | 0444, 0)) {
+      die("create '%s': %s", name, strerror(errno));
+    }
+  }
+}
+
 int valid_name(const char *s) {
   if (strlen(s) < 34 || s[32] != '-') return 0;
   for (int i = 0; i < 32; i++)

@@ -49,10 +49,17 @@ struct job {
   int nbw;
 };
 
+/**
+ * Mount points for inputs [from, to) on the lower tmpfs (`lower`, an fd), their
+ * sources in `ro`: a dir or file per input to bind (flags[i] = 1), a copy of a
+ * symlink (0). Relative to the two dirs: one name to look up per call.
+ */
+void premake_range(const struct job *j, int ro, int lower, int from, int to, char *flags);
+
 /** Split a job buffer of `len` bytes (NUL-ended fields) into `j`. */
 void parse_job(struct job *j, char *buf, size_t len);
 int valid_name(const char *s);
 
-/** S: never returns. `in` carries "x" once the id maps are written, then the job (see tix-sandbox.c). */
-__attribute__((noreturn)) void sandbox_main(int in, int log, long sb_uid, long sb_gid, int new_net, int root_mode);
+/** S: never returns. `in` carries "x" once the id maps are written, then the job; `back` S's share of the mount points (see tix-sandbox.c). */
+__attribute__((noreturn)) void sandbox_main(int in, int back, int log, long sb_uid, long sb_gid, int new_net, int root_mode);
 #endif

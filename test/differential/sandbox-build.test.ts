@@ -167,6 +167,15 @@ for (const [name, expr] of Object.entries(CASES)) {
   test(`sandboxed build matches the reference: ${name}`, { skip }, () => compare(name, expr));
 }
 
+// The builder's argv[0] is its base name, as in 2.8: so with the native helper; bwrap (the
+// fallback) has no --argv0 and passes the full path (docs/deviations.md).
+const ARGV0 = `derivation {
+    name = "argv0"; system = builtins.currentSystem; builder = "/bin/sh";
+    args = ["-c" ${sh('echo "$0" > $out; /bin/bash -c \'echo "$0"\' >> $out')}];
+  }`;
+test('sandboxed build matches the reference: the builder\'s argv[0]', { skip: skip || (avail.ok && !avail.tools.native && 'no native sandbox helper (bwrap passes the full path)') }, () =>
+  compare('argv0', ARGV0));
+
 const NON_ROOT_CASES = ['sandbox environment as the builder sees it', 'a dependency chain and its closure', 'fixed-output derivation', 'a failing builder'];
 for (const name of NON_ROOT_CASES) {
   test(`non-root: sandboxed build matches the reference: ${name}`, { skip: skip || (process.getuid?.() !== 0 && 'needs root to make a throwaway user') }, (t) => {

@@ -88,10 +88,10 @@ function leftovers(root: NixRoot, tmp: string): string[] {
   const out = existsSync(tmp) ? readdirSync(tmp).map((n) => `tmp/${n}`) : [];
   for (const n of readdirSync(store)) if (n.endsWith('.chroot') || n.includes('.chroot.')) out.push(`store/${n}`);
   const shared = join(store, '.tix-sandbox');
-  const allowed = new Set(['view', 'lower', 'store-ro', 'root', 'etc-default', 'active', 'trash', 'spare']);
+  const allowed = new Set(['view', 'lower', 'store-ro', 'etc-default', 'active', 'trash', 'spare']);
   if (existsSync(shared)) {
     for (const n of readdirSync(shared)) if (!allowed.has(n) && !/^probe-\d+$/.test(n)) out.push(`store/.tix-sandbox/${n}`);
-    for (const d of ['view', 'lower', 'store-ro', 'root', 'active', 'trash']) {
+    for (const d of ['view', 'lower', 'store-ro', 'active', 'trash']) {
       if (existsSync(join(shared, d))) for (const n of readdirSync(join(shared, d))) out.push(`store/.tix-sandbox/${d}/${n}`);
     }
   }

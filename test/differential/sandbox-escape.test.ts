@@ -126,7 +126,7 @@ test('root with build-users-group: the builder runs as a locked build user, outp
   } finally {
     if (savedState === undefined) delete process.env.NIX_STATE_DIR;
     else process.env.NIX_STATE_DIR = savedState;
-    fx.cleanup();
+    await fx.cleanup();
     rmSync(state, { recursive: true, force: true });
     if (made.includes('user')) admin('userdel', [member]);
     if (made.includes('group')) admin('groupdel', [group]);
@@ -162,7 +162,7 @@ test('no sandbox available: sandbox-fallback decides, and the message says why',
   } finally {
     resetAvailability();
     setSandboxWarn((m) => process.stderr.write(`warning: ${m}\n`));
-    fx.cleanup();
+    await fx.cleanup();
   }
 });
 
@@ -187,6 +187,6 @@ test('a builder that finishes before the caller listens still delivers its log a
       await sb.destroy();
     }
   } finally {
-    fx.cleanup();
+    await fx.cleanup();
   }
 });

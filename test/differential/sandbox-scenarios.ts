@@ -28,7 +28,7 @@ export interface Fixture {
   out: string;
   build: string;
   settings: Settings;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
 const h = (c: string): string => c.repeat(32);
@@ -57,11 +57,20 @@ export function makeFixture(base = tmpdir()): Fixture {
   return {
     root, store, dep, secret, inj, inj2, build, settings,
     out: join(store, `${h('d')}-out`),
-    cleanup() {
-      spawnSync('chmod', ['-R', 'u+w', root]); // store paths and the sandbox's /etc are read-only
-      // Retried: this process may still be deleting a chroot in its trash or making a spare one
-      // (both in the thread pool, after destroy()), which races the walk (ENOTEMPTY).
-      rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+    async cleanup() {
+      // Retried with the event loop running: this process may still be deleting a chroot in
+      // its trash or making a spare one (chains of thread-pool steps after destroy()), which
+      // races the walk (ENOTEMPTY) and needs the loop to finish.
+      for (let i = 0; ; i++) {
+        spawnSync('chmod', ['-R', 'u+w', root]); // store paths and the sandbox's /etc are read-only
+        try {
+          rmSync(root, { recursive: true, force: true });
+          return;
+        } catch (e) {
+          if (i >= 50) throw e;
+          await sleep(20);
+        }
+      }
     },
   };
 }
@@ -110,11 +119,16 @@ export async function runBuilder(fx: Fixture, script: string, opts: RunOptions =
     });
     let out = '';
     child.output.on('data', (d: Buffer) => (out += d.toString()));
+    // The log ends when the sandbox's last process is gone; the status may come first (as the builder's monitor knows).
+    const ended = new Promise<void>((r) => {
+      child.output.once('end', r);
+      child.output.once('error', () => r());
+    });
     const timer = setTimeout(() => child.kill(), opts.timeoutMs ?? 30_000);
     try {
       if (opts.during) await opts.during(sb, child);
       const st = await child.exited;
-      await new Promise((r) => setImmediate(r));
+      await ended;
       return { code: st.code, signal: st.signal, out };
     } finally {
       clearTimeout(timer);
@@ -271,6 +285,20 @@ export const SCENARIOS: Record<string, Scenario> = {
     return { ok, detail: r.out };
   },
 
+  async 'consecutive builds share nothing (the second runs in a sandbox started ahead); no trace of the host root'(fx) {
+    const a = await runBuilder(fx, 'echo leak > /tmp/leak; echo leak > /dev/shm/leak; mkdir /tmp/d; echo a-done');
+    const b = await runBuilder(fx, 'ls -A /tmp /dev/shm; cat /tmp/leak /dev/shm/leak 2>&1; ls -a /; echo mounts=$(grep -c oldroot /proc/self/mountinfo); true');
+    // No inputs at all (the sandbox must still wait for its view), twice in a row: the output
+    // lands in the build's own upper dir, never in the host's mount point of the view.
+    const c = await runBuilder(fx, 'echo c > $out', { inputs: [] });
+    const cOut = existsSync(fx.out) && readFileSync(fx.out, 'utf8') === 'c\n';
+    const d = await runBuilder(fx, 'echo d > $out; ls "$store" | wc -l', { inputs: [], id: '2' });
+    const hostView = readdirSync(join(fx.store, '.tix-sandbox', 'view'));
+    const ok = c.code === 0 && cOut && d.code === 0 && /^1$/m.test(d.out) && hostView.length === 0 && a.out.includes('a-done') && !/^leak$/m.test(b.out) && !/^d$/m.test(b.out) && (b.out.match(/No such file/g) ?? []).length === 2 &&
+      !b.out.includes('oldroot') && /^build$/m.test(b.out) && /^mounts=0$/m.test(b.out);
+    return { ok, detail: `A: ${a.out}\nB: ${b.out}\nC: ${c.code} ${c.out} out=${cOut}\nD: ${d.code} ${d.out}\nhost view: ${hostView.join(' ')}` };
+  },
+
   async 'inputs are read-only'(fx) {
     const before = statSync(join(fx.dep, 'f'));
     const r = await runBuilder(fx, 'echo x > "$dep/f"; echo y > "$dep/new"; chmod u+w "$dep" "$dep/f"; rm -f "$dep/f"; mv "$dep/f" "$dep/g"; touch -d 2000-01-01 "$dep/f"; mkdir "$dep/d"; true');
@@ -406,7 +434,7 @@ export async function runScenario(name: string, base?: string): Promise<Outcome>
   } catch (e) {
     return { name, ok: false, detail: String((e as Error).stack ?? e) };
   } finally {
-    fx.cleanup();
+    await fx.cleanup();
   }
 }
 

@@ -29,7 +29,7 @@ export function ancestors(...paths: string[]): string[] {
 export function ensureShared(dir: string): void {
   if (existsSync(join(dir, 'etc-default', 'hosts')) && existsSync(join(dir, 'store-ro'))) return;
   mkdirSync(dir, { recursive: true, mode: 0o711 });
-  for (const d of ['view', 'lower', 'store-ro', 'root']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
+  for (const d of ['view', 'lower', 'store-ro']) mkdirSync(join(dir, d), { recursive: true, mode: 0o755 });
   const etc = join(dir, 'etc-default');
   if (!existsSync(join(etc, 'hosts'))) {
     const tmp = join(dir, `etc-tmp-${process.pid}-${Date.now()}`);
