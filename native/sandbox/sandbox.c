@@ -154,6 +154,20 @@ static void mount_proc(void) {
   }
 }
 
+/** Decode mountinfo's octal escapes (\040 for a space, …) in place. */
+static void unescape(char *p) {
+  char *o = p;
+  for (; *p; p++, o++) {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+      *o = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+      p += 3;
+    } else {
+      *o = *p;
+    }
+  }
+  *o = '\0';
+}
+
 /** Submounts of a recursive read-only bind keep their flags: make them read-only too (bwrap does). */
 static void submounts_ro(char **targets, int n) {
   if (n == 0) return;
@@ -165,7 +179,8 @@ static void submounts_ro(char **targets, int n) {
     char *save, *mp = strtok_r(line, " ", &save);
     for (int i = 0; i < 4 && mp; i++) mp = strtok_r(NULL, " ", &save);
     char *opts = mp ? strtok_r(NULL, " ", &save) : NULL;
-    if (!opts || (strncmp(opts, "ro", 2) == 0 && (opts[2] == ',' || opts[2] == '\0')) || strchr(mp, '\\')) continue;
+    if (!opts || (strncmp(opts, "ro", 2) == 0 && (opts[2] == ',' || opts[2] == '\0'))) continue;
+    unescape(mp);
     for (int i = 0; i < n; i++) {
       size_t lt = strlen(targets[i]);
       if (strncmp(mp, targets[i], lt) == 0 && mp[lt] == '/') {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { finished } from 'node:stream/promises';
-import { mkdtempSync, chownSync, rmSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, chownSync, rmSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,6 +130,24 @@ test('root with build-users-group: the builder runs as a locked build user, outp
     rmSync(state, { recursive: true, force: true });
     if (made.includes('user')) admin('userdel', [member]);
     if (made.includes('group')) admin('groupdel', [group]);
+  }
+});
+
+test("root: a sandbox path's submounts are read-only too (one with a space in its name)", { skip: skip || (!isRoot && 'not root: needs a host mount') }, async () => {
+  const fx = makeFixture();
+  const src = mkdtempSync(join(tmpdir(), 'tix-sb-sub-'));
+  const sub = join(src, 'sub dir');
+  mkdirSync(sub);
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0777', 'none', sub]).status, 0, 'mount a tmpfs');
+  try {
+    fx.settings.set('extra-sandbox-paths', `/sp=${src}`);
+    const r = await runBuilder(fx, 'touch "/sp/sub dir/x" && echo WROTE; touch /sp/y && echo WROTE-TOP; ls /sp; true');
+    assert.ok(!r.out.includes('WROTE') && (r.out.match(/Read-only file system/g) ?? []).length === 2, r.out);
+    assert.ok(!existsSync(join(sub, 'x')) && !existsSync(join(src, 'y')));
+  } finally {
+    spawnSync('umount', ['-l', sub]);
+    rmSync(src, { recursive: true, force: true });
+    await fx.cleanup();
   }
 });
 
