@@ -20,6 +20,9 @@
  * (helper-pool.ts); the bench waits for it outside the timing, so the figures
  * are those of a build that finds its helper up (every build but the first of
  * a process). `TIX_SANDBOX_WARM=0` measures builds that start their own.
+ * The native helper (dist/native/tix-sandbox, built by scripts/setup.sh) is
+ * used when present; `TIX_SANDBOX_NATIVE=0` measures the perl + bubblewrap
+ * fallback. The first line says which ran.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, chmodSync, rmSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -250,7 +253,7 @@ async function main(): Promise<void> {
   const f = await figures();
   const ms = (x: number): string => `${x.toFixed(1)} ms`;
   const warm = process.env.TIX_SANDBOX_WARM !== '0';
-  console.log(`rounds: ${ROUNDS}, variants interleaved (10% trimmed means), ${avail.tools.root ? 'root' : 'non-root'}, store view: ${viewMode}, helper: ${warm ? 'warm (started after the previous build, untimed)' : 'cold (TIX_SANDBOX_WARM=0: started by each build)'}; load average ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (${((performance.now() - t) / 1000).toFixed(0)} s)`);
+  console.log(`rounds: ${ROUNDS}, variants interleaved (10% trimmed means), ${avail.tools.root ? 'root' : 'non-root'}, ${avail.tools.native ? 'native helper' : 'perl + bwrap'}, store view: ${viewMode}, helper: ${warm ? 'warm (started after the previous build, untimed)' : 'cold (TIX_SANDBOX_WARM=0: started by each build)'}; load average ${load0.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (${((performance.now() - t) / 1000).toFixed(0)} s)`);
   for (const [label, k] of [['trivial build', 'trivial'], ['300 dir inputs', 'dirs300'], ['300 file inputs', 'files300']] as const) {
     const a = f.tix[k];
     const b = f.ref[k];
