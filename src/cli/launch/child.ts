@@ -65,6 +65,8 @@ const MAX_RSS = 400 << 20;
  * read in flight) may take before what is still open counts as left behind.
  */
 const SETTLE_MS = 50;
+/** How often an idle child that served jobs looks for stale store fds. */
+const STALE_CHECK_MS = 500;
 
 /** The pool's log (fd 2 when the child started) and /dev/null, kept out of 0-2 for the time between jobs. */
 let logFd = 2;
@@ -100,7 +102,7 @@ export async function runWarmChild(managerPid: number, run: Runner = main): Prom
   warm = captureState();
   sys.writeAll(CTL_FD, Buffer.from('W'));
   for (let served = 0; ; served++) {
-    const conn = waitForConnection();
+    const conn = waitForConnection(served);
     if (conn < 0) process.exit(0);
     const job = takeJob(conn, served);
     if (!job) process.exit(0); // the manager counted us as taken
@@ -122,10 +124,20 @@ export async function runWarmChild(managerPid: number, run: Runner = main): Prom
   }
 }
 
-/** Poll until a connection is ours (fd) or the manager retires us (-1). */
-function waitForConnection(): number {
+/**
+ * Poll until a connection is ours (fd) or the manager retires us (-1). A
+ * child that served jobs also leaves when a store fd a job left goes stale
+ * (reuse.ts `staleFd`), rather than refusing the next client.
+ */
+function waitForConnection(served: number): number {
   for (;;) {
-    const [lis, ctl] = sys.pollIn([LISTEN_FD, CTL_FD], -1) as [number, number];
+    const [lis, ctl] = sys.pollIn([LISTEN_FD, CTL_FD], served > 0 ? STALE_CHECK_MS : -1) as [number, number];
+    if (lis === 0 && ctl === 0) {
+      const why = staleFd(warm!);
+      if (why === undefined) continue;
+      log(`leaving: ${why}`);
+      return -1;
+    }
     if (ctl !== 0) return -1;
     if (lis & sys.POLLIN) {
       const fd = sys.acceptConn(LISTEN_FD);

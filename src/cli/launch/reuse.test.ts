@@ -142,3 +142,16 @@ test('LazyStdin opens fd 0 only when read', () => {
   s.pause();
   assert.equal(s.used, false, 'listening for errors or pausing is no read');
 });
+
+test('the builder spawner\'s first SIGCHLD listener and its /proc/self/status fd may stay', (t) => {
+  const had = process.listenerCount('SIGCHLD');
+  t.after(() => process.removeAllListeners('SIGCHLD'));
+  if (had > 0) return t.skip('this process already listens for SIGCHLD');
+  const before = captureState();
+  const fd = openSync('/proc/self/status', 'r');
+  t.after(() => closeSync(fd));
+  process.on('SIGCHLD', () => undefined);
+  assert.equal(leftovers(before), undefined);
+  process.on('SIGCHLD', () => undefined);
+  assert.match(leftovers(before) ?? '', /'SIGCHLD' listener/);
+});

@@ -61,14 +61,23 @@ export function reusableCommand(program: string, args: string[]): boolean {
 }
 
 /**
- * Fds the store keeps open by design from one command to the next: one
+ * Fds kept open by design from one command to the next: the store's one
  * unlocked fd per `gc.lock` (src/store/locks.ts `gcLockFd`), locked shared
- * and dropped around each temp root. Another job using the same store uses
- * it as a second command of one process would; one whose file was deleted
- * (the state directory removed and made anew) would lock the wrong inode, so
- * a child holding such a stale fd takes no further job (`staleFd`).
+ * and dropped around each temp root, and the builder spawner's
+ * /proc/self/status (src/build/builder/posix-spawn.ts `currentUmask`, read
+ * afresh each time). Another job using the same store uses the gc.lock fd as a
+ * second command of one process would; one whose file was deleted (the
+ * state directory removed and made anew) would lock the wrong inode, so a
+ * child holding such a stale fd takes no further job (`staleFd`).
  */
-const KEPT_FD = /\/gc\.lock$/;
+function keptFd(target: string): boolean {
+  return target.endsWith('/gc.lock') || target === `/proc/${process.pid}/status`;
+}
+/**
+ * Process listeners a job may add once, for the life of the process: the
+ * builder spawner's SIGCHLD reaper (posix-spawn.ts), which serves every later build.
+ */
+const KEPT_LISTENERS = new Set<string | symbol>(['SIGCHLD']);
 /** Kept fds beyond which a child serves no more jobs (each store a job used keeps one). */
 export const MAX_KEPT_FDS = 64;
 
@@ -103,7 +112,7 @@ export function leftovers(before: ProcessState): string | undefined {
   if (process.exitCode !== undefined && process.exitCode !== 0) return `process.exitCode ${process.exitCode}`;
   if (process.exitCode === 0) return 'process.exitCode set';
   for (const [fd, target] of openFds()) {
-    if (before.fds.get(fd) !== target && !KEPT_FD.test(target)) return `fd ${fd} left open (${target})`;
+    if (before.fds.get(fd) !== target && !keptFd(target)) return `fd ${fd} left open (${target})`;
   }
   const resources = process.getActiveResourcesInfo().sort();
   const left = [...before.resources];
@@ -113,13 +122,14 @@ export function leftovers(before: ProcessState): string | undefined {
     left.splice(i, 1);
   }
   for (const e of process.eventNames()) {
-    if (process.listenerCount(e) > (before.listeners.get(e) ?? 0)) return `a process '${String(e)}' listener was added`;
+    const had = before.listeners.get(e) ?? 0;
+    if (process.listenerCount(e) > (KEPT_LISTENERS.has(e) && had === 0 ? 1 : had)) return `a process '${String(e)}' listener was added`;
   }
   return undefined;
 }
 
 /**
- * A kept fd a job left whose file is gone (see KEPT_FD), or too many kept
+ * A kept fd a job left whose file is gone (see keptFd), or too many kept
  * fds: why this process takes no further job. `warm` is the state before the
  * first job (the warm-up's throwaway store is deleted by design and never used again).
  */
@@ -128,7 +138,7 @@ export function staleFd(warm: ProcessState): string | undefined {
   for (const [fd, target] of openFds()) {
     if (warm.fds.get(fd) === target) continue;
     if (target.endsWith(' (deleted)')) return `fd ${fd} is of a deleted file (${target})`;
-    if (KEPT_FD.test(target)) kept++;
+    if (keptFd(target)) kept++;
   }
   return kept > MAX_KEPT_FDS ? `${kept} lock fds kept` : undefined;
 }
