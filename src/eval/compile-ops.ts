@@ -137,7 +137,7 @@ export function update(a: Value, b: Value, pos: A.Pos | null): NixAttrs {
 
 /** Merge two sorted sets, right side winning (linear, like 2.8's `//`). */
 function mergeAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
-  const an = a.names, bn = b.names, av = a.values, bv = b.values;
+  const an = a.names, bn = b.names;
   const ap = a.positions, bp = b.positions;
   const withPos = ap !== null || bp !== null;
   const names: string[] = [], values: Lazy[] = [];
@@ -146,14 +146,14 @@ function mergeAttrs(a: NixAttrs, b: NixAttrs): NixAttrs {
   while (i < an.length && j < bn.length) {
     const x = an[i]!, y = bn[j]!;
     if (x < y) {
-      names.push(x); values.push(av[i]!); pos?.push(ap?.[i]); i++;
+      names.push(x); values.push(a.valueAt(i)); pos?.push(ap?.[i]); i++;
     } else {
       if (x === y) i++;
-      names.push(y); values.push(bv[j]!); pos?.push(bp?.[j]); j++;
+      names.push(y); values.push(b.valueAt(j)); pos?.push(bp?.[j]); j++;
     }
   }
-  for (; i < an.length; i++) { names.push(an[i]!); values.push(av[i]!); pos?.push(ap?.[i]); }
-  for (; j < bn.length; j++) { names.push(bn[j]!); values.push(bv[j]!); pos?.push(bp?.[j]); }
+  for (; i < an.length; i++) { names.push(an[i]!); values.push(a.valueAt(i)); pos?.push(ap?.[i]); }
+  for (; j < bn.length; j++) { names.push(bn[j]!); values.push(b.valueAt(j)); pos?.push(bp?.[j]); }
   return new NixAttrs(names, values, pos);
 }
 

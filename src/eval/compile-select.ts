@@ -26,11 +26,11 @@ export function compileSelect(c: Compiler, e: A.Select, scope: Scope): Code {
       if (!(v instanceof NixAttrs)) throw wrongType(v, 'a set', pos);
       const i = v.indexOf(name);
       if (i < 0) throw missingAttr(name, v, pos);
-      const a = v.values[i]!;
+      const a = v.valueAt(i);
       if (!(a instanceof Thunk)) return a;
       const r = a.code === null ? a.value : forceSelected(a, v.positions?.[i], pos, name);
       // Drop the forced thunk from the set (less for the GC to keep and copy).
-      if (canReplaceCell(r)) v.values[i] = r;
+      if (canReplaceCell(r)) v.setValueAt(i, r);
       return r;
     };
   }
@@ -51,7 +51,7 @@ export function compileSelect(c: Compiler, e: A.Select, scope: Scope): Code {
           if (def) return def(env);
           throw missingAttr(name ?? 'null', v, pos);
         }
-        const a = v.values[i]!;
+        const a = v.valueAt(i);
         pos2 = v.positions?.[i];
         if (a instanceof Thunk) {
           if (a.blackholed) throw infiniteRecursion(pos2 ?? pos);
@@ -79,13 +79,12 @@ function builtinSelect(state: EvalState, e: A.Select, scope: Scope, name: string
   const b = state.builtins;
   const i = b.indexOf(name);
   if (i < 0) return null;
-  const values = b.values;
   const pos = e.pos;
   return () => {
-    const a = values[i]!;
+    const a = b.valueAt(i);
     if (!(a instanceof Thunk)) return a;
     const r = a.code === null ? a.value : forceSelected(a, b.positions?.[i], pos, name);
-    if (canReplaceCell(r)) values[i] = r;
+    if (canReplaceCell(r)) b.setValueAt(i, r);
     return r;
   };
 }

@@ -189,6 +189,11 @@ export class Compiler {
     const positions = sorted.map((d) => d.pos);
     const dyn = this.dynamicAttrs(e, scope);
     const n = names.length;
+    if (n === 2 && !dyn) {
+      // The commonest small set, built without a values array (attrset.ts).
+      const l0 = lazies[0]!, l1 = lazies[1]!;
+      return (env) => NixAttrs.small(names, l0(env), l1(env), positions);
+    }
     return (env) => {
       const values: Lazy[] = new Array(n);
       for (let i = 0; i < n; i++) values[i] = lazies[i]!(env);

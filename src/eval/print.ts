@@ -92,7 +92,7 @@ function printInto(lz: Lazy, out: string[], seen: Set<object>): void {
     out.push('{ ');
     for (let i = 0; i < v.names.length; i++) {
       out.push(showAttrName(v.names[i]!), ' = ');
-      printInto(v.values[i]!, out, seen);
+      printInto(v.valueAt(i), out, seen);
       out.push('; ');
     }
     out.push('}');
@@ -119,14 +119,14 @@ function deep(v: Value, epoch: number, seenLists: Set<object>): void {
     // An epoch mark instead of a Set: deepSeq of big trees visits ~1M sets.
     if (v.mark === epoch) return;
     v.mark = epoch;
-    const vals = v.values;
-    for (let i = 0; i < vals.length; i++) {
-      const x = vals[i]!;
+    const n = v.names.length;
+    for (let i = 0; i < n; i++) {
+      const x = v.valueAt(i);
       if (!(x instanceof Thunk) && !(x instanceof NixAttrs) && !Array.isArray(x)) continue;
       try {
         const y = force(x);
         // Drop the forced thunk: less live memory for the GC to copy.
-        if (x !== y && canReplaceCell(y)) vals[i] = y;
+        if (x !== y && canReplaceCell(y)) v.setValueAt(i, y);
         deep(y, epoch, seenLists);
       } catch (e) {
         if (e instanceof EvalError) e.addFrame(`while evaluating the attribute '${v.names[i]}'`, v.positions?.[i]);

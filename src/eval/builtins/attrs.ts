@@ -17,7 +17,7 @@ import { app1, app2 } from './util.js';
 export function register(r: BuiltinRegistry): void {
   r.add('attrNames', 1, (args, pos) => { const s = args[0]; return forceAttrs(s!, pos).keys().slice(); });
   r.add('attrValues', 1, (args, pos) => { const s = args[0];
-    return forceAttrs(s!, pos).values.slice();
+    return forceAttrs(s!, pos).valueList();
   });
   r.add('getAttr', 2, (args, pos) => { const n = args[0], s = args[1];
     const name = forceStr(n!, pos);
@@ -35,31 +35,32 @@ export function register(r: BuiltinRegistry): void {
     const a = forceAttrs(s!, pos);
     const names = a.names;
     const values: Lazy[] = new Array(names.length);
-    for (let i = 0; i < names.length; i++) values[i] = app2(f!, names[i]!, a.values[i]!, pos);
+    for (let i = 0; i < names.length; i++) values[i] = app2(f!, names[i]!, a.valueAt(i), pos);
     return new NixAttrs(names, values, null);
   });
   r.add('removeAttrs', 2, (args, pos) => { const s = args[0], l = args[1];
     const a = forceAttrs(s!, pos);
     const drop = new Set(forceList(l!, pos).map((x) => forceStr(x, pos)));
-    const out = new NixAttrs([], [], a.positions ? [] : null);
+    const names: string[] = [], values: Lazy[] = [], positions: Array<Pos | undefined> | null = a.positions ? [] : null;
     for (let i = 0; i < a.names.length; i++) {
       if (drop.has(a.names[i]!)) continue;
-      out.names.push(a.names[i]!);
-      out.values.push(a.values[i]!);
-      out.positions?.push(a.positions![i]);
+      names.push(a.names[i]!);
+      values.push(a.valueAt(i));
+      positions?.push(a.positions![i]);
     }
-    return out;
+    return new NixAttrs(names, values, positions);
   });
   r.add('intersectAttrs', 2, (args, pos) => { const x = args[0], y = args[1];
     const a = forceAttrs(x!, pos);
     const b = forceAttrs(y!, pos);
-    const out = new NixAttrs([], [], b.positions ? [] : null);
+    const names: string[] = [], values: Lazy[] = [], positions: Array<Pos | undefined> | null = b.positions ? [] : null;
     for (let i = 0; i < b.names.length; i++) {
       if (!a.has(b.names[i]!)) continue;
-      out.names.push(b.names[i]!);
-      out.values.push(b.values[i]!);
-      out.positions?.push(b.positions![i]);
+      names.push(b.names[i]!);
+      values.push(b.valueAt(i));
+      positions?.push(b.positions![i]);
     }
+    const out = new NixAttrs(names, values, positions);
     return out;
   });
   r.add('catAttrs', 2, (args, pos) => { const n = args[0], l = args[1];
@@ -122,7 +123,7 @@ function listToAttrs(xs: Lazy[], pos: Pos | undefined): NixAttrs {
     const a = forceAttrs(xs[i]!, pos);
     const ni = a.indexOf('name');
     if (ni < 0) throw missingAttr('name', a, pos!, 'listToAttrs');
-    const name = forceStr(a.values[ni]!, pos);
+    const name = forceStr(a.valueAt(ni), pos);
     if (seen === null && a.indexOf('value') < 0) seen = new Set(names.slice(0, i));
     if (seen !== null) {
       if (!seen.has(name) && a.indexOf('value') < 0) throw missingAttr('value', a, pos!, 'listToAttrs');
@@ -152,7 +153,7 @@ function listToAttrs(xs: Lazy[], pos: Pos | undefined): NixAttrs {
     const a = sets[i]!;
     const vi = a.indexOf('value');
     outNames[k] = names[i]!;
-    values[k] = a.values[vi]!;
+    values[k] = a.valueAt(vi);
     const vp = a.positions?.[vi];
     if (vp !== undefined) (positions ??= new Array<Pos | undefined>(u))[k] = vp;
   }

@@ -39,7 +39,7 @@ test('json: nlohmann number rules and escapes', () => {
 
 test('json: objects of one shape, keys matched in place, duplicates and nesting', () => {
   const show = (v: unknown): unknown => v instanceof NixAttrs
-    ? Object.fromEntries(v.names.map((n, i) => [n, show(v.values[i])]))
+    ? Object.fromEntries(v.names.map((n, i) => [n, show(v.valueAt(i))]))
     : Array.isArray(v) ? v.map(show) : v;
   const cases: Array<[string, unknown]> = [
     ['[{"a":1,"b":2},{"a":3,"b":4},{"a":5,"c":6},{"a":7,"b":8,"b":9},{"b":1,"a":2}]',

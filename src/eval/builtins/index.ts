@@ -68,8 +68,7 @@ export function createBuiltins(
   const builtins = new NixAttrs();
   values.set('builtins', builtins);
   const all = NixAttrs.fromMap(values);
-  builtins.names = all.names;
-  builtins.values = all.values;
+  builtins.assign(all.names, all.valueList(), all.positions);
 
   const scopeVars = new Map<string, number>();
   const env: Env = [null];

@@ -193,14 +193,15 @@ class JsonParser {
           this.i++;
           if (m !== null) return NixAttrs.fromMap(m);
           const n = this.top - base;
-          const values: Lazy[] = new Array(n);
-          for (let j = 0; j < n; j++) values[j] = vs[base + j]!;
           let names = node !== null ? node.names : null;
           if (names === null) {
             names = new Array(n);
             for (let j = 0; j < n; j++) names[j] = ks[base + j]!;
             if (node !== null) node.names = names;
           }
+          if (n <= 2) return NixAttrs.small(names, vs[base]!, n === 2 ? vs[base + 1] : undefined, null);
+          const values: Lazy[] = new Array(n);
+          for (let j = 0; j < n; j++) values[j] = vs[base + j]!;
           return new NixAttrs(names, values, null);
         }
         this.unexpected('object', "'}'");

@@ -235,15 +235,15 @@ function writeAttrs(state: EvalState, v: NixAttrs, ctx: Set<string>, pos: Pos | 
   const op = v.get('outPath');
   if (op !== undefined) return write(state, op, ctx, v.posOf('outPath') ?? pos, out, strict);
   out.byte(123);
-  const names = v.names, values = v.values, positions = v.positions;
+  const names = v.names, positions = v.positions;
   try {
     for (let i = 0; i < names.length; i++) {
       if (i > 0) out.byte(44);
       out.str(names[i]!);
       out.byte(58);
-      const x = values[i]!;
+      const x = v.valueAt(i);
       write(state, x, ctx, positions?.[i] ?? pos, out, strict);
-      if (x instanceof Thunk) slot(values, i);
+      if (x instanceof Thunk && x.evaluated && canReplaceCell(x.value as Value)) v.setValueAt(i, x.value as Value);
     }
   } finally {
     out.byte(125);
