@@ -10,11 +10,12 @@
  *   node dist/bench/launcher.js [--runs N] [--gap-ms G]
  *   node dist/bench/launcher.js --back-to-back N
  *
- * Each pool job uses up one pre-started child, whose start-up runs in the
- * background; with --gap-ms 0 (back to back) the pool refills no faster than
- * the cores start children, with a gap (default 300 ms) it is warm at every
- * command. CPU per command counts the client plus the pool's manager and
- * children (every child serves one job), so it includes that start-up work.
+ * A job of a whitelisted command (all four here) gives its child back to
+ * the pool when it ends cleanly (src/cli/launch/reuse.ts); any other job
+ * uses up its child, whose replacement starts in the background, so back to
+ * back (--gap-ms 0) such jobs find the pool refilled no faster than the
+ * cores start children. CPU per command counts the client plus the pool's
+ * manager and children, so it includes any start-up work.
  *
  * --back-to-back N compares pool policies: N `nix-instantiate --eval -E 1`
  * with no gap, each variant on a fresh pool of its own: direct, the pool

@@ -59,7 +59,7 @@ const CLIENT_TIMEOUT_MS = 5000;
 const CLIENT_CLOSE_MS = 2000;
 /** Jobs one child serves at most, and the RSS above which it serves no more (bounds what a leak could grow to). */
 const MAX_JOBS = 500;
-const MAX_RSS = 400 << 20;
+const MAX_RSS = 256 << 20;
 /**
  * How long a returned job's late closes (a worker's exit, a socket's close, a
  * read in flight) may take before what is still open counts as left behind.
