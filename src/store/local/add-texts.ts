@@ -34,7 +34,7 @@ import { checkAddName, digestOf } from './add-to-store.js';
 import type { RegisterRow } from './db.js';
 import type { LocalStore } from './local-store.js';
 
-/** Paths per transaction (each holds a lock file open until the commit). */
+/** Paths per transaction (each keeps its path lock until the commit). */
 const CHUNK = 256;
 
 export async function addTextsBatch(store: LocalStore, items: readonly TextToAdd[]): Promise<StorePath[]> {
