@@ -14,6 +14,7 @@
  * either side.
  *
  *   node dist/bench/eval.js [--runs N] [--only NAME]
+ *   TIX_BENCH_TIX_BIN=<another tix's bin/> (default: this tree's bin/)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,9 @@ import { arg, median } from './lib.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const REF = process.env.TIX_REF_BIN ?? '/usr/bin';
+// Another tix's bin/ (e.g. a copy with its dist/bundle frozen, so a tsc run by
+// someone else meanwhile does not make this tree's bundle stale mid-run).
+const TIX = process.env.TIX_BENCH_TIX_BIN ?? join(REPO, 'bin');
 
 const fib = (n: number) => `let fib = n: if n < 2 then n else fib (n - 1) + fib (n - 2); in fib ${n}`;
 export const CASES: Array<[string, string]> = [
@@ -78,10 +82,10 @@ async function main(): Promise<void> {
       let tixOut = '';
       // One untimed run on each side first (file caches, a pool child started).
       wall(REF, expr, env);
-      wall(join(REPO, 'bin'), expr, env);
+      wall(TIX, expr, env);
       for (let i = 0; i < runs; i++) {
         const a = wall(REF, expr, env);
-        const b = wall(join(REPO, 'bin'), expr, env);
+        const b = wall(TIX, expr, env);
         ref.push(a.ms);
         tix.push(b.ms);
         refOut = a.out;
