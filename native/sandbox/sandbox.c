@@ -248,9 +248,9 @@ static void early(int new_net) {
  * The job H forwards: u32 length, the job as tix sent it, u32 n, u32 split;
  * S makes the mount points of inputs [split, n) and sends their flags back;
  * then, once the view is ready, its kind ('o' overlay, 'p' plain) and n flags
- * (1: bind that input).
+ * (1: bind that input): see wait_view.
  */
-static char *read_job(int in, int back, struct job *j, char **flags, char *view_kind) {
+static char *read_job(int in, int back, struct job *j, char **flags) {
   uint32_t len, n, split;
   if (!read_all(in, &len, sizeof len)) _exit(1); /* H died, or the helper was not needed */
   char *buf = malloc((size_t)len + 1);
@@ -271,8 +271,19 @@ static char *read_job(int in, int back, struct job *j, char **flags, char *view_
     close(lower);
   }
   close(back);
-  if (!read_all(in, view_kind, 1) || !read_all(in, *flags, n)) _exit(1);
   return buf;
+}
+
+/* The second message: H's view is ready. Read where it is first needed, so /etc, the sandbox
+   paths and /build are bound while H still prepares the view. */
+static int g_in = -1;
+static char g_view_kind;
+static char *g_flags;
+static size_t g_n;
+
+static void wait_view(void) {
+  if (g_view_kind) return;
+  if (!read_all(g_in, &g_view_kind, 1) || !read_all(g_in, g_flags, g_n)) _exit(1);
 }
 
 struct run {
@@ -322,7 +333,7 @@ static void run_ops(const struct job *j, struct run *r, char **ro_targets, int *
       NEED(2), bind_into(a[i + 1], a[i + 2], 0, 1, op[10] == '-'), i += 2;
     } else if (!strcmp(op, "--bind")) {
       NEED(2);
-      if (!strcmp(a[i + 1], j->view)) r->store_target = a[i + 2];
+      if (!strcmp(a[i + 1], j->view)) r->store_target = a[i + 2], wait_view();
       bind_into(a[i + 1], a[i + 2], 0, 0, 0), i += 2;
     } else if (!strcmp(op, "--setenv")) {
       NEED(2), r->env[r->nenv++] = cat3(a[i + 1], "=", a[i + 2]), i += 2;
@@ -379,8 +390,8 @@ void sandbox_main(int in, int back, int log, long sb_uid, long sb_gid, int new_n
   TM("S early");
   struct job j;
   char *flags;
-  char view_kind;
-  read_job(in, back, &j, &flags, &view_kind);
+  read_job(in, back, &j, &flags);
+  g_in = in, g_flags = flags, g_n = (size_t)j.n;
   TM("S job");
   struct run r = {"/", NULL, NULL, NULL, NULL, 0};
   char **ro_targets = calloc((size_t)j.nbw + 1, sizeof *ro_targets);
@@ -388,6 +399,8 @@ void sandbox_main(int in, int back, int log, long sb_uid, long sb_gid, int new_n
   if (!ro_targets || !r.env) die("out of memory");
   int nro = 0;
   run_ops(&j, &r, ro_targets, &nro);
+  wait_view();
+  char view_kind = g_view_kind;
   if (!r.argv || !r.argv[0]) die("no command");
   TM("S ops");
   /* The store must be H's view, never the bare directory it is mounted on. */

@@ -153,8 +153,10 @@ export class LinuxSandbox implements Sandbox {
   }
 
   private nameOf(path: string): string {
-    const name = basename(path);
-    if (dirname(path) !== this.opts.storeDir || !STORE_NAME_RE.test(name)) {
+    // A prefix test and a slice (no path parsing): this runs for every input; the regex has no '/'.
+    const dir = this.opts.storeDir;
+    const name = path.startsWith(dir) && path.charCodeAt(dir.length) === 47 ? path.slice(dir.length + 1) : '';
+    if (!STORE_NAME_RE.test(name)) {
       throw new NixError(SandboxErrorCode.E_ADD_PATH_FAILED, `path '${path}' is not in the Nix store`);
     }
     return name;
