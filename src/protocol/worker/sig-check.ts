@@ -25,8 +25,10 @@ function isContentAddressed(sd: StoreDir, info: ValidPathInfo): boolean {
   if (!info.ca) return false;
   try {
     const ca = parseContentAddress(info.ca);
-    const refs = info.references.filter((r) => !r.equals(info.path));
-    const self = refs.length !== info.references.length;
+    // No new array unless there is a self-reference: filter's result for no
+    // references had another elements kind than the list's and deoptimised here.
+    const self = info.references.some((r) => r.equals(info.path));
+    const refs = self ? info.references.filter((r) => !r.equals(info.path)) : info.references;
     return makeContentAddressedPath(sd, info.path.name, ca, refs, self).equals(info.path);
   } catch {
     return false;
