@@ -34,7 +34,7 @@ import { cliEntry, exitWhenUnfinished, main } from '../main.js';
 import { makeJobStdio, useJobStdio, useNodeStdio, type JobStdio } from './job-stdio.js';
 import { refuseReason } from './peer.js';
 import { HEADER_BYTES, parseHeader, parseRequest, refusal, reply, type LaunchRequest } from './request.js';
-import { captureState, leftovers, reusableCommand, staleFd, type ProcessState } from './reuse.js';
+import { captureState, keptLockFds, leftovers, reusableCommand, staleFd, type ProcessState } from './reuse.js';
 import * as sys from './syscalls.js';
 import { setNowhereEnv, warmUp } from './warm-up.js';
 
@@ -90,6 +90,8 @@ export async function runWarmChild(managerPid: number, run: Runner = main): Prom
   sys.setParentDeathSignal(SIGKILL);
   if (process.ppid !== managerPid) process.exit(0); // the manager died before the prctl
   // A job's builders and helpers must not inherit the pool's sockets.
+  // TIX_SERVER_REUSE=0 where the pool starts: every job uses up its child (for measuring reuse, or as a way out).
+  const reuse = process.env.TIX_SERVER_REUSE !== '0';
   sys.setCloexec(LISTEN_FD);
   sys.setCloexec(CTL_FD);
   logFd = sys.dupCloexec(2);
@@ -104,7 +106,7 @@ export async function runWarmChild(managerPid: number, run: Runner = main): Prom
   for (let served = 0; ; served++) {
     const conn = waitForConnection(served);
     if (conn < 0) process.exit(0);
-    const job = takeJob(conn, served);
+    const job = takeJob(conn, served, reuse);
     if (!job) process.exit(0); // the manager counted us as taken
     if (!job.reusable) return startJob(conn, job.req, job.fds);
     if (!(await runReusableJob(conn, job.req, job.fds, run))) return; // the process ends with the job
@@ -120,19 +122,51 @@ export async function runWarmChild(managerPid: number, run: Runner = main): Prom
       log(`retiring after ${served + 1} jobs, rss ${rss >> 20} MiB`);
       process.exit(0);
     }
+    watchLockFds();
     sys.writeAll(CTL_FD, Buffer.from('W'));
   }
 }
 
 /**
+ * inotify watches on the files of the store lock fds jobs left, so that the
+ * child leaves as soon as one is deleted (reuse.ts `staleFd`) rather than
+ * refusing the next client (who then runs the command itself). -1: no
+ * inotify here, an idle child looks every STALE_CHECK_MS instead.
+ */
+let inotifyFd = -2;
+const watchedLocks = new Set<string>();
+
+function watchLockFds(): void {
+  if (inotifyFd === -2) {
+    try {
+      inotifyFd = sys.inotifyInit();
+    } catch {
+      inotifyFd = -1;
+    }
+  }
+  if (inotifyFd < 0) return;
+  for (const { fd, key } of keptLockFds(warm!)) {
+    if (watchedLocks.has(key)) continue;
+    try {
+      // The magic link names the very inode the fd holds; an unlink changes its link count (IN_ATTRIB).
+      sys.inotifyAddWatch(inotifyFd, `/proc/self/fd/${fd}`, sys.IN_ATTRIB);
+      watchedLocks.add(key);
+    } catch {
+      // (out of watches: the next take still checks)
+    }
+  }
+}
+
+/**
  * Poll until a connection is ours (fd) or the manager retires us (-1). A
- * child that served jobs also leaves when a store fd a job left goes stale
- * (reuse.ts `staleFd`), rather than refusing the next client.
+ * child that served jobs also leaves when a store fd a job left goes stale.
  */
 function waitForConnection(served: number): number {
   for (;;) {
-    const [lis, ctl] = sys.pollIn([LISTEN_FD, CTL_FD], served > 0 ? STALE_CHECK_MS : -1) as [number, number];
-    if (lis === 0 && ctl === 0) {
+    const fds = inotifyFd >= 0 ? [LISTEN_FD, CTL_FD, inotifyFd] : [LISTEN_FD, CTL_FD];
+    const [lis, ctl, ino = 0] = sys.pollIn(fds, inotifyFd < 0 && served > 0 ? STALE_CHECK_MS : -1) as [number, number, number?];
+    if (ino !== 0 || (lis === 0 && ctl === 0)) {
+      if (ino !== 0) sys.drain(inotifyFd);
       const why = staleFd(warm!);
       if (why === undefined) continue;
       log(`leaving: ${why}`);
@@ -159,7 +193,7 @@ function readWithTimeout(fd: number, buf: Buffer): number {
  * taken, hand over our pid ('P', or 'Q' when this child served jobs before),
  * wait for 'G'.
  */
-function takeJob(conn: number, served: number): { req: LaunchRequest; fds: number[]; reusable: boolean } | undefined {
+function takeJob(conn: number, served: number, reuse: boolean): { req: LaunchRequest; fds: number[]; reusable: boolean } | undefined {
   let fds: number[] = [];
   let told = false;
   try {
@@ -186,7 +220,7 @@ function takeJob(conn: number, served: number): { req: LaunchRequest; fds: numbe
       sys.writeAll(conn, refusal(why ?? 'bad request'));
       throw new Error(`refused: ${why}`);
     }
-    const reusable = reusableCommand(req.program, req.args);
+    const reusable = reuse && reusableCommand(req.program, req.args);
     sys.writeAll(CTL_FD, Buffer.from(reusable ? 'U' : 'T'));
     told = true;
     // From here the job must survive the manager (it may retire while we run).

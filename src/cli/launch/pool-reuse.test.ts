@@ -305,6 +305,32 @@ function defineTests(): void {
     }
   });
 
+  test('a child that holds the lock fd of a store deleted since leaves the pool; the next job runs in the pool', { skip: skipReal, timeout: 120_000 }, async () => {
+    const p = real!;
+    await warmPool(p);
+    const dir = join(base, 'doomed');
+    const env = makeRoot(dir);
+    writeFileSync(join(dir, 'f'), 'x\n');
+    const from = trace(p).length;
+    const add = await run(p, 'nix-store', ['--add', join(dir, 'f')], { env });
+    assert.equal(add.status, 0, add.stderr);
+    const [job] = jobs(p, from);
+    assert.ok(job);
+    // Served cleanly: still alive, idle.
+    await sleep(300);
+    assert.ok(alive(job.pid), 'the child did not survive its job');
+    spawnSync('chmod', ['-R', 'u+w', dir]);
+    rmSync(dir, { recursive: true, force: true });
+    assert.ok(await waitGone(job.pid), 'the child still waits for jobs with a deleted store\'s lock fd');
+    // The same root made anew: a job there runs in a child without the old fd, through the pool.
+    const env2 = makeRoot(dir);
+    writeFileSync(join(dir, 'f'), 'x\n');
+    const again = await run(p, 'nix-store', ['--add', join(dir, 'f')], { env: env2 });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stdout, add.stdout);
+    assert.doesNotMatch(trace(p).at(-1)!, /^direct/);
+  });
+
   /** A host this file runs: a warm child (child.ts) with this file's test commands, listening where bin/tix looks. */
   function startHost(p: Pool, sock: string): { host: ChildProcess; ctl: () => string; log: () => string } {
     const { listenUnix } = hostSys!;

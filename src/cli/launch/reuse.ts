@@ -142,3 +142,12 @@ export function staleFd(warm: ProcessState): string | undefined {
   }
   return kept > MAX_KEPT_FDS ? `${kept} lock fds kept` : undefined;
 }
+
+/** The store lock fds jobs left (see keptFd), as `fd:target`, for watching their files. */
+export function keptLockFds(warm: ProcessState): Array<{ fd: number; key: string }> {
+  const out: Array<{ fd: number; key: string }> = [];
+  for (const [fd, target] of openFds()) {
+    if (warm.fds.get(fd) !== target && target.endsWith('/gc.lock')) out.push({ fd, key: `${fd}:${target}` });
+  }
+  return out;
+}

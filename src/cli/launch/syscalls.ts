@@ -54,6 +54,7 @@ const PR_SET_PDEATHSIG = 1;
 interface Libc {
   socket: Fn; bind: Fn; listen: Fn; accept4: Fn; recvmsg: Fn; poll: Fn; read: Fn; write: Fn;
   close: Fn; dup2: Fn; fchdir: Fn; fcntl: Fn; flock: Fn; prctl: Fn; getsockopt: Fn; rename: Fn; ioctl: Fn;
+  inotifyInit1: Fn; inotifyAddWatch: Fn;
   errnoLocation: () => unknown;
 }
 
@@ -82,6 +83,8 @@ function lib(): Libc {
     getsockopt: l.func('int getsockopt(int, int, int, void *, void *)'),
     rename: l.func('int rename(const char *, const char *)'),
     ioctl: l.func('int ioctl(int, unsigned long, void *)'),
+    inotifyInit1: l.func('int inotify_init1(int)'),
+    inotifyAddWatch: l.func('int inotify_add_watch(int, const char *, uint32_t)'),
     errnoLocation: l.func('int *__errno_location()') as unknown as () => unknown,
   };
   return libc;
@@ -243,6 +246,27 @@ export function windowSize(fd: number): { columns: number; rows: number } | unde
   const ws = Buffer.alloc(8);
   if (Number(l.ioctl(fd, TIOCGWINSZ, ws)) < 0) return undefined;
   return { rows: ws.readUInt16LE(0), columns: ws.readUInt16LE(2) };
+}
+
+/** IN_ATTRIB: a watched file's metadata changed, its link count too (an unlink). */
+export const IN_ATTRIB = 0x4;
+
+/** A non-blocking, close-on-exec inotify instance. */
+export function inotifyInit(): number {
+  const l = lib();
+  return check('inotify_init1', () => l.inotifyInit1(SOCK_NONBLOCK | SOCK_CLOEXEC));
+}
+
+export function inotifyAddWatch(fd: number, path: string, mask: number): number {
+  const l = lib();
+  return check('inotify_add_watch', () => l.inotifyAddWatch(fd, path, mask));
+}
+
+/** Read and drop whatever is pending on a non-blocking fd. */
+export function drain(fd: number): void {
+  const l = lib();
+  const b = Buffer.alloc(4096);
+  while (Number(l.read(fd, b, b.length)) > 0);
 }
 
 export function setCloexec(fd: number): void {
