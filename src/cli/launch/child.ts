@@ -89,9 +89,9 @@ export type Runner = (program: string, args: string[]) => Promise<number>;
 export async function runWarmChild(managerPid: number, run: Runner = main): Promise<void> {
   sys.setParentDeathSignal(SIGKILL);
   if (process.ppid !== managerPid) process.exit(0); // the manager died before the prctl
-  // A job's builders and helpers must not inherit the pool's sockets.
   // TIX_SERVER_REUSE=0 where the pool starts: every job uses up its child (for measuring reuse, or as a way out).
   const reuse = process.env.TIX_SERVER_REUSE !== '0';
+  // A job's builders and helpers must not inherit the pool's sockets.
   sys.setCloexec(LISTEN_FD);
   sys.setCloexec(CTL_FD);
   logFd = sys.dupCloexec(2);
