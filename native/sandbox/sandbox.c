@@ -85,8 +85,55 @@ static unsigned long remount_flags(const char *dst, unsigned long add) {
   return f;
 }
 
-/** bwrap's bind_mount: recursive bind of a host path, then nosuid (+nodev unless devices, +ro). */
-static int bind_into(const char *src, const char *dst, int ro, int devices, int try_) {
+/* The host's mount points as S's namespace has them (read early: H's namespace, which S's copies,
+   is private from the host, so they do not change; only H's own mounts, under the store's
+   .tix-sandbox, come later). n < 0: unknown. */
+static char **host_mounts;
+static int n_host_mounts = -1;
+
+static void unescape(char *p);
+
+/** Is `m` strictly below the dir `p`? */
+static int below(const char *m, const char *p) {
+  size_t l = strlen(p);
+  if (l == 1) return m[0] == '/' && m[1] != '\0';
+  return strncmp(m, p, l) == 0 && m[l] == '/';
+}
+
+static void read_host_mounts(void) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return;
+  char *line = NULL;
+  size_t cap = 0;
+  int n = 0, room = 64;
+  char **list = malloc((size_t)room * sizeof *list);
+  while (list && getline(&line, &cap, f) > 0) {
+    char *save, *mp = strtok_r(line, " ", &save);
+    for (int i = 0; i < 4 && mp; i++) mp = strtok_r(NULL, " ", &save);
+    if (!mp) continue;
+    unescape(mp);
+    if (strncmp(mp, "/oldroot/", 9) != 0) continue;
+    if (n == room) list = realloc(list, (size_t)(room *= 2) * sizeof *list);
+    if (list) list[n++] = strdup(mp + 8);
+  }
+  free(line);
+  fclose(f);
+  if (list) host_mounts = list, n_host_mounts = n;
+}
+
+/** Might the host path `p` (resolved) have mounts below it, which a recursive bind brings along? */
+static int has_submounts(const char *p, const struct job *j) {
+  if (n_host_mounts < 0 || !p) return 1;
+  for (int i = 0; i < n_host_mounts; i++)
+    if (below(host_mounts[i], p)) return 1;
+  return below(j->ro, p) || below(j->lower, p) || below(j->view, p);
+}
+
+/**
+ * bwrap's bind_mount: recursive bind of a host path, then nosuid (+nodev unless devices, +ro).
+ * `resolved` (when given) gets the source's host path, symlinks resolved, or NULL.
+ */
+static int bind_into_r(const char *src, const char *dst, int ro, int devices, int try_, char **resolved) {
   struct stat st, dt;
   char fp[64];
   int fd = open_host(src);
@@ -101,12 +148,25 @@ static int bind_into(const char *src, const char *dst, int ro, int devices, int 
     if (mknod(dst, S_IFREG | 0444, 0) < 0) die("create '%s': %s", dst, strerror(errno));
   }
   if (mount(fdpath(fd, fp, sizeof fp), dst, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s on %s: %s", src, dst, strerror(errno));
+  if (resolved) {
+    char real[4096];
+    ssize_t n = readlink(fdpath(fd, fp, sizeof fp), real, sizeof real - 1);
+    *resolved = NULL;
+    if (n > 8 && (size_t)n < sizeof real - 1) {
+      real[n] = '\0';
+      if (strncmp(real, "/oldroot/", 9) == 0) *resolved = strdup(real + 8);
+    }
+  }
   close(fd);
   if (devices && !S_ISDIR(st.st_mode)) return 1; /* a device node: nosuid means nothing there */
   unsigned long want = MS_NOSUID | (devices ? 0 : MS_NODEV) | (ro ? MS_RDONLY : 0);
   unsigned long f = remount_flags(dst, 0);
   if ((f & want) != want && mount(NULL, dst, NULL, f | want, NULL) < 0) die("remount %s: %s", dst, strerror(errno));
   return 1;
+}
+
+static int bind_into(const char *src, const char *dst, int ro, int devices, int try_) {
+  return bind_into_r(src, dst, ro, devices, try_, NULL);
 }
 
 static void mk_dir(const char *dst, mode_t mode) {
@@ -238,6 +298,7 @@ static void early(int new_net) {
   oldroot = open("/oldroot", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (oldroot < 0) die("open /oldroot: %s", strerror(errno));
   mount_proc();
+  read_host_mounts();
   mount_dev();
   mount_tmpfs("/tmp", 01777);
   if (new_net) loopback_up();
@@ -293,7 +354,7 @@ struct run {
 };
 
 /** bwrap's command line, minus what early() did already (the same /dev, /proc, /tmp). */
-static void run_ops(const struct job *j, struct run *r, char **ro_targets, int *nro) {
+static void run_ops(const struct job *j, struct run *r, char **ro_targets, int *nro, int *submounts) {
   char **a = j->bw;
   mode_t perms = 0755;
   for (int i = 1; i < j->nbw; i++) {
@@ -327,7 +388,12 @@ static void run_ops(const struct job *j, struct run *r, char **ro_targets, int *
       NEED(1), mk_dir(a[++i], perms);
     } else if (!strcmp(op, "--ro-bind") || !strcmp(op, "--ro-bind-try")) {
       NEED(2);
-      if (bind_into(a[i + 1], a[i + 2], 1, 0, op[9] == '-')) ro_targets[(*nro)++] = a[i + 2];
+      char *real = NULL;
+      if (bind_into_r(a[i + 1], a[i + 2], 1, 0, op[9] == '-', &real)) {
+        ro_targets[(*nro)++] = a[i + 2];
+        *submounts |= has_submounts(real, j);
+        free(real);
+      }
       i += 2;
     } else if (!strcmp(op, "--dev-bind") || !strcmp(op, "--dev-bind-try")) {
       NEED(2), bind_into(a[i + 1], a[i + 2], 0, 1, op[10] == '-'), i += 2;
@@ -398,7 +464,8 @@ void sandbox_main(int in, int back, int log, long sb_uid, long sb_gid, int new_n
   r.env = calloc((size_t)j.nbw + 1, sizeof *r.env);
   if (!ro_targets || !r.env) die("out of memory");
   int nro = 0;
-  run_ops(&j, &r, ro_targets, &nro);
+  int submounts = 0;
+  run_ops(&j, &r, ro_targets, &nro, &submounts);
   wait_view();
   char view_kind = g_view_kind;
   if (!r.argv || !r.argv[0]) die("no command");
@@ -407,7 +474,7 @@ void sandbox_main(int in, int back, int log, long sb_uid, long sb_gid, int new_n
   struct statfs sf;
   if (!r.store_target || statfs(r.store_target, &sf) < 0) die("the store view is not bound");
   if ((view_kind == 'o') != (sf.f_type == OVERLAYFS_MAGIC)) die("the store view is not the helper's (filesystem type %lx)", (long)sf.f_type);
-  submounts_ro(ro_targets, nro);
+  if (submounts) submounts_ro(ro_targets, nro); /* reading mountinfo costs ~0.15 ms: only when needed */
   TM("S submounts");
   bind_inputs(&j, flags, r.store_target);
   if (r.hostname && strcmp(r.hostname, "localhost") != 0 && sethostname(r.hostname, strlen(r.hostname)) < 0) die("sethostname: %s", strerror(errno));

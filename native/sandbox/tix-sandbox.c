@@ -305,8 +305,26 @@ static void serve(const struct job *j, pid_t child, int sfd) {
   }
 }
 
-/** The job from tix: "J <len>\n" and len bytes. EOF first: tix went away or did not need us. */
-static char *read_job(size_t *len) {
+/**
+ * The job from tix: "J <len>\n" and len bytes. EOF first: tix went away or did not need us.
+ * `host_mi` is the host's mountinfo, opened before we left its namespace: our namespace (and
+ * S's) is a copy of the host's mounts at that time, private from then on, so when they change
+ * while we wait (a new mount under a sandbox path, the build dir's file system…) we are stale:
+ * exit 75 (EX_TEMPFAIL; tix starts a fresh helper for the job) instead of building with them.
+ */
+static char *read_job(size_t *len, int host_mi) {
+  struct pollfd p[2] = {{CTL, POLLIN, 0}, {host_mi, POLLPRI, 0}};
+  while (host_mi >= 0) {
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[1].revents & (POLLPRI | POLLERR)) {
+      dprintf(2, "tix-sandbox: the host's mounts changed since this helper started\n");
+      _exit(75);
+    }
+    if (p[0].revents) break;
+  }
   char hdr[32];
   size_t h = 0;
   for (;;) {
@@ -333,6 +351,7 @@ int main(void) {
   TM("H start");
   int root_mode = geteuid() == 0;
   long host_uid = (long)getuid(); /* before setup_ns: then we are 0 */
+  int host_mi = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC); /* the host's, see read_job */
   setup_ns(root_mode);
   sigset_t chld;
   sigemptyset(&chld);
@@ -348,7 +367,7 @@ int main(void) {
   close(devnull);
   struct sandbox s = start_sandbox(0, 0, 1, log, root_mode); /* ahead of the job */
   size_t len;
-  char *buf = read_job(&len);
+  char *buf = read_job(&len, host_mi);
   TM("job");
   char *copy = malloc(len + 1); /* parse_job splits its buffer; S gets it whole */
   if (!copy) die("out of memory");

@@ -120,7 +120,8 @@ function helperKey(tools: SandboxTools): string {
   return tools.native ?? tools.perl;
 }
 
-function start(tools: SandboxTools): HelperChild {
+/** A fresh helper (not the idle one). */
+export function startHelper(tools: SandboxTools): HelperChild {
   const argv = tools.native ? [tools.native] : [tools.perl, '-e', HELPER_SCRIPT, String(tools.syscalls.prctl)];
   const native = startNative(argv, Object.entries(HELPER_ENV).map(([k, v]) => `${k}=${v}`));
   if (native) return native;
@@ -150,7 +151,7 @@ export function takeHelper(tools: SandboxTools): HelperChild {
     return c;
   }
   if (c) c.kill('SIGKILL');
-  return start(tools);
+  return startHelper(tools);
 }
 
 let finished = 0;
@@ -167,7 +168,7 @@ export function buildFinished(tools: SandboxTools): void {
 /** Start the idle helper for the next build. */
 export function prewarmHelper(tools: SandboxTools): void {
   if (process.env.TIX_SANDBOX_WARM === '0' || (idle && running(idle))) return;
-  const c = start(tools);
+  const c = startHelper(tools);
   c.on('exit', () => {
     if (idle === c) idle = undefined;
   });

@@ -28,7 +28,7 @@ import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NixError } from '../../core/index.js';
 import { SandboxErrorCode } from './errors.js';
-import { buildFinished, takeHelper, type HelperChild } from './helper-pool.js';
+import { buildFinished, startHelper, takeHelper, type HelperChild } from './helper-pool.js';
 import { writeEtc, SANDBOX_UID, SANDBOX_GID } from './chroot-files.js';
 import { ancestors, chownTree, ensureShared, lexists, rmTree } from './host-fs.js';
 import { cancelRemoveAtExit, claimChroot, discardChroot, releaseChroot, removeAtExit } from './leftovers.js';
@@ -58,6 +58,9 @@ export interface LinuxSandboxOptions {
   buildUser?: BuildUser;
 }
 
+/** The native helper's exit status when the host's mounts changed while it waited for its job. */
+const STALE_HELPER = 75;
+
 const STORE_NAME_RE = /^[0-9a-z]{32}-[A-Za-z0-9+\-._?=]+$/;
 
 type Reply = { ok: true } | { ok: false; reason: string };
@@ -77,7 +80,7 @@ export class LinuxSandbox implements Sandbox {
   private readonly outputNames: string[];
   private readonly moved = new Set<string>();
   /** Taken at creation, so it starts up while the build is prepared; given its job by `spawn`. */
-  private readonly helper: HelperChild;
+  private helper: HelperChild;
   private spawned = false;
   private ctl: Socket | undefined;
   private ctlBuffer = '';
@@ -208,11 +211,23 @@ export class LinuxSandbox implements Sandbox {
     const { tools, buildUser } = this.opts;
     // The build dir is complete now (env files, the recursive-nix socket): hand it to the build user.
     if (buildUser) chownTree(this.opts.buildDir, buildUser.uid, buildUser.gid);
-    const child = this.helper;
+    const job = [...this.helperArgs(), tools.bwrap, ...this.bwrapArgs(req)].map((a) => a + '\0').join('');
+    // A native helper whose copy of the host's mounts went stale while it waited for the job
+    // (it exits 75 then, before the job): again with a fresh one.
+    for (let i = 0; i < 5; i++) {
+      const r = await this.attempt(job, this.helper);
+      if (r !== 'stale') return r;
+      this.ctlBuffer = '';
+      this.helper = startHelper(tools);
+    }
+    throw new NixError(SandboxErrorCode.E_SANDBOX_SETUP, "while setting up the build environment: the host's mounts keep changing");
+  }
+
+  private async attempt(job: string, child: HelperChild): Promise<BuilderProcess | 'stale'> {
     if (child.exitCode !== null || child.signalCode !== null || (child.stdio[3] as Socket).destroyed) {
+      if (child.exitCode === STALE_HELPER) return 'stale';
       throw new NixError(SandboxErrorCode.E_SANDBOX_SETUP, 'while setting up the build environment: the sandbox helper exited early');
     }
-    const job = [...this.helperArgs(), tools.bwrap, ...this.bwrapArgs(req)].map((a) => a + '\0').join('');
     // Consume the log from the start: while we wait for the helper, a quick
     // builder may finish, and a child pipe nobody listens to is drained and
     // ended by Node (its 'end' would be gone before the caller listens).
@@ -250,6 +265,7 @@ export class LinuxSandbox implements Sandbox {
     });
     if (!(await ready)) {
       await exited;
+      if (child.exitCode === STALE_HELPER) return 'stale';
       forgetProbe(this.opts.storeDir); // user namespaces may have been turned off since it was remembered
       const msg = setupErr.trim().replace(/^tix-sandbox: /gm, '') || 'the sandbox helper exited early';
       throw new NixError(SandboxErrorCode.E_SANDBOX_SETUP, `while setting up the build environment: ${msg}`);
