@@ -109,21 +109,23 @@ export async function runWarmChild(managerPid: number, run: Runner = main): Prom
     const job = takeJob(conn, served, reuse);
     if (!job) process.exit(0); // the manager counted us as taken
     if (!job.reusable) return startJob(conn, job.req, job.fds);
-    if (!(await runReusableJob(conn, job.req, job.fds, run))) return; // the process ends with the job
-    // Back to waiting: as the pool's child again, not the client's.
-    setNowhereEnv();
-    process.chdir('/');
-    process.umask(neutral.umask);
-    process.argv = [...neutral.argv];
-    sys.setParentDeathSignal(SIGKILL);
-    if (process.ppid !== managerPid) process.exit(0);
-    const rss = process.memoryUsage.rss();
-    if (served + 1 >= MAX_JOBS || rss > MAX_RSS) {
-      log(`retiring after ${served + 1} jobs, rss ${rss >> 20} MiB`);
-      process.exit(0);
-    }
-    watchLockFds();
-    sys.writeAll(CTL_FD, Buffer.from('W'));
+    const idleAgain = (): boolean => {
+      // As the pool's child again, not the client's.
+      setNowhereEnv();
+      process.chdir('/');
+      process.umask(neutral.umask);
+      process.argv = [...neutral.argv];
+      sys.setParentDeathSignal(SIGKILL);
+      if (process.ppid !== managerPid) return false;
+      const rss = process.memoryUsage.rss();
+      if (served + 1 >= MAX_JOBS || rss > MAX_RSS) {
+        log(`retiring after ${served + 1} jobs, rss ${rss >> 20} MiB`);
+        return false;
+      }
+      watchLockFds();
+      return true;
+    };
+    if (!(await runReusableJob(conn, job.req, job.fds, run, idleAgain))) return; // the process ends with the job
   }
 }
 
@@ -301,11 +303,11 @@ function startJob(conn: number, req: LaunchRequest, fds: number[]): void {
 
 /**
  * Run a whitelisted job so that this process can serve another after it.
- * True when it did and the child is neutral again, except for env, cwd,
- * umask and argv (the caller's part); false when the process ends with the
- * job (its exit sends the status).
+ * True when it did and the child is idle again (`idleAgain` made it neutral
+ * and said whether it may go on); false when the process ends with the job
+ * (its exit sends the status).
  */
-async function runReusableJob(conn: number, req: LaunchRequest, fds: number[], run: Runner): Promise<boolean> {
+async function runReusableJob(conn: number, req: LaunchRequest, fds: number[], run: Runner, idleAgain: () => boolean): Promise<boolean> {
   const flags = becomeClient(req, fds);
   const io: JobStdio = makeJobStdio();
   useJobStdio(io);
@@ -335,8 +337,13 @@ async function runReusableJob(conn: number, req: LaunchRequest, fds: number[], r
   watch.removeAllListeners();
   watch.on('error', () => undefined);
   watch.destroy();
+  // Idle before the status: the manager then clears its busy flag before this client's next
+  // command looks at it (a client that connects meanwhile waits in the backlog, briefly).
+  const again = idleAgain();
+  if (again) sys.writeAll(CTL_FD, Buffer.from('W'));
   try {
     sys.writeAll(conn, reply('S', code));
+    if (!again) process.exit(0);
     // The client exits on the status; until it has, a signal it forwards could reach the next job.
     const [ev] = sys.pollIn([conn], CLIENT_CLOSE_MS);
     if (ev === 0 || sys.readFd(conn, Buffer.alloc(1)) !== 0) throw new Error('the client did not close after its status');
