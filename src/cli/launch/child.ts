@@ -65,6 +65,8 @@ const MAX_RSS = 256 << 20;
  * read in flight) may take before what is still open counts as left behind.
  */
 const SETTLE_MS = 50;
+/** How long a child that has served no job leaves a new connection to one that has. */
+const FRESH_CHILD_DEFER_MS = 2;
 /** How often an idle child that served jobs looks for stale store fds. */
 const STALE_CHECK_MS = 500;
 
@@ -176,6 +178,8 @@ function waitForConnection(served: number): number {
     }
     if (ctl !== 0) return -1;
     if (lis & sys.POLLIN) {
+      // A child that has served jobs has their code paths compiled: let it take the job first.
+      if (served === 0) sys.pollIn([CTL_FD], FRESH_CHILD_DEFER_MS);
       const fd = sys.acceptConn(LISTEN_FD);
       if (fd >= 0) return fd;
     } else if (lis !== 0) {
