@@ -22,7 +22,7 @@ const NIX_WITH_ARG = new Set(['--store', '--extra-experimental-features', '--exp
 const NIX_WITH_TWO = new Set(['--option']);
 const NIX_COMMANDS = new Set(['eval', 'path-info', 'build', 'store add-path', 'store add-file', 'hash file', 'hash path', 'hash to-base16', 'hash to-base32', 'hash to-base64', 'hash to-sri']);
 /** nix-store operations (first argument). */
-const NIX_STORE_OPS = new Set(['-q', '--query', '--add', '--add-fixed']);
+const NIX_STORE_OPS = new Set(['-q', '--query', '--add', '--add-fixed', '-r', '--realise']);
 const PROGRAMS = new Set(['nix', 'nix-store', 'nix-build', 'nix-instantiate', 'nix-hash']);
 
 /** The `nix` subcommand words (`eval`, `store add-path`), skipping global options. */
