@@ -13,7 +13,14 @@
  * process.exit or dies of an exception ends its process as a single-use job does.
  *
  * Nothing a command computed is carried over: only code (loaded modules, JIT
- * state) and caches keyed by content survive.
+ * state) and caches keyed by content survive (compiled regexes, fromJSON
+ * shapes, parsed .drv files checked against their bytes), and what any
+ * process keeps once for its lifetime, as a single-use child already did
+ * after its warm-up build: the builder spawner's reaper and helper, the
+ * store's gc.lock fds (see keptFd), and first-use lookups of tools on PATH
+ * (the sandbox's availability, bzip2 for logs; a job with another PATH finds
+ * the first job's answer). Not seen by the second gate: unref'd timers and
+ * handles without an fd; no whitelisted path makes them.
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 
