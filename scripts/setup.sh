@@ -23,6 +23,7 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-npm run --silent build
-# The sandbox's native helper; without a compiler tix sandboxes with perl + bubblewrap.
+# The sandbox's native helper (before the TypeScript build, which it does not need); without a
+# compiler tix sandboxes with perl + bubblewrap.
 sh native/sandbox/build.sh
+npm run --silent build
