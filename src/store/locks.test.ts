@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, existsSync, readFileSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { PathLockGroup, PathLocks, tryLockFile, lockFile } from './locks.js';
+import { PathLockGroup, PathLockRun, PathLocks, tryLockFile, lockFile } from './locks.js';
 
 /** Can another process (flock(1)) take the lock right now? */
 function otherCanLock(path: string, shared: boolean): boolean {
@@ -92,6 +92,48 @@ test('PathLockGroup: each name is a held lock on one file; busy or leftover name
     assert.equal(g2.tryAdd(a), false);
     assert.equal(g2.size, 0);
     other.unlockSync();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('PathLockRun: names held until the run ends (timer, cap, release), then deleted and stale for waiters', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-locks-'));
+  try {
+    const [a, b, c, d] = ['aaa', 'bbb', 'ccc', 'ddd'].map((n) => join(dir, n)) as [string, string, string, string];
+    // Ended by its timer.
+    const run = new PathLockRun(20, 3);
+    assert.equal(run.tryLockSync(a), true);
+    assert.equal(run.tryLockSync(b), true);
+    assert.equal(otherCanLock(`${b}.lock`, false), false, 'held for other processes after the caller is done');
+    let got = false;
+    const waiter = PathLocks.lock([b]).then((l) => {
+      got = true;
+      return l;
+    });
+    assert.equal(run.tryLockSync(b), false, 'a name of the run is not taken twice');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(got, true, 'the timer ended the run');
+    const l = await waiter;
+    assert.equal(existsSync(`${a}.lock`), false);
+    assert.equal(readFileSync(`${b}.lock`).length, 0, 'the waiter retried onto a fresh file');
+    l.unlockSync();
+    // Ended by its cap: the fourth lock starts a new run.
+    assert.equal(run.tryLockSync(a), true);
+    assert.equal(run.tryLockSync(b), true);
+    assert.equal(run.tryLockSync(c), true);
+    assert.equal(run.tryLockSync(d), true);
+    assert.equal(existsSync(`${a}.lock`), false, 'the full run was ended');
+    assert.equal(otherCanLock(`${d}.lock`, false), false);
+    // releaseIfHeld ends the run holding the path, so an ordinary lock in this process gets it.
+    run.releaseIfHeld(d);
+    assert.equal(existsSync(`${d}.lock`), false);
+    const o = PathLocks.tryLockSync(d);
+    assert.notEqual(o, undefined);
+    assert.equal(run.tryLockSync(d), false, 'a name someone holds is refused');
+    o!.unlockSync();
+    run.releaseSync();
+    assert.equal(otherCanLock(`${d}.lock`, false), true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -70,6 +70,18 @@ function gcLockFd(path: string): number {
   return fd;
 }
 
+/** Close the kept gc.lock fd of `path` (a store closing); the next temp root opens it again. */
+export function closeGcLockFd(path: string): void {
+  const fd = gcLockFds.get(path);
+  if (fd === undefined) return;
+  gcLockFds.delete(path);
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+}
+
 /**
  * Append a temp root to the temproots file held by `lock`, under a shared
  * non-blocking lock on `gcLockPath` (Nix `addTempRoot`). Returns false when
@@ -320,6 +332,11 @@ export class PathLockGroup {
     return true;
   }
 
+  /** Whether `path`'s lock is one of this group's names. */
+  has(path: string): boolean {
+    return this.names.includes(`${path}.lock`);
+  }
+
   /** Unlink every name, mark the file stale and unlock. */
   releaseSync(): void {
     const l = this.held;
@@ -334,6 +351,61 @@ export class PathLockGroup {
       }
     }
     l.markStaleAndReleaseSync();
+  }
+}
+
+/**
+ * A `PathLockGroup` spread over time, for path locks held only across
+ * synchronous work (a small add's write and registration): each lock is a
+ * link to the run's one lock file, and the names stay held until the run
+ * ends, `windowMs` after its first lock (a timer) or at `maxNames` names,
+ * whichever comes first; `releaseSync` ends it at once (a store closing).
+ *
+ * Why: the per-path sequence (open, flock, read, unlink, write `d`, close,
+ * an inode made and freed) becomes one link on the add's path and, off it,
+ * one unlink; the lock file's own open, flock, `d` and close are shared.
+ * The exclusion is Nix's: a name is a held flock to every locker, and when
+ * the run ends every name is unlinked before `d` is written, so a waiter on
+ * any of them finds the file stale and retries. A waiter that came while the
+ * path's add ran waits until the run ends (at most `windowMs` longer);
+ * one that comes after the name is gone locks a file of its own.
+ *
+ * A caller must not await while it relies on a lock from `tryLockSync`: the
+ * timer may end the run at the next turn of the event loop.
+ */
+export class PathLockRun {
+  private group = new PathLockGroup();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly end = (): void => {
+    this.timer = undefined;
+    this.releaseSync();
+  };
+
+  constructor(private readonly windowMs = 2, private readonly maxNames = 64) {}
+
+  /**
+   * Lock `path` now (true) or not at all (false: its lock file exists, or
+   * is busy; the caller locks it the ordinary way, after `releaseIfHeld`).
+   */
+  tryLockSync(path: string): boolean {
+    if (this.group.size >= this.maxNames) this.releaseSync();
+    if (!this.group.tryAdd(path)) return false;
+    this.timer ??= setTimeout(this.end, this.windowMs);
+    return true;
+  }
+
+  /** End the run if it holds `path` (so that an ordinary lock of it, in this process, need not wait). */
+  releaseIfHeld(path: string): void {
+    if (this.group.has(path)) this.releaseSync();
+  }
+
+  /** Unlink every name, mark the lock file stale and unlock. */
+  releaseSync(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.group.releaseSync();
   }
 }
 

@@ -17,7 +17,8 @@ import { StoreErrorCode } from '../errors.js';
 import type {
   AddToStoreNarOptions, AddToStoreOptions, ByteSource, GCOptions, GCResults, Roots, Store, TextToAdd, ValidPathInfo,
 } from '../store.js';
-import { PathLocks } from '../locks.js';
+import { PathLockRun, PathLocks, closeGcLockFd } from '../locks.js';
+import { gcLockPath } from '../gc/temp-roots.js';
 import { TempRoots } from '../gc/temp-roots.js';
 import { StoreDb, type RegisterRow } from './db.js';
 import { addTextsBatch } from './add-texts.js';
@@ -65,6 +66,8 @@ export class LocalStore implements Store {
    * adds safety against power loss at ~1–10 ms per add on slow disks.
    */
   readonly fsync: boolean;
+  /** Path locks of small adds, which hold them across synchronous work only (locks.ts `PathLockRun`). */
+  private readonly lockRun = new PathLockRun();
 
   private constructor(opts: LocalStoreOptions, db: StoreDb) {
     this.storeDir = new StoreDir(opts.storeDir);
@@ -88,7 +91,9 @@ export class LocalStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.lockRun.releaseSync();
     await this.tempRoots.close();
+    closeGcLockFd(gcLockPath(this.stateDir));
     this.db.close();
   }
 
@@ -230,7 +235,7 @@ export class LocalStore implements Store {
    * restored with canonical metadata (`restoreNarHashed`).
    */
   async addFromTemp(tmp: string, info: ValidPathInfo, canonical = false): Promise<ValidPathInfo> {
-    this.checkRefsValid(this.print(info.path), info.references.filter((r) => !r.equals(info.path)));
+    this.checkRefsValid(this.print(info.path), info.references, info.path);
     return this.finishAdd(tmp, info, false, canonical);
   }
 
@@ -438,9 +443,16 @@ export class LocalStore implements Store {
     return this.db.isValid(printed);
   }
 
+  /**
+   * Each of `refs` must be valid, except `self` (a path may refer to itself).
+   * No filtered copy: a new empty array has another elements kind than the
+   * usual references list, and deoptimised the add path's inlined check.
+   */
   /** @internal */
-  checkRefsValid(printed: string, refs: readonly StorePath[]): void {
-    for (const r of refs) {
+  checkRefsValid(printed: string, refs: readonly StorePath[], self?: StorePath): void {
+    for (let i = 0; i < refs.length; i++) {
+      const r = refs[i]!;
+      if (self !== undefined && r.equals(self)) continue;
       if (!this.db.isValid(this.print(r))) {
         throw new NixError(StoreErrorCode.E_BAD_REFERENCE, `cannot add path '${printed}' because it references path '${this.print(r)}' which is not valid`);
       }
@@ -454,8 +466,7 @@ export class LocalStore implements Store {
    */
   async addToStoreNar(info: ValidPathInfo, nar: ByteSource | ByteReader, opts: AddToStoreNarOptions = {}): Promise<void> {
     const printed = this.print(info.path);
-    const selfRefOk = info.references.filter((r) => !r.equals(info.path));
-    this.checkRefsValid(printed, selfRefOk);
+    this.checkRefsValid(printed, info.references, info.path);
     await this.tempRoots.add(printed);
     // As for small adds, a path absent on disk is not valid (no database read).
     if (!opts.repair && existsSync(printed) && this.db.isValid(printed)) {
@@ -484,15 +495,20 @@ export class LocalStore implements Store {
         await this.finishAdd(tmp, final, opts.repair, true);
         return;
       }
-      // Rooted above; only the lock is missing.
-      const locks = PathLocks.tryLockSync(printed) ?? (await PathLocks.lock([printed]));
+      // Rooted above; only the lock is missing. From here to the end all is
+      // synchronous, as a lock of the run requires; it is released when the run ends.
+      let locks: PathLocks | undefined;
+      if (!this.lockRun.tryLockSync(printed)) {
+        this.lockRun.releaseIfHeld(printed);
+        locks = PathLocks.tryLockSync(printed) ?? (await PathLocks.lock([printed]));
+      }
       try {
         const { contents, executable } = r.inMemory;
         if (!this.writeSmallFile(info.path, contents, executable, opts.repair === true)) return;
         // References were checked above (the transaction checks them again).
         this.db.registerValidPath(infoToRow(this.storeDir, final, info.path.isDerivation() ? this.drvOutputsFromText(utf8(contents)) : undefined));
       } finally {
-        locks.unlockSync();
+        locks?.unlockSync();
       }
     } finally {
       if (onDisk) deletePath(tmp);
