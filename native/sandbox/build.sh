@@ -19,6 +19,6 @@ tmp="$out.tmp.$$"
 if "$cc" -O2 -Wall -o "$tmp" $srcs; then
   mv -f "$tmp" "$out" # a rename: helpers running the old binary keep it
 else
-  rm -f "$tmp"
+  rm -f "$tmp" "$out" # never an older build of other sources
   echo "native/sandbox: could not compile native/sandbox; the sandbox uses bubblewrap" >&2
 fi
