@@ -1,15 +1,15 @@
 #!/bin/sh
-# Builds the sandbox's native helper (tix-sandbox.c, sandbox.c, util.c) into
+# Builds the sandbox's native helper (tix-sandbox.c, sandbox.c, mounts.c, util.c) into
 # dist/native/, when it is missing or older than its sources. Without a C
 # compiler it builds nothing: tix then sandboxes builds with perl + bubblewrap
 # (see docs/sandbox.md). A binary older than its sources is never left behind.
 set -eu
 cd "$(dirname "$0")/../.."
-srcs="native/sandbox/tix-sandbox.c native/sandbox/sandbox.c native/sandbox/util.c"
+srcs="native/sandbox/tix-sandbox.c native/sandbox/sandbox.c native/sandbox/mounts.c native/sandbox/util.c"
 out=dist/native/tix-sandbox
 [ "$(uname -s)" = Linux ] || exit 0
 stale=
-for s in $srcs native/sandbox/util.h; do [ "$s" -nt "$out" ] && stale=1; done
+for s in $srcs native/sandbox/util.h native/sandbox/mounts.h; do [ "$s" -nt "$out" ] && stale=1; done
 if [ -x "$out" ] && [ -z "$stale" ]; then exit 0; fi
 cc=${CC:-$(command -v gcc || command -v cc || true)}
 if [ -z "$cc" ]; then
