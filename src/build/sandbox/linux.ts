@@ -1,6 +1,8 @@
 /**
- * The Linux build sandbox (Nix 2.8 `LocalDerivationGoal` chroot builds) on
- * bubblewrap plus a per-build helper mount namespace (see docs/sandbox.md).
+ * The Linux build sandbox (Nix 2.8 `LocalDerivationGoal` chroot builds): a
+ * per-build helper mount namespace holding the store view, and the sandbox
+ * made by the native helper (native/sandbox/) or, without it, by bubblewrap
+ * under the perl helper; both take the same job (see docs/sandbox.md).
  *
  * Host layout, under the store dir so outputs can be renamed into the store:
  *
