@@ -3,8 +3,8 @@
  * its `clone(CLONE_NEWUSER|…)` fails: `max_user_namespaces`,
  * `unprivileged_userns_clone`, `/proc/self/ns/user`.)
  *
- * tix needs three programs (bubblewrap, util-linux `unshare`, perl) and user
- * namespaces: as root for the builder's own namespace (uid 1000 → build user),
+ * tix needs util-linux `unshare` (the probe), the native helper or else
+ * bubblewrap and perl, and user namespaces: as root for the builder's own namespace (uid 1000 → build user),
  * and as non-root also for the helper namespace that owns the store view.
  * The answer is computed once per process.
  */
