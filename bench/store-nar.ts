@@ -42,7 +42,7 @@ function makeItems(store: LocalStore, round: number): { info: ValidPathInfo; nar
   return items;
 }
 
-async function round(r: number): Promise<{ wall: number; cpu: number }> {
+async function round(r: number): Promise<{ wall: number; cpu: number; user: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'tix-bench-nar-'));
   let store: LocalStore | undefined;
   try {
@@ -54,7 +54,7 @@ async function round(r: number): Promise<{ wall: number; cpu: number }> {
     for (const { info, nar } of items) await store.addToStoreNar(info, once(nar));
     const wall = Number(process.hrtime.bigint() - t0) / 1e3 / n;
     const c = process.cpuUsage(c0);
-    return { wall, cpu: (c.user + c.system) / n };
+    return { wall, cpu: (c.user + c.system) / n, user: c.user / n };
   } finally {
     await store?.close();
     spawnSync('chmod', ['-R', 'u+w', dir]);
@@ -64,13 +64,15 @@ async function round(r: number): Promise<{ wall: number; cpu: number }> {
 
 const walls: number[] = [];
 const cpus: number[] = [];
+const users: number[] = [];
 for (let r = 0; r < rounds; r++) {
   const x = await round(r);
   walls.push(x.wall);
   cpus.push(x.cpu);
+  users.push(x.user);
 }
 console.log(
   `addToStoreNar, ${n} × ${size}-byte single-file NARs${validPass ? ' (already valid)' : ''} in ${tmpdir()}: ` +
-    `${median(walls).toFixed(0)} µs/op wall, ${median(cpus).toFixed(0)} µs/op CPU (medians of ${rounds}; per round ${cpus.map((c) => c.toFixed(0)).join(' ')}); ` +
+    `${median(walls).toFixed(0)} µs/op wall, ${median(cpus).toFixed(0)} µs/op CPU (${median(users).toFixed(0)} user; medians of ${rounds}; per round ${cpus.map((c) => c.toFixed(0)).join(' ')}); ` +
     `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
 );

@@ -44,7 +44,8 @@ let counter = 0;
  * part is a temp root, and delete unparseable ones).
  */
 export function makeTempPath(storeDir: StoreDir, hashPart: string): string {
-  return join(storeDir.dir, `${hashPart}-tix-tmp-${process.pid}-${counter++}`);
+  // As `StoreDir.print` (the dir has no trailing slash): no path.join normalising per add.
+  return `${storeDir.dir}/${hashPart}-tix-tmp-${process.pid}-${counter++}`;
 }
 
 /** A random 32-char nix-base32 hash part for temp entries. */

@@ -260,8 +260,20 @@ export class StoreDb {
     });
   }
 
-  /** `registerValidPaths` for one path (every add): no id map. */
+  /**
+   * `registerValidPaths` for one path (every add): no id map. A path with
+   * no references and no outputs is one statement, run on its own (SQLite
+   * makes it a transaction of its own): no BEGIN and COMMIT statements to run.
+   */
   registerValidPath(r: RegisterRow): void {
+    if (r.references.length === 0 && (r.drvOutputs === undefined || r.drvOutputs.length === 0)) {
+      try {
+        this.insertOrUpdate(r);
+      } catch (e) {
+        throw dbError('Nix database transaction failed', e);
+      }
+      return;
+    }
     this.immediate(() => {
       const id = this.insertOrUpdate(r);
       for (const ref of r.references) {
