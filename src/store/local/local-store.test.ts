@@ -202,6 +202,8 @@ test('LocalStore: small adds replace an unregistered leftover under the final na
       const text = await t.store.addTextToStore(`t-${kind}`, contents, []);
       assert.deepEqual(readFileSync(t.store.print(text)), contents);
     }
+    // The path locks are names of the store's lock run until its 2 ms timer ends it (see below).
+    await new Promise((res) => setTimeout(res, 20));
     assert.deepEqual(readdirSync(join(t.dir, 'store')).filter((n) => n.includes('tix-tmp') || n.endsWith('.lock')), []);
   } finally {
     await t.done();

@@ -313,13 +313,15 @@ export class LocalStore implements Store {
       path, narHash, narSize, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
     };
     if (!opts.repair && existsSync(printed) && (await this.rootIfValid(printed))) return this.queryPathInfoSync(path)!;
-    const locks = this.tempRoots.tryAddAndLockSync(printed) ?? (await this.tempRoots.addAndLock(printed));
+    await this.rootSmall(printed);
+    // Synchronous from the lock on (see rootSmall).
+    const locks = this.lockSmall(printed) ? undefined : await this.lockSmallSlow(printed);
     try {
       if (!this.writeSmallFile(path, data, exec, opts.repair === true)) return this.queryPathInfoSync(path)!;
-      this.db.registerValidPaths([infoToRow(this.storeDir, info, path.isDerivation() ? this.drvOutputsFromText(utf8(data)) : undefined)]);
+      this.db.registerValidPath(infoToRow(this.storeDir, info, path.isDerivation() ? this.drvOutputsFromText(utf8(data)) : undefined));
       return info;
     } finally {
-      locks.unlockSync();
+      locks?.unlockSync();
     }
   }
 
@@ -362,8 +364,9 @@ export class LocalStore implements Store {
     const path = this.storeDir.makeTextPath(name, contentHash, references);
     const printed = this.print(path);
     if (existsSync(printed) && (await this.rootIfValid(printed))) return path;
-    // Root and lock in one go; the contents are written only when needed.
-    const locks = this.tempRoots.tryAddAndLockSync(printed) ?? (await this.tempRoots.addAndLock(printed));
+    // The contents are written only when needed. Synchronous from the lock on (see rootSmall).
+    await this.rootSmall(printed);
+    const locks = this.lockSmall(printed) ? undefined : await this.lockSmallSlow(printed);
     try {
       this.checkRefsValid(printed, references);
       if (!this.writeSmallFile(path, text, false, false)) return path;
@@ -371,7 +374,7 @@ export class LocalStore implements Store {
       this.db.registerValidPath(this.textRow(path, text, contentHash, references));
       return path;
     } finally {
-      locks.unlockSync();
+      locks?.unlockSync();
     }
   }
 
@@ -436,6 +439,31 @@ export class LocalStore implements Store {
    * read; one valid in the database yet missing on disk is then written
    * and registered again, which repairs it.
    */
+  /**
+   * Temp root and path lock for a small add whose locked part is
+   * synchronous (write the file, register). The lock is a name of the
+   * store's lock run (locks.ts `PathLockRun`; undefined returned), which
+   * the run's end releases, or an ordinary lock (returned, for the caller
+   * to unlock) when the run cannot take the path. With the run's lock the
+   * caller must not await (nor let anything else run) until it is done:
+   * hence `lockSmall` is synchronous when it succeeds, called right before
+   * the locked part, and only its fallback is awaited.
+   */
+  private async rootSmall(printed: string): Promise<void> {
+    if (!this.tempRoots.has(printed) && !this.tempRoots.tryAddSync(printed)) await this.tempRoots.add(printed);
+  }
+
+  /** See `rootSmall`: true when the run holds the lock now (nothing to unlock). */
+  private lockSmall(printed: string): boolean {
+    if (this.lockRun.tryLockSync(printed)) return true;
+    this.lockRun.releaseIfHeld(printed);
+    return false;
+  }
+
+  private async lockSmallSlow(printed: string): Promise<PathLocks> {
+    return PathLocks.tryLockSync(printed) ?? PathLocks.lock([printed]);
+  }
+
   /** @internal */
   async rootIfValid(printed: string): Promise<boolean> {
     if (!this.db.isValid(printed)) return false;
@@ -495,13 +523,8 @@ export class LocalStore implements Store {
         await this.finishAdd(tmp, final, opts.repair, true);
         return;
       }
-      // Rooted above; only the lock is missing. From here to the end all is
-      // synchronous, as a lock of the run requires; it is released when the run ends.
-      let locks: PathLocks | undefined;
-      if (!this.lockRun.tryLockSync(printed)) {
-        this.lockRun.releaseIfHeld(printed);
-        locks = PathLocks.tryLockSync(printed) ?? (await PathLocks.lock([printed]));
-      }
+      // Rooted above; only the lock is missing. Synchronous from the lock on (see rootSmall).
+      const locks = this.lockSmall(printed) ? undefined : await this.lockSmallSlow(printed);
       try {
         const { contents, executable } = r.inMemory;
         if (!this.writeSmallFile(info.path, contents, executable, opts.repair === true)) return;
