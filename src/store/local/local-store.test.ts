@@ -285,3 +285,45 @@ test('LocalStore: addToStoreNar of a small file: written only when the hash chec
     await t.done();
   }
 });
+
+test('LocalStore: concurrent small addToStoreNar of the same paths (one store and two on the same dirs) register each once; Nix verifies the contents', async () => {
+  const t = tempStore();
+  const other = LocalStore.open({ storeDir: join(t.dir, 'store'), stateDir: join(t.dir, 'var'), settings: new Settings() });
+  try {
+    const items = Array.from({ length: 40 }, (_, i) => {
+      const nar = serialiseNar(regularFromBytes(Buffer.from(`same ${i}\n`), i % 3 === 0));
+      const narHash = hashBytes('sha256', nar);
+      const path = t.store.storeDir.makeFixedOutputPath({ recursive: true, hash: narHash, name: `c${i}` });
+      const info: ValidPathInfo = { path, narHash, narSize: nar.length, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: `fixed:r:sha256:${narHash.base32}` };
+      return { info, nar };
+    });
+    // NARs in two chunks with a timer between, so that the adders interleave at every step.
+    async function* split(b: Uint8Array): AsyncIterable<Uint8Array> {
+      yield b.subarray(0, 24);
+      await new Promise((r) => setTimeout(r, 1));
+      yield b.subarray(24);
+    }
+    const adds: Promise<void>[] = [];
+    for (const { info, nar } of items) {
+      for (let k = 0; k < 3; k++) adds.push(t.store.addToStoreNar({ ...info }, split(nar)));
+      adds.push(other.addToStoreNar({ ...info }, split(nar)));
+    }
+    await Promise.all(adds);
+    const dump = spawnSync('sqlite3', [join(t.dir, 'var', 'db', 'db.sqlite'), 'select count(*), count(distinct path) from ValidPaths'], { encoding: 'utf8' });
+    assert.equal(dump.stdout.trim(), `${items.length}|${items.length}`);
+    await other.close();
+    await t.store.close();
+    assert.deepEqual(readdirSync(join(t.dir, 'store')).filter((n) => n.endsWith('.lock') || n.includes('tix-tmp')), []);
+    const env = {
+      ...process.env, NIX_STORE_DIR: join(t.dir, 'store'), NIX_STATE_DIR: join(t.dir, 'var'), NIX_LOG_DIR: join(t.dir, 'log'), NIX_CONF_DIR: join(t.dir, 'etc'),
+    };
+    mkdirSync(join(t.dir, 'etc'), { recursive: true });
+    writeFileSync(join(t.dir, 'etc', 'nix.conf'), 'build-users-group =\nsubstituters =\nsandbox = false\n');
+    const v = spawnSync('/usr/bin/nix-store', ['--verify', '--check-contents'], { env, encoding: 'utf8' });
+    assert.equal(v.status, 0, v.stderr);
+    assert.equal(v.stderr.replace(/^(checking|reading).*\n/gm, ''), '');
+  } finally {
+    await other.close().catch(() => undefined);
+    await t.done();
+  }
+});
