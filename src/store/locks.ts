@@ -72,6 +72,7 @@ function gcLockFd(path: string): number {
 
 /** Close the kept gc.lock fd of `path` (a store closing); the next temp root opens it again. */
 export function closeGcLockFd(path: string): void {
+  releaseGcLockHold(path);
   const fd = gcLockFds.get(path);
   if (fd === undefined) return;
   gcLockFds.delete(path);
@@ -101,16 +102,45 @@ export function appendTempRootsSync(lock: FileLock, gcLockPath: string, storePat
   return appendRootEntries(lock, gcLockPath, `${storePaths.join('\0')}\0`);
 }
 
+/**
+ * A shared gc.lock kept after an append, for the appends that follow soon
+ * (a daemon's adds come every few hundred µs): until its timer, at most
+ * `GC_HOLD_MS` later, or after `GC_HOLD_MAX` appends. Holding it over
+ * several appends keeps what holding it over each does (no collector starts
+ * meanwhile, and a later one reads every entry from the file) for one lock
+ * and one unlock instead of one each per add; a collector waits at most
+ * that long more. Our own collector ends the hold first (`releaseGcLockHold`).
+ */
+const gcHolds = new Map<string, { timer: ReturnType<typeof setTimeout>; appends: number }>();
+const GC_HOLD_MS = 2;
+const GC_HOLD_MAX = 64;
+
+/** Unlock a kept shared gc.lock of `path`, if any. */
+export function releaseGcLockHold(path: string): void {
+  const h = gcHolds.get(path);
+  if (h === undefined) return;
+  gcHolds.delete(path);
+  clearTimeout(h.timer);
+  const fd = gcLockFds.get(path);
+  if (fd !== undefined) loadLibc().flock(fd, LOCK_UN);
+}
+
 /** Append NUL-terminated entries under a shared non-blocking gc.lock; false when the GC holds it. */
 function appendRootEntries(lock: FileLock, gcLockPath: string, entries: string): boolean {
-  const g = gcLockFd(gcLockPath);
-  if (!flockNB(g, LOCK_SH, gcLockPath)) return false;
+  let h = gcHolds.get(gcLockPath);
+  if (h !== undefined && h.appends >= GC_HOLD_MAX) {
+    releaseGcLockHold(gcLockPath);
+    h = undefined;
+  }
+  if (h === undefined) {
+    if (!flockNB(gcLockFd(gcLockPath), LOCK_SH, gcLockPath)) return false;
+    gcHolds.set(gcLockPath, (h = { timer: setTimeout(releaseGcLockHold, GC_HOLD_MS, gcLockPath), appends: 0 }));
+  }
+  h.appends++;
   try {
     writeAll(lock.fd, entries);
   } catch (e) {
     throw new NixError(StoreErrorCode.E_LOCK, `writing temporary roots file '${lock.path}': ${(e as Error).message}`, { cause: e });
-  } finally {
-    loadLibc().flock(g, LOCK_UN);
   }
   return true;
 }

@@ -23,7 +23,7 @@ import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
 import type { GCOptions, GCResults } from '../store.js';
 import type { LocalStore } from '../local/local-store.js';
-import { lockFile, type FileLock } from '../locks.js';
+import { lockFile, releaseGcLockHold, type FileLock } from '../locks.js';
 import { deletePath, diskUsage } from '../local/add-to-store.js';
 import { findRootsMap } from './roots.js';
 import { gcLockPath, gcSocketPath } from './temp-roots.js';
@@ -81,6 +81,8 @@ const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export async function collectGarbage(store: LocalStore, opts: GCOptions, log?: GCLog): Promise<GCResults> {
   const lockPath = gcLockPath(store.stateDir);
+  // Our own appends may keep gc.lock shared for a moment: not worth waiting (or a message) for.
+  releaseGcLockHold(lockPath);
   const gcLock: FileLock = await lockFile(lockPath, 'write', () => log?.info('waiting for the big garbage collector lock...'));
   const sockPath = gcSocketPath(store.stateDir);
   const server = new RootsServer(store.storeDir.dir);

@@ -29,7 +29,12 @@ export class TempRoots {
   private readonly added = new Set<string>();
   private bigLock: FileLock | undefined;
 
-  constructor(private readonly stateDir: string) {}
+  /** `<state>/gc.lock`, joined once (every add uses it). */
+  private readonly gcLock: string;
+
+  constructor(private readonly stateDir: string) {
+    this.gcLock = gcLockPath(stateDir);
+  }
 
   private async open(): Promise<FileLock> {
     if (this.file !== undefined) return this.file;
@@ -57,7 +62,7 @@ export class TempRoots {
     if (this.added.has(printed) || this.tryAddSync(printed)) return;
     const f = await this.open();
     for (;;) {
-      if (await appendTempRoot(f, gcLockPath(this.stateDir), printed)) break;
+      if (await appendTempRoot(f, this.gcLock, printed)) break;
       if (await tellCollector(gcSocketPath(this.stateDir), printed)) {
         // Later collections read the file, so the root goes there too (as Nix does).
         await appendTempRootUnlocked(f, printed);
@@ -78,7 +83,7 @@ export class TempRoots {
     if (fast !== undefined) return fast;
     if (!this.added.has(printed)) {
       const f = await this.open();
-      const r = await appendTempRootAndLock(f, gcLockPath(this.stateDir), printed, `${printed}.lock`);
+      const r = await appendTempRootAndLock(f, this.gcLock, printed, `${printed}.lock`);
       if (r !== 'busy') {
         this.added.add(printed);
         if (r !== 'rooted') return PathLocks.of(r);
@@ -91,7 +96,7 @@ export class TempRoots {
   /** `add` without a turn of the event loop when our file is open and no collector runs; false when not done. */
   tryAddSync(printed: string): boolean {
     const f = this.file;
-    if (f === undefined || !appendTempRootSync(f, gcLockPath(this.stateDir), printed)) return false;
+    if (f === undefined || !appendTempRootSync(f, this.gcLock, printed)) return false;
     this.added.add(printed);
     return true;
   }
@@ -107,7 +112,7 @@ export class TempRoots {
     if (f === undefined) return false;
     const fresh = printed.filter((p) => !this.added.has(p));
     if (fresh.length === 0) return true;
-    if (!appendTempRootsSync(f, gcLockPath(this.stateDir), fresh)) return false;
+    if (!appendTempRootsSync(f, this.gcLock, fresh)) return false;
     for (const p of fresh) this.added.add(p);
     return true;
   }
@@ -131,7 +136,7 @@ export class TempRoots {
   tryAddAndLockSync(printed: string): PathLocks | undefined {
     const f = this.file;
     if (f === undefined || this.added.has(printed)) return undefined;
-    const r = appendTempRootAndLockSync(f, gcLockPath(this.stateDir), printed, `${printed}.lock`);
+    const r = appendTempRootAndLockSync(f, this.gcLock, printed, `${printed}.lock`);
     if (r === 'busy') return undefined;
     this.added.add(printed);
     return r === 'rooted' ? undefined : PathLocks.of(r);
