@@ -84,7 +84,8 @@ const ZEROS = new Uint8Array(8);
  */
 class NarHasher {
   size = 0;
-  private buf = new Uint8Array(512);
+  /** From a small pool (`finish` gives it back): a buffer of its own per add was GC load. */
+  private buf = spareBuffers.pop() ?? new Uint8Array(1024);
   private len = 0;
   private sinks: HashSink[] | undefined;
   private static readonly MAX_BUF = 64 * 1024;
@@ -111,11 +112,29 @@ class NarHasher {
   }
 
   u64(n: number): void {
-    const b = new Uint8Array(8);
-    const dv = new DataView(b.buffer);
-    dv.setUint32(0, n % 0x100000000, true);
-    dv.setUint32(4, Math.floor(n / 0x100000000), true);
-    this.put(b);
+    if (this.len + 8 > this.buf.length) {
+      const b = new Uint8Array(8);
+      const dv = new DataView(b.buffer);
+      dv.setUint32(0, n % 0x100000000, true);
+      dv.setUint32(4, Math.floor(n / 0x100000000), true);
+      this.put(b);
+      return;
+    }
+    // Straight into the buffer (the usual case): no array and view per number.
+    const b = this.buf;
+    const o = this.len;
+    const lo = n % 0x100000000;
+    const hi = Math.floor(n / 0x100000000);
+    b[o] = lo & 0xff;
+    b[o + 1] = (lo >>> 8) & 0xff;
+    b[o + 2] = (lo >>> 16) & 0xff;
+    b[o + 3] = lo >>> 24;
+    b[o + 4] = hi & 0xff;
+    b[o + 5] = (hi >>> 8) & 0xff;
+    b[o + 6] = (hi >>> 16) & 0xff;
+    b[o + 7] = hi >>> 24;
+    this.len = o + 8;
+    this.size += 8;
   }
 
   bytes(b: Uint8Array): void {
@@ -140,13 +159,19 @@ class NarHasher {
     const out: Hash[] = [];
     if (this.sinks === undefined) {
       for (const a of this.algos) out.push(digestOf(a, this.buf.subarray(0, this.len)));
-      return out;
+    } else {
+      this.flush();
+      for (const s of this.sinks) out.push(s.finish());
     }
-    this.flush();
-    for (const s of this.sinks) out.push(s.finish());
+    // Hashed synchronously above, so nothing refers to the buffer any more.
+    if (spareBuffers.length < 16 && this.buf.length <= 4096) spareBuffers.push(this.buf);
+    this.buf = EMPTY;
+    this.len = 0;
     return out;
   }
 }
+const spareBuffers: Uint8Array[] = [];
+const EMPTY = new Uint8Array(0);
 
 /**
  * Feeds the NAR tokens of each parse event to the hasher, then passes the
