@@ -495,7 +495,7 @@ export class LocalStore implements Store {
   async addToStoreNar(info: ValidPathInfo, nar: ByteSource | ByteReader, opts: AddToStoreNarOptions = {}): Promise<void> {
     const printed = this.print(info.path);
     this.checkRefsValid(printed, info.references, info.path);
-    await this.tempRoots.add(printed);
+    await this.rootSmall(printed);
     // As for small adds, a path absent on disk is not valid (no database read).
     if (!opts.repair && existsSync(printed) && this.db.isValid(printed)) {
       // Consume the NAR anyway, as Nix does, so a stream of several stays in step.
@@ -518,7 +518,8 @@ export class LocalStore implements Store {
       if (info.narSize !== 0 && info.narSize !== r.narSize) {
         throw new NixError(StoreErrorCode.E_NAR_HASH_MISMATCH, `size mismatch importing path '${printed}';\n  specified: ${info.narSize}\n  got:       ${r.narSize}`);
       }
-      const final = { ...info, narSize: r.narSize };
+      // A copy only when the size was not given (0): the usual info is passed on as it is.
+      const final = info.narSize === r.narSize ? info : { ...info, narSize: r.narSize };
       if (r.inMemory === undefined) {
         await this.finishAdd(tmp, final, opts.repair, true);
         return;
