@@ -13,6 +13,7 @@ import { existsSync, readFileSync, writeFileSync, renameSync, mkdirSync } from '
 import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
+import { tryLockFileSync, type FileLock } from '../locks.js';
 
 export const SCHEMA_VERSION = 10;
 
@@ -146,34 +147,15 @@ export class StoreDb {
   static open(dbDir: string, opts: { readOnly?: boolean } = {}): StoreDb {
     mkdirSync(dbDir, { recursive: true });
     const schemaFile = join(dbDir, 'schema');
-    const cur = readSchemaVersion(schemaFile);
-    if (cur > SCHEMA_VERSION) {
-      throw new NixError(StoreErrorCode.E_DB, `current Nix store schema is version ${cur}, but I only support ${SCHEMA_VERSION}`);
-    }
-    if (cur !== 0 && cur < SCHEMA_VERSION) {
-      throw new NixError(StoreErrorCode.E_DB, `your Nix store has a database in an old format (schema ${cur}); upgrade it with Nix 2.8 first`);
-    }
-    let db: Database.Database;
+    checkSchema(readSchemaVersion(schemaFile));
+    const creator = opts.readOnly ? undefined : lockForCreation(dbDir, schemaFile);
     try {
-      db = new (loadSqlite())(join(dbDir, 'db.sqlite'), { readonly: opts.readOnly === true, timeout: 3_600_000 });
-      // Nix's settings: WAL, synchronous=normal, foreign keys, a large autocheckpoint.
-      if (!opts.readOnly) {
-        db.pragma('journal_mode = wal');
-        db.pragma('wal_autocheckpoint = 40000');
-      }
-      db.pragma('synchronous = normal');
-      db.pragma('foreign_keys = 1');
-      if (cur === 0 && !opts.readOnly) {
-        db.exec(SCHEMA_SQL);
-        const tmp = `${schemaFile}.tmp-${process.pid}`;
-        writeFileSync(tmp, String(SCHEMA_VERSION));
-        renameSync(tmp, schemaFile);
-      }
-    } catch (e) {
-      if (e instanceof NixError) throw e;
-      throw dbError('cannot open Nix database', e);
+      const cur = readSchemaVersion(schemaFile);
+      checkSchema(cur);
+      return new StoreDb(openDb(dbDir, schemaFile, cur === 0 && !opts.readOnly, opts.readOnly === true));
+    } finally {
+      creator?.releaseSync();
     }
-    return new StoreDb(db);
   }
 
   close(): void {
@@ -346,6 +328,60 @@ export class StoreDb {
   /** A deferred (read) transaction, for consistent multi-query reads. */
   read<T>(fn: () => T): T {
     return this.txn.deferred(fn) as T;
+  }
+}
+
+function checkSchema(cur: number): void {
+  if (cur > SCHEMA_VERSION) {
+    throw new NixError(StoreErrorCode.E_DB, `current Nix store schema is version ${cur}, but I only support ${SCHEMA_VERSION}`);
+  }
+  if (cur !== 0 && cur < SCHEMA_VERSION) {
+    throw new NixError(StoreErrorCode.E_DB, `your Nix store has a database in an old format (schema ${cur}); upgrade it with Nix 2.8 first`);
+  }
+}
+
+/**
+ * A store without a schema file is set up under `big-lock` held exclusively.
+ * Why: two processes creating one fresh store at once both switched it to WAL
+ * and ran the schema, and SQLite answers a journal-mode switch that meets the
+ * other's with "database is locked" at once, without its busy wait. Other
+ * processes hold big-lock shared for their lifetime (temp roots), so a
+ * waiter also stops waiting as soon as the schema file appears: the store
+ * then exists and needs no set-up. Undefined when no set-up is needed.
+ */
+function lockForCreation(dbDir: string, schemaFile: string): FileLock | undefined {
+  const lockPath = join(dbDir, 'big-lock');
+  let pause: Int32Array | undefined;
+  while (readSchemaVersion(schemaFile) === 0) {
+    const l = tryLockFileSync(lockPath, 'write');
+    if (l !== undefined) return l;
+    Atomics.wait((pause ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, 2);
+  }
+  return undefined;
+}
+
+/** Open db.sqlite with Nix's settings, running the schema when `create`. */
+function openDb(dbDir: string, schemaFile: string, create: boolean, readOnly: boolean): Database.Database {
+  try {
+    const db = new (loadSqlite())(join(dbDir, 'db.sqlite'), { readonly: readOnly, timeout: 3_600_000 });
+    // Nix's settings: WAL, synchronous=normal, foreign keys, a large autocheckpoint.
+    // The journal mode is switched only when it differs, as Nix does: a switch needs the database to itself.
+    if (!readOnly) {
+      if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal') db.pragma('journal_mode = wal');
+      db.pragma('wal_autocheckpoint = 40000');
+    }
+    db.pragma('synchronous = normal');
+    db.pragma('foreign_keys = 1');
+    if (create) {
+      db.exec(SCHEMA_SQL);
+      const tmp = `${schemaFile}.tmp-${process.pid}`;
+      writeFileSync(tmp, String(SCHEMA_VERSION));
+      renameSync(tmp, schemaFile);
+    }
+    return db;
+  } catch (e) {
+    if (e instanceof NixError) throw e;
+    throw dbError('cannot open Nix database', e);
   }
 }
 
