@@ -57,9 +57,6 @@ function writeAll(fd: number, s: string): void {
 }
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** Kept for callers of the former helper protocol: nothing is held back any more. */
-export function flushLocks(): void {}
-
 export type LockType = 'read' | 'write';
 
 /** gc.lock fds, one per path, opened once (shared attempts are taken and dropped per root). */

@@ -14,7 +14,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
-import { appendTempRoot, appendTempRootAndLock, appendTempRootAndLockSync, appendTempRootSync, appendTempRootsSync, appendTempRootUnlocked, flushLocks, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
+import { appendTempRoot, appendTempRootAndLock, appendTempRootAndLockSync, appendTempRootSync, appendTempRootsSync, appendTempRootUnlocked, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
 
 export function gcLockPath(stateDir: string): string {
   return join(stateDir, 'gc.lock');
@@ -144,7 +144,6 @@ export class TempRoots {
 
   /** Drop our file (normal exit); a killed process leaves it for the GC to find stale. */
   async close(): Promise<void> {
-    flushLocks();
     const f = this.file;
     this.file = undefined;
     this.opening = undefined;
