@@ -7,16 +7,16 @@
  * Flags: -o/--out-link, --no-out-link, --dry-run, --check, --repair, and the
  * common build flags (-j, --cores, -k, -K, -Q, --option, --timeout, …).
  */
-import { accessSync, constants as fsConstants, lstatSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { NixError, CoreErrorCode, loadSettings, nixDirs, pidAlive } from '../core/index.js';
+import { NixError, CoreErrorCode, loadSettings, nixDirs } from '../core/index.js';
 import type { DerivedPath, Store } from '../store/index.js';
-import { deleteStorePathFs, readDerivation } from '../build/index.js';
+import { readDerivation } from '../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
+import { makeWarmUpDir, removeStaleWarmUps, removeWarmUpDir, warmUpBase } from './warm-up-dir.js';
 import { addPermRoot, expandShortFlags, openBuildSession, printMissing, reportBuildError, NO_GC_ROOT_WARNING } from './progress-build.js';
 
 interface Flags {
@@ -173,7 +173,7 @@ export async function warmUpBuild(baseDir = warmUpBase()): Promise<boolean> {
   let dir: string | undefined;
   try {
     removeStaleWarmUps(baseDir);
-    dir = mkdtempSync(join(baseDir, `${WARM_PREFIX}${process.pid}-`));
+    dir = makeWarmUpDir(baseDir);
     for (const d of ['store', 'var', 'log', 'etc', 'home']) mkdirSync(join(dir, d));
     writeFileSync(join(dir, 'etc', 'nix.conf'), 'build-users-group =\nsubstituters =\nsandbox = false\n');
     const env: NodeJS.ProcessEnv = {
@@ -194,44 +194,7 @@ export async function warmUpBuild(baseDir = warmUpBase()): Promise<boolean> {
   } catch {
     return false; // only an optimisation
   } finally {
-    if (dir !== undefined) removeTree(dir);
+    if (dir !== undefined) removeWarmUpDir(dir);
   }
 }
 
-const WARM_PREFIX = 'tix-warm-build-';
-
-function warmUpBase(): string {
-  try {
-    accessSync('/dev/shm', fsConstants.W_OK | fsConstants.X_OK);
-    return '/dev/shm';
-  } catch {
-    return tmpdir();
-  }
-}
-
-/**
- * `tix-warm-build-<pid>-*` dirs of processes that no longer exist. Only real
- * dirs of our own uid: those were made by mkdtemp (0700), so nobody else can
- * have put a symlink inside for the chmods of `removeTree` to follow.
- */
-function removeStaleWarmUps(baseDir: string): void {
-  for (const e of readdirSync(baseDir)) {
-    const m = e.startsWith(WARM_PREFIX) ? /^(\d+)-/.exec(e.slice(WARM_PREFIX.length)) : null;
-    if (m === null || Number(m[1]) === process.pid || pidAlive(Number(m[1]))) continue;
-    try {
-      const st = lstatSync(join(baseDir, e));
-      if (st.isDirectory() && st.uid === process.getuid?.()) removeTree(join(baseDir, e));
-    } catch {
-      // being removed by someone else
-    }
-  }
-}
-
-/** Remove a temporary tree that holds read-only store paths; never throws (the warm-up is only an optimisation). */
-function removeTree(dir: string): void {
-  try {
-    deleteStorePathFs(dir);
-  } catch {
-    // left for the next warm-up's removeStaleWarmUps
-  }
-}

@@ -10,19 +10,19 @@
  * TIX_DAEMON_WARM_UP_MS milliseconds (default 500; 0 leaves it out), so its
  * first clients do not pay for V8's compilation of the add and query paths.
  */
-import { accessSync, constants as fsConstants, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NixError, CoreErrorCode, SimpleLogger, Verbosity, nixDirs, nullLogger, type Logger, type VerbosityLevel } from '../core/index.js';
 import type { BuildMode, DerivedPath, Store } from '../store/index.js';
-import { buildOpsOf, deleteStorePathFs, withBuildOps } from '../build/index.js';
+import { buildOpsOf, withBuildOps } from '../build/index.js';
 import { makeRecursiveHook, openLocalStore, storeUri } from '../glue/index.js';
 import {
   currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon, warmUpDaemon, type PathInfoCacheOptions,
 } from '../protocol/index.js';
 import { takeCommonFlags } from './args.js';
 import type { CliContext } from './context.js';
+import { makeWarmUpDir, removeWarmUpDir, warmUpBase } from './warm-up-dir.js';
 
 /**
  * The local store, able to build. Builds run with the requesting client's
@@ -70,9 +70,9 @@ function stillOnDisk(store: Store): PathInfoCacheOptions {
 
 /**
  * Warm the daemon's code on a throwaway store (see the header). The dir takes
- * nix-build's warm-up prefix with our pid, so a dir left by a daemon killed
- * meanwhile is removed by the next warm-up of a pool child (nix-build.ts
- * `removeStaleWarmUps`).
+ * the warm-up prefix with our pid, so a dir left by a daemon killed
+ * meanwhile is removed by the next warm-up of a pool child
+ * (warm-up-dir.ts `removeStaleWarmUps`).
  */
 async function warmUp(ctx: CliContext, logger: Logger, stop: () => boolean): Promise<void> {
   const budgetMs = Number(ctx.env.TIX_DAEMON_WARM_UP_MS ?? 500);
@@ -80,7 +80,7 @@ async function warmUp(ctx: CliContext, logger: Logger, stop: () => boolean): Pro
   let dir: string | undefined;
   const t0 = performance.now();
   try {
-    dir = mkdtempSync(join(warmUpBase(), `tix-warm-build-${process.pid}-daemon-`));
+    dir = makeWarmUpDir(warmUpBase(), 'daemon-');
     for (const d of ['store', 'var', 'log']) mkdirSync(join(dir, d));
     const env: NodeJS.ProcessEnv = { NIX_STORE_DIR: join(dir, 'store'), NIX_STATE_DIR: join(dir, 'var'), NIX_LOG_DIR: join(dir, 'log'), NIX_CONF_DIR: join(dir, 'etc') };
     const wctx: CliContext = { ...ctx, env, dirs: nixDirs(env) };
@@ -94,22 +94,7 @@ async function warmUp(ctx: CliContext, logger: Logger, stop: () => boolean): Pro
   } catch {
     // Only an optimisation.
   } finally {
-    if (dir !== undefined) {
-      try {
-        deleteStorePathFs(dir);
-      } catch {
-        // left for removeStaleWarmUps
-      }
-    }
-  }
-}
-
-function warmUpBase(): string {
-  try {
-    accessSync('/dev/shm', fsConstants.W_OK | fsConstants.X_OK);
-    return '/dev/shm';
-  } catch {
-    return tmpdir();
+    if (dir !== undefined) removeWarmUpDir(dir);
   }
 }
 
