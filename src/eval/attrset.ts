@@ -37,21 +37,13 @@ export class NixAttrs {
   v0: Lazy | undefined;
   v1: Lazy | undefined;
   /** All the values when there are more than two, else null. */
-  more: Lazy[] | null;
+  more!: Lazy[] | null;
 
   /** `values` parallel to `names`; kept only when longer than two. */
   constructor(names: string[] = [], values: Lazy[] = NO_VALUES, positions: Array<Pos | undefined> | null = null) {
     this.names = names;
     this.positions = positions;
-    if (values.length <= 2) {
-      this.v0 = values[0];
-      this.v1 = values[1];
-      this.more = null;
-    } else {
-      this.v0 = undefined;
-      this.v1 = undefined;
-      this.more = values;
-    }
+    this.setValues(values);
   }
 
   /** A set of one or two attributes (`v1` undefined for one), without a values array. */
@@ -86,6 +78,11 @@ export class NixAttrs {
   assign(names: string[], values: Lazy[], positions: Array<Pos | undefined> | null): void {
     this.names = names;
     this.positions = positions;
+    this.setValues(values);
+  }
+
+  /** `values` in `v0`/`v1` when at most two, else kept as `more`. */
+  private setValues(values: Lazy[]): void {
     if (values.length <= 2) {
       this.v0 = values[0];
       this.v1 = values[1];
