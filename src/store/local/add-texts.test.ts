@@ -4,25 +4,13 @@ import { mkdtempSync, rmSync, readdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { Settings } from '../../core/index.js';
 import { StorePath } from '../../formats/index.js';
 import { LocalStore } from './local-store.js';
+import { tempStore as tempStoreIn } from './test-support.js';
 import type { TextToAdd } from '../store.js';
 import { digestOf } from './add-to-store.js';
 
-function tempStore(at?: string): { store: LocalStore; dir: string; done: () => Promise<void> } {
-  const dir = at ?? mkdtempSync(join(tmpdir(), 'tix-texts-'));
-  const store = LocalStore.open({ storeDir: join(dir, 'store'), stateDir: join(dir, 'var'), settings: new Settings() });
-  return {
-    store,
-    dir,
-    done: async () => {
-      await store.close();
-      spawnSync('chmod', ['-R', 'u+w', dir]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const tempStore = (at?: string) => tempStoreIn('tix-texts-', at);
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
 

@@ -7,24 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { NixError, Settings } from '../../core/index.js';
 import { hashBytes, parseHash, regularFromBytes, serialiseNar, StorePath } from '../../formats/index.js';
 import { LocalStore } from './local-store.js';
+import { tempStore as tempStoreIn } from './test-support.js';
 import { MemoryStore } from '../memory-store.js';
 import type { Store, ValidPathInfo } from '../store.js';
 import { drvOutputPaths } from './path-info.js';
 import { decodeValidPathInfos, makeValidityRegistration } from './registration.js';
 
-function tempStore(): { store: LocalStore; dir: string; done: () => Promise<void> } {
-  const dir = mkdtempSync(join(tmpdir(), 'tix-ls-'));
-  const store = LocalStore.open({ storeDir: join(dir, 'store'), stateDir: join(dir, 'var'), settings: new Settings() });
-  return {
-    store,
-    dir,
-    done: async () => {
-      await store.close();
-      spawnSync('chmod', ['-R', 'u+w', dir]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const tempStore = () => tempStoreIn('tix-ls-');
 
 async function* once(b: Uint8Array): AsyncIterable<Uint8Array> {
   yield b;
