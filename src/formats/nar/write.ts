@@ -28,7 +28,8 @@ function padded(n: number): number {
   return (n + 7) & ~7;
 }
 
-function writeU64(buf: Uint8Array, off: number, n: number): void {
+/** `n` (a non-negative safe integer) as 8 little-endian bytes at `buf[off]`, as NAR and the wire encode numbers. */
+export function writeU64(buf: Uint8Array, off: number, n: number): void {
   const lo = n >>> 0;
   const hi = Math.floor(n / 0x100000000) >>> 0;
   buf[off] = lo & 0xff;

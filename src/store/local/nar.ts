@@ -15,7 +15,7 @@
 import {
   chmodSync, closeSync, fchmodSync, futimesSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync, constants as C,
 } from 'node:fs';
-import { ByteReader, HashSink, parseNar, type Hash, type HashType, type NarVisitor } from '../../formats/index.js';
+import { ByteReader, HashSink, parseNar, writeU64, type Hash, type HashType, type NarVisitor } from '../../formats/index.js';
 import { ioError, narEntryPath, symlinkError } from '../nar-fs.js';
 import { digestOf } from './add-to-store.js';
 
@@ -114,26 +114,13 @@ class NarHasher {
   u64(n: number): void {
     if (this.len + 8 > this.buf.length) {
       const b = new Uint8Array(8);
-      const dv = new DataView(b.buffer);
-      dv.setUint32(0, n % 0x100000000, true);
-      dv.setUint32(4, Math.floor(n / 0x100000000), true);
+      writeU64(b, 0, n);
       this.put(b);
       return;
     }
-    // Straight into the buffer (the usual case): no array and view per number.
-    const b = this.buf;
-    const o = this.len;
-    const lo = n % 0x100000000;
-    const hi = Math.floor(n / 0x100000000);
-    b[o] = lo & 0xff;
-    b[o + 1] = (lo >>> 8) & 0xff;
-    b[o + 2] = (lo >>> 16) & 0xff;
-    b[o + 3] = lo >>> 24;
-    b[o + 4] = hi & 0xff;
-    b[o + 5] = (hi >>> 8) & 0xff;
-    b[o + 6] = (hi >>> 16) & 0xff;
-    b[o + 7] = hi >>> 24;
-    this.len = o + 8;
+    // Straight into the buffer (the usual case): no array per number.
+    writeU64(this.buf, this.len, n);
+    this.len += 8;
     this.size += 8;
   }
 
