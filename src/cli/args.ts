@@ -7,6 +7,21 @@
 import { NixError, CoreErrorCode } from '../core/index.js';
 import type { CliContext } from './context.js';
 
+/** A 2.8 `UsageError`: the error report adds "Try '<program> --help' for more information.". */
+export function usageError(msg: string): NixError {
+  return new NixError(CoreErrorCode.E_USAGE, msg, { usage: true });
+}
+
+/** A flag short of its arguments, in the words of 2.8's `Args` parser (`nix …`, and flags every command shares). */
+export function missingFlagArgs(flag: string, n: number): NixError {
+  return usageError(`flag '${flag}' requires ${n} argument(s)`);
+}
+
+/** A flag without its argument, in the words of 2.8's legacy commands (`getArg`: nix-build, nix-store, …). */
+export function missingArg(flag: string): NixError {
+  return usageError(`'${flag}' requires an argument`);
+}
+
 /** Common flags that map onto a setting and take one argument. */
 const SETTING_FLAGS: Record<string, string> = {
   '--max-jobs': 'max-jobs', '-j': 'max-jobs',
@@ -51,7 +66,7 @@ export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: 
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const need = (n: number): string[] => {
-      if (i + n >= args.length) throw new NixError(CoreErrorCode.E_USAGE, `flag '${a}' requires ${n} argument${n > 1 ? 's' : ''}`);
+      if (i + n >= args.length) throw missingFlagArgs(a, n);
       const v = args.slice(i + 1, i + 1 + n);
       i += n;
       return v;

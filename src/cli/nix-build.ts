@@ -14,7 +14,7 @@ import { NixError, CoreErrorCode, loadSettings, nixDirs } from '../core/index.js
 import type { DerivedPath, Store } from '../store/index.js';
 import { readDerivation } from '../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
-import { takeCommonFlags } from './args.js';
+import { missingArg, takeCommonFlags, usageError } from './args.js';
 import type { CliContext } from './context.js';
 import { makeWarmUpDir, removeStaleWarmUps, removeWarmUpDir, warmUpBase } from './warm-up-dir.js';
 import { addPermRoot, expandShortFlags, openBuildSession, printMissing, reportBuildError, NO_GC_ROOT_WARNING } from './progress-build.js';
@@ -29,11 +29,6 @@ interface Flags {
   mode: 'normal' | 'check' | 'repair';
 }
 
-function usage(ctx: CliContext, msg: string): number {
-  ctx.stderr.write(`error: ${msg}\nTry '${ctx.programName} --help' for more information.\n`);
-  return 1;
-}
-
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const common = takeCommonFlags(expandShortFlags(argv), ctx);
   const ea = emptyEvalArgs();
@@ -41,12 +36,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const rest = common.rest;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
-    let n: number;
-    try {
-      n = takeEvalFlag(rest, i, ea);
-    } catch (e) {
-      return usage(ctx, (e as Error).message);
-    }
+    const n = takeEvalFlag(rest, i, ea);
     if (n > 0) {
       i += n - 1;
       continue;
@@ -54,12 +44,12 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     const arg = (): string | undefined => rest[++i];
     if (a === '--attr' || a === '-A') {
       const v = arg();
-      if (v === undefined) return usage(ctx, `flag '${a}' requires 1 argument`);
+      if (v === undefined) throw missingArg(a);
       f.attrs.push(v);
     } else if (a === '-E' || a === '--expr') f.fromArgs = true;
     else if (a === '-o' || a === '--out-link') {
       const v = arg();
-      if (v === undefined) return usage(ctx, `flag '${a}' requires 1 argument`);
+      if (v === undefined) throw missingArg(a);
       f.outLink = v;
     } else if (a === '--no-out-link' || a === '--no-link') f.noOutLink = true;
     else if (a === '--dry-run') f.dryRun = true;
@@ -70,7 +60,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       return 0;
     } else if (a === '--indirect' || a === '--add-root' || a === '--drv-link' || a === '--add-drv-link') {
       if (a === '--drv-link') arg();
-    } else if (a !== '-' && a.startsWith('-')) return usage(ctx, `unrecognised flag '${a}'`);
+    } else if (a !== '-' && a.startsWith('-')) throw usageError(`unrecognised flag '${a}'`);
     else f.files.push(a);
   }
   const session = await openBuildSession(ctx, { newCli: false, verbosity: common.verbosity });

@@ -5,10 +5,9 @@
  * Nix accepts them (2.8 rejects them as unknown flags; see docs/deviations.md):
  * they print `<type>-<base64>`.
  */
-import { NixError, CoreErrorCode } from '../core/index.js';
 import { compressHash, encodeBase32, parseHash, parseHashType, type Hash, type HashType } from '../formats/index.js';
 import { hashFile, hashPath } from '../store/index.js';
-import { takeCommonFlags } from './args.js';
+import { missingArg, takeCommonFlags, usageError } from './args.js';
 import type { CliContext } from './context.js';
 
 interface Opts {
@@ -19,10 +18,6 @@ interface Opts {
   truncate: boolean;
   op: 'hash' | 'to-base16' | 'to-base32' | 'to-sri';
   items: string[];
-}
-
-function usage(ctx: CliContext, msg: string): NixError {
-  return new NixError(CoreErrorCode.E_USAGE, msg, { hint: `Try '${ctx.programName} --help' for more information.` });
 }
 
 function parseArgs(args: string[], ctx: CliContext): Opts {
@@ -38,13 +33,13 @@ function parseArgs(args: string[], ctx: CliContext): Opts {
     else if (a === '--to-base16') o.op = 'to-base16';
     else if (a === '--to-base32') o.op = 'to-base32';
     else if (a === '--type') {
-      if (i + 1 >= rest.length) throw usage(ctx, "flag '--type' requires 1 argument");
+      if (i + 1 >= rest.length) throw missingArg('--type');
       try {
         o.type = parseHashType(rest[++i]!);
       } catch (e) {
-        throw usage(ctx, (e as Error).message);
+        throw usageError((e as Error).message);
       }
-    } else if (a.startsWith('-') && a !== '') throw usage(ctx, `unrecognised flag '${a}'`);
+    } else if (a.startsWith('-') && a !== '') throw usageError(`unrecognised flag '${a}'`);
     else o.items.push(a);
   }
   return o;

@@ -4,9 +4,10 @@
  * derivations they produce (writing the `.drv`s), `--parse`, `--find-file`.
  * The evaluation itself runs in glue (worker thread); this file maps argv.
  */
-import { baseJob, bytes, emptyEvalArgs, openStore, runEvalJobInWorker, takeEvalFlag, type EvalJob } from '../glue/index.js';
+import { baseJob, bytes, emptyEvalArgs, takeEvalFlag, type EvalJob } from '../glue/index.js';
+import { runEvalJobAndPrint } from './eval-output.js';
 import { resolve } from 'node:path';
-import { takeCommonFlags } from './args.js';
+import { missingArg, takeCommonFlags, usageError } from './args.js';
 import type { CliContext } from './context.js';
 
 function readStdin(ctx: CliContext): Promise<string> {
@@ -28,42 +29,29 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   let gcRoot: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
-    let n: number;
-    try {
-      n = takeEvalFlag(rest, i, ea);
-    } catch (e) {
-      ctx.stderr.write(`error: ${(e as Error).message}\nTry '${ctx.programName} --help' for more information.\n`);
-      return 1;
-    }
+    const n = takeEvalFlag(rest, i, ea);
     if (n > 0) { i += n - 1; continue; }
     const arg = () => {
-      if (i + 1 >= rest.length) throw new Error(`flag '${a}' requires 1 argument`);
+      if (i + 1 >= rest.length) throw missingArg(a);
       return rest[++i]!;
     };
-    try {
-      if (a === '--version') { ctx.stdout.write('nix-instantiate (Nix) 2.8.0\n'); return 0; }
-      else if (a === '-') readStdinFlag = true;
-      else if (a === '--expr' || a === '-E') fromArgs = true;
-      else if (a === '--eval' || a === '--eval-only') evalOnly = true;
-      else if (a === '--read-write-mode') readWrite = true;
-      else if (a === '--parse' || a === '--parse-only') parseOnly = evalOnly = true;
-      else if (a === '--find-file') findFile = true;
-      else if (a === '--attr' || a === '-A') attrPaths.push(arg());
-      else if (a === '--add-root') gcRoot = arg();
-      else if (a === '--indirect' || a === '--repair') { /* accepted */ }
-      else if (a === '--xml') output = 'xml';
-      else if (a === '--json') output = 'json';
-      else if (a === '--no-location') location = false;
-      else if (a === '--strict') strict = true;
-      else if (a === '--dry-run') dryRun = true;
-      else if (a !== '' && a.startsWith('-')) {
-        ctx.stderr.write(`error: unrecognised flag '${a}'\nTry '${ctx.programName} --help' for more information.\n`);
-        return 1;
-      } else files.push(a);
-    } catch (e) {
-      ctx.stderr.write(`error: ${(e as Error).message}\nTry '${ctx.programName} --help' for more information.\n`);
-      return 1;
-    }
+    if (a === '--version') { ctx.stdout.write('nix-instantiate (Nix) 2.8.0\n'); return 0; }
+    else if (a === '-') readStdinFlag = true;
+    else if (a === '--expr' || a === '-E') fromArgs = true;
+    else if (a === '--eval' || a === '--eval-only') evalOnly = true;
+    else if (a === '--read-write-mode') readWrite = true;
+    else if (a === '--parse' || a === '--parse-only') parseOnly = evalOnly = true;
+    else if (a === '--find-file') findFile = true;
+    else if (a === '--attr' || a === '-A') attrPaths.push(arg());
+    else if (a === '--add-root') gcRoot = arg();
+    else if (a === '--indirect' || a === '--repair') { /* accepted */ }
+    else if (a === '--xml') output = 'xml';
+    else if (a === '--json') output = 'json';
+    else if (a === '--no-location') location = false;
+    else if (a === '--strict') strict = true;
+    else if (a === '--dry-run') dryRun = true;
+    else if (a !== '' && a.startsWith('-')) throw usageError(`unrecognised flag '${a}'`);
+    else files.push(a);
   }
   const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
   job.mode = findFile ? 'find-file' : parseOnly ? 'parse' : evalOnly ? 'eval' : 'instantiate';
@@ -82,14 +70,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
       else job.inputs.push({ kind: 'file', path: lookupFileArg(f) });
     }
   }
-  const res = await runEvalJobInWorker(job, {
-    openStore: () => openStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env }),
-  });
-  // Traces and warnings come before the result in Nix; an error comes after any partial output.
-  if (res.status === 0 && res.stderr !== '') ctx.stderr.write(Buffer.from(res.stderr, 'latin1'));
-  if (res.stdout.length > 0) ctx.stdout.write(Buffer.from(res.stdout));
-  if (res.status !== 0 && res.stderr !== '') ctx.stderr.write(Buffer.from(res.stderr, 'latin1'));
-  return res.status;
+  return runEvalJobAndPrint(job, ctx);
 }
 
 /** 2.8 `lookupFileArg`: `<p>` stays a search-path lookup, else an absolute path. */

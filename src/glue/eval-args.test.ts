@@ -39,5 +39,5 @@ test('eval flags: --arg/--argstr/-I/--impure consume their arguments', () => {
   assert.deepEqual(ea.autoArgs, [{ name: 'x', kind: 'expr', value: '1 + 1' }, { name: 'y', kind: 'str', value: '\xc3\xa9' }]);
   assert.deepEqual(ea.includes, ['p=/q']);
   assert.equal(ea.impure, true);
-  assert.throws(() => takeEvalFlag(['--arg', 'x'], 0, emptyEvalArgs()), /requires 2 arguments/);
+  assert.throws(() => takeEvalFlag(['--arg', 'x'], 0, emptyEvalArgs()), { message: "flag '--arg' requires 2 argument(s)", usage: true });
 });

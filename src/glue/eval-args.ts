@@ -6,7 +6,7 @@
  * nix-instantiate, nix eval, nix-build and nix build.
  */
 import { resolve } from 'node:path';
-import type { Settings } from '../core/index.js';
+import { CoreErrorCode, NixError, type Settings } from '../core/index.js';
 import type { SearchPathEntry } from '../eval/index.js';
 import type { EvalJob } from './eval-job.js';
 
@@ -28,12 +28,13 @@ export function emptyEvalArgs(): EvalArgs {
 
 /**
  * Try to consume one eval flag at `args[i]`; returns how many arguments were
- * used (0 = not an eval flag). Throws on a missing argument.
+ * used (0 = not an eval flag). A missing argument is a usage error (the
+ * CLI's error report adds the command's `--help` hint).
  */
 export function takeEvalFlag(args: string[], i: number, out: EvalArgs): number {
   const a = args[i]!;
   const need = (n: number): string[] => {
-    if (i + n >= args.length) throw new Error(`flag '${a}' requires ${n} argument${n > 1 ? 's' : ''}`);
+    if (i + n >= args.length) throw new NixError(CoreErrorCode.E_USAGE, `flag '${a}' requires ${n} argument(s)`, { usage: true });
     return args.slice(i + 1, i + 1 + n);
   };
   switch (a) {

@@ -8,12 +8,8 @@
 import { writeSync } from 'node:fs';
 import { NixError, CoreErrorCode } from '../../core/index.js';
 import { dumpPath, dumpPathSync } from '../../store/index.js';
-import { takeCommonFlags } from '../args.js';
+import { takeCommonFlags, usageError } from '../args.js';
 import type { CliContext } from '../context.js';
-
-function usage(msg: string): NixError {
-  return new NixError(CoreErrorCode.E_USAGE, msg, { hint: "Try 'nix-store --help' for more information." });
-}
 
 /** Write with back-pressure so a 1 GiB NAR never queues up in memory. */
 export async function writeAll(out: NodeJS.WritableStream, chunk: Uint8Array): Promise<void> {
@@ -39,7 +35,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   const rest = takeCommonFlags(args, ctx).rest.filter((a) => a !== '--');
   const flags = rest.filter((a) => a.startsWith('-'));
   const paths = rest.filter((a) => !a.startsWith('-'));
-  if (flags.length !== 0 || paths.length !== 1) throw usage('only one argument allowed');
+  if (flags.length !== 0 || paths.length !== 1) throw usageError('only one argument allowed');
   if (ctx.stdout === process.stdout) {
     try {
       for (const chunk of dumpPathSync(paths[0]!)) writeFdFully(1, chunk);

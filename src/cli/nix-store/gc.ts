@@ -6,14 +6,14 @@
 
 import { LocalStore, collectGarbage, findRootsMap, formatRoots, removeUnusedLinks, type RootMap, type Store } from '../../store/index.js';
 import type { GCOptions, GCResults } from '../../store/index.js';
-import { takeCommonFlags } from '../args.js';
+import { missingArg, takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { usageError } from './store-common.js';
 import { withAnyStore } from './store-view.js';
 
 /** Nix `getIntArg` with units (K, M, G, T). */
 export function parseSize(flag: string, s: string | undefined): number {
-  if (s === undefined) throw usageError(`flag '${flag}' requires an argument`);
+  if (s === undefined) throw missingArg(flag);
   const m = /^(-?\d+)([KMGT]?)$/.exec(s);
   if (m === null) throw usageError(`flag '${flag}' requires an integer argument`);
   const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2] as '' | 'K' | 'M' | 'G' | 'T'];

@@ -2,14 +2,9 @@
  * `nix-store --print-fixed-path [--recursive] ALGO HASH NAME`
  * (nix-store.cc `opPrintFixedPath`): pure path computation, no store needed.
  */
-import { NixError, CoreErrorCode } from '../../core/index.js';
 import { StoreDir, parseHash, parseHashType } from '../../formats/index.js';
-import { takeCommonFlags } from '../args.js';
+import { takeCommonFlags, usageError } from '../args.js';
 import type { CliContext } from '../context.js';
-
-function usage(msg: string): NixError {
-  return new NixError(CoreErrorCode.E_USAGE, msg, { hint: "Try 'nix-store --help' for more information." });
-}
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const rest = takeCommonFlags(args, ctx).rest.filter((a) => a !== '--');
@@ -17,10 +12,10 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   const pos: string[] = [];
   for (const a of rest) {
     if (a === '--recursive') recursive = true;
-    else if (a.startsWith('-')) throw usage(`unknown flag '${a}'`);
+    else if (a.startsWith('-')) throw usageError(`unknown flag '${a}'`);
     else pos.push(a);
   }
-  if (pos.length !== 3) throw usage("'--print-fixed-path' requires three arguments");
+  if (pos.length !== 3) throw usageError("'--print-fixed-path' requires three arguments");
   const [algo, hash, name] = pos as [string, string, string];
   const h = parseHash(hash, parseHashType(algo));
   const sd = new StoreDir(ctx.dirs.storeDir);

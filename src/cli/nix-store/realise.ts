@@ -9,7 +9,7 @@ import { NixError, CoreErrorCode, Verbosity, compareUtf8 } from '../../core/inde
 import type { StorePath } from '../../formats/index.js';
 import type { DerivedPath, Store } from '../../store/index.js';
 import { readDerivation } from '../../build/index.js';
-import { takeCommonFlags } from '../args.js';
+import { missingArg, takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { addPermRoot, expandShortFlags, openBuildSession, parseDerivedPathArg, printMissing, reportBuildError, type BuildSession, NO_GC_ROOT_WARNING } from '../progress-build.js';
 
@@ -32,7 +32,7 @@ function parseFlags(rest: string[]): RealiseFlags {
     else if (a === '--indirect') continue;
     else if (a === '--add-root') {
       const v = rest[++i];
-      if (v === undefined) throw new NixError(CoreErrorCode.E_USAGE, "flag '--add-root' requires 1 argument");
+      if (v === undefined) throw missingArg('--add-root');
       f.addRoot = v;
     } else if (a === '--') f.args.push(...rest.slice(i + 1)), (i = rest.length);
     else if (a.startsWith('-') && a !== '-') throw new NixError(CoreErrorCode.E_USAGE, `unknown flag '${a}'`, { hint: "Try 'nix-store --help' for more information." });

@@ -11,9 +11,7 @@ import type { LocalStore } from '../../store/index.js';
 import { openLocalStore } from '../../glue/index.js';
 import type { CliContext } from '../context.js';
 
-export function usageError(msg: string): NixError {
-  return new NixError(CoreErrorCode.E_USAGE, msg, { hint: "Try 'nix-store --help' for more information." });
-}
+export { usageError } from '../args.js';
 
 export function openCliStore(ctx: CliContext): LocalStore {
   return openLocalStore({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env });

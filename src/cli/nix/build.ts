@@ -8,11 +8,10 @@
  * `--rebuild` is `--check`; `--dry-run` only lists. Failures exit with 1.
  */
 import { resolve } from 'node:path';
-import { NixError, CoreErrorCode } from '../../core/index.js';
 import type { DerivedPath } from '../../store/index.js';
 import { readDerivation } from '../../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, openStore, runEvalJobInWorker, takeEvalFlag } from '../../glue/index.js';
-import { takeCommonFlags } from '../args.js';
+import { missingFlagArgs, takeCommonFlags, usageError } from '../args.js';
 import type { CliContext } from '../context.js';
 import { addPermRoot, announceExpected, expandShortFlags, followLinksToStorePath, openBuildSession, printMissing, reportBuildError, type BuildSession, NO_GC_ROOT_WARNING } from '../progress-build.js';
 
@@ -35,11 +34,6 @@ interface Target {
   opaque?: boolean;
 }
 
-function usage(ctx: CliContext, msg: string): number {
-  ctx.stderr.write(`error: ${msg}\nTry 'nix --help' for more information.\n`);
-  return 1;
-}
-
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const words = argv[0] === 'build' ? argv.slice(1) : argv;
   const common = takeCommonFlags(expandShortFlags(words), ctx);
@@ -55,7 +49,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     }
     const arg = (): string => {
       const v = rest[++i];
-      if (v === undefined) throw new NixError(CoreErrorCode.E_USAGE, `flag '${a}' requires 1 argument`);
+      if (v === undefined) throw missingFlagArgs(a, 1);
       return v;
     };
     if (a === '-f' || a === '--file') f.file = arg();
@@ -66,7 +60,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     else if (a === '--print-out-paths') f.printOutPaths = true;
     else if (a === '--dry-run') f.dryRun = true;
     else if (a === '--rebuild') f.mode = 'check';
-    else if (a.startsWith('-')) return usage(ctx, `unrecognised flag '${a}'`);
+    else if (a.startsWith('-')) throw usageError(`unrecognised flag '${a}'`);
     else f.installables.push(a);
   }
   const session = await openBuildSession(ctx, { newCli: true, verbosity: common.verbosity });

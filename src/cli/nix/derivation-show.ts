@@ -8,12 +8,8 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NixError, CoreErrorCode } from '../../core/index.js';
 import { StoreDir, derivationNameFromPath, parseDerivation, showDerivationJson, type Derivation } from '../../formats/index.js';
-import { takeCommonFlags } from '../args.js';
+import { takeCommonFlags, usageError } from '../args.js';
 import type { CliContext } from '../context.js';
-
-function usage(ctx: CliContext, msg: string): NixError {
-  return new NixError(CoreErrorCode.E_USAGE, msg, { hint: `Try '${ctx.programName} --help' for more information.` });
-}
 
 /** An argument → a `.drv` path in the store (following symlinks such as GC roots). */
 function toDrvPath(arg: string, sd: StoreDir): string {
@@ -51,7 +47,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   const items: string[] = [];
   for (const a of rest) {
     if (a === '-r' || a === '--recursive') recursive = true;
-    else if (a.startsWith('-') && a.length > 1) throw usage(ctx, `unrecognised flag '${a}'`);
+    else if (a.startsWith('-') && a.length > 1) throw usageError(`unrecognised flag '${a}'`);
     else items.push(a);
   }
   const sd = new StoreDir(ctx.dirs.storeDir);

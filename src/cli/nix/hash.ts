@@ -5,15 +5,10 @@
  * from the hash itself or `--type`. Each result is printed as soon as it is
  * known, so a later bad argument still leaves the earlier lines, as in Nix.
  */
-import { NixError, CoreErrorCode } from '../../core/index.js';
 import { parseHash, parseHashType, type Hash, type HashBase, type HashType } from '../../formats/index.js';
 import { hashFile, hashPath } from '../../store/index.js';
-import { takeCommonFlags } from '../args.js';
+import { missingFlagArgs, takeCommonFlags, usageError } from '../args.js';
 import type { CliContext } from '../context.js';
-
-function usage(ctx: CliContext, msg: string): NixError {
-  return new NixError(CoreErrorCode.E_USAGE, msg, { hint: `Try '${ctx.programName} --help' for more information.` });
-}
 
 interface Opts {
   type?: HashType;
@@ -28,14 +23,14 @@ function parseArgs(args: string[], ctx: CliContext): Opts {
     const a = rest[i]!;
     if (a === '--base16' || a === '--base32' || a === '--base64' || a === '--sri') o.base = a.slice(2) as HashBase;
     else if (a === '--type') {
-      if (i + 1 >= rest.length) throw usage(ctx, "flag '--type' requires 1 argument");
+      if (i + 1 >= rest.length) throw missingFlagArgs('--type', 1);
       try {
         o.type = parseHashType(rest[++i]!);
       } catch (e) {
-        throw usage(ctx, (e as Error).message);
+        throw usageError((e as Error).message);
       }
     } else if (a === '--') o.items.push(...rest.slice(i + 1)), (i = rest.length);
-    else if (a.startsWith('-') && a.length > 1) throw usage(ctx, `unrecognised flag '${a}'`);
+    else if (a.startsWith('-') && a.length > 1) throw usageError(`unrecognised flag '${a}'`);
     else o.items.push(a);
   }
   return o;

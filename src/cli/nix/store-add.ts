@@ -6,7 +6,7 @@
 import { basename, resolve } from 'node:path';
 import { StoreDir } from '../../formats/index.js';
 import { hashFile, hashPath } from '../../store/index.js';
-import { takeCommonFlags } from '../args.js';
+import { missingFlagArgs, takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
 import { withAnyStore } from '../nix-store/store-view.js';
 import { addPath } from '../nix-store/add-path.js';
@@ -22,7 +22,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     const a = rest[i]!;
     if (a === '--name' || a === '-n') {
       name = rest[++i];
-      if (name === undefined) throw nixUsage(`flag '${a}' requires 1 argument`);
+      if (name === undefined) throw missingFlagArgs(a, 1);
     } else if (a === '--dry-run') dryRun = true;
     else if (a.startsWith('-') && a !== '-') throw nixUsage(`unrecognised flag '${a}'`);
     else pos.push(a);

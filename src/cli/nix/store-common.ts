@@ -21,9 +21,7 @@ export function dropWords(args: string[], words: string[]): string[] {
   return out;
 }
 
-export function nixUsage(msg: string): NixError {
-  return new NixError(CoreErrorCode.E_USAGE, msg, { hint: "Try 'nix --help' for more information." });
-}
+export { usageError as nixUsage } from '../args.js';
 
 /** Installables that name store paths: a path in the store or a symlink chain into it. */
 export function resolveInstallables(storeDir: StoreDir, args: string[]): StorePath[] {
