@@ -152,6 +152,16 @@ export interface Store {
    */
   addTextsToStore?(items: readonly TextToAdd[]): Promise<StorePath[]>;
   addToStoreNar(info: ValidPathInfo, nar: ByteSource, opts?: AddToStoreNarOptions): Promise<void>;
+  /**
+   * `addToStoreNar` of a NAR held whole in memory, done synchronously where
+   * the store can (a local store: one small regular file whose temp root and
+   * path lock are to be had without waiting): true when the path is added
+   * (or was valid already). False, having changed nothing but perhaps
+   * rooting the path, when it must take the general way; it may also throw
+   * what `addToStoreNar` would. Either way `addToStoreNar` with the same
+   * arguments is then the answer. `nar` is not kept.
+   */
+  addToStoreNarSync?(info: ValidPathInfo, nar: Uint8Array, opts?: AddToStoreNarOptions): boolean;
   narFromPath(path: StorePath): ByteSource;
 
   addTempRoot(path: StorePath): Promise<void>;

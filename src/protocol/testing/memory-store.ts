@@ -66,7 +66,7 @@ export class MemoryStore implements Store {
     return [...this.infos.values()].find((i) => i.path.hashPart === h)?.path;
   }
 
-  private register(info: ValidPathInfo, nar: Uint8Array): void {
+  protected register(info: ValidPathInfo, nar: Uint8Array): void {
     for (const r of info.references) {
       if (!r.equals(info.path) && !this.infos.has(r.baseName)) {
         throw new NixError('E0201', `path '${this.storeDir.print(r)}' is not valid`);

@@ -8,8 +8,9 @@
  * unknown opcode, truncated upload) is reported once and the connection is
  * closed. Nothing a client sends can throw out of `serveConnection`.
  *
- * A QueryPathInfo whose answer is cached skips the general loop (fast-path.ts):
- * it is answered as its bytes arrive while the loop waits, or from the buffer.
+ * A QueryPathInfo whose answer is cached, and a small AddToStoreNar that
+ * arrived whole, skip the general loop (fast-path.ts): they are answered as
+ * their bytes arrive while the loop waits, or from the buffer.
  * Operations that may change path infos bump the caches' generation before
  * and after they run (path-info-cache.ts).
  */
@@ -18,7 +19,7 @@ import type { Store } from '../../store/store.js';
 import { ProtocolErrorCode } from '../errors.js';
 import { Conn, SocketSink, type ServeOptions, type SessionState } from './connection.js';
 import { PathInfoCache, bumpPathInfoGeneration, changesPathInfos } from './path-info-cache.js';
-import { answerCachedQueryPathInfos } from './fast-path.js';
+import { answerFast, type FastOps } from './fast-path.js';
 import { handshakeServer } from './handshake.js';
 import { OP_NAMES } from './ops.js';
 import { HangupWatch, runWithContext } from './op-context.js';
@@ -129,21 +130,26 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
     pathInfos: opts.pathInfoCache ? new PathInfoCache(opts.pathInfoCache) : undefined,
   };
   const hangup = new HangupWatch(d.input, d.output);
-  const cache = minor >= 17 ? state.pathInfos : undefined;
-  const quick = cache === undefined ? undefined : (b: Uint8Array): number => answerCachedQueryPathInfos(b, 0, sink, cache);
+  const fast = fastOps(store, sink, minor, opts, state);
+  const quick = fast === undefined ? undefined : (b: Uint8Array): number => answerFast(b, 0, fast);
+  // Set when the buffered bytes start with a request the short way just declined (not offered twice).
+  let declined = false;
   try {
     for (;;) {
       if (sink.congested) await sink.flush();
       if (sink.isClosed) return;
-      if (cache !== undefined && reader.buffered > 0) {
-        reader.skip(answerCachedQueryPathInfos(reader.window, reader.windowStart, sink, cache));
+      if (fast !== undefined && reader.buffered > 0 && !declined) {
+        reader.skip(answerFast(reader.window, reader.windowStart, fast));
         if (sink.congested) continue;
       }
+      declined = false;
       if (reader.buffered === 0) {
         source.intercept = quick;
         const eof = await reader.atEof();
         source.intercept = undefined;
         if (eof) return;
+        // The chunk that woke us was offered to the short way as it arrived; what is left it declined.
+        declined = quick !== undefined;
         continue;
       }
       const c = new Conn(reader, sink, store, minor, opts, state);
@@ -156,6 +162,15 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
   } finally {
     hangup.stop();
   }
+}
+
+/** What the session's short way may answer (fast-path.ts), if anything. */
+function fastOps(store: Store, sink: SocketSink, minor: number, opts: ServeOptions, state: SessionState): FastOps | undefined {
+  const cache = minor >= 17 ? state.pathInfos : undefined;
+  // Looked up once: the served store may be a proxy, whose traps each call would pay.
+  const addNar = minor >= 23 ? store.addToStoreNarSync?.bind(store) : undefined;
+  if (cache === undefined && addNar === undefined) return undefined;
+  return { sink, cache, addNar, sd: state.storeDir, trusted: opts.trusted && !opts.recursive, settings: opts.settings };
 }
 
 /** One operation; false when the connection must end. */

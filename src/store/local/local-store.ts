@@ -30,6 +30,7 @@ import { copyTree } from './canonicalise.js';
 import { copyFileHashed } from './copy-hashed.js';
 import { copyTreeHashed } from './copy-tree.js';
 import { restoreNarHashed, skipNar } from './nar.js';
+import { singleFileNar } from './single-file-nar.js';
 import { computeClosure, requisitesInPrintOrder } from './closure.js';
 
 export interface LocalStoreOptions {
@@ -527,16 +528,42 @@ export class LocalStore implements Store {
       // Rooted above; only the lock is missing. Synchronous from the lock on (see rootSmall).
       const locks = this.lockSmall(printed) ? undefined : await this.lockSmallSlow(printed);
       try {
-        const { contents, executable } = r.inMemory;
-        if (!this.writeSmallFile(info.path, contents, executable, opts.repair === true)) return;
-        // References were checked above (the transaction checks them again).
-        this.db.registerValidPath(infoToRow(this.storeDir, final, info.path.isDerivation() ? this.drvOutputsFromText(utf8(contents)) : undefined));
+        this.putSmallNar(info, final, r.inMemory.contents, r.inMemory.executable, opts.repair === true);
       } finally {
         locks?.unlockSync();
       }
     } finally {
       if (onDisk) deletePath(tmp);
     }
+  }
+
+  /**
+   * `addToStoreNar` without an await, the same steps in the same order, for
+   * a NAR in memory that is one small regular file (the daemon's usual
+   * upload): no stream, no async parse. Declines (false) a repair, any
+   * other NAR, a hash or size that does not match (so `addToStoreNar`
+   * words the error), and a temp root or path lock not to be had at once.
+   */
+  addToStoreNarSync(info: ValidPathInfo, nar: Uint8Array, opts: AddToStoreNarOptions = {}): boolean {
+    if (opts.repair || nar.length > SMALL_FILE + 256) return false;
+    const printed = this.print(info.path);
+    this.checkRefsValid(printed, info.references, info.path);
+    if (!this.tempRoots.has(printed) && !this.tempRoots.tryAddSync(printed)) return false;
+    if (existsSync(printed) && this.db.isValid(printed)) return true;
+    const file = singleFileNar(nar);
+    if (file === undefined || (info.narSize !== 0 && info.narSize !== nar.length)) return false;
+    // The NAR is canonical byte for byte (singleFileNar): its hash is the parser's.
+    if (!digestOf('sha256', nar).equals(info.narHash)) return false;
+    if (!this.lockSmall(printed)) return false;
+    this.putSmallNar(info, info.narSize === nar.length ? info : { ...info, narSize: nar.length }, file.contents, file.executable, false);
+    return true;
+  }
+
+  /** Write and register a small single-file NAR's contents (temp root and path lock held, hash checked). */
+  private putSmallNar(info: ValidPathInfo, final: ValidPathInfo, contents: Uint8Array, executable: boolean, repair: boolean): void {
+    if (!this.writeSmallFile(info.path, contents, executable, repair)) return;
+    // References were checked before (the transaction checks them again).
+    this.db.registerValidPath(infoToRow(this.storeDir, final, info.path.isDerivation() ? this.drvOutputsFromText(utf8(contents)) : undefined));
   }
 
   async *narFromPath(path: StorePath): ByteSource {
