@@ -91,3 +91,34 @@ test('not watched (no watchDir, a directory that cannot be watched, or one that 
     rmSync(gone, { recursive: true, force: true });
   }
 });
+
+test('watched: many events while nothing is cached pause the watch (hits then checked); the next kept answer resumes it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-pic-'));
+  try {
+    const o = counting(dir);
+    const a = new PathInfoCache(o);
+    const file = join(dir, 'dddd-w');
+    writeFileSync(file, 'w');
+    // A stream of adds: each bumps the generation and makes events in the directory.
+    for (let i = 0; i < 100; i++) {
+      bumpPathInfoGeneration();
+      const before = a.mark();
+      writeFileSync(join(dir, `e${i}`), '');
+      unlinkSync(join(dir, `e${i}`));
+      await until(() => a.mark() !== before);
+    }
+    // Whatever events are still on their way.
+    await new Promise((r) => setTimeout(r, 50));
+    // Paused: an answer kept now was read unwatched, so its first hit asks the disk.
+    a.set(file, answer('D'), a.mark());
+    assert.equal(a.get(file)?.toString(), 'D');
+    assert.equal(o.checks, 1, 'kept while paused: the first hit is checked');
+    assert.equal(a.get(file)?.toString(), 'D');
+    assert.equal(o.checks, 1, 'then vouched for: the watch is back');
+    unlinkSync(file);
+    assert.ok(await until(() => a.get(file) === undefined), 'the resumed watch saw the deletion');
+    assert.equal(o.checks, 1, 'dropped by the watch, not by a check');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
