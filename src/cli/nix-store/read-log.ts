@@ -3,10 +3,9 @@
  * stored build log of each argument (a drv, or an output path via its deriver).
  */
 import { NixError } from '../../core/index.js';
-import { buildOpsOf } from '../../build/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { followLinksToStorePath, openBuildSession, reportBuildError } from '../progress-build.js';
+import { followLinksToStorePath, getBuildLogOf, openBuildSession, reportBuildError } from '../progress-build.js';
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
   const common = takeCommonFlags(argv, ctx);
@@ -14,8 +13,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   try {
     for (const arg of common.rest) {
       const p = followLinksToStorePath(session.store, arg, process.cwd());
-      const ops = buildOpsOf(session.store);
-      const log = ops ? await ops.getBuildLog(p) : await session.store.getBuildLog?.(p);
+      const log = await getBuildLogOf(session.store, p);
       if (log === undefined) throw new NixError('E0414', `build log of derivation '${session.store.storeDir.print(p)}' is not available`);
       ctx.stdout.write(Buffer.from(log));
     }

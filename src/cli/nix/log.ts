@@ -6,7 +6,7 @@
 import { NixError } from '../../core/index.js';
 import { takeCommonFlags } from '../args.js';
 import type { CliContext } from '../context.js';
-import { followLinksToStorePath, openBuildSession, reportBuildError } from '../progress-build.js';
+import { followLinksToStorePath, getBuildLogOf, openBuildSession, reportBuildError } from '../progress-build.js';
 import { buildOpsOf } from '../../build/index.js';
 import { storeUri } from '../../glue/index.js';
 
@@ -25,8 +25,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     for (const arg of common.rest) {
       const bang = arg.lastIndexOf('!');
       const p = followLinksToStorePath(session.store, bang >= 0 ? arg.slice(0, bang) : arg, process.cwd());
-      const getLog = buildOpsOf(session.store)?.getBuildLog.bind(buildOpsOf(session.store)) ?? session.store.getBuildLog?.bind(session.store);
-      const log = getLog ? await getLog(p) : undefined;
+      const log = await getBuildLogOf(session.store, p);
       if (log === undefined) throw new NixError('E0414', 'build log of \'' + arg + "' is not available");
       ctx.stderr.write(`got build log for '${arg}' from '${storeName(ctx, buildOpsOf(session.store) !== undefined)}'\n`);
       ctx.stdout.write(Buffer.from(log));
