@@ -52,6 +52,11 @@ test('name validation', () => {
   assert.ok(new StorePath('qa1w9gdfrba6jl2r57mb3c43863gqywp-' + 'x'.repeat(211)));
   assert.throws(() => nix.parse('/tmp/qa1w9gdfrba6jl2r57mb3c43863gqywp-x'), /not in the Nix store/);
   assert.throws(() => new StorePath('qa1w9gdfrba6jl2r57mb3c43863gqywe-x'), /illegal base-32/);
+  assert.throws(() => new StorePath('abc'), { message: "'abc' is too short to be a valid store path" });
+  // 2.8 checks neither the separator nor anything but the name after it.
+  const odd = new StorePath('qa1w9gdfrba6jl2r57mb3c43863gqywpXfoo');
+  assert.deepEqual([odd.hashPart, odd.name, odd.baseName], ['qa1w9gdfrba6jl2r57mb3c43863gqywp', 'foo', 'qa1w9gdfrba6jl2r57mb3c43863gqywpXfoo']);
+  assert.throws(() => new StorePath('qa1w9gdfrba6jl2r57mb3c43863gqywp-é'), /illegal character 'é'/);
 });
 
 test('output placeholders', () => {

@@ -17,31 +17,22 @@ export const DRV_EXTENSION = '.drv';
 export class StorePath {
   readonly hashPart: string;
   readonly name: string;
+  /** `<hash>-<name>`, kept: it is printed far more often than it is made. */
+  readonly baseName: string;
 
   /** From a base name `<hash>-<name>`; validates both parts. */
   constructor(baseName: string) {
-    if (baseName.length < HASH_PART_LEN + 1) {
-      throw new NixError(FormatsErrorCode.E_STORE_PATH_INVALID, `path '${baseName}' is not a valid store path`);
-    }
-    const hashPart = baseName.slice(0, HASH_PART_LEN);
-    for (let i = 0; i < HASH_PART_LEN; i++) {
-      if (!BASE32_ALPHABET.includes(hashPart[i]!)) {
-        throw new NixError(FormatsErrorCode.E_STORE_PATH_INVALID, `store path '${baseName}' contains illegal base-32 character '${hashPart[i]}'`);
-      }
-    }
-    const name = baseName.slice(HASH_PART_LEN + 1);
-    checkName(baseName, name);
-    this.hashPart = hashPart;
-    this.name = name;
+    // One regex test for a well-formed name; the part-by-part checks only to word an error.
+    if (!WELL_FORMED.test(baseName)) checkBaseName(baseName);
+    this.hashPart = baseName.slice(0, HASH_PART_LEN);
+    this.name = baseName.slice(HASH_PART_LEN + 1);
+    this.baseName = baseName;
   }
 
   static fromParts(hashPart: string, name: string): StorePath {
     return new StorePath(`${hashPart}-${name}`);
   }
 
-  get baseName(): string {
-    return `${this.hashPart}-${this.name}`;
-  }
   toString(): string {
     return this.baseName;
   }
@@ -51,6 +42,22 @@ export class StorePath {
   equals(o: StorePath): boolean {
     return this.hashPart === o.hashPart && this.name === o.name;
   }
+}
+
+/** A valid base name: 32 nixbase32 characters, `-`, and a valid name (see checkName). */
+const WELL_FORMED = new RegExp(`^[${BASE32_ALPHABET}]{${HASH_PART_LEN}}-[0-9a-zA-Z+\\-._?=]{1,${MAX_NAME_LEN}}$`);
+
+/** Throw Nix's error for what is wrong with `baseName` (the caller found it is not well formed). */
+function checkBaseName(baseName: string): void {
+  if (baseName.length < HASH_PART_LEN + 1) {
+    throw new NixError(FormatsErrorCode.E_STORE_PATH_INVALID, `'${baseName}' is too short to be a valid store path`);
+  }
+  for (let i = 0; i < HASH_PART_LEN; i++) {
+    if (!BASE32_ALPHABET.includes(baseName[i]!)) {
+      throw new NixError(FormatsErrorCode.E_STORE_PATH_INVALID, `store path '${baseName}' contains illegal base-32 character '${baseName[i]}'`);
+    }
+  }
+  checkName(baseName, baseName.slice(HASH_PART_LEN + 1));
 }
 
 export function compareStorePaths(a: StorePath, b: StorePath): number {
