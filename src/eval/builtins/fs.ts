@@ -15,9 +15,8 @@ import {
   NixAttrs, NixPath, force, forceAttrs, forceBool, forceList, forceStr, forceStringValue, strOf, ctxOf,
   type Lazy, type Value,
 } from '../value.js';
-import { encodeBase32, parseHash } from '../../formats/index.js';
+import { StorePath, encodeBase32, parseHash } from '../../formats/index.js';
 import { createHash } from 'node:crypto';
-import { isStorePath } from './context.js';
 import { COREPKGS_PREFIX } from '../corepkgs.js';
 import { importDerivation, isDerivationPath } from '../imported-drv.js';
 import type { BuiltinRegistry } from './registry.js';
@@ -154,10 +153,9 @@ export function register(r: BuiltinRegistry): void {
     const path = canonPath(coerceToPath(state, p!, ctx, pos));
     const dir = state.storeDir + '/';
     const rest = path.startsWith(dir) ? path.slice(dir.length) : '';
-    const sp = rest === '' ? '' : dir + rest.split('/')[0];
-    if (!isStorePath(state, sp)) {
-      throw new EvalError(EvalErrorCode.E_EVAL, `path '${path}' is not in the Nix store`, pos);
-    }
+    if (rest === '') throw new EvalError(EvalErrorCode.E_EVAL, `path '${path}' is not in the Nix store`, pos);
+    // As 2.8's toStorePath: the first component must parse, else its BadStorePath (which has no position).
+    const sp = dir + new StorePath(rest.split('/')[0]!).baseName;
     // 2.8 only ensurePath()s outside read-only mode; there is nothing to
     // substitute from here, so validity is left to whoever builds with it.
     ctx.add(sp);
