@@ -30,7 +30,8 @@ import type { Hash, StorePath } from '../../formats/index.js';
 import { StoreErrorCode } from '../errors.js';
 import { PathLockGroup, PathLocks } from '../locks.js';
 import type { TextToAdd } from '../store.js';
-import { checkAddName, digestOf } from './add-to-store.js';
+import { checkAddName, digestOf, narOfBytes, textCa } from './add-to-store.js';
+import { sortPaths } from './path-info.js';
 import type { RegisterRow } from './db.js';
 import type { LocalStore } from './local-store.js';
 
@@ -125,7 +126,7 @@ class Chunk {
       }
     }
     if (!store.writeSmallFile(t.path, t.text, false, false)) return;
-    this.rows.push(store.textRow(t.path, t.text, t.contentHash, t.references));
+    this.rows.push(textRow(store, t.path, t.text, t.contentHash, t.references));
     this.written.add(printed);
   }
 
@@ -145,4 +146,42 @@ class Chunk {
       }
     }
   }
+}
+
+/** One `addTextToStore`: the same steps as a batch of one, with its own registration. */
+export async function addTextToStore(store: LocalStore, name: string, text: Uint8Array, references: StorePath[]): Promise<StorePath> {
+  checkAddName(name);
+  const contentHash = digestOf('sha256', text);
+  const path = store.storeDir.makeTextPath(name, contentHash, references);
+  const printed = store.print(path);
+  if (existsSync(printed) && (await store.rootIfValid(printed))) return path;
+  // The contents are written only when needed. Synchronous from the lock on (see rootSmall).
+  await store.rootSmall(printed);
+  const locks = store.lockSmall(printed) ? undefined : await store.lockSmallSlow(printed);
+  try {
+    store.checkRefsValid(printed, references);
+    if (!store.writeSmallFile(path, text, false, false)) return path;
+    // References were checked above; the outputs come from the text in hand.
+    store.db.registerValidPath(textRow(store, path, text, contentHash, references));
+    return path;
+  } finally {
+    locks?.unlockSync();
+  }
+}
+
+/** The registration of a text path whose contents are in place. */
+export function textRow(store: LocalStore, path: StorePath, text: Uint8Array, contentHash: Hash, references: readonly StorePath[]): RegisterRow {
+  const { narHash, narSize } = narOfBytes(text);
+  return {
+    path: store.print(path),
+    hash: `sha256:${narHash.base16}`,
+    registrationTime: Math.floor(Date.now() / 1000),
+    deriver: null,
+    narSize,
+    ultimate: false,
+    sigs: null,
+    ca: textCa(contentHash),
+    references: references.length === 0 ? [] : sortPaths([...references]).map((r) => store.print(r)),
+    drvOutputs: path.isDerivation() ? store.drvOutputsOfBytes(text) : undefined,
+  };
 }

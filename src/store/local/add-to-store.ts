@@ -43,6 +43,9 @@ let counter = 0;
  * deletes the entry while we fill it (both spare invalid entries whose hash
  * part is a temp root, and delete unparseable ones).
  */
+/** Files up to this size are added from memory in one pass. */
+export const SMALL_FILE = 1 << 20;
+
 export function makeTempPath(storeDir: StoreDir, hashPart: string): string {
   // As `StoreDir.print` (the dir has no trailing slash): no path.join normalising per add.
   return `${storeDir.dir}/${hashPart}-tix-tmp-${process.pid}-${counter++}`;

@@ -6,11 +6,11 @@
  * big-lock,reserved}`, `gc.lock`, `gcroots/`, `profiles/`, `temproots/`.
  * Every add follows add-to-store.ts's temp-write → rename → register protocol.
  */
-import { mkdirSync, existsSync, openSync, closeSync, ftruncateSync, writeFileSync, renameSync, lstatSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError, Settings, compareUtf8 } from '../../core/index.js';
 import {
-  Hash, StoreDir, StorePath, hashBytes, type HashType, type ByteReader,
+  StoreDir, StorePath, type HashType, type ByteReader,
 } from '../../formats/index.js';
 import { dumpPath } from '../nar-fs.js';
 import { StoreErrorCode } from '../errors.js';
@@ -20,17 +20,16 @@ import type {
 import { PathLockRun, PathLocks, closeGcLockFd } from '../locks.js';
 import { gcLockPath } from '../gc/temp-roots.js';
 import { TempRoots } from '../gc/temp-roots.js';
-import { StoreDb, type RegisterRow } from './db.js';
-import { addTextsBatch } from './add-texts.js';
+import { StoreDb } from './db.js';
+import { addTextToStore, addTextsBatch } from './add-texts.js';
 import { drvOutputPaths, infoToRow, rowToInfo, sortPaths } from './path-info.js';
 import {
-  checkAddName, deletePath, digestOf, fixedCa, newFilesOwnedRight, writeFileAtomic, makeTempPath, narHashes, randomHashPart, moveIntoPlace, narOfBytes, hashRegularNar, notFound, readSmallFile, textCa, writeNewFile, writeStreamHashed,
+  deletePath, newFilesOwnedRight, writeFileAtomic, makeTempPath, randomHashPart, moveIntoPlace, writeNewFile,
 } from './add-to-store.js';
-import { copyTree } from './canonicalise.js';
-import { copyFileHashed } from './copy-hashed.js';
-import { copyTreeHashed } from './copy-tree.js';
-import { restoreNarHashed, skipNar } from './nar.js';
-import { singleFileNar } from './single-file-nar.js';
+import { addPathToStore } from './add-path.js';
+import { addToStore } from './add-stream.js';
+import { initDirs } from './init-dirs.js';
+import { addToStoreNar, addToStoreNarSync } from './add-nar.js';
 import { computeClosure, requisitesInPrintOrder } from './closure.js';
 
 export interface LocalStoreOptions {
@@ -207,12 +206,18 @@ export class LocalStore implements Store {
     return drvOutputPaths(text).filter(([, out]) => this.storeDir.isStorePath(out));
   }
 
+  /** @internal The outputs a `.drv`'s bytes name (for its registration). */
+  drvOutputsOfBytes(b: Uint8Array): [string, string][] {
+    return this.drvOutputsFromText(Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8'));
+  }
+
   /**
    * The common tail of every add: temp root, path lock, re-check, move into
    * place, register. `tmp` is consumed (moved or deleted). `canonical`:
    * `tmp` was made with canonical metadata already (no walk before the rename).
    */
-  private async finishAdd(tmp: string, info: ValidPathInfo, repair = false, canonical = false): Promise<ValidPathInfo> {
+  /** @internal */
+  async finishAdd(tmp: string, info: ValidPathInfo, repair = false, canonical = false): Promise<ValidPathInfo> {
     const printed = this.print(info.path);
     try {
       if (!repair && (await this.rootIfValid(printed))) return this.queryPathInfoSync(info.path)!;
@@ -241,164 +246,33 @@ export class LocalStore implements Store {
   }
 
   /** A temp entry name whose (random) hash part is already a temp root. */
-  private async makeRootedTemp(): Promise<string> {
+  /** @internal */
+  async makeRootedTemp(): Promise<string> {
     const hp = randomHashPart();
     await this.tempRoots.add(`${this.storeDir.dir}/${hp}-tix-tmp`);
     return makeTempPath(this.storeDir, hp);
   }
 
-  /** Add a file-system path (`nix-store --add`, `--add-fixed`, `builtins.path`). */
+
+
+  /** Add a file-system path (`nix-store --add`, `--add-fixed`, `builtins.path`; add-path.ts). */
   async addPathToStore(opts: AddPathOptions): Promise<ValidPathInfo> {
-    // As in Nix, a bad name is reported when the path is made (after hashing).
-    let st;
-    try {
-      st = lstatSync(opts.fsPath);
-    } catch {
-      throw notFound(opts.fsPath);
-    }
-    if (st.isFile() && st.size <= SMALL_FILE) return this.addSmallFile(opts, (st.mode & 0o100) !== 0, st.size);
-    const tmp = await this.makeRootedTemp();
-    try {
-      let caHash: Hash;
-      let narHash: Hash;
-      let narSize: number;
-      let canonical = false;
-      if (opts.method === 'recursive' && opts.hashAlgo === 'sha256') {
-        // One pass: the NAR hash is taken from the bytes as they are copied, canonical as written.
-        ({ hash: narHash, narSize } = await copyTreeHashed(opts.fsPath, tmp));
-        caHash = narHash;
-        canonical = true;
-      } else if (opts.method === 'recursive') {
-        copyTree(opts.fsPath, tmp);
-        const algos: HashType[] = opts.hashAlgo === 'sha256' ? ['sha256'] : ['sha256', opts.hashAlgo];
-        const r = narHashes(tmp, algos, st.isFile() ? st.size : Infinity);
-        narHash = r.hashes[0]!;
-        caHash = r.hashes[algos.length - 1]!;
-        narSize = r.narSize;
-      } else {
-        // One pass: contents hash and NAR hash from the bytes as they are copied.
-        const r = copyFileHashed(opts.fsPath, tmp, opts.hashAlgo, opts.preserveExecutable === true && (st.mode & 0o100) !== 0);
-        ({ hash: narHash, narSize, fileHash: caHash } = r);
-      }
-      const recursive = opts.method === 'recursive';
-      const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name });
-      const info: ValidPathInfo = {
-        path, narHash, narSize, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
-      };
-      return await this.finishAdd(tmp, info, opts.repair, canonical);
-    } finally {
-      deletePath(tmp);
-    }
+    return addPathToStore(this, opts);
   }
 
-  /**
-   * A small regular file: read once into memory, hash those bytes, then root,
-   * lock and write exactly them (one helper round trip per add).
-   */
-  private async addSmallFile(opts: AddPathOptions, executable: boolean, size: number): Promise<ValidPathInfo> {
-    let data: Uint8Array;
-    try {
-      data = readSmallFile(opts.fsPath, size);
-    } catch {
-      throw notFound(opts.fsPath);
-    }
-    const recursive = opts.method === 'recursive';
-    const exec = executable && (recursive || opts.preserveExecutable === true);
-    const algos: HashType[] = recursive && opts.hashAlgo !== 'sha256' ? ['sha256', opts.hashAlgo] : ['sha256'];
-    const { hashes, narSize } = hashRegularNar(data, exec, algos);
-    const narHash = hashes[0]!;
-    const caHash = !recursive ? hashBytes(opts.hashAlgo, data) : hashes[algos.length - 1]!;
-    const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name });
-    const printed = this.print(path);
-    const info: ValidPathInfo = {
-      path, narHash, narSize, references: [], registrationTime: 0, ultimate: false, sigs: [], ca: fixedCa(recursive, caHash),
-    };
-    if (!opts.repair && existsSync(printed) && (await this.rootIfValid(printed))) return this.queryPathInfoSync(path)!;
-    await this.rootSmall(printed);
-    // Synchronous from the lock on (see rootSmall).
-    const locks = this.lockSmall(printed) ? undefined : await this.lockSmallSlow(printed);
-    try {
-      if (!this.writeSmallFile(path, data, exec, opts.repair === true)) return this.queryPathInfoSync(path)!;
-      this.db.registerValidPath(infoToRow(this.storeDir, info, path.isDerivation() ? this.drvOutputsFromText(utf8(data)) : undefined));
-      return info;
-    } finally {
-      locks?.unlockSync();
-    }
-  }
-
-  /** `addToStore` from a stream: a NAR for `recursive`, file bytes for `flat`/`text`. */
+  /** `addToStore` from a stream: a NAR for `recursive`, file bytes for `flat`/`text` (add-stream.ts). */
   async addToStore(opts: AddToStoreOptions): Promise<ValidPathInfo> {
-    checkAddName(opts.name);
-    if (opts.method === 'text') {
-      const chunks: Uint8Array[] = [];
-      for await (const c of opts.source) chunks.push(c);
-      const p = await this.addTextToStore(opts.name, Buffer.concat(chunks), opts.references ?? []);
-      return this.queryPathInfoSync(p)!;
-    }
-    const tmp = await this.makeRootedTemp();
-    try {
-      let caHash: Hash;
-      let narHash: Hash;
-      let narSize: number;
-      if (opts.method === 'recursive') {
-        const r = await restoreNarHashed(tmp, opts.source, opts.hashAlgo);
-        ({ narHash, narSize, caHash } = r);
-      } else {
-        ({ hash: caHash } = await writeStreamHashed(tmp, opts.source, opts.hashAlgo));
-        ({ hash: narHash, narSize } = hashPathWithSize(tmp));
-      }
-      const recursive = opts.method === 'recursive';
-      const path = this.storeDir.makeFixedOutputPath({ recursive, hash: caHash, name: opts.name, references: opts.references });
-      const info: ValidPathInfo = {
-        path, narHash, narSize, references: sortPaths([...(opts.references ?? [])]), registrationTime: 0, ultimate: false, sigs: [],
-        ca: fixedCa(recursive, caHash),
-      };
-      return await this.finishAdd(tmp, info, opts.repair, recursive);
-    } finally {
-      deletePath(tmp);
-    }
+    return addToStore(this, opts);
   }
 
+  /** One text path (`builtins.toFile`, a `.drv`; add-texts.ts). */
   async addTextToStore(name: string, text: Uint8Array, references: StorePath[]): Promise<StorePath> {
-    checkAddName(name);
-    const contentHash = digestOf('sha256', text);
-    const path = this.storeDir.makeTextPath(name, contentHash, references);
-    const printed = this.print(path);
-    if (existsSync(printed) && (await this.rootIfValid(printed))) return path;
-    // The contents are written only when needed. Synchronous from the lock on (see rootSmall).
-    await this.rootSmall(printed);
-    const locks = this.lockSmall(printed) ? undefined : await this.lockSmallSlow(printed);
-    try {
-      this.checkRefsValid(printed, references);
-      if (!this.writeSmallFile(path, text, false, false)) return path;
-      // References were checked above; the outputs come from the text in hand.
-      this.db.registerValidPath(this.textRow(path, text, contentHash, references));
-      return path;
-    } finally {
-      locks?.unlockSync();
-    }
+    return addTextToStore(this, name, text, references);
   }
 
   /** Several `addTextToStore`s, registered a chunk per transaction (add-texts.ts). */
   async addTextsToStore(items: readonly TextToAdd[]): Promise<StorePath[]> {
     return addTextsBatch(this, items);
-  }
-
-  /** @internal The registration of a text path whose contents are in place. */
-  textRow(path: StorePath, text: Uint8Array, contentHash: Hash, references: readonly StorePath[]): RegisterRow {
-    const { narHash, narSize } = narOfBytes(text);
-    return {
-      path: this.print(path),
-      hash: `sha256:${narHash.base16}`,
-      registrationTime: Math.floor(Date.now() / 1000),
-      deriver: null,
-      narSize,
-      ultimate: false,
-      sigs: null,
-      ca: textCa(contentHash),
-      references: references.length === 0 ? [] : sortPaths([...references]).map((r) => this.print(r)),
-      drvOutputs: path.isDerivation() ? this.drvOutputsFromText(utf8(text)) : undefined,
-    };
   }
 
   /**
@@ -450,18 +324,21 @@ export class LocalStore implements Store {
    * hence `lockSmall` is synchronous when it succeeds, called right before
    * the locked part, and only its fallback is awaited.
    */
-  private async rootSmall(printed: string): Promise<void> {
+  /** @internal */
+  async rootSmall(printed: string): Promise<void> {
     if (!this.tempRoots.has(printed) && !this.tempRoots.tryAddSync(printed)) await this.tempRoots.add(printed);
   }
 
   /** See `rootSmall`: true when the run holds the lock now (nothing to unlock). */
-  private lockSmall(printed: string): boolean {
+  /** @internal */
+  lockSmall(printed: string): boolean {
     if (this.lockRun.tryLockSync(printed)) return true;
     this.lockRun.releaseIfHeld(printed);
     return false;
   }
 
-  private async lockSmallSlow(printed: string): Promise<PathLocks> {
+  /** @internal */
+  async lockSmallSlow(printed: string): Promise<PathLocks> {
     return PathLocks.tryLockSync(printed) ?? PathLocks.lock([printed]);
   }
 
@@ -488,82 +365,17 @@ export class LocalStore implements Store {
     }
   }
 
-  /**
-   * `addToStore(info, narSource)`: the NAR must match `info.narHash`/`narSize`.
-   * The NAR is restored and hashed in one pass; a single small file stays in
-   * memory and is written under its final name only once it checked out.
-   */
+
+
+
+  /** `addToStore(info, narSource)`: the NAR must match `info.narHash`/`narSize` (add-nar.ts). */
   async addToStoreNar(info: ValidPathInfo, nar: ByteSource | ByteReader, opts: AddToStoreNarOptions = {}): Promise<void> {
-    const printed = this.print(info.path);
-    this.checkRefsValid(printed, info.references, info.path);
-    await this.rootSmall(printed);
-    // As for small adds, a path absent on disk is not valid (no database read).
-    if (!opts.repair && existsSync(printed) && this.db.isValid(printed)) {
-      // Consume the NAR anyway, as Nix does, so a stream of several stays in step.
-      if (Symbol.asyncIterator in nar) for await (const _ of nar as ByteSource) void _;
-      else await skipNar(nar);
-      return;
-    }
-    const tmp = makeTempPath(this.storeDir, info.path.hashPart);
-    // Until the NAR turns out to be one small file kept in memory, `tmp` may exist.
-    let onDisk = true;
-    try {
-      const r = await restoreNarHashed(tmp, nar, 'sha256', { inMemoryMax: SMALL_FILE });
-      if (r.inMemory !== undefined) onDisk = false;
-      if (!r.narHash.equals(info.narHash)) {
-        throw new NixError(
-          StoreErrorCode.E_NAR_HASH_MISMATCH,
-          `hash mismatch importing path '${printed}';\n  specified: ${info.narHash.toString('base32')}\n  got:       ${r.narHash.toString('base32')}`,
-        );
-      }
-      if (info.narSize !== 0 && info.narSize !== r.narSize) {
-        throw new NixError(StoreErrorCode.E_NAR_HASH_MISMATCH, `size mismatch importing path '${printed}';\n  specified: ${info.narSize}\n  got:       ${r.narSize}`);
-      }
-      // A copy only when the size was not given (0): the usual info is passed on as it is.
-      const final = info.narSize === r.narSize ? info : { ...info, narSize: r.narSize };
-      if (r.inMemory === undefined) {
-        await this.finishAdd(tmp, final, opts.repair, true);
-        return;
-      }
-      // Rooted above; only the lock is missing. Synchronous from the lock on (see rootSmall).
-      const locks = this.lockSmall(printed) ? undefined : await this.lockSmallSlow(printed);
-      try {
-        this.putSmallNar(info, final, r.inMemory.contents, r.inMemory.executable, opts.repair === true);
-      } finally {
-        locks?.unlockSync();
-      }
-    } finally {
-      if (onDisk) deletePath(tmp);
-    }
+    return addToStoreNar(this, info, nar, opts);
   }
 
-  /**
-   * `addToStoreNar` without an await, the same steps in the same order, for
-   * a NAR in memory that is one small regular file (the daemon's usual
-   * upload): no stream, no async parse. Declines (false) a repair, any
-   * other NAR, a hash or size that does not match (so `addToStoreNar`
-   * words the error), and a temp root or path lock not to be had at once.
-   */
+  /** `addToStoreNar` without an await, for a small single-file NAR in memory; false: not taken (add-nar.ts). */
   addToStoreNarSync(info: ValidPathInfo, nar: Uint8Array, opts: AddToStoreNarOptions = {}): boolean {
-    if (opts.repair || nar.length > SMALL_FILE + 256) return false;
-    const printed = this.print(info.path);
-    this.checkRefsValid(printed, info.references, info.path);
-    if (!this.tempRoots.has(printed) && !this.tempRoots.tryAddSync(printed)) return false;
-    if (existsSync(printed) && this.db.isValid(printed)) return true;
-    const file = singleFileNar(nar);
-    if (file === undefined || (info.narSize !== 0 && info.narSize !== nar.length)) return false;
-    // The NAR is canonical byte for byte (singleFileNar): its hash is the parser's.
-    if (!digestOf('sha256', nar).equals(info.narHash)) return false;
-    if (!this.lockSmall(printed)) return false;
-    this.putSmallNar(info, info.narSize === nar.length ? info : { ...info, narSize: nar.length }, file.contents, file.executable, false);
-    return true;
-  }
-
-  /** Write and register a small single-file NAR's contents (temp root and path lock held, hash checked). */
-  private putSmallNar(info: ValidPathInfo, final: ValidPathInfo, contents: Uint8Array, executable: boolean, repair: boolean): void {
-    if (!this.writeSmallFile(info.path, contents, executable, repair)) return;
-    // References were checked before (the transaction checks them again).
-    this.db.registerValidPath(infoToRow(this.storeDir, final, info.path.isDerivation() ? this.drvOutputsFromText(utf8(contents)) : undefined));
+    return addToStoreNarSync(this, info, nar, opts);
   }
 
   async *narFromPath(path: StorePath): ByteSource {
@@ -625,38 +437,3 @@ export class LocalStore implements Store {
   }
 }
 
-function utf8(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8');
-}
-
-/** Files up to this size are added from memory in one pass. */
-const SMALL_FILE = 1 << 20;
-
-function hashPathWithSize(p: string, sizeHint = Infinity): { hash: Hash; narSize: number } {
-  const r = narHashes(p, ['sha256'], sizeHint);
-  return { hash: r.hashes[0]!, narSize: r.narSize };
-}
-
-/** Create the store dir and the state dir's fixed entries, as Nix does on first use. */
-function initDirs(storeDir: string, state: string): void {
-  mkdirSync(storeDir, { recursive: true });
-  // The optimiser's hard-link dir, created by Nix on first use too (GC skips it).
-  mkdirSync(join(storeDir, '.links'), { recursive: true });
-  for (const d of ['db', 'gcroots', 'profiles', 'temproots', 'gc-socket']) mkdirSync(join(state, d), { recursive: true });
-  for (const f of [join(state, 'gc.lock'), join(state, 'db', 'big-lock')]) {
-    if (!existsSync(f)) closeSync(openSync(f, 'a', 0o600));
-  }
-  const reserved = join(state, 'db', 'reserved');
-  if (!existsSync(reserved)) {
-    // Space kept back so GC can run on a full disk (Nix's reserved-size, 8 MiB).
-    const tmp = `${reserved}.tmp-${process.pid}`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      ftruncateSync(fd, 8 * 1024 * 1024);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, reserved);
-  }
-  void writeFileSync;
-}
