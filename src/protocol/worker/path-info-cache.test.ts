@@ -100,13 +100,16 @@ test('watched: many events while nothing is cached pause the watch (hits then ch
     const file = join(dir, 'dddd-w');
     writeFileSync(file, 'w');
     // A stream of adds: each bumps the generation and makes events in the directory.
-    for (let i = 0; i < 100; i++) {
+    assert.equal(a.watching, true);
+    // Until the watch pauses: each round's events are seen (the mark moves) while it watches.
+    for (let i = 0; i < 100 && a.watching; i++) {
       bumpPathInfoGeneration();
       const before = a.mark();
       writeFileSync(join(dir, `e${i}`), '');
       unlinkSync(join(dir, `e${i}`));
       await until(() => a.mark() !== before);
     }
+    assert.equal(a.watching, false, 'a stream of events with nothing cached pauses the watch');
     // Whatever events are still on their way.
     await new Promise((r) => setTimeout(r, 50));
     // Paused: an answer kept now was read unwatched, so its first hit asks the disk.

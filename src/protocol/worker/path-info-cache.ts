@@ -186,6 +186,11 @@ export class PathInfoCache {
     return undefined;
   }
 
+  /** Whether deletions are seen by the watch now (not paused, not failed). */
+  get watching(): boolean {
+    return this.entries.watching;
+  }
+
   /** A mark to pass to `set` for an answer about to be read. */
   mark(): number {
     // Both counters only grow: the sum moves when either does.
