@@ -8,8 +8,9 @@ import type { Pos } from '../ast.js';
 import { call1 } from '../call.js';
 import { coerceToPath, coerceToString } from '../coerce.js';
 import { CatchableError, EvalError, EvalErrorCode } from '../errors.js';
-import type { CopyToStoreOptions } from '../io.js';
-import { baseNameOf, canonPath } from '../paths.js';
+import type { CopyToStoreOptions, EvalIO } from '../io.js';
+import { NixError } from '../../core/index.js';
+import { baseNameOf, canonPath, dirOf } from '../paths.js';
 import type { EvalState } from '../state.js';
 import {
   NixAttrs, NixPath, force, forceAttrs, forceBool, forceList, forceStr, forceStringValue, strOf, ctxOf,
@@ -150,8 +151,10 @@ export function register(r: BuiltinRegistry): void {
   });
   r.add('storePath', 1, (args, pos, state) => { const p = args[0];
     const ctx = new Set<string>();
-    const path = canonPath(coerceToPath(state, p!, ctx, pos));
+    let path = canonPath(coerceToPath(state, p!, ctx, pos));
     const dir = state.storeDir + '/';
+    // As 2.8: a path that is not itself a store path has its symlinks resolved (`./result`).
+    if (!isStorePathItself(dir, path)) path = canonPathResolving(state.io, path);
     const rest = path.startsWith(dir) ? path.slice(dir.length) : '';
     if (rest === '') throw new EvalError(EvalErrorCode.E_EVAL, `path '${path}' is not in the Nix store`, pos);
     // As 2.8's toStorePath: the first component must parse, else its BadStorePath (which has no position).
@@ -181,4 +184,45 @@ export function register(r: BuiltinRegistry): void {
     return mkStr(sp, new Set([sp]));
   });
   r.add('placeholder', 1, (args, pos) => { const o = args[0]; return placeholder(forceStr(o!, pos)); });
+}
+
+/** 2.8 `isStorePath`: `<store>/<valid base name>`, nothing below it. */
+function isStorePathItself(dir: string, path: string): boolean {
+  if (!path.startsWith(dir) || path.indexOf('/', dir.length) >= 0) return false;
+  try {
+    new StorePath(path.slice(dir.length));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * 2.8 `canonPath(path, true)`: `canonPath`, also following symlinks component
+ * by component (relative targets against their directory), at most 1024 times.
+ * A component that is not there is 2.8's "getting status of" error, naming it;
+ * like 2.8's system errors, these carry no position.
+ */
+function canonPathResolving(io: EvalIO, path: string): string {
+  let parts = path.split('/');
+  let s = '';
+  let follows = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const seg = parts[i]!;
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') {
+      s = s.slice(0, Math.max(0, s.lastIndexOf('/')));
+      continue;
+    }
+    s += '/' + seg;
+    const type = io.fileType(s);
+    if (type === undefined) throw new NixError(EvalErrorCode.E_IO, `getting status of '${s}': No such file or directory`);
+    if (type !== 'symlink') continue;
+    if (++follows >= 1024) throw new NixError(EvalErrorCode.E_IO, `infinite symlink recursion in path '${path}'`);
+    const target = io.readLink(s);
+    parts = [...target.split('/'), ...parts.slice(i + 1)];
+    i = -1;
+    s = target.startsWith('/') ? '' : dirOf(s) === '/' ? '' : dirOf(s);
+  }
+  return s === '' ? '/' : s;
 }
