@@ -5,7 +5,10 @@
 import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { SESSIONS_FILE, VECTOR_ROOT, type RecordedSession } from './daemon-record.js';
-import { mulberry32 } from '../harness/index.js';
+import assert from 'node:assert/strict';
+import { mulberry32, runRef, type NixRoot } from '../harness/index.js';
+import type { RunningDaemon } from '../differential/daemon-harness.js';
+import { RemoteStore, unixConnector } from '../../src/protocol/index.js';
 
 export { VECTOR_ROOT };
 
@@ -127,4 +130,25 @@ export function mutate(input: Buffer, r: () => number): Buffer {
       return b;
     }
   }
+}
+
+/** The reference's `nix-store --verify --check-contents` finds the store clean. */
+export function checkStoreClean(root: NixRoot): void {
+  const v = runRef(root, 'nix-store', ['--verify', '--check-contents'], { env: { NIX_REMOTE: '' } });
+  assert.equal(v.status, 0, `nix-store --verify: ${v.stderr}`);
+  assert.doesNotMatch(v.stderr, /error|corrupt|modified|disappeared/i, v.stderr);
+}
+
+/** After a fuzz run: the daemon is alive, logged no unexpected failure, still adds a path, and the store is clean. */
+export async function assertDaemonSurvived(d: RunningDaemon, root: NixRoot): Promise<void> {
+  assert.equal(d.proc.exitCode, null, `daemon died: ${d.stderr().slice(-2000)}`);
+  assert.doesNotMatch(d.stderr(), /unexpected daemon failure|Uncaught|TypeError|RangeError/, d.stderr().slice(-2000));
+  const c = new RemoteStore({ storeDir: root.storeDir, connect: unixConnector(d.socket) });
+  try {
+    const p = await c.addTextToStore('after-fuzz', new TextEncoder().encode('ok'), []);
+    assert.equal(await c.isValidPath(p), true);
+  } finally {
+    await c.close();
+  }
+  checkStoreClean(root);
 }
