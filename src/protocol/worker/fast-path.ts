@@ -23,7 +23,7 @@ import type { SocketSink } from './connection.js';
 import { Op } from './ops.js';
 import { bumpPathInfoGeneration, type PathInfoCache } from './path-info-cache.js';
 import { readPathInfo } from './serialise.js';
-import { checkUploadSignatures } from './sig-check.js';
+import { admitUpload } from './sig-check.js';
 import { STDERR_LAST } from './version.js';
 
 /** What the short way needs of the session; a member left out turns its request kind off. */
@@ -81,7 +81,7 @@ function addNarWhole(b: Uint8Array, at: number, f: FastOps): number {
   const p = new WireParser(b, at + 8);
   const info = readPathInfo(p, f.sd, 16);
   const repair = p.bool();
-  const dontCheckSigs = p.bool() && f.trusted;
+  const dontCheckSigs0 = p.bool();
   if (repair) return 0;
   // The frames: almost always one, a view then; several are joined.
   let nar: Uint8Array | undefined;
@@ -97,8 +97,7 @@ function addNarWhole(b: Uint8Array, at: number, f: FastOps): number {
   }
   if (nar === undefined) return 0;
   if (parts !== undefined) nar = Buffer.concat(parts);
-  if (!f.trusted) info.ultimate = false;
-  if (!dontCheckSigs) checkUploadSignatures(f.sd, info, f.settings);
+  const dontCheckSigs = admitUpload(f.sd, info, f.trusted, dontCheckSigs0, f.settings);
   // As the general loop, around the change: no cache keeps an answer read before it ended.
   bumpPathInfoGeneration();
   let done: boolean;

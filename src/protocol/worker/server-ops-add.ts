@@ -17,7 +17,7 @@ import { Op } from './ops.js';
 import { WireReader, type ChunkSource } from './reader.js';
 import { readPathInfo, readStorePaths, writePathInfo, MAX_LIST } from './serialise.js';
 import { readPath, unsupported, type Handler } from './server-ops-query.js';
-import { checkUploadSignatures } from './sig-check.js';
+import { admitUpload, checkUploadSignatures } from './sig-check.js';
 import { STDERR_READ, STDERR_WRITE } from './version.js';
 
 function untrusted(what: string): NixError {
@@ -116,11 +116,9 @@ async function addToStoreNar(c: Conn): Promise<void> {
 }
 
 async function addNar(c: Conn, info: ValidPathInfo, src: DrainableSource, repair: boolean, dontCheckSigs0: boolean): Promise<void> {
-  const dontCheckSigs = c.trusted ? dontCheckSigs0 : false;
-  if (!c.trusted) info.ultimate = false;
   await withUpload(c, src, async () => {
     if (repair && !c.trusted) throw untrusted("repairing is not allowed because you are not in 'trusted-users'");
-    if (!dontCheckSigs) checkUploadSignatures(c.sd, info, c.opts.settings);
+    const dontCheckSigs = admitUpload(c.sd, info, c.trusted, dontCheckSigs0, c.opts.settings);
     await c.store.addToStoreNar(info, src, { repair, dontCheckSigs });
   });
 }

@@ -48,6 +48,19 @@ function trustedKeys(settings: Settings | undefined): PublicKeys {
   return keys;
 }
 
+/**
+ * What 2.8 does to an uploaded path's info before adding it: an untrusted
+ * client's is never `ultimate` and its signatures are always checked
+ * (`dontCheckSigs` counts only from a trusted one). Returns the
+ * `dontCheckSigs` to pass on to the store.
+ */
+export function admitUpload(sd: StoreDir, info: ValidPathInfo, trusted: boolean, dontCheckSigs: boolean, settings: Settings | undefined): boolean {
+  if (!trusted) info.ultimate = false;
+  const skip = trusted && dontCheckSigs;
+  if (!skip) checkUploadSignatures(sd, info, settings);
+  return skip;
+}
+
 export function checkUploadSignatures(sd: StoreDir, info: ValidPathInfo, settings: Settings | undefined): void {
   if (settings && !settings.getBool('require-sigs', true)) return;
   if (isContentAddressed(sd, info)) return;
