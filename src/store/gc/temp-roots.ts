@@ -59,7 +59,7 @@ export class TempRoots {
 
   /** Keep `printed` (a full store path) alive for the rest of this process. */
   async add(printed: string): Promise<void> {
-    if (this.added.has(printed) || this.tryAddSync(printed)) return;
+    if (this.tryAddSync(printed)) return;
     const f = await this.open();
     for (;;) {
       if (await appendTempRoot(f, this.gcLock, printed)) break;
@@ -93,8 +93,9 @@ export class TempRoots {
     return PathLocks.lock([printed]);
   }
 
-  /** `add` without a turn of the event loop when our file is open and no collector runs; false when not done. */
+  /** `add` without a turn of the event loop (rooted before, or our file open and no collector running); false when not done. */
   tryAddSync(printed: string): boolean {
+    if (this.added.has(printed)) return true;
     const f = this.file;
     if (f === undefined || !appendTempRootSync(f, this.gcLock, printed)) return false;
     this.added.add(printed);

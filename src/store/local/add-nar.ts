@@ -74,7 +74,7 @@ export function addToStoreNarSync(store: LocalStore, info: ValidPathInfo, nar: U
   if (opts.repair || nar.length > SMALL_FILE + 256) return false;
   const printed = store.print(info.path);
   store.checkRefsValid(printed, info.references, info.path);
-  if (!store.tempRoots.has(printed) && !store.tempRoots.tryAddSync(printed)) return false;
+  if (!store.tempRoots.tryAddSync(printed)) return false;
   if (existsSync(printed) && store.db.isValid(printed)) return true;
   const file = singleFileNar(nar);
   if (file === undefined || (info.narSize !== 0 && info.narSize !== nar.length)) return false;

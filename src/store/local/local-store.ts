@@ -326,7 +326,7 @@ export class LocalStore implements Store {
    */
   /** @internal */
   async rootSmall(printed: string): Promise<void> {
-    if (!this.tempRoots.has(printed) && !this.tempRoots.tryAddSync(printed)) await this.tempRoots.add(printed);
+    if (!this.tempRoots.tryAddSync(printed)) await this.tempRoots.add(printed);
   }
 
   /** See `rootSmall`: true when the run holds the lock now (nothing to unlock). */
