@@ -14,7 +14,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError } from '../../core/index.js';
 import { StoreErrorCode } from '../errors.js';
-import { appendTempRoot, appendTempRootAndLock, appendTempRootAndLockSync, appendTempRootSync, appendTempRootsSync, appendTempRootUnlocked, lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
+import { lockFile, PathLocks, tryLockFile, type FileLock } from '../locks.js';
+import { appendTempRoot, appendTempRootAndLock, appendTempRootAndLockSync, appendTempRootSync, appendTempRootsSync, appendTempRootUnlocked } from '../temp-root-append.js';
 
 export function gcLockPath(stateDir: string): string {
   return join(stateDir, 'gc.lock');

@@ -17,7 +17,8 @@ import { StoreErrorCode } from '../errors.js';
 import type {
   AddToStoreNarOptions, AddToStoreOptions, ByteSource, GCOptions, GCResults, Roots, Store, TextToAdd, ValidPathInfo,
 } from '../store.js';
-import { PathLockRun, PathLocks, closeGcLockFd } from '../locks.js';
+import { PathLockRun, PathLocks } from '../locks.js';
+import { closeGcLockFd } from '../temp-root-append.js';
 import { gcLockPath } from '../gc/temp-roots.js';
 import { TempRoots } from '../gc/temp-roots.js';
 import { StoreDb } from './db.js';
