@@ -50,6 +50,20 @@ const BOOL_FLAGS: Record<string, [string, string]> = {
   '--refresh': ['refresh', 'true'],
 };
 
+/**
+ * How many arguments the common flag `a` takes: 0 when it takes none or is
+ * not a common flag. Lets a caller that only scans the arguments (nix-store's
+ * operation search) step over a flag's values as 2.8's parser does.
+ */
+export function commonFlagArity(a: string, knownSettings: ReadonlySet<string> = new Set()): number {
+  if (a === '--option') return 2;
+  if (SETTING_FLAGS[a] !== undefined) return 1;
+  if (BOOL_FLAGS[a] !== undefined) return 0;
+  if (a === '--extra-experimental-features' || a === '--experimental-features') return 1;
+  if (a.startsWith('--extra-') && knownSettings.has(a.slice(8))) return 1;
+  return a.startsWith('--') && knownSettings.has(a.slice(2)) ? 1 : 0;
+}
+
 export interface CommonFlags {
   /** Arguments not consumed, in order. */
   rest: string[];
@@ -71,14 +85,16 @@ export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: 
       i += n;
       return v;
     };
+    const arity = commonFlagArity(a, knownSettings);
     if (a === '--') {
       rest.push(...args.slice(i));
       break;
     } else if (a === '--option') {
       const [name, value] = need(2);
       ctx.settings.set(name!, value!);
-    } else if (SETTING_FLAGS[a] !== undefined) {
-      ctx.settings.set(SETTING_FLAGS[a]!, need(1)[0]!);
+    } else if (arity > 0) {
+      // `--max-jobs` and friends by their setting's name; `--NAME`, `--extra-NAME` as written.
+      ctx.settings.set(SETTING_FLAGS[a] ?? a.slice(2), need(1)[0]!);
     } else if (BOOL_FLAGS[a] !== undefined) {
       const [name, value] = BOOL_FLAGS[a]!;
       ctx.settings.set(name, value);
@@ -86,12 +102,6 @@ export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: 
       verbosity++;
     } else if (/^-v+$/.test(a)) {
       verbosity += a.length - 1;
-    } else if (a === '--extra-experimental-features' || a === '--experimental-features') {
-      ctx.settings.set(a.slice(2), need(1)[0]!);
-    } else if (a.startsWith('--extra-') && knownSettings.has(a.slice(8))) {
-      ctx.settings.set(a.slice(2), need(1)[0]!);
-    } else if (a.startsWith('--') && knownSettings.has(a.slice(2))) {
-      ctx.settings.set(a.slice(2), need(1)[0]!);
     } else {
       rest.push(a);
     }

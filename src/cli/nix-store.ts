@@ -5,6 +5,7 @@
  */
 import { NixError, CoreErrorCode } from '../core/index.js';
 import type { CliContext } from './context.js';
+import { commonFlagArity, missingArg, missingFlagArgs } from './args.js';
 import { runModule } from './dispatch.js';
 
 /** Operation flag → module. Aliases map to the same module. */
@@ -54,26 +55,42 @@ function expandCompound(args: string[]): string[] {
   return out;
 }
 
+/**
+ * nix-store's own flags that take an argument wherever they appear (2.8's
+ * `getArg`), whatever the operation.
+ */
+const ARG_FLAGS = new Set(['--add-root', '--max-freed', '--max-links', '--max-atime']);
+
+function usage(ctx: CliContext): number {
+  ctx.stdout.write('Usage: nix-store OPERATION [OPTIONS...] [ARGUMENTS...]\n');
+  return 0;
+}
+
 export async function run(argsIn: string[], ctx: CliContext): Promise<number> {
   const args = expandCompound(argsIn);
   let op: string | undefined;
   const rest: string[] = [];
-  let afterDashDash = false;
-  for (const a of args) {
-    if (!afterDashDash && a === '--') {
-      afterDashDash = true;
-      rest.push(a);
-    } else if (!afterDashDash && OPS[a] !== undefined && (op === undefined || OPS[op] === OPS[a])) {
+  // In order, as 2.8 parses: a flag's values are never an operation (`--store -q`
+  // has none), and a flag at the end without them is the error, operation or not.
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      // 2.8 still reads `--help` after `--`; the rest goes to the operation as it is.
+      if (args.includes('--help', i)) return usage(ctx);
+      rest.push(...args.slice(i));
+      break;
+    } else if (a === '--help') {
+      return usage(ctx);
+    } else if (OPS[a] !== undefined && (op === undefined || OPS[op] === OPS[a])) {
       // Nix allows `-q` to appear once as the op; a later `-r` after `-q` is a query flag (--requisites).
       if (op === undefined) op = a;
       else rest.push(a);
     } else {
-      rest.push(a);
+      const n = ARG_FLAGS.has(a) ? 1 : commonFlagArity(a);
+      if (i + n >= args.length) throw ARG_FLAGS.has(a) ? missingArg(a) : missingFlagArgs(a, n);
+      rest.push(...args.slice(i, i + 1 + n));
+      i += n;
     }
-  }
-  if (args.includes('--help')) {
-    ctx.stdout.write('Usage: nix-store OPERATION [OPTIONS...] [ARGUMENTS...]\n');
-    return 0;
   }
   if (op === undefined) {
     throw new NixError(CoreErrorCode.E_USAGE, "no operation specified", { hint: "Try 'nix-store --help' for more information." });
