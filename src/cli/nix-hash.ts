@@ -5,9 +5,10 @@
  * Nix accepts them (2.8 rejects them as unknown flags; see docs/deviations.md):
  * they print `<type>-<base64>`.
  */
-import { compressHash, encodeBase32, parseHash, parseHashType, type Hash, type HashType } from '../formats/index.js';
+import { compressHash, encodeBase32, parseHash, type Hash, type HashType } from '../formats/index.js';
 import { hashFile, hashPath } from '../store/index.js';
-import { missingArg, takeCommonFlags, usageError } from './args.js';
+import { takeCommonFlags, usageError } from './args.js';
+import { hashTypeArg } from './hash-type-arg.js';
 import type { CliContext } from './context.js';
 
 interface Opts {
@@ -32,14 +33,8 @@ function parseArgs(args: string[], ctx: CliContext): Opts {
     else if (a === '--truncate') o.truncate = true;
     else if (a === '--to-base16') o.op = 'to-base16';
     else if (a === '--to-base32') o.op = 'to-base32';
-    else if (a === '--type') {
-      if (i + 1 >= rest.length) throw missingArg('--type');
-      try {
-        o.type = parseHashType(rest[++i]!);
-      } catch (e) {
-        throw usageError((e as Error).message);
-      }
-    } else if (a.startsWith('-') && a !== '') throw usageError(`unrecognised flag '${a}'`);
+    else if (a === '--type') o.type = hashTypeArg(rest, i++, 'legacy');
+    else if (a.startsWith('-') && a !== '') throw usageError(`unrecognised flag '${a}'`);
     else o.items.push(a);
   }
   return o;

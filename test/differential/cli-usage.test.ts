@@ -46,6 +46,7 @@ const CMDS: string[][] = [
   ['nix-store', '--', '--store'],
   ['nix-hash', '--type'],
   ['nix-hash', '--bogus'],
+  ['nix-hash', '--type', 'foo', 'x'],
   ['nix', 'eval', '--expr'],
   ['nix', 'eval', '--file'],
   ['nix', 'eval', '--apply'],
@@ -54,6 +55,8 @@ const CMDS: string[][] = [
   ['nix', 'build', '-o'],
   ['nix', 'build', '--arg', 'a'],
   ['nix', 'hash', 'file', '--type'],
+  ['nix', 'hash', 'file', '--type', 'foo', 'x'],
+  ['nix', 'hash', 'to-base32', '--type', 'md4', 'x'],
   ['nix', 'store', 'add-path', '--name'],
   ['nix', 'key', 'generate-secret', '--key-name'],
 ];

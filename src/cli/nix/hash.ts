@@ -5,9 +5,10 @@
  * from the hash itself or `--type`. Each result is printed as soon as it is
  * known, so a later bad argument still leaves the earlier lines, as in Nix.
  */
-import { parseHash, parseHashType, type Hash, type HashBase, type HashType } from '../../formats/index.js';
+import { parseHash, type Hash, type HashBase, type HashType } from '../../formats/index.js';
 import { hashFile, hashPath } from '../../store/index.js';
-import { missingFlagArgs, takeCommonFlags, usageError } from '../args.js';
+import { takeCommonFlags, usageError } from '../args.js';
+import { hashTypeArg } from '../hash-type-arg.js';
 import type { CliContext } from '../context.js';
 
 interface Opts {
@@ -22,14 +23,8 @@ function parseArgs(args: string[], ctx: CliContext): Opts {
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--base16' || a === '--base32' || a === '--base64' || a === '--sri') o.base = a.slice(2) as HashBase;
-    else if (a === '--type') {
-      if (i + 1 >= rest.length) throw missingFlagArgs('--type', 1);
-      try {
-        o.type = parseHashType(rest[++i]!);
-      } catch (e) {
-        throw usageError((e as Error).message);
-      }
-    } else if (a === '--') o.items.push(...rest.slice(i + 1)), (i = rest.length);
+    else if (a === '--type') o.type = hashTypeArg(rest, i++, 'args');
+    else if (a === '--') o.items.push(...rest.slice(i + 1)), (i = rest.length);
     else if (a.startsWith('-') && a.length > 1) throw usageError(`unrecognised flag '${a}'`);
     else o.items.push(a);
   }
