@@ -14,6 +14,7 @@ import type { EvalState } from './state.js';
 import {
   NixAttrs, NixFloat, NixPath, NixString, force, showType, type Lazy, type Value,
 } from './value.js';
+import { forceListElem } from './list.js';
 
 export interface CoerceOptions {
   coerceMore: boolean;
@@ -63,7 +64,7 @@ export function coerceToString(
 function coerceList(state: EvalState, xs: Lazy[], ctx: Set<string>, opts: CoerceOptions, pos?: Pos): string {
   let out = '';
   for (let i = 0; i < xs.length; i++) {
-    const e = force(xs[i]!);
+    const e = forceListElem(xs, i);
     out += coerceToString(state, e, ctx, opts, pos);
     if (i < xs.length - 1 && !(Array.isArray(e) && e.length === 0)) out += ' ';
   }

@@ -14,6 +14,7 @@ import { EvalError, EvalErrorCode } from './errors.js';
 import {
   NixAttrs, NixPath, NixString, Thunk, force, showType, strOf, type Lazy, type Value,
 } from './value.js';
+import { listElem } from './list.js';
 
 function isDerivation(a: NixAttrs): boolean {
   const t = a.get('type');
@@ -46,7 +47,7 @@ export function eqValues(a: Value, b: Value): boolean {
   if (a instanceof NixPath) return b instanceof NixPath && a.path === b.path;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!eqLazy(a[i]!, b[i]!)) return false;
+    for (let i = 0; i < a.length; i++) if (!eqLazy(listElem(a, i), listElem(b, i))) return false;
     return true;
   }
   if (a instanceof NixAttrs) {
@@ -77,7 +78,7 @@ export function lessThan(a: Value, b: Value, pos?: Pos | null): boolean {
     for (let i = 0; ; i++) {
       if (i === b.length) return false;
       if (i === a.length) return true;
-      if (!eqLazy(a[i]!, b[i]!)) return lessThan(force(a[i]!), force(b[i]!), pos);
+      if (!eqLazy(listElem(a, i), listElem(b, i))) return lessThan(force(a[i]!), force(b[i]!), pos);
     }
   }
   throw cannotCompare(a, b, pos);

@@ -17,6 +17,7 @@ import {
   NixAttrs, NixFloat, NixPath, NixString, mkInt, showType, toBig, wrongType,
   type Code, type Env, type Lazy, type Value,
 } from './value.js';
+import { listElems } from './list.js';
 
 /** Is `name` the builtin from the base scope (not shadowed)? */
 export function isBase(scope: Scope, name: string): boolean {
@@ -162,7 +163,7 @@ export function concatLists(a: Value, b: Value, pos: A.Pos): Lazy[] {
   if (!Array.isArray(b)) throw wrongType(b, 'a list', pos);
   if (b.length === 0) return a;
   if (a.length === 0) return b;
-  return a.concat(b);
+  return listElems(a).concat(listElems(b));
 }
 
 function compilePlus(c: Compiler, e: A.BinOp, l: Code, r: Code): Code {

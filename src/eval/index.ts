@@ -3,6 +3,7 @@ export type * as Ast from './ast.js';
 export type { Source, Pos, Expr } from './ast.js';
 export * from './errors.js';
 export * from './value.js';
+export * from './list.js';
 export * from './io.js';
 export { EvalState, type EvalOptions, type SearchPathEntry } from './state.js';
 export { printValue, forceValueDeep, formatFloat } from './print.js';

@@ -15,6 +15,7 @@ import {
   Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, Thunk, canReplaceCell, force,
   type Lazy, type Value,
 } from './value.js';
+import { forceListElem, listElems } from './list.js';
 
 const REPEATED = Buffer.from('«repeated»', 'utf8').toString('latin1');
 
@@ -79,7 +80,7 @@ function printInto(lz: Lazy, out: string[], seen: Set<object>): void {
       seen.add(key);
     }
     out.push('[ ');
-    for (const x of v) {
+    for (const x of listElems(v)) {
       printInto(x, out, seen);
       out.push(' ');
     }
@@ -137,11 +138,9 @@ function deep(v: Value, epoch: number, seenLists: Set<object>): void {
     if (v.length === 0 || seenLists.has(v)) return;
     seenLists.add(v);
     for (let i = 0; i < v.length; i++) {
-      const x = v[i]!;
-      if (!(x instanceof Thunk) && !(x instanceof NixAttrs) && !Array.isArray(x)) continue;
-      const y = force(x);
-      if (x !== y && canReplaceCell(y)) v[i] = y;
-      deep(y, epoch, seenLists);
+      const x = v[i];
+      if (x !== undefined && !(x instanceof Thunk) && !(x instanceof NixAttrs) && !Array.isArray(x)) continue;
+      deep(forceListElem(v, i), epoch, seenLists);
     }
   }
 }

@@ -299,12 +299,6 @@ export function forceAttrs(v: Lazy, pos?: Pos): NixAttrs {
   throw wrongType(x, 'a set', pos);
 }
 
-export function forceList(v: Lazy, pos?: Pos): Lazy[] {
-  const x = force(v);
-  if (Array.isArray(x)) return x;
-  throw wrongType(x, 'a list', pos);
-}
-
 export function forceFunction(v: Lazy, pos?: Pos): Value {
   const x = force(v);
   if (isFunction(x) || x instanceof NixAttrs) return x;

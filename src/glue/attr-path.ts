@@ -7,6 +7,7 @@ import {
   EvalError, EvalErrorCode, Lambda, NixAttrs, NixString, callN, coerceToString, force, forceBool, showType,
   type EvalState, type Lazy, type Value,
 } from '../eval/index.js';
+import { listElem, listElems } from '../eval/index.js';
 
 export type AutoArgs = NixAttrs;
 
@@ -80,7 +81,7 @@ export function findAlongAttrPath(state: EvalState, attrPath: string, args: Auto
         throw new EvalError(EvalErrorCode.E_TYPE, `the expression selected by the selection path '${attrPath}' should be a list but is ${showType(x)}`);
       }
       if (index >= x.length) throw fail(`list index ${index} in selection path '${attrPath}' is out of range`);
-      v = x[index]!;
+      v = listElem(x, index);
     }
   }
   return v;
@@ -146,7 +147,7 @@ export function getDerivations(state: EvalState, v: Lazy, args: AutoArgs): DrvIn
         }
       }
     } else if (Array.isArray(x)) {
-      x.forEach((e, n) => {
+      listElems(x).forEach((e, n) => {
         if (add(e, join(String(n)))) walk(e, join(String(n)));
       });
     } else {

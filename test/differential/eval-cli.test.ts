@@ -75,6 +75,13 @@ const CMDS: Cmd[] = [
   { prog: 'nix-instantiate', args: ['-E', '{ a = derivation { name = "a"; system = "s"; builder = "b"; outputs = [ "out" "dev" ]; }; b = (derivation { name = "b"; system = "s"; builder = "b"; outputs = [ "out" "dev" ]; }).dev; c = 1; }'] },
   { prog: 'nix-instantiate', args: ['-E', '[ (derivation { name = "l"; system = "s"; builder = "b"; }) ]'] },
   { prog: 'nix-instantiate', args: ['-E', '1'] },
+  // genList's cells are made on first use (src/eval/list.ts): unforced ones
+  // still print as <CODE>, -A indexes them, and derivations are found in them.
+  { prog: 'nix-instantiate', args: ['--eval', '-E', 'builtins.genList (x: x) 3'] },
+  { prog: 'nix-instantiate', args: ['--eval', '-E', 'let xs = builtins.genList (x: x * 5) 3; in builtins.seq (builtins.elemAt xs 1) xs'] },
+  { prog: 'nix-instantiate', args: ['--eval', '-A', '2', '-E', 'builtins.genList (x: x * 5) 4'] },
+  { prog: 'nix-instantiate', args: ['--eval', '-A', '1', '-E', 'builtins.genList (x: throw "x") 2'] },
+  { prog: 'nix-instantiate', args: ['-E', 'builtins.genList (i: derivation { name = "g${toString i}"; system = "s"; builder = "b"; }) 2'] },
   { prog: 'nix-instantiate', args: ['--add-root', 'gcroot', '-E', 'derivation { name = "r"; system = "s"; builder = "b"; }'] },
   { prog: 'nix-instantiate', args: ['--read-write-mode', '--eval', '-E', 'builtins.readFile (builtins.toFile "w" "written")'] },
   { prog: 'nix-instantiate', args: ['--eval', '-E', 'builtins.readFile (builtins.toFile "w" "written")'] },

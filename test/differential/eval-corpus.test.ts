@@ -36,7 +36,7 @@ test('eval corpus: tix agrees with nix-instantiate --eval --strict', { skip: !ha
 });
 
 test('eval corpus (attrs, lists, json files): --xml --no-location output agrees', { skip: !haveReference() && 'reference Nix not installed', timeout: 600_000 }, async () => {
-  const cases = loadCorpus().filter((c) => /^(attrs|lists|json):/.test(c.id));
+  const cases = loadCorpus().filter((c) => /^(attrs|lists|lists-generated|json):/.test(c.id));
   const root = makeRoot();
   try {
     const work = makeFixtures(root);
@@ -53,7 +53,7 @@ test('eval corpus (attrs, lists, json files): --xml --no-location output agrees'
 });
 
 test('eval corpus (attrs, lists, json files): --json output agrees', { skip: !haveReference() && 'reference Nix not installed', timeout: 600_000 }, async () => {
-  const cases = loadCorpus().filter((c) => /^(attrs|lists|json):/.test(c.id));
+  const cases = loadCorpus().filter((c) => /^(attrs|lists|lists-generated|json):/.test(c.id));
   const root = makeRoot();
   try {
     const work = makeFixtures(root);

@@ -8,9 +8,10 @@ import type { Pos } from '../ast.js';
 import { missingAttr } from '../compile.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import {
-  Lambda, NixAttrs, PrimOp, PrimOpApp, force, forceAttrs, forceList, forceStr, wrongType,
+  Lambda, NixAttrs, PrimOp, PrimOpApp, force, forceAttrs, forceStr, wrongType,
   type Lazy,
 } from '../value.js';
+import { forceList } from '../list.js';
 import type { BuiltinRegistry } from './registry.js';
 import { app1, app2 } from './util.js';
 

@@ -8,8 +8,9 @@ import type { Pos } from '../ast.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import type { EvalState } from '../state.js';
 import {
-  NixAttrs, ctxOf, forceAttrs, forceBool, forceList, forceStr, forceStringValue, strOf, type Lazy,
+  NixAttrs, ctxOf, forceAttrs, forceBool, forceStr, forceStringValue, strOf, type Lazy,
 } from '../value.js';
+import { forceList } from '../list.js';
 import type { BuiltinRegistry } from './registry.js';
 import { coerceStr, mkStr } from './util.js';
 

@@ -13,9 +13,10 @@ import { NixError } from '../../core/index.js';
 import { baseNameOf, canonPath, dirOf } from '../paths.js';
 import type { EvalState } from '../state.js';
 import {
-  NixAttrs, NixPath, force, forceAttrs, forceBool, forceList, forceStr, forceStringValue, strOf, ctxOf,
+  NixAttrs, NixPath, force, forceAttrs, forceBool, forceStr, forceStringValue, strOf, ctxOf,
   type Lazy, type Value,
 } from '../value.js';
+import { forceList } from '../list.js';
 import { StorePath, encodeBase32, parseHash } from '../../formats/index.js';
 import { createHash } from 'node:crypto';
 import { COREPKGS_PREFIX } from '../corepkgs.js';

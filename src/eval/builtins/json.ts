@@ -17,6 +17,7 @@ import {
   Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, Thunk, canReplaceCell, force, forceStrNoCtx, mkString,
   showType, type Lazy, type Value,
 } from '../value.js';
+import { listElem } from '../list.js';
 import type { BuiltinRegistry } from './registry.js';
 import { parseJSON } from './json-parse.js';
 
@@ -218,7 +219,7 @@ function writeList(state: EvalState, v: Lazy[], ctx: Set<string>, pos: Pos | und
   try {
     for (let i = 0; i < v.length; i++) {
       if (i > 0) out.byte(44);
-      const x = v[i]!;
+      const x = listElem(v, i);
       write(state, x, ctx, pos, out, strict);
       if (x instanceof Thunk) slot(v, i);
     }

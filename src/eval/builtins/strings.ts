@@ -9,9 +9,10 @@ import { coerceToString } from '../coerce.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import { baseNameOf, dirOf } from '../paths.js';
 import {
-  NixPath, Thunk, force, forceInt, forceList, forceStr, forceStringValue, intToNumber, strOf, ctxOf,
+  NixPath, Thunk, force, forceInt, forceStr, forceStringValue, intToNumber, strOf, ctxOf,
   type Lazy,
 } from '../value.js';
+import { forceList } from '../list.js';
 import type { BuiltinRegistry } from './registry.js';
 import { coerceStr, mkStr } from './util.js';
 

@@ -14,6 +14,7 @@ import { stackOverflow } from '../errors.js';
 import {
   Lambda, NixAttrs, NixFloat, NixPath, NixString, Thunk, force, strOf, type Lazy, type Value,
 } from '../value.js';
+import { listElems } from '../list.js';
 import type { BuiltinRegistry } from './registry.js';
 
 export interface XmlOptions {
@@ -133,7 +134,7 @@ function print(w: XmlWriter, lz: Lazy, o: XmlOptions, ctx: Set<string>, seen: Se
   }
   if (Array.isArray(v)) {
     w.open('list');
-    for (const e of v) print(w, e, o, ctx, seen);
+    for (const e of listElems(v)) print(w, e, o, ctx, seen);
     w.close('list');
     return;
   }
