@@ -8,6 +8,8 @@
  * Input and token values are byte strings (one JS char per byte). Columns
  * count bytes; CR LF and a lone CR end a line, like Nix's `adjustLoc`.
  */
+import { cString } from './value.js';
+
 export type TokenType =
   | 'ID' | 'INT' | 'FLOAT' | 'STR' | 'IND_STR' | 'PATH' | 'HPATH' | 'SPATH' | 'URI' | 'PATH_END'
   | 'IF' | 'THEN' | 'ELSE' | 'ASSERT' | 'WITH' | 'LET' | 'IN' | 'REC' | 'INHERIT' | 'OR_KW' | 'ELLIPSIS'
@@ -109,6 +111,9 @@ class Lexer {
   private prev2Col = 1;
   private stack: State[] = [];
   private readonly out: Token[] = [];
+  /** Set by a NUL where a token starts: 2.8's catch-all rule returns the
+   *  character, and a 0 is end of input to the parser. */
+  private endedAtNul = false;
 
   constructor(private readonly src: string) {}
 
@@ -151,7 +156,7 @@ class Lexer {
 
   run(): Token[] {
     const n = this.src.length;
-    while (this.pos < n) {
+    while (this.pos < n && !this.endedAtNul) {
       switch (this.state) {
         case 'STRING': this.lexString(); break;
         case 'IND_STRING': this.lexIndString(); break;
@@ -159,6 +164,7 @@ class Lexer {
         default: this.lexDefault(); break;
       }
     }
+    if (this.endedAtNul) return this.out;
     const st = this.state;
     if (st === 'INPATH') {
       // At end of input flex restores the location saved before the last token.
@@ -181,7 +187,8 @@ class Lexer {
     const b = matchLen(RE.strRun, s, i);
     const len = Math.max(a, b);
     if (len > 0) {
-      this.emit('STR', len, unescapeStr(s.substr(i, len)));
+      // The value ends at a NUL (2.8 keeps string values as C strings).
+      this.emit('STR', len, cString(unescapeStr(s.substr(i, len))));
       return;
     }
     if (s.startsWith('${', i)) { this.push('DEFAULT'); this.emit('DOLLAR_CURLY', 2); return; }
@@ -238,6 +245,12 @@ class Lexer {
     const s = this.src;
     const i = this.pos;
     const c = s[i]!;
+    if (c === '\0') {
+      const start = this.advance(1);
+      this.out.push({ type: 'EOF', value: '', line: start.line, column: start.column, endLine: this.line, endColumn: this.col });
+      this.endedAtNul = true;
+      return;
+    }
     // Whitespace and comments first: they never compete with tokens.
     let l = matchLen(RE.ws, s, i);
     if (l > 0) { this.advance(l); return; }

@@ -7,6 +7,7 @@
  * the same concatenation Nix prints.
  */
 import type * as A from './ast.js';
+import { cString } from './value.js';
 
 export type IndPart =
   | { kind: 'str'; text: string; hasIndentation: boolean; pos: A.Pos }
@@ -83,7 +84,8 @@ export function stripIndentation(pos: A.Pos, parts: IndPart[]): A.Expr {
       const nl = s2.lastIndexOf('\n');
       if (nl >= 0 && /^ *$/.test(s2.slice(nl + 1))) s2 = s2.slice(0, nl + 1);
     }
-    out.push({ kind: 'Str', pos: p.pos, value: s2 });
+    // Stripped as scanned (NUL included); the value then ends at a NUL, as in 2.8.
+    out.push({ kind: 'Str', pos: p.pos, value: cString(s2) });
     partPos.push(p.pos);
   }
   if (out.length === 1 && out[0]!.kind === 'Str') return { kind: 'Str', pos, value: (out[0] as A.StrLit).value };

@@ -212,6 +212,13 @@ export function mergeContexts(a: Context, b: Context): Context {
   return s;
 }
 
+/** 2.8 keeps a string value as a C string: whatever follows a NUL byte is
+ *  never seen. Applied where a NUL can enter a string (literals, JSON, TOML). */
+export function cString(s: string): string {
+  const k = s.indexOf('\0');
+  return k < 0 ? s : s.slice(0, k);
+}
+
 /** Byte string → JS (UTF-8 decoded) text, for messages and I/O edges. */
 export function bytesToText(s: string): string {
   return Buffer.from(s, 'latin1').toString('utf8');

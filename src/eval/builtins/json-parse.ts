@@ -7,7 +7,7 @@
  */
 import type { Pos } from '../ast.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
-import { NixAttrs, NixFloat, mkInt, type Lazy, type Value } from '../value.js';
+import { NixAttrs, NixFloat, cString, mkInt, type Lazy, type Value } from '../value.js';
 
 class JsonError extends Error {}
 
@@ -145,7 +145,7 @@ class JsonParser {
     const c = s.charCodeAt(this.i);
     if (c === 123) return this.object();
     if (c === 91) return this.array();
-    if (c === 34) return truncateAtNul(this.string());
+    if (c === 34) return cString(this.string());
     if (c === 45 || (c >= 48 && c <= 57)) return this.number();
     if (s.startsWith('true', this.i)) { this.i += 4; return true; }
     if (s.startsWith('false', this.i)) { this.i += 5; return false; }
@@ -421,10 +421,6 @@ function utf8SeqLen(s: string, i: number): number {
   return 0;
 }
 
-function truncateAtNul(s: string): string {
-  const k = s.indexOf('\0');
-  return k < 0 ? s : s.slice(0, k);
-}
 
 export function parseJSON(text: string, pos?: Pos): Value {
   try {

@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import type * as SmolToml from 'smol-toml';
 import { EvalError, EvalErrorCode } from '../errors.js';
-import { NixAttrs, NixFloat, forceStrNoCtx, mkInt, type Lazy, type Value } from '../value.js';
+import { NixAttrs, NixFloat, cString, forceStrNoCtx, mkInt, type Lazy, type Value } from '../value.js';
 import type { BuiltinRegistry } from './registry.js';
 
 const I64_MAX = 9223372036854775807n;
@@ -27,7 +27,7 @@ function convert(x: unknown): Value {
   if (typeof x === 'bigint') return mkInt(x > I64_MAX ? I64_MAX : x < I64_MIN ? I64_MIN : x);
   if (typeof x === 'number') return new NixFloat(x);
   if (typeof x === 'boolean') return x;
-  if (typeof x === 'string') return Buffer.from(x, 'utf8').toString('latin1');
+  if (typeof x === 'string') return cString(Buffer.from(x, 'utf8').toString('latin1'));
   if (x instanceof toml().TomlDate || x instanceof Date) throw new DateError('Dates and times are not supported');
   if (Array.isArray(x)) return x.map(convert);
   if (x !== null && typeof x === 'object') {
