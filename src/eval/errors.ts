@@ -115,7 +115,11 @@ function decode(s: string): string {
 
 /** The 2.8 excerpt: up to one line before and after, with a caret line. */
 export function renderExcerpt(pos: Pos): string {
-  const lines = pos.file.text.split('\n');
+  const text = pos.file.text;
+  const lines = text.split('\n');
+  // 2.8 reads a file's lines one by one: a last line without its newline is
+  // never read, so it is not shown (not even as the line after).
+  if (pos.file.origin === 'file' && !text.endsWith('\n')) lines.pop();
   const idx = pos.line - 1;
   if (idx < 0 || idx >= lines.length) return '';
   // 2.8 right-aligns the line number in a 13-column field.
@@ -132,7 +136,8 @@ export function renderExcerpt(pos: Pos): string {
 function renderPosBlock(pos: Pos | null | undefined): string {
   if (!pos) return '';
   const name = pos.file.origin === 'file' ? decode(pos.file.path) : originName(pos);
-  return `\n       at ${name}:${pos.line}:${pos.column}:\n\n${renderExcerpt(pos)}`;
+  const excerpt = renderExcerpt(pos);
+  return `\n       at ${name}:${pos.line}:${pos.column}:\n${excerpt === '' ? '' : '\n' + excerpt}`;
 }
 
 /** Full stderr text for an evaluation error, as `nix-instantiate` 2.8 prints it. */

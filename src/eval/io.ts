@@ -67,8 +67,9 @@ export interface EvalIO {
   trace?(line: string): void;
 }
 
+/** 2.8's system errors carry no position (not even the calling builtin's). */
 export function ioError(message: string): EvalError {
-  return new EvalError(EvalErrorCode.E_IO, message);
+  return new EvalError(EvalErrorCode.E_IO, message, null);
 }
 
 function errnoText(e: unknown): string {
@@ -126,6 +127,8 @@ export class PlainFsIO implements EvalIO {
     try {
       return new Uint8Array(fs.readFileSync(toFs(path)));
     } catch (e) {
+      // open(2) succeeds on a directory in 2.8; its read(2) fails.
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw ioError(`reading from file: ${errnoText(e)}`);
       throw ioError(`opening file '${path}': ${errnoText(e)}`);
     }
   }

@@ -102,7 +102,7 @@ export class EvalState {
     for (let i = 0; i < 100; i++) {
       const t = this.io.fileType(p);
       if (t === undefined) {
-        throw new EvalError(EvalErrorCode.E_IO, `getting status of '${p}': No such file or directory`);
+        throw new EvalError(EvalErrorCode.E_IO, `getting status of '${p}': No such file or directory`, null);
       }
       if (t === 'symlink') {
         const target = this.io.readLink(p);

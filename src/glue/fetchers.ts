@@ -14,7 +14,7 @@ import {
   EvalError, EvalErrorCode, NixAttrs, NixPath, NixString, force, forceAttrs, forceStrNoCtx, mkInt,
   type BuiltinRegistry, type Lazy, type Pos, type Value,
 } from '../eval/index.js';
-import { Hash, parseHash, encodeBase32 } from '../formats/index.js';
+import { Hash, hashBytes, parseHash, encodeBase32 } from '../formats/index.js';
 import { dumpPathSync, hashFileSync } from './nar-sync.js';
 import type { GlueIO } from './store-io.js';
 
@@ -51,9 +51,22 @@ function fetchArgs(v: Lazy, pos: Pos | undefined, what: string): FetchArgs {
   return { url, name: get('name'), sha256: get('sha256'), rev: get('rev'), ref: get('ref') };
 }
 
-/** A local path for a `file://` URL or an absolute path; else an error. */
+/** 2.8's download failures (curl's texts) carry no position. */
+function downloadError(url: string, why: string): EvalError {
+  return new EvalError(EvalErrorCode.E_EVAL, `unable to download '${url}': ${why}`, null);
+}
+
+const CURL_READ_FILE = "Couldn't read a file:// file (37)";
+
+/** A local path for a `file://` URL or an absolute path; else an error.
+ *  Like curl: `%XX` escapes are decoded byte by byte (the path is a byte
+ *  string), a malformed one stays as it is, and a decoded NUL is refused. */
 function localPath(url: string, pos?: Pos): string {
-  if (url.startsWith('file://')) return decodeURIComponent(url.slice(7));
+  if (url.startsWith('file://')) {
+    const path = url.slice(7).replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    if (path.includes('\0')) throw downloadError(url, 'URL using bad/illegal format or missing URL (3)');
+    return path;
+  }
   if (url.startsWith('/')) return url;
   throw err(`unable to download '${url}': tix fetches only local 'file://' URLs and paths`, pos);
 }
@@ -88,8 +101,10 @@ function fetchurl(io: GlueIO, a: FetchArgs, pos?: Pos): Value {
   let f: { sha256: Uint8Array; bytes: Uint8Array };
   try {
     f = hashFileSync(file);
-  } catch {
-    throw err(`unable to download '${a.url}': Couldn't read file ${file}`, pos);
+  } catch (e) {
+    // curl reads a directory as an empty file.
+    if ((e as NodeJS.ErrnoException).code !== 'EISDIR') throw downloadError(a.url, CURL_READ_FILE);
+    f = { sha256: hashBytes('sha256', new Uint8Array(0)).digest, bytes: new Uint8Array(0) };
   }
   checkHash(a.sha256, f.sha256, a.url, pos);
   const name = a.name ?? baseNameOfUrl(a.url);
@@ -111,6 +126,7 @@ function addTree(io: GlueIO, dir: string, name: string, expected: string | undef
 
 function fetchTarball(io: GlueIO, a: FetchArgs, pos?: Pos): Value {
   const file = localPath(a.url, pos);
+  if (!fs.existsSync(Buffer.from(file, 'latin1'))) throw downloadError(a.url, CURL_READ_FILE);
   const tmp = mkdtempSync(join(tmpdir(), 'tix-unpack-'));
   try {
     const r = spawnSync('tar', ['-xf', file, '-C', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -78,8 +78,16 @@ function findFile(state: EvalState, list: Lazy[], name: string, pos: Pos | undef
 }
 
 function addPath(state: EvalState, o: CopyToStoreOptions, pos: Pos | undefined): Value {
-  const sp = state.io.copyPathToStore(o);
-  void pos;
+  let sp: string;
+  try {
+    sp = state.io.copyPathToStore(o);
+  } catch (e) {
+    if (e instanceof EvalError) {
+      if (e.pos === undefined) e.pos = null;
+      e.addFrame(`while adding path '${o.path}'`, pos);
+    }
+    throw e;
+  }
   return mkStr(sp, new Set([sp]));
 }
 
