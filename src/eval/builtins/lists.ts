@@ -199,7 +199,8 @@ export function register(r: BuiltinRegistry): void {
     const vals: Value[] = new Array(xs.length);
     for (let i = 0; i < xs.length; i++) vals[i] = forceListElem(xs, i);
     if (fn instanceof PrimOp && fn.name === 'lessThan') {
-      return sortPrimitives(vals) ?? mergeSort(vals, (a, b) => lessThan(a as Value, b as Value, pos));
+      // 2.8's CompareValues errors carry no position.
+      return sortPrimitives(vals) ?? mergeSort(vals, (a, b) => lessThan(a as Value, b as Value, null));
     }
     if (fn instanceof Lambda) {
       const less = (a: Lazy, b: Lazy) => forceBool(call2(fn, a, b, pos), pos);
@@ -251,16 +252,18 @@ function genericClosure(args: NixAttrs, pos: Pos | undefined): Lazy[] {
     const kl = ea.get('key');
     if (kl === undefined) throw new EvalError(EvalErrorCode.E_MISSING_ATTR, "attribute 'key' required", pos);
     const key = force(kl);
-    // 2.8 keeps keys in a std::set ordered by `<`: keys of another type error.
+    // 2.8 keeps keys in a std::set ordered by `<`: keys of another type
+    // error, the new key on the left (std::set compares it to the tree's
+    // keys), without a position (CompareValues).
     if (firstKey === undefined) firstKey = key;
-    else if (keyOf(firstKey) !== null || keyOf(key) !== null) lessThan(firstKey, key, pos);
+    else if (keyOf(firstKey) !== null || keyOf(key) !== null) lessThan(key, firstKey, null);
     const fk = keyOf(key);
     if (fk !== null) {
       if (fastSeen.has(fk)) continue;
       fastSeen.add(fk);
     } else {
       // Keys are ordered with `<` in 2.8 (std::set with CompareValues).
-      if (slowSeen.some((s) => !lessThan(s, key, pos) && !lessThan(key, s, pos))) continue;
+      if (slowSeen.some((s) => !lessThan(key, s, null) && !lessThan(s, key, null))) continue;
       slowSeen.push(key);
     }
     out.push(e);

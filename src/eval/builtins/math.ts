@@ -18,7 +18,7 @@ export function register(r: BuiltinRegistry): void {
   r.add('div', 2, (args, pos) => { const a = args[0], b = args[1]; return div(force(a!), force(b!), pos); });
   r.add('lessThan', 2, (args, pos) => { const a = args[0], b = args[1];
     const x = force(a!);
-    return lessThan(x, force(b!), pos);
+    return lessThan(x, force(b!), null); // 2.8's CompareValues errors have no position
   });
   r.add('bitAnd', 2, (args, pos) => { const a = args[0], b = args[1]; return mkInt(toBig(forceInt(a!, pos)) & toBig(forceInt(b!, pos))); });
   r.add('bitOr', 2, (args, pos) => { const a = args[0], b = args[1]; return mkInt(toBig(forceInt(a!, pos)) | toBig(forceInt(b!, pos))); });
