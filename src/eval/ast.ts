@@ -189,6 +189,9 @@ export interface HasAttr extends Node {
 export interface Attrs extends Node {
   readonly kind: 'Attrs';
   readonly rec: boolean;
+  /** Where a set literal's `{` is (2.8's `Bindings::pos` of its value); `pos`
+   *  is the end of the token before the bindings (inherit positions). */
+  readonly openPos?: Pos;
   /** Static attributes, unique names, in source order. */
   readonly attrs: readonly AttrDef[];
   /** Dynamic attributes in source order. */

@@ -15,6 +15,23 @@ const OWNED = new WeakSet<string[]>();
 const NO_VALUES: Lazy[] = [];
 
 /**
+ * Where a literal set was written (2.8 `Bindings::pos`), keyed by the
+ * literal's shared `names` array: read only to place errors (getAttr,
+ * listToAttrs, toJSON, …), so no set pays a field for it. Sets made by `//`,
+ * builtins or `set` have none, as in 2.8.
+ */
+const LITERAL_POS = new WeakMap<string[], Pos>();
+
+export function setLiteralPos(names: string[], pos: Pos): void {
+  LITERAL_POS.set(names, pos);
+}
+
+/** The position of the literal `a` was built from, if any. */
+export function attrsPos(a: NixAttrs): Pos | undefined {
+  return LITERAL_POS.get(a.names);
+}
+
+/**
  * Attribute set (Nix 2.8 `Bindings`): names sorted bytewise (JS `<` on byte
  * strings is bytewise), like Nix's sorted vector, with parallel values.
  * Literal sets share their `names`/`positions` arrays between instances.

@@ -10,6 +10,7 @@ import { EvalError, EvalErrorCode, infiniteRecursion } from './errors.js';
 import { type Scope, resolve } from './scope.js';
 import type { EvalState } from './state.js';
 import { didYouMean } from './suggest.js';
+import { attrsPos } from './attrset.js';
 import { NixAttrs, PrimOp, Thunk, canReplaceCell, force, wrongType, type Code, type Lazy, type Value } from './value.js';
 
 export function compileSelect(c: Compiler, e: A.Select, scope: Scope): Code {
@@ -136,9 +137,18 @@ function forceSelected(a: Thunk, pos2: A.Pos | undefined, pos: A.Pos, name: stri
 }
 
 export function missingAttr(name: string, attrs: NixAttrs, pos: A.Pos, primop?: string): EvalError {
-  const what = primop ? ` for call to '${primop}'` : '';
-  const e = new EvalError(EvalErrorCode.E_MISSING_ATTR, `attribute '${name}' missing${what}`, pos);
+  if (primop !== undefined) return primOpMissingAttr(name, attrs, pos, primop);
+  const e = new EvalError(EvalErrorCode.E_MISSING_ATTR, `attribute '${name}' missing`, pos);
   const s = didYouMean(name, attrs.keys());
   if (s) e.suggestion = s;
   return e;
+}
+
+/** 2.8's `getAttr` helper of primops: no suggestion; placed at the set when
+ *  it is a literal (then with a `while invoking` frame), else at the call. */
+function primOpMissingAttr(name: string, attrs: NixAttrs, pos: A.Pos | undefined, primop: string): EvalError {
+  const msg = `attribute '${name}' missing for call to '${primop}'`;
+  const at = attrsPos(attrs);
+  if (at === undefined) return new EvalError(EvalErrorCode.E_MISSING_ATTR, msg, pos);
+  return new EvalError(EvalErrorCode.E_MISSING_ATTR, msg, at).addFrame(`while invoking '${primop}'`, pos);
 }

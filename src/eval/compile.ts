@@ -11,6 +11,7 @@ import type * as A from './ast.js';
 import { call2, callLambda, callN, callPrimOp, primOpError, traceSettings } from './call.js';
 import { CatchableError, EvalError, EvalErrorCode } from './errors.js';
 import { Scope, resolve } from './scope.js';
+import { setLiteralPos } from './attrset.js';
 import type { EvalState } from './state.js';
 import { compileBinOp, compileConcat, compileNeg, compileNot } from './compile-ops.js';
 import { compileLambda } from './compile-lambda.js';
@@ -186,6 +187,7 @@ export class Compiler {
     const sorted = sortedDefs(e);
     const lazies = sorted.map((d) => this.attrValue(d, scope));
     const names = sorted.map((d) => d.name);
+    if (e.openPos) setLiteralPos(names, e.openPos);
     const positions = sorted.map((d) => d.pos);
     const dyn = this.dynamicAttrs(e, scope);
     const n = names.length;
@@ -250,6 +252,7 @@ export class Compiler {
     const inner = this.recScope(e, scope);
     const sorted = sortedDefs(e);
     const names = sorted.map((d) => d.name);
+    if (e.openPos) setLiteralPos(names, e.openPos);
     const hasOverrides = names.includes('__overrides');
     // With __overrides the env slots change after construction: every value
     // must look its variables up when forced.

@@ -9,7 +9,7 @@ import { EvalError, EvalErrorCode, showPosParens } from './errors.js';
 import { printAttrPath, showId } from './parse-print.js';
 
 export type MutAttrs = {
-  kind: 'Attrs'; pos: A.Pos; rec: boolean; attrs: A.AttrDef[]; dynamicAttrs: A.DynamicAttrDef[];
+  kind: 'Attrs'; pos: A.Pos; openPos?: A.Pos; rec: boolean; attrs: A.AttrDef[]; dynamicAttrs: A.DynamicAttrDef[];
 };
 
 export function parseError(msg: string, pos: A.Pos): EvalError {

@@ -349,6 +349,7 @@ class Parser {
         const attrs = this.parseBinds(open, '}');
         this.expectChar('}');
         attrs.rec = true;
+        attrs.openPos = this.posOf(open);
         return attrs;
       }
       case 'CHAR':
@@ -365,6 +366,7 @@ class Parser {
             this.next();
             const attrs = this.parseBinds(t, '}');
             this.expectChar('}');
+            attrs.openPos = pos;
             return attrs;
           }
           case '[': {
