@@ -114,7 +114,9 @@ export function tixJob(expr: string, env: NodeJS.ProcessEnv, cwd: string, root: 
 export async function runTixBatch(cases: Case[], env: NodeJS.ProcessEnv, cwd: string, root: NixRoot, patch: Partial<EvalJob> = {}): Promise<Outcome[]> {
   const jobs = cases.map((c) => tixJob(c.expr, env, cwd, root, patch));
   const res: EvalOutput[] = await runEvalJobsInWorker(jobs);
-  return res.map((r) => ({ status: r.status, stdout: Buffer.from(r.stdout).toString('latin1'), stderr: r.stderr }));
+  // EvalOutput.stderr is a byte string (UTF-8 bytes, one char each): decode
+  // it as the CLI's terminal would see it, like the reference's stderr.
+  return res.map((r) => ({ status: r.status, stdout: Buffer.from(r.stdout).toString('latin1'), stderr: Buffer.from(r.stderr, 'latin1').toString('utf8') }));
 }
 
 export interface Mismatch {
@@ -127,10 +129,13 @@ export interface Mismatch {
 /**
  * Re-run the reference, one at a time, on the cases that differ: on a loaded
  * machine a parallel reference run occasionally fails for reasons of its own
- * (SQLite busy, timeouts). Updates `ref` in place.
+ * (SQLite busy, timeouts). With `rootDir`, cases whose stderr differs are
+ * re-run too. Updates `ref` in place.
  */
-export async function retryReference(cases: Case[], ref: Outcome[], tix: Outcome[], env: NodeJS.ProcessEnv, cwd: string, extraArgs?: string[]): Promise<void> {
-  const idx = compare(cases, ref, tix).map((m) => cases.findIndex((c) => c.id === m.id));
+export async function retryReference(cases: Case[], ref: Outcome[], tix: Outcome[], env: NodeJS.ProcessEnv, cwd: string, extraArgs?: string[], rootDir?: string): Promise<void> {
+  const differ = new Set(compare(cases, ref, tix).map((m) => m.id));
+  if (rootDir !== undefined) for (const m of compareStderr(cases, ref, tix, rootDir)) differ.add(m.id);
+  const idx = cases.flatMap((c, i) => (differ.has(c.id) ? [i] : []));
   if (idx.length === 0 || idx.length > 50) return;
   const again = await runReference(idx.map((i) => cases[i]!), env, cwd, extraArgs, 1);
   idx.forEach((i, k) => { ref[i] = again[k]!; });
@@ -145,6 +150,23 @@ export function compare(cases: Case[], ref: Outcome[], tix: Outcome[]): Mismatch
     if (!same) bad.push({ id: c.id, expr: c.expr, ref: r, tix: t });
   });
   return bad;
+}
+
+/** Cases whose whole stderr differs (the root directory shown as ROOT). */
+export function compareStderr(cases: Case[], ref: Outcome[], tix: Outcome[], rootDir: string): Mismatch[] {
+  const norm = (o: Outcome): Outcome => ({ ...o, stderr: o.stderr.replaceAll(rootDir, 'ROOT') });
+  const bad: Mismatch[] = [];
+  cases.forEach((c, i) => {
+    const r = norm(ref[i]!);
+    const t = norm(tix[i]!);
+    if (r.stderr !== t.stderr) bad.push({ id: c.id, expr: c.expr, ref: r, tix: t });
+  });
+  return bad;
+}
+
+export function showStderrMismatch(m: Mismatch): string {
+  const indent = (s: string) => s.replace(/\n$/, '').split('\n').map((l) => `      ${l}`).join('\n');
+  return `${m.id}: ${m.expr.slice(0, 200)}\n    ref:\n${indent(m.ref.stderr)}\n    tix:\n${indent(m.tix.stderr)}`;
 }
 
 export function showMismatch(m: Mismatch): string {

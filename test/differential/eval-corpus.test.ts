@@ -4,15 +4,20 @@
  * tix; stdout and success/failure must agree. Divergences we know about are
  * listed in `eval-corpus/known-divergences.txt`; a listed case that starts
  * agreeing is reported (not failed: other layers fix them independently).
+ *
+ * The same run also compares the whole stderr (messages, positions, excerpts,
+ * trace hints, warnings), the root directory normalised; cases where it is
+ * known to differ are in `eval-corpus/known-stderr-divergences.txt`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { haveReference, makeRoot } from '../harness/index.js';
 import {
-  compare, retryReference, corpusEnv, knownList, loadCorpus, makeFixtures, runReference, runTixBatch, showMismatch,
+  compare, compareStderr, retryReference, corpusEnv, knownList, loadCorpus, makeFixtures, runReference, runTixBatch, showMismatch,
+  showStderrMismatch,
 } from './eval-corpus-lib.js';
 
-test('eval corpus: tix agrees with nix-instantiate --eval --strict', { skip: !haveReference() && 'reference Nix not installed', timeout: 600_000 }, async () => {
+test('eval corpus: tix agrees with nix-instantiate --eval --strict', { skip: !haveReference() && 'reference Nix not installed', timeout: 600_000 }, async (t) => {
   const cases = loadCorpus();
   assert.ok(cases.length >= 600, `corpus has ${cases.length} expressions`);
   const root = makeRoot();
@@ -20,7 +25,19 @@ test('eval corpus: tix agrees with nix-instantiate --eval --strict', { skip: !ha
     const work = makeFixtures(root);
     const env = corpusEnv(root, work);
     const [ref, tix] = await Promise.all([runReference(cases, env, work), runTixBatch(cases, env, work, root)]);
-    await retryReference(cases, ref, tix, env, work);
+    await retryReference(cases, ref, tix, env, work, undefined, root.dir);
+    await t.test('whole stderr agrees', () => {
+      const bad = compareStderr(cases, ref, tix, root.dir);
+      const known = knownList('known-stderr-divergences.txt');
+      const unexpected = bad.filter((m) => !known.has(m.id));
+      const badIds = new Set(bad.map((m) => m.id));
+      const fixed = [...known].filter((id) => !badIds.has(id) && cases.some((c) => c.id === id));
+      const unknownIds = [...known].filter((id) => !cases.some((c) => c.id === id));
+      console.log(`eval corpus stderr: ${cases.length - bad.length} of ${cases.length} identical, ${bad.length} differ (${bad.length - unexpected.length} known)`);
+      assert.deepEqual(unknownIds, [], 'known-stderr-divergences.txt lists ids not in the corpus');
+      if (fixed.length > 0) console.log(`known stderr divergences that now agree (remove from known-stderr-divergences.txt): ${fixed.join(' ')}`);
+      assert.deepEqual(unexpected.map(showStderrMismatch), [], 'stderr differs');
+    });
     const bad = compare(cases, ref, tix);
     const known = knownList('known-divergences.txt');
     const unexpected = bad.filter((m) => !known.has(m.id));
