@@ -42,11 +42,10 @@ export function callPrimOp(p: PrimOp, args: Lazy[], pos: Pos | undefined): Value
   }
 }
 
-/** An error leaving a primop called at `pos`: it gets that position if it has none. */
+/** An error leaving a primop called at `pos`: it gets that position if it
+ *  has none (`null` = deliberately none, as 2.8 throws it). */
 export function primOpError(e: unknown, pos: Pos | undefined): unknown {
-  if (e instanceof EvalError && e.pos === undefined) {
-    e.pos = pos && pos.file.path === '//builtin/derivation.nix' ? null : pos;
-  }
+  if (e instanceof EvalError && e.pos === undefined) e.pos = pos;
   return e;
 }
 

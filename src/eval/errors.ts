@@ -133,22 +133,30 @@ export function renderExcerpt(pos: Pos): string {
   return out;
 }
 
+/** `at file:line:col:` and its excerpt. Without an excerpt (a built-in
+ *  file such as //builtin/derivation.nix, a line 2.8 cannot read) the block
+ *  ends on the `at` line without its newline, as 2.8's showErrorInfo leaves
+ *  it: a following trace line then comes without a blank line. */
 function renderPosBlock(pos: Pos | null | undefined): string {
   if (!pos) return '';
   const name = pos.file.origin === 'file' ? decode(pos.file.path) : originName(pos);
-  const excerpt = renderExcerpt(pos);
-  return `\n       at ${name}:${pos.line}:${pos.column}:\n${excerpt === '' ? '' : '\n' + excerpt}`;
+  const excerpt = pos.file.origin === 'file' && pos.file.path.startsWith('//builtin/') ? '' : renderExcerpt(pos);
+  return `\n       at ${name}:${pos.line}:${pos.column}:${excerpt === '' ? '' : '\n\n' + excerpt}`;
+}
+
+function withNewline(s: string): string {
+  return s.endsWith('\n') ? s : s + '\n';
 }
 
 /** Full stderr text for an evaluation error, as `nix-instantiate` 2.8 prints it. */
 export function renderEvalError(e: EvalError, opts: { showTrace: boolean }): string {
   let out = `error: ${decode(e.message)}\n`;
   out += renderPosBlock(e.pos);
-  if (e.suggestion) out += `       ${e.suggestion}\n`;
+  if (e.suggestion) out = withNewline(out) + `       ${e.suggestion}\n`;
   if (opts.showTrace) {
     for (const f of e.frames) out += `\n       … ${decode(f.msg)}\n${renderPosBlock(f.pos)}`;
   } else if (e.frames.length > 0) {
-    out += `(use '--show-trace' to show detailed location information)\n`;
+    out = withNewline(out) + `(use '--show-trace' to show detailed location information)\n`;
   }
-  return out;
+  return withNewline(out);
 }

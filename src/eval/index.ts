@@ -11,6 +11,7 @@ export { showExpr, showString, showAttrName } from './show-expr.js';
 export { coerceToString, coerceToStringValue, coerceToPath, floatToStringF, type CoerceOptions } from './coerce.js';
 export { eqValues, lessThan } from './compare.js';
 export { call1, callN } from './call.js';
+export { missingAttr } from './compile-select.js';
 export { BuiltinRegistry, GLOBAL, type BuiltinFn, type BuiltinSpec } from './builtins/registry.js';
 export { isStorePath } from './builtins/context.js';
 export { placeholder } from './builtins/fs.js';

@@ -12,7 +12,7 @@
  * also interpreted. Context decides inputDrvs / inputSrcs.
  */
 import {
-  NixString, coerceToString, forceAttrs, forceBool, force, forceList, valueToJSON,
+  NixString, coerceToString, missingAttr, forceAttrs, forceBool, force, forceList, valueToJSON,
   EvalError, EvalErrorCode, NixAttrs, type BuiltinRegistry, type EvalState, type Lazy, type Pos, type Value,
 } from '../eval/index.js';
 import {
@@ -21,7 +21,7 @@ import {
 } from '../formats/index.js';
 import type { GlueIO } from './store-io.js';
 
-function err(msg: string, pos?: Pos): EvalError {
+function err(msg: string, pos: Pos | null | undefined): EvalError {
   return new EvalError(EvalErrorCode.E_EVAL, msg, pos);
 }
 
@@ -30,6 +30,11 @@ function forceStringNoCtxIn(state: EvalState, v: Lazy, pos?: Pos): string {
 }
 
 interface DrvBuild {
+  /** Where derivationStrict was called (2.8 `pos`). */
+  pos: Pos | undefined;
+  /** The `name` attribute's position: 2.8 places most of its own errors
+   *  there (`posDrvName`), null when the set has none. */
+  posDrvName: Pos | null;
   drv: Derivation;
   ctx: Set<string>;
   outputs: string[];
@@ -40,7 +45,8 @@ interface DrvBuild {
   impure: boolean;
 }
 
-function handleOutputs(b: DrvBuild, names: string[], pos?: Pos): void {
+function handleOutputs(b: DrvBuild, names: string[]): void {
+  const pos = b.posDrvName;
   const out: string[] = [];
   for (const n of names) {
     if (out.includes(n)) throw err(`duplicate derivation output '${n}'`, pos);
@@ -51,16 +57,20 @@ function handleOutputs(b: DrvBuild, names: string[], pos?: Pos): void {
   b.outputs = out;
 }
 
-function handleHashMode(b: DrvBuild, s: string, pos?: Pos): void {
+function handleHashMode(b: DrvBuild, s: string): void {
   if (s === 'recursive') b.ingestion = 'recursive';
   else if (s === 'flat') b.ingestion = 'flat';
-  else throw err(`invalid value '${s}' for 'outputHashMode' attribute`, pos);
+  else throw err(`invalid value '${s}' for 'outputHashMode' attribute`, b.posDrvName);
 }
 
-function addAttr(state: EvalState, b: DrvBuild, key: string, v: Lazy, json: Map<string, string> | null, pos?: Pos): void {
+/** One attribute, with the positions 2.8 uses for each kind of check:
+ *  the call (`pos`), the name attribute (`posDrvName`), the attribute. */
+function addAttr(state: EvalState, b: DrvBuild, key: string, v: Lazy, json: Map<string, string> | null, attrPos: Pos | undefined): void {
+  const { pos } = b;
+  const at = b.posDrvName ?? undefined;
   if (key === 'args') {
     for (const x of forceList(v, pos)) {
-      b.drv.args.push(coerceToString(state, x, b.ctx, { coerceMore: true, copyToStore: true }, pos));
+      b.drv.args.push(coerceToString(state, x, b.ctx, { coerceMore: true, copyToStore: true }, at));
     }
     return;
   }
@@ -68,22 +78,22 @@ function addAttr(state: EvalState, b: DrvBuild, key: string, v: Lazy, json: Map<
     if (key === '__structuredAttrs') return;
     json.set(key, valueToJSON(state, v, b.ctx, pos));
     const x = force(v);
-    if (key === 'builder') b.drv.builder = coerceToString(state, x, b.ctx, { coerceMore: false, copyToStore: false }, pos);
-    else if (key === 'system') b.drv.platform = state.forceStringNoCtx(x, pos);
-    else if (key === 'outputHash') b.outputHash = state.forceStringNoCtx(x, pos);
-    else if (key === 'outputHashAlgo') b.outputHashAlgo = state.forceStringNoCtx(x, pos);
-    else if (key === 'outputHashMode') handleHashMode(b, state.forceStringNoCtx(x, pos), pos);
-    else if (key === 'outputs') handleOutputs(b, forceList(x, pos).map((e) => forceStringNoCtxIn(state, e, pos)), pos);
+    if (key === 'builder') b.drv.builder = coerceToString(state, x, b.ctx, { coerceMore: false, copyToStore: false }, at);
+    else if (key === 'system') b.drv.platform = state.forceStringNoCtx(x, at);
+    else if (key === 'outputHash') b.outputHash = state.forceStringNoCtx(x, at);
+    else if (key === 'outputHashAlgo') b.outputHashAlgo = state.forceStringNoCtx(x, at);
+    else if (key === 'outputHashMode') handleHashMode(b, state.forceStringNoCtx(x, at));
+    else if (key === 'outputs') handleOutputs(b, forceList(x, at).map((e) => forceStringNoCtxIn(state, e, at)));
     return;
   }
-  const s = coerceToString(state, v, b.ctx, { coerceMore: true, copyToStore: true }, pos);
+  const s = coerceToString(state, v, b.ctx, { coerceMore: true, copyToStore: true }, attrPos ?? pos);
   b.drv.env.set(key, s);
   if (key === 'builder') b.drv.builder = s;
   else if (key === 'system') b.drv.platform = s;
   else if (key === 'outputHash') b.outputHash = s;
   else if (key === 'outputHashAlgo') b.outputHashAlgo = s;
-  else if (key === 'outputHashMode') handleHashMode(b, s, pos);
-  else if (key === 'outputs') handleOutputs(b, s.split(/[ \t\n\r]+/).filter((x) => x !== ''), pos);
+  else if (key === 'outputHashMode') handleHashMode(b, s);
+  else if (key === 'outputs') handleOutputs(b, s.split(/[ \t\n\r]+/).filter((x) => x !== ''));
 }
 
 /** Split the string context into inputDrvs / inputSrcs (2.8 semantics). */
@@ -109,7 +119,10 @@ function addInputs(io: GlueIO, b: DrvBuild): void {
   }
 }
 
-function parseOutputHash(b: DrvBuild, pos?: Pos): Hash {
+/** 2.8 `newHashAllowEmpty`: its errors carry no position; an empty hash
+ *  is accepted with a warning. */
+function parseOutputHash(b: DrvBuild, io: GlueIO): Hash {
+  const pos = null;
   const algo = b.outputHashAlgo ? b.outputHashAlgo : undefined;
   let type: HashType | undefined;
   if (algo !== undefined) {
@@ -119,7 +132,9 @@ function parseOutputHash(b: DrvBuild, pos?: Pos): Hash {
   const s = b.outputHash!;
   if (s === '') {
     if (type === undefined) throw err('empty hash requires explicit hash type', pos);
-    return new Hash(type, new Uint8Array({ md5: 16, sha1: 20, sha256: 32, sha512: 64 }[type]));
+    const h = new Hash(type, new Uint8Array({ md5: 16, sha1: 20, sha256: 32, sha512: 64 }[type]));
+    io.trace(`warning: found empty hash, assuming '${h.sri}'`);
+    return h;
   }
   try {
     return parseHash(s, type);
@@ -128,20 +143,29 @@ function parseOutputHash(b: DrvBuild, pos?: Pos): Hash {
   }
 }
 
-function requireFeature(features: ReadonlySet<string>, f: string, pos?: Pos): void {
+function requireFeature(features: ReadonlySet<string>, f: string): void {
   if (!features.has(f)) {
-    throw err(`experimental Nix feature '${f}' is disabled; use '--extra-experimental-features ${f}' to override`, pos);
+    // A settings error in 2.8: no position.
+    throw err(`experimental Nix feature '${f}' is disabled; use '--extra-experimental-features ${f}' to override`, null);
   }
 }
 
 export function derivationStrict(state: EvalState, io: GlueIO, arg: Lazy, pos?: Pos, features: ReadonlySet<string> = new Set()): Value {
   const attrs = forceAttrs(arg, pos);
   const nameV = attrs.get('name');
-  if (nameV === undefined) throw err(`required attribute 'name' missing`, pos);
-  const drvName = forceStringNoCtxIn(state, nameV, attrs.posOf('name') ?? pos);
+  if (nameV === undefined) throw missingAttr('name', attrs, pos, 'derivationStrict');
+  const posDrvName = attrs.posOf('name') ?? null;
+  let drvName: string;
+  try {
+    drvName = forceStringNoCtxIn(state, nameV, pos);
+  } catch (e) {
+    if (e instanceof EvalError) e.addFrame("while evaluating the derivation attribute 'name'", posDrvName);
+    throw e;
+  }
   const structured = attrs.has('__structuredAttrs') && forceBool(attrs.get('__structuredAttrs')!, pos);
   const ignoreNulls = attrs.has('__ignoreNulls') && forceBool(attrs.get('__ignoreNulls')!, pos);
   const b: DrvBuild = {
+    pos, posDrvName,
     drv: { name: drvName, outputs: new Map(), inputDrvs: new Map(), inputSrcs: new Set(), platform: '', builder: '', args: [], env: new Map() },
     ctx: new Set(), outputs: ['out'], contentAddressed: false, impure: false,
   };
@@ -149,19 +173,18 @@ export function derivationStrict(state: EvalState, io: GlueIO, arg: Lazy, pos?: 
   for (const key of attrs.keys()) {
     if (key === '__ignoreNulls') continue;
     const v = attrs.get(key)!;
-    const apos = attrs.posOf(key) ?? pos;
     try {
       if (ignoreNulls && force(v) === null) continue;
       if (key === '__contentAddressed') {
-        b.contentAddressed = forceBool(v, apos);
-        if (b.contentAddressed) requireFeature(features, 'ca-derivations', apos);
+        b.contentAddressed = forceBool(v, pos);
+        if (b.contentAddressed) requireFeature(features, 'ca-derivations');
       } else if (key === '__impure') {
-        b.impure = forceBool(v, apos);
-        if (b.impure) requireFeature(features, 'impure-derivations', apos);
+        b.impure = forceBool(v, pos);
+        if (b.impure) requireFeature(features, 'impure-derivations');
       }
-      addAttr(state, b, key, v, json, apos);
+      addAttr(state, b, key, v, json, attrs.posOf(key));
     } catch (e) {
-      if (e instanceof EvalError) e.addFrame(`while evaluating the attribute '${key}' of the derivation '${drvName}'`, apos);
+      if (e instanceof EvalError) e.addFrame(`while evaluating the attribute '${key}' of the derivation '${drvName}'`, posDrvName);
       throw e;
     }
   }
@@ -170,18 +193,20 @@ export function derivationStrict(state: EvalState, io: GlueIO, arg: Lazy, pos?: 
     b.drv.env.set('__json', `{${keys.map((k) => `${valueToJSON(state, k, b.ctx)}:${json.get(k)}`).join(',')}}`);
   }
   addInputs(io, b);
-  if (b.drv.builder === '') throw err(`required attribute 'builder' missing`, pos);
-  if (b.drv.platform === '') throw err(`required attribute 'system' missing`, pos);
-  if (drvName.endsWith('.drv')) throw err(`derivation names are not allowed to end in '.drv'`, pos);
-  return finish(state, io, b, pos);
+  if (b.drv.builder === '') throw err(`required attribute 'builder' missing`, posDrvName);
+  if (b.drv.platform === '') throw err(`required attribute 'system' missing`, posDrvName);
+  if (drvName.endsWith('.drv')) throw err(`derivation names are not allowed to end in '.drv'`, posDrvName);
+  return finish(io, b);
 }
 
 
-function finish(state: EvalState, io: GlueIO, b: DrvBuild, pos?: Pos): Value {
+function finish(io: GlueIO, b: DrvBuild): Value {
+  // Store-path and hash errors carry no position in 2.8.
+  const pos = null;
   const { drv } = b;
   if (b.outputHash !== undefined) {
-    if (b.outputs.length !== 1 || b.outputs[0] !== 'out') throw err('multiple outputs are not supported in fixed-output derivations', pos);
-    const h = parseOutputHash(b, pos);
+    if (b.outputs.length !== 1 || b.outputs[0] !== 'out') throw err('multiple outputs are not supported in fixed-output derivations', b.posDrvName);
+    const h = parseOutputHash(b, io);
     drv.outputs.set('out', { path: '', hashAlgo: printMethodAlgo(b.ingestion ?? 'flat', h.type), hash: h.base16 });
   } else if (b.contentAddressed || b.impure) {
     const algo = b.outputHashAlgo ? parseHashType(b.outputHashAlgo) : 'sha256';

@@ -14,26 +14,41 @@ import type * as A from '../ast.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import type { BuiltinRegistry } from './registry.js';
 
-/** The name 2.8 gives its built-in derivation.nix; errors inside it get no
- *  position or select traces, as in 2.8. */
+/** The name 2.8 gives its built-in derivation.nix (not a readable file:
+ *  positions in it are shown without an excerpt). */
 export const DERIVATION_NIX_PATH = '//builtin/derivation.nix';
 
-const DERIVATION_NIX = `drvAttrs @ { outputs ? [ "out" ], ... }:
+// Laid out line for line and column for column as 2.8's derivation.nix
+// (which 2.8 parses with one leading newline): positions inside it
+// (`//builtin/derivation.nix:9:12`, the `drvPath` attribute at 20:9) show
+// in error traces, without an excerpt.
+const DERIVATION_NIX = `
+# tix: the 'derivation' builtin, in Nix, over the 'derivationStrict'
+# primop; the layout matters, not the comments.
+
+drvAttrs @ { outputs ? [ "out" ], ... }:
+
 let
+
   strict = derivationStrict drvAttrs;
-  commonAttrs = drvAttrs
-    // (builtins.listToAttrs outputsList)
-    // { all = map (x: x.value) outputsList; inherit drvAttrs; };
-  outputToAttrListElement = outputName: {
-    name = outputName;
-    value = commonAttrs // {
-      outPath = builtins.getAttr outputName strict;
-      drvPath = strict.drvPath;
-      type = "derivation";
-      inherit outputName;
+
+  commonAttrs = drvAttrs // (builtins.listToAttrs outputsList) //
+    { all = map (x: x.value) outputsList;
+      inherit drvAttrs;
     };
-  };
+
+  outputToAttrListElement = outputName:
+    { name = outputName;
+      value = commonAttrs // {
+        outPath = builtins.getAttr outputName strict;
+        drvPath = strict.drvPath;
+        type = "derivation";
+        inherit outputName;
+      };
+    };
+
   outputsList = map outputToAttrListElement outputs;
+
 in (builtins.head outputsList).value
 `;
 
