@@ -200,8 +200,11 @@ function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefine
     }
     return;
   }
-  void (v instanceof Lambda || v instanceof PrimOp || v instanceof PrimOpApp);
-  throw new EvalError(EvalErrorCode.E_TYPE, `cannot convert ${showType(v)} to JSON`, pos);
+  void (v instanceof PrimOp || v instanceof PrimOpApp);
+  // 2.8 places it at the function (`Value::determinePos`) and adds its
+  // placeholder frame at the enclosing attribute (or the call).
+  const at = v instanceof Lambda ? v.info.pos : pos;
+  throw new EvalError(EvalErrorCode.E_TYPE, `cannot convert ${showType(v)} to JSON`, at).addFrame('message for the trace', pos);
 }
 
 /** Force a container slot, leaving the value in place of the thunk. */
