@@ -173,12 +173,12 @@ export class Compiler {
       return () => s;
     }
     const code = this.compile(n.expr, scope);
-    const pos = n.expr.pos;
     return (env) => {
       const v = code(env);
       if (v === null) return null;
       if (typeof v === 'string') return v;
-      return this.state.forceStringNoCtx(v, pos);
+      // 2.8's getName forces the name without a position.
+      return this.state.forceStringNoCtx(v, null);
     };
   }
 

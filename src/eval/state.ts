@@ -200,7 +200,7 @@ export class EvalState {
     ]);
   }
 
-  forceStringNoCtx(v: Value, pos?: A.Pos): string {
+  forceStringNoCtx(v: Value, pos?: A.Pos | null): string {
     if (typeof v === 'string') return v;
     if (v instanceof NixString) {
       throw new EvalError(EvalErrorCode.E_EVAL,
