@@ -49,28 +49,31 @@ function getContext(ctx: Iterable<string>): NixAttrs {
 function appendContext(state: EvalState, s: string, ctxIn: Iterable<string>, attrs: NixAttrs, pos: Pos | undefined) {
   const ctx = new Set(ctxIn);
   for (const p of attrs.keys()) {
+    // 2.8 checks each entry at its attribute's position.
+    const at = attrs.posOf(p) ?? pos;
     if (!isStorePath(state, p)) {
-      throw new EvalError(EvalErrorCode.E_EVAL, `Context key '"${p}"' is not a store path`, pos);
+      throw new EvalError(EvalErrorCode.E_EVAL, `Context key '"${p}"' is not a store path`, at);
     }
-    const a = forceAttrs(attrs.get(p)!, pos);
+    const a = forceAttrs(attrs.get(p)!, at);
     const path = a.get('path');
-    if (path !== undefined && forceBool(path, pos)) ctx.add(p);
+    if (path !== undefined && forceBool(path, a.posOf('path') ?? at)) ctx.add(p);
     const all = a.get('allOutputs');
-    if (all !== undefined && forceBool(all, pos)) {
+    if (all !== undefined && forceBool(all, a.posOf('allOutputs') ?? at)) {
       if (!p.endsWith('.drv')) {
         throw new EvalError(EvalErrorCode.E_EVAL,
-          `Tried to add all-outputs context of ${p}, which is not a derivation, to a string`, pos);
+          `Tried to add all-outputs context of ${p}, which is not a derivation, to a string`, at);
       }
       ctx.add('=' + p);
     }
     const outs = a.get('outputs');
     if (outs !== undefined) {
-      const list = forceList(outs, pos);
+      const opos = a.posOf('outputs') ?? at;
+      const list = forceList(outs, opos);
       if (list.length > 0 && !p.endsWith('.drv')) {
         throw new EvalError(EvalErrorCode.E_EVAL,
-          `Tried to add derivation output context of ${p}, which is not a derivation, to a string`, pos);
+          `Tried to add derivation output context of ${p}, which is not a derivation, to a string`, at);
       }
-      for (const o of list) ctx.add(`!${forceStr(o, pos)}!${p}`);
+      for (const o of list) ctx.add(`!${forceStr(o, opos)}!${p}`);
     }
   }
   return mkStr(s, ctx);
