@@ -270,6 +270,9 @@ export interface BinOp extends Node {
   readonly op: BinaryOperator;
   readonly lhs: Expr;
   readonly rhs: Expr;
+  /** `+` only: where each operand's source starts (2.8's ExprConcatStrings
+   *  positions, where coercion errors are reported). */
+  readonly operandPos?: readonly [Pos, Pos];
 }
 
 export type Expr =

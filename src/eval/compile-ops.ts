@@ -168,7 +168,7 @@ export function concatLists(a: Value, b: Value, pos: A.Pos): Lazy[] {
 
 function compilePlus(c: Compiler, e: A.BinOp, l: Code, r: Code): Code {
   const state = c.state;
-  const parts = [{ code: l, pos: e.lhs.pos }, { code: r, pos: e.rhs.pos }];
+  const parts = [{ code: l, pos: e.operandPos?.[0] ?? e.lhs.pos }, { code: r, pos: e.operandPos?.[1] ?? e.rhs.pos }];
   return (env) => {
     const a = l(env);
     if (typeof a === 'number') {

@@ -251,8 +251,11 @@ class Parser {
       const [name, prec, assoc] = info;
       if (prec < minPrec) break;
       this.next();
+      const rhsStart = this.posOf(this.peek());
       const rhs = this.parseOp(assoc === 'right' ? prec : prec + 1);
-      left = { kind: 'BinOp', pos: start, op: name, lhs: left, rhs };
+      left = name === '+'
+        ? { kind: 'BinOp', pos: start, op: name, lhs: left, rhs, operandPos: [start, rhsStart] }
+        : { kind: 'BinOp', pos: start, op: name, lhs: left, rhs };
       if (assoc === 'none') {
         const n = this.peek();
         const ni = n.type === 'CHAR' ? BINARY_CHARS[n.value] : BINARY[n.type];
