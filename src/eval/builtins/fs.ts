@@ -129,7 +129,8 @@ export function register(r: BuiltinRegistry): void {
     const path = realisePath(state, p!, pos);
     const bytes = state.io.readFile(path);
     if (bytes.includes(0)) {
-      throw new EvalError(EvalErrorCode.E_EVAL, `the contents of the file '${path}' cannot be represented as a Nix string`, pos);
+      // A plain Error in 2.8: no position.
+      throw new EvalError(EvalErrorCode.E_EVAL, `the contents of the file '${path}' cannot be represented as a Nix string`, null);
     }
     return latin1(bytes);
   });
