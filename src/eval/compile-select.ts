@@ -136,7 +136,7 @@ function forceSelected(a: Thunk, pos2: A.Pos | undefined, pos: A.Pos, name: stri
   }
 }
 
-export function missingAttr(name: string, attrs: NixAttrs, pos: A.Pos, primop?: string): EvalError {
+export function missingAttr(name: string, attrs: NixAttrs, pos: A.Pos | undefined, primop?: string): EvalError {
   if (primop !== undefined) return primOpMissingAttr(name, attrs, pos, primop);
   const e = new EvalError(EvalErrorCode.E_MISSING_ATTR, `attribute '${name}' missing`, pos);
   const s = didYouMean(name, attrs.keys());
