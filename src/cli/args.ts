@@ -4,7 +4,7 @@
  * boolean settings as `--NAME` / `--no-NAME`, and the short build flags.
  * Commands call `takeCommonFlags` first and parse what is left themselves.
  */
-import { NixError, CoreErrorCode } from '../core/index.js';
+import { NixError, CoreErrorCode, parseUnitFlagValue } from '../core/index.js';
 import type { CliContext } from './context.js';
 
 /** A 2.8 `UsageError`: the error report adds "Try '<program> --help' for more information.". */
@@ -68,6 +68,68 @@ export interface CommonFlags {
   /** Arguments not consumed, in order. */
   rest: string[];
   verbosity: number;
+  /**
+   * Setting names given on the command line that 2.8 does not know, each
+   * with how many `rest` arguments came before it: 2.8 warns only about those
+   * given before the first positional argument (`warnUnknownSettings`).
+   */
+  unknownSettings: [name: string, restIndex: number][];
+}
+
+/** A bad value for a setting flag (`-j x`, `--cores x`) is a usage error, as in 2.8. */
+function setFromFlag(ctx: CliContext, name: string, value: string): boolean {
+  try {
+    return ctx.settings.setUser(name, value);
+  } catch (e) {
+    if (e instanceof NixError) throw usageError(e.message);
+    throw e;
+  }
+}
+
+/** 2.8's `--cores`, `--timeout`, `--max-silent-time`: a number with an optional K/M/G/T suffix. */
+const UNIT_FLAGS = new Set(['--cores', '--timeout', '--max-silent-time']);
+/** tix's CLI-only pseudo settings set by flags (never checked: the user did not name a setting). */
+const PSEUDO_SETTING_FLAGS = new Set(['--log-format', '--eval-store']);
+
+/**
+ * Apply the setting flag at `args[i]` (`--option`, `-j`, `--cores`, the
+ * boolean flags, …) to `ctx.settings`, checking values as 2.8 does when it
+ * sets them: `--option NAME BAD` warns `warning: error: …` and goes on; a bad
+ * value given to a setting flag is a usage error. Returns how many arguments
+ * it took (0: not a setting flag) and the name when 2.8 does not know it.
+ */
+export function applySettingFlag(args: string[], i: number, ctx: CliContext, knownSettings: ReadonlySet<string> = new Set()): { taken: number; unknown?: string } {
+  const a = args[i]!;
+  const n = commonFlagArity(a, knownSettings);
+  if (n === 0 && BOOL_FLAGS[a] === undefined) return { taken: 0 };
+  if (i + n >= args.length) throw missingFlagArgs(a, n);
+  if (a === '--option') {
+    const name = args[i + 1]!;
+    try {
+      return { taken: 3, unknown: ctx.settings.setUser(name, args[i + 2]!) ? undefined : name };
+    } catch (e) {
+      if (!(e instanceof NixError)) throw e;
+      ctx.stderr.write(`warning: error: ${e.message}\n`);
+      return { taken: 3 };
+    }
+  }
+  if (n === 0) {
+    const [name, value] = BOOL_FLAGS[a]!;
+    ctx.settings.set(name, value);
+    return { taken: 1 };
+  }
+  const value = args[i + 1]!;
+  if (PSEUDO_SETTING_FLAGS.has(a)) {
+    ctx.settings.set(SETTING_FLAGS[a]!, value);
+  } else if (UNIT_FLAGS.has(a)) {
+    const r = parseUnitFlagValue(value);
+    if ('error' in r) throw usageError(r.error);
+    setFromFlag(ctx, SETTING_FLAGS[a]!, r.value);
+  } else {
+    // `--max-jobs` and friends by their setting's name; `--NAME`, `--extra-NAME` as written.
+    setFromFlag(ctx, SETTING_FLAGS[a] ?? a.slice(2), value);
+  }
+  return { taken: 2 };
 }
 
 /**
@@ -76,28 +138,18 @@ export interface CommonFlags {
  */
 export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: ReadonlySet<string> = new Set()): CommonFlags {
   const rest: string[] = [];
+  const unknownSettings: [string, number][] = [];
   let verbosity = 3;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    const need = (n: number): string[] => {
-      if (i + n >= args.length) throw missingFlagArgs(a, n);
-      const v = args.slice(i + 1, i + 1 + n);
-      i += n;
-      return v;
-    };
-    const arity = commonFlagArity(a, knownSettings);
     if (a === '--') {
       rest.push(...args.slice(i));
       break;
-    } else if (a === '--option') {
-      const [name, value] = need(2);
-      ctx.settings.set(name!, value!);
-    } else if (arity > 0) {
-      // `--max-jobs` and friends by their setting's name; `--NAME`, `--extra-NAME` as written.
-      ctx.settings.set(SETTING_FLAGS[a] ?? a.slice(2), need(1)[0]!);
-    } else if (BOOL_FLAGS[a] !== undefined) {
-      const [name, value] = BOOL_FLAGS[a]!;
-      ctx.settings.set(name, value);
+    }
+    const { taken, unknown } = applySettingFlag(args, i, ctx, knownSettings);
+    if (taken > 0) {
+      if (unknown !== undefined) unknownSettings.push([unknown, rest.length]);
+      i += taken - 1;
     } else if (a === '-v' || a === '--verbose') {
       verbosity++;
     } else if (/^-v+$/.test(a)) {
@@ -106,5 +158,17 @@ export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: 
       rest.push(a);
     }
   }
-  return { rest, verbosity };
+  return { rest, verbosity, unknownSettings };
+}
+
+/**
+ * Print 2.8's `warning: unknown setting 'NAME'` lines (once per command):
+ * for the names from nix.conf/NIX_CONFIG and, when `common` is given, those
+ * of its command line that came before `rest[upTo]` (2.8 warns when it
+ * reaches the first positional argument, or the end of the command line).
+ * Call it there; later calls print nothing.
+ */
+export function warnUnknownSettings(ctx: CliContext, common?: CommonFlags, upTo = Infinity): void {
+  for (const [name, at] of common?.unknownSettings ?? []) if (at <= upTo) ctx.settings.noteUnknown(name);
+  for (const line of ctx.settings.takeUnknownWarnings()) ctx.stderr.write(line + '\n');
 }

@@ -3,6 +3,7 @@
  * `nix-build`, … that dispatches on its own name (like Nix's single binary).
  */
 import { basename } from 'node:path';
+import { Settings, nixDirs } from '../core/index.js';
 import { defaultContext, type CliContext } from './context.js';
 import { runModule } from './dispatch.js';
 import { reportError } from './report-error.js';
@@ -35,7 +36,13 @@ export async function main(programName: string, args: string[], ctx?: CliContext
     name = rest[0]!;
     rest = rest.slice(1);
   }
-  const context = ctx ?? defaultContext(name);
+  let context: CliContext;
+  try {
+    context = ctx ?? defaultContext(name);
+  } catch (e) {
+    // nix.conf/NIX_CONFIG could not be read (a bad value, an illegal line): 2.8 stops before the command line.
+    return reportError(e, bareContext(name));
+  }
   const table = programName === 'tix' ? TIX_SUBCOMMANDS : PROGRAMS;
   const mod = table[name];
   try {
@@ -47,6 +54,11 @@ export async function main(programName: string, args: string[], ctx?: CliContext
   } catch (e) {
     return reportError(e, context);
   }
+}
+
+function bareContext(programName: string): CliContext {
+  const env = process.env;
+  return { programName, env, settings: new Settings(), dirs: nixDirs(env), stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
 }
 
 /** Used by `bin/*`: run and exit with the status. */

@@ -14,7 +14,7 @@ import { NixError, CoreErrorCode, loadSettings, nixDirs } from '../core/index.js
 import type { DerivedPath, Store } from '../store/index.js';
 import { readDerivation } from '../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
-import { missingArg, takeCommonFlags, usageError } from './args.js';
+import { missingArg, takeCommonFlags, usageError, warnUnknownSettings } from './args.js';
 import type { CliContext } from './context.js';
 import { makeWarmUpDir, removeStaleWarmUps, removeWarmUpDir, warmUpBase } from './warm-up-dir.js';
 import { addPermRoot, expandShortFlags, openBuildSession, printMissing, reportBuildError, NO_GC_ROOT_WARNING } from './progress-build.js';
@@ -61,8 +61,13 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     } else if (a === '--indirect' || a === '--add-root' || a === '--drv-link' || a === '--add-drv-link') {
       if (a === '--drv-link') arg();
     } else if (a !== '-' && a.startsWith('-')) throw usageError(`unrecognised flag '${a}'`);
-    else f.files.push(a);
+    else {
+      // 2.8 warns about unknown settings at the first positional argument ('-' reads as a flag there).
+      if (a !== '-') warnUnknownSettings(ctx, common, i);
+      f.files.push(a);
+    }
   }
+  warnUnknownSettings(ctx, common);
   const session = await openBuildSession(ctx, { newCli: false, verbosity: common.verbosity });
   try {
     return await build(session, f, ea, ctx);

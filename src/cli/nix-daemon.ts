@@ -20,7 +20,7 @@ import { makeRecursiveHook, openLocalStore, storeUri } from '../glue/index.js';
 import {
   currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon, warmUpDaemon, type PathInfoCacheOptions,
 } from '../protocol/index.js';
-import { takeCommonFlags } from './args.js';
+import { takeCommonFlags, warnUnknownSettings } from './args.js';
 import type { CliContext } from './context.js';
 import { makeWarmUpDir, removeWarmUpDir, warmUpBase } from './warm-up-dir.js';
 
@@ -114,7 +114,8 @@ function spliceToDaemon(ctx: CliContext, socketPath: string): Promise<number> {
 }
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
-  const { rest, verbosity } = takeCommonFlags(args, ctx);
+  const common = takeCommonFlags(args, ctx);
+  const { rest, verbosity } = common;
   let stdio = false;
   for (const a of rest) {
     if (a === '--stdio') stdio = true;
@@ -124,6 +125,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       return 0;
     } else throw new NixError(CoreErrorCode.E_USAGE, `unrecognised flag '${a}'`, { hint: "Try 'nix-daemon --help' for more information." });
   }
+  warnUnknownSettings(ctx, common);
   const logger = new SimpleLogger((l) => ctx.stderr.write(l + '\n'), Math.min(verbosity, 7) as VerbosityLevel);
   const uri = storeUri({ settings: ctx.settings, dirs: ctx.dirs, env: ctx.env });
   const socketPath = defaultSocketPath(ctx.dirs.stateDir, ctx.env);

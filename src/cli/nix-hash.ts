@@ -7,7 +7,7 @@
  */
 import { compressHash, encodeBase32, parseHash, type Hash, type HashType } from '../formats/index.js';
 import { hashFile, hashPath } from '../store/index.js';
-import { takeCommonFlags, usageError } from './args.js';
+import { takeCommonFlags, usageError, warnUnknownSettings } from './args.js';
 import { hashTypeArg } from './hash-type-arg.js';
 import type { CliContext } from './context.js';
 
@@ -23,7 +23,8 @@ interface Opts {
 
 function parseArgs(args: string[], ctx: CliContext): Opts {
   const o: Opts = { type: 'md5', flat: false, base32: false, sri: false, truncate: false, op: 'hash', items: [] };
-  const rest = takeCommonFlags(args, ctx).rest;
+  const common = takeCommonFlags(args, ctx);
+  const rest = common.rest;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === '--flat') o.flat = true;
@@ -35,8 +36,12 @@ function parseArgs(args: string[], ctx: CliContext): Opts {
     else if (a === '--to-base32') o.op = 'to-base32';
     else if (a === '--type') o.type = hashTypeArg(rest, i++, 'legacy');
     else if (a.startsWith('-') && a !== '') throw usageError(`unrecognised flag '${a}'`);
-    else o.items.push(a);
+    else {
+      warnUnknownSettings(ctx, common, i); // 2.8 warns at the first positional argument
+      o.items.push(a);
+    }
   }
+  warnUnknownSettings(ctx, common);
   return o;
 }
 

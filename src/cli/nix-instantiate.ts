@@ -7,7 +7,7 @@
 import { baseJob, bytes, emptyEvalArgs, takeEvalFlag, type EvalJob } from '../glue/index.js';
 import { runEvalJobAndPrint } from './eval-output.js';
 import { resolve } from 'node:path';
-import { missingArg, takeCommonFlags, usageError } from './args.js';
+import { missingArg, takeCommonFlags, usageError, warnUnknownSettings } from './args.js';
 import type { CliContext } from './context.js';
 
 function readStdin(ctx: CliContext): Promise<string> {
@@ -20,7 +20,8 @@ function readStdin(ctx: CliContext): Promise<string> {
 }
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const { rest } = takeCommonFlags(argv, ctx);
+  const common = takeCommonFlags(argv, ctx);
+  const rest = common.rest;
   const ea = emptyEvalArgs();
   const files: string[] = [];
   const attrPaths: string[] = [];
@@ -51,8 +52,12 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     else if (a === '--strict') strict = true;
     else if (a === '--dry-run') dryRun = true;
     else if (a !== '' && a.startsWith('-')) throw usageError(`unrecognised flag '${a}'`);
-    else files.push(a);
+    else {
+      warnUnknownSettings(ctx, common, i); // 2.8 warns at the first positional argument
+      files.push(a);
+    }
   }
+  warnUnknownSettings(ctx, common);
   const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
   job.mode = findFile ? 'find-file' : parseOnly ? 'parse' : evalOnly ? 'eval' : 'instantiate';
   job.output = output;

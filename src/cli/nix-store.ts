@@ -5,7 +5,7 @@
  */
 import { NixError, CoreErrorCode } from '../core/index.js';
 import type { CliContext } from './context.js';
-import { commonFlagArity, missingArg, missingFlagArgs } from './args.js';
+import { applySettingFlag, commonFlagArity, missingArg, missingFlagArgs, warnUnknownSettings } from './args.js';
 import { runModule } from './dispatch.js';
 
 /** Operation flag → module. Aliases map to the same module. */
@@ -70,6 +70,7 @@ export async function run(argsIn: string[], ctx: CliContext): Promise<number> {
   const args = expandCompound(argsIn);
   let op: string | undefined;
   const rest: string[] = [];
+  let positional = false;
   // In order, as 2.8 parses: a flag's values are never an operation (`--store -q`
   // has none), and a flag at the end without them is the error, operation or not.
   for (let i = 0; i < args.length; i++) {
@@ -88,10 +89,24 @@ export async function run(argsIn: string[], ctx: CliContext): Promise<number> {
     } else {
       const n = ARG_FLAGS.has(a) ? 1 : commonFlagArity(a);
       if (i + n >= args.length) throw ARG_FLAGS.has(a) ? missingArg(a) : missingFlagArgs(a, n);
+      // Settings before the first positional argument are applied here, in order, so that
+      // 2.8's unknown-setting warning (printed on reaching that argument) can name them;
+      // the operation's own parse applies the later ones.
+      const applied = positional || ARG_FLAGS.has(a) ? { taken: 0 } : applySettingFlag(args, i, ctx);
+      if (applied.taken > 0) {
+        if (applied.unknown !== undefined) ctx.settings.noteUnknown(applied.unknown);
+        i += applied.taken - 1;
+        continue;
+      }
+      if (!a.startsWith('-') && !positional) {
+        positional = true;
+        warnUnknownSettings(ctx);
+      }
       rest.push(...args.slice(i, i + 1 + n));
       i += n;
     }
   }
+  warnUnknownSettings(ctx);
   if (op === undefined) {
     throw new NixError(CoreErrorCode.E_USAGE, "no operation specified", { hint: "Try 'nix-store --help' for more information." });
   }

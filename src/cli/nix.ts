@@ -4,9 +4,9 @@
  * may come before or after the command words; command modules receive all
  * non-command-word arguments and parse them with `cli/args.ts`.
  */
-import { NixError, CoreErrorCode } from '../core/index.js';
 import type { CliContext } from './context.js';
 import { runModule } from './dispatch.js';
+import { applySettingFlag, usageError, warnUnknownSettings } from './args.js';
 
 /** Command words → module. Longest match wins. */
 const COMMANDS: Record<string, string> = {
@@ -44,6 +44,8 @@ const COMMANDS: Record<string, string> = {
 /** Flags that take one argument and may precede the command words. */
 const GLOBAL_FLAGS_WITH_ARG = new Set(['--store', '--extra-experimental-features', '--experimental-features', '--log-format', '--max-jobs', '-j', '--cores', '-I', '--eval-store']);
 const GLOBAL_FLAGS_WITH_TWO = new Set(['--option']);
+/** Other flags 2.8 takes before the command (the setting flags aside); any other flag there is a usage error. */
+const OTHER_GLOBAL_FLAGS = new Set(['--help', '--version', '--verbose', '--debug', '--quiet', '--print-build-logs', '-L', '--offline', '--refresh']);
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const words: string[] = [];
@@ -51,6 +53,19 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   let sawPositional = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (words.length === 0 && !sawPositional) {
+      // Before the command: settings are applied here, in order, so 2.8's unknown-setting
+      // warning (printed on reaching the first positional argument) can name them.
+      const applied = applySettingFlag(args, i, ctx);
+      if (applied.taken > 0) {
+        if (applied.unknown !== undefined) ctx.settings.noteUnknown(applied.unknown);
+        i += applied.taken - 1;
+        continue;
+      }
+      if (a.startsWith('-') && !GLOBAL_FLAGS_WITH_ARG.has(a) && !OTHER_GLOBAL_FLAGS.has(a) && !/^-v+$/.test(a)) {
+        throw usageError(`unrecognised flag '${a}'`);
+      }
+    }
     if (GLOBAL_FLAGS_WITH_TWO.has(a)) {
       rest.push(a, args[i + 1] ?? '', args[i + 2] ?? '');
       i += 2;
@@ -58,13 +73,18 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       rest.push(a, args[i + 1] ?? '');
       i += 1;
     } else if (words.length < 2 && !sawPositional && !a.startsWith('-') && isCommandPrefix([...words, a])) {
+      if (words.length === 0) warnUnknownSettings(ctx);
       words.push(a);
     } else {
       // Command words come before the command's own positional arguments.
-      if (!a.startsWith('-')) sawPositional = true;
+      if (!a.startsWith('-')) {
+        if (words.length === 0 && !sawPositional) warnUnknownSettings(ctx);
+        sawPositional = true;
+      }
       rest.push(a);
     }
   }
+  warnUnknownSettings(ctx);
   if (args.includes('--version')) {
     ctx.stdout.write('nix (tix) 2.8.0\n');
     return 0;
@@ -72,8 +92,13 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   const key = words.join(' ');
   const mod = COMMANDS[key];
   if (mod === undefined) {
-    if (words.length === 0) throw new NixError(CoreErrorCode.E_USAGE, "no subcommand specified", { hint: "Try 'nix --help' for more information." });
-    throw new NixError(CoreErrorCode.E_USAGE, `'${key}' is not a recognised command`, { hint: "Try 'nix --help' for more information." });
+    // As 2.8 words it: the first positional argument that is no (sub)command, else what is missing.
+    const first = rest.find((r) => !r.startsWith('-'));
+    if (first !== undefined) throw usageError(`'${first}' is not a recognised command`);
+    if (words.length === 0) throw usageError('no subcommand specified');
+    const flag = rest.find((r) => r.startsWith('-') && !/^-v+$/.test(r) && !OTHER_GLOBAL_FLAGS.has(r));
+    if (flag !== undefined) throw usageError(`unrecognised flag '${flag}'`);
+    throw usageError(`'nix ${key}' requires a sub-command.`);
   }
   return runModule(mod, `nix ${key}`, [...words, ...rest], ctx);
 }

@@ -9,10 +9,47 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NixError, CoreErrorCode } from './errors.js';
+import { isKnownSetting, settingValueError } from './known-settings.js';
 
 export class Settings {
   private readonly values = new Map<string, string>();
   private readonly extras = new Map<string, string[]>();
+  /** Names the user wrote that 2.8 does not know, not yet warned about. */
+  private readonly unknown = new Set<string>();
+  private unknownWarned = false;
+
+  /**
+   * Set a setting the user wrote (nix.conf, NIX_CONFIG, `--option`, a setting
+   * flag), checking the value as 2.8 does when it is set: a bad value throws
+   * `E_SETTING_INVALID` with 2.8's message and leaves the setting as it was.
+   * Returns whether the name is known; the caller decides when an unknown
+   * name counts (`noteUnknown`), as 2.8 warns only about some.
+   */
+  setUser(name: string, value: string): boolean {
+    const bad = settingValueError(name, value);
+    if (bad !== undefined) throw new NixError(CoreErrorCode.E_SETTING_INVALID, bad);
+    const known = isKnownSetting(name);
+    // 2.8 ignores `extra-NAME` unless NAME is a list (`extra-max-jobs` must not add to max-jobs);
+    // other unknown names are kept, as tix's CLI-only pseudo settings live in the same map.
+    if (known || !name.startsWith('extra-')) this.set(name, value);
+    return known;
+  }
+
+  /** Record an unknown name for `takeUnknownWarnings` (ignored once they were taken, as 2.8 warns once). */
+  noteUnknown(name: string): void {
+    if (!this.unknownWarned) this.unknown.add(name);
+  }
+
+  /**
+   * 2.8's `warning: unknown setting 'NAME'` lines, sorted by name, one per
+   * name; only the first call returns any (2.8 warns once, when it reaches
+   * the command line's first positional argument or its end).
+   */
+  takeUnknownWarnings(): string[] {
+    if (this.unknownWarned) return [];
+    this.unknownWarned = true;
+    return [...this.unknown].sort().map((n) => `warning: unknown setting '${n}'`);
+  }
 
   set(name: string, value: string): void {
     if (name.startsWith('extra-')) {
@@ -77,14 +114,21 @@ export class Settings {
       if (inc) {
         const content = readInclude?.(inc[2]!.trim());
         if (content === undefined && inc[1] !== '!') {
-          throw new NixError(CoreErrorCode.E_SETTING_INVALID, `file '${inc[2]}' included from '${origin}' not found`);
+          throw new NixError(CoreErrorCode.E_SETTING_INVALID, `file '${inc[2]}' included from '${origin}' not found`, { usage: true });
         }
         if (content !== undefined) this.loadText(content, inc[2]!, readInclude);
         continue;
       }
       const eq = line.indexOf('=');
-      if (eq < 0) throw new NixError(CoreErrorCode.E_SETTING_INVALID, `illegal configuration line '${rawLine}' in '${origin}'`);
-      this.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+      if (eq < 0) throw new NixError(CoreErrorCode.E_SETTING_INVALID, `illegal configuration line '${rawLine}' in '${origin}'`, { usage: true });
+      const name = line.slice(0, eq).trim();
+      // 2.8 stops at a bad value in a configuration file, with its usage hint.
+      try {
+        if (!this.setUser(name, line.slice(eq + 1).trim())) this.noteUnknown(name);
+      } catch (e) {
+        if (e instanceof NixError) throw new NixError(e.code, e.message, { usage: true });
+        throw e;
+      }
     }
   }
 
