@@ -86,7 +86,10 @@ function setFromFlag(ctx: CliContext, name: string, value: string): boolean {
   }
 }
 
-/** 2.8's `--cores`, `--timeout`, `--max-silent-time`: a number with an optional K/M/G/T suffix. */
+/**
+ * The legacy commands' `--cores`, `--timeout`, `--max-silent-time`: a number with an
+ * optional K/M/G/T suffix. `nix` takes them as plain setting flags (2.8).
+ */
 const UNIT_FLAGS = new Set(['--cores', '--timeout', '--max-silent-time']);
 /** tix's CLI-only pseudo settings set by flags (never checked: the user did not name a setting). */
 const PSEUDO_SETTING_FLAGS = new Set(['--log-format', '--eval-store']);
@@ -121,7 +124,7 @@ export function applySettingFlag(args: string[], i: number, ctx: CliContext, kno
   const value = args[i + 1]!;
   if (PSEUDO_SETTING_FLAGS.has(a)) {
     ctx.settings.set(SETTING_FLAGS[a]!, value);
-  } else if (UNIT_FLAGS.has(a)) {
+  } else if (UNIT_FLAGS.has(a) && ctx.programName !== 'nix') {
     const r = parseUnitFlagValue(value);
     if ('error' in r) throw usageError(r.error);
     setFromFlag(ctx, SETTING_FLAGS[a]!, r.value);

@@ -4,7 +4,7 @@
  * "warning: unknown setting 'NAME'", and the messages for bad values.
  *
  * Facts measured against the reference (Nix 2.8.0, /usr/bin) in an isolated
- * root, not taken from its source: the names are the 92 that
+ * root, not taken from its source: the names are the 91 that
  * `nix show-config` prints (one multi-call binary, so every program knows
  * the same set); the aliases are the names `--option` accepts beyond those
  * (and the setting `nix show-config --option ALIAS v` changes); each type
@@ -60,7 +60,7 @@ function typed(names: string[], type: SettingType): [string, SettingType][] {
   return names.map((n) => [n, type]);
 }
 
-/** The 92 settings of 2.8's `nix show-config`, with their types. */
+/** The 91 settings of 2.8's `nix show-config`, with their types. */
 export const NIX_SETTINGS: ReadonlyMap<string, SettingType> = new Map([
   ...typed(BOOLS, 'bool'), ...typed(U32, 'u32'), ...typed(U64, 'u64'), ...typed(I64, 'i64'),
   ...typed(LISTS, 'list'), ...typed(STRINGS, 'string'),
