@@ -11,14 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  EvalError, EvalErrorCode, NixAttrs, NixPath, NixString, force, forceAttrs, forceStrNoCtx, mkInt,
-  type BuiltinRegistry, type Lazy, type Pos, type Value,
+  EvalError, EvalErrorCode, NixAttrs, NixPath, NixString, coerceToString, showType, force, forceAttrs, forceStrNoCtx, mkInt,
+  type BuiltinRegistry, type EvalState, type Lazy, type Pos, type Value,
 } from '../eval/index.js';
 import { Hash, hashBytes, parseHash, encodeBase32 } from '../formats/index.js';
 import { dumpPathSync, hashFileSync } from './nar-sync.js';
 import type { GlueIO } from './store-io.js';
 
-function err(msg: string, pos?: Pos): EvalError {
+function err(msg: string, pos?: Pos | null): EvalError {
   return new EvalError(EvalErrorCode.E_EVAL, msg, pos);
 }
 
@@ -37,18 +37,52 @@ function urlOf(v: Lazy, pos: Pos | undefined): string {
   return forceStrNoCtx(x, pos);
 }
 
+/** 2.8 `fetch` (fetchurl, fetchTarball): a URL string, or a set of `url`,
+ *  `sha256`, `name`, each checked at its attribute's position. */
 function fetchArgs(v: Lazy, pos: Pos | undefined, what: string): FetchArgs {
   const x = force(v);
   if (!(x instanceof NixAttrs)) return { url: urlOf(x, pos) };
-  const get = (k: string) => (x.has(k) ? forceStrNoCtx(x.get(k)!, pos) : undefined);
-  const url = x.has('url') ? urlOf(x.get('url')!, pos) : undefined;
-  if (url === undefined) throw err(`'url' argument required`, pos);
+  const a: Partial<FetchArgs> = {};
   for (const k of x.keys()) {
-    if (!['url', 'name', 'sha256', 'rev', 'ref', 'submodules', 'allRefs'].includes(k)) {
-      throw err(`unsupported argument '${k}' to '${what}'`, pos);
+    const at = x.posOf(k) ?? pos;
+    if (k === 'url') a.url = urlOf(x.get(k)!, at);
+    else if (k === 'sha256') a.sha256 = forceStrNoCtx(x.get(k)!, at);
+    else if (k === 'name') a.name = forceStrNoCtx(x.get(k)!, at);
+    else throw err(`unsupported argument '${k}' to '${what}'`, at);
+  }
+  if (a.url === undefined) throw err(`'url' argument required`, pos);
+  return a as FetchArgs;
+}
+
+const GIT_ATTRS = ['type', 'url', 'ref', 'rev', 'shallow', 'submodules', 'lastModified', 'revCount', 'narHash', 'allRefs', 'name'];
+
+/** 2.8 `fetchGit` (fetchTree with type git): a URL (coerced), or a set whose
+ *  attributes libfetchers checks, with its position-less texts. */
+function fetchGitArgs(state: EvalState, v: Lazy, pos: Pos | undefined): FetchArgs {
+  const x = force(v);
+  if (!(x instanceof NixAttrs)) return { url: coerceToString(state, x, new Set(), { coerceMore: false, copyToStore: false }, pos) };
+  const a: Partial<FetchArgs> = {};
+  const json: string[] = [];
+  for (const k of x.keys()) {
+    const at = x.posOf(k) ?? pos;
+    const val = force(x.get(k)!);
+    if (typeof val === 'string' || val instanceof NixString || val instanceof NixPath) {
+      const s = coerceToString(state, val, new Set(), { coerceMore: false, copyToStore: false }, at);
+      if (k === 'url' || k === 'name' || k === 'rev' || k === 'ref') a[k] = s;
+      json.push(`${JSON.stringify(k)}:${JSON.stringify(s)}`);
+    } else if (typeof val === 'boolean' || typeof val === 'number' || typeof val === 'bigint') {
+      json.push(`${JSON.stringify(k)}:${String(val)}`);
+    } else {
+      throw new EvalError(EvalErrorCode.E_TYPE, `fetchTree argument '${k}' is ${showType(val)} while a string, Boolean or integer is expected`, null);
     }
   }
-  return { url, name: get('name'), sha256: get('sha256'), rev: get('rev'), ref: get('ref') };
+  for (const k of x.keys()) if (!GIT_ATTRS.includes(k)) throw err(`unsupported Git input attribute '${k}'`, null);
+  if (!x.has('url')) throw err("input attribute 'url' is missing", null);
+  if (a.url === undefined) {
+    const all = [...json, '"type":"git"'].sort();
+    throw err(`input attribute 'url' is not a string {${all.join(',')}}`, null);
+  }
+  return a as FetchArgs;
 }
 
 /** 2.8's download failures (curl's texts) carry no position. */
@@ -145,8 +179,21 @@ function git(args: string[], cwd: string, pos?: Pos): string {
   return r.stdout.trim();
 }
 
+/** The input's URL as 2.8 shows it (`git+file:///…`). */
+function gitInputName(url: string): string {
+  return `git+${url.startsWith('/') ? 'file://' + url : url}`;
+}
+
 function fetchGit(io: GlueIO, a: FetchArgs, pos?: Pos): Value {
   const repo = localPath(a.url, pos);
+  const isRepo = spawnSync('git', ['-C', repo, 'rev-parse', '--git-dir'], { stdio: 'ignore' }).status === 0;
+  if (!isRepo) {
+    // 2.8 then fetches from the URL: git says why it cannot (on stderr,
+    // as it is) and the fetch fails.
+    const r = spawnSync('git', ['ls-remote', '--', `file://${repo}`], { encoding: 'latin1', stdio: ['ignore', 'ignore', 'pipe'] });
+    for (const line of (r.stderr ?? '').replace(/\n$/, '').split('\n')) if (r.stderr) io.trace(line);
+    throw err(`program 'git' failed with exit code ${r.status ?? 1}`, null).addFrame(`while fetching the input '${gitInputName(a.url)}'`, null);
+  }
   const rev = a.rev ?? git(['rev-parse', a.ref ?? 'HEAD'], repo, pos);
   const tmp = mkdtempSync(join(tmpdir(), 'tix-git-'));
   try {
@@ -176,9 +223,15 @@ function fetchGit(io: GlueIO, a: FetchArgs, pos?: Pos): Value {
   }
 }
 
-export function registerFetchers(r: BuiltinRegistry, io: GlueIO): void {
+export function registerFetchers(r: BuiltinRegistry, io: GlueIO, features: ReadonlySet<string> = new Set()): void {
+  // 2.8 checks the experimental feature before looking at the argument.
+  if (!features.has('flakes')) {
+    r.add('fetchTree', 1, () => {
+      throw err("experimental Nix feature 'flakes' is disabled; use '--extra-experimental-features flakes' to override", null);
+    });
+  }
   r.add('fetchurl', 1, (args, pos) => fetchurl(io, fetchArgs(args[0]!, pos, 'fetchurl'), pos));
   r.add('fetchTarball', 1, (args, pos) => fetchTarball(io, fetchArgs(args[0]!, pos, 'fetchTarball'), pos));
-  r.add('fetchGit', 1, (args, pos) => fetchGit(io, fetchArgs(args[0]!, pos, 'fetchGit'), pos));
+  r.add('fetchGit', 1, (args, pos, state) => fetchGit(io, fetchGitArgs(state, args[0]!, pos), pos));
   void forceAttrs;
 }
