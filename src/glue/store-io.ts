@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import { Hash, StoreDir, StorePath, hashBytes, parseDerivation, type Derivation } from '../formats/index.js';
-import { PlainFsIO, ioError, type CopyToStoreOptions } from '../eval/index.js';
+import { EvalError, PlainFsIO, ioError, type CopyToStoreOptions } from '../eval/index.js';
 import { dumpPathSync, hashFileSync } from './nar-sync.js';
 import { DeferredBridge, NeedWorker } from './deferred-store.js';
 
@@ -76,6 +76,8 @@ export class GlueIO extends PlainFsIO {
         if (this.writer) this.writeChecked(path, () => this.writer!.addToStore(name, 'flat', f.bytes));
       }
     } catch (e) {
+      // Our own errors (a hash mismatch) pass as they are; only system errors get the file's name.
+      if (e instanceof EvalError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw ioError(`getting status of '${opts.path}': No such file or directory`);
       if (typeof code === 'string') throw ioError(`reading '${opts.path}': ${(e as Error).message}`);
@@ -221,12 +223,26 @@ export class GlueIO extends PlainFsIO {
       }
     }
     if (missing.length === 0) return;
+    this.checkValid(missing);
     if (!this.o.bridge) {
       const first = missing[0]!;
       const p = first.startsWith('!') ? first.slice(first.indexOf('!', 1) + 1) : first.replace(/^=/, '');
       throw ioError(`cannot build '${p}' during evaluation because the option 'read-only mode' is enabled`);
     }
     this.o.bridge.realise(missing);
+  }
+
+  /** 2.8 realiseContext: every context path (a derivation for an output)
+   *  must be valid before anything is built; one computed but not written
+   *  (read-only mode) is not. */
+  private checkValid(missing: string[]): void {
+    const bridge = this.o.bridge;
+    if (!bridge) return;
+    for (const c of missing) {
+      const path = c.startsWith('=') ? c.slice(1) : c.startsWith('!') ? c.slice(c.indexOf('!', 1) + 1) : c;
+      if (bridge instanceof DeferredBridge && bridge.pending.has(path)) continue;
+      if (!bridge.isValidPath(path)) throw ioError(`path '${path}' is not valid`);
+    }
   }
 
   override trace(line: string): void {
