@@ -8,7 +8,7 @@
  *   `CatchableError`; only those are caught by `builtins.tryEval`.
  * - Code table: eval owns E03xx.
  */
-import { NixError } from '../core/index.js';
+import { NixError, type NixErrorOptions } from '../core/index.js';
 import type { Pos } from './ast.js';
 
 export const EvalErrorCode = {
@@ -42,8 +42,9 @@ export class EvalError extends NixError {
   /** Extra line printed after the excerpt (e.g. `Did you mean a?`). */
   suggestion?: string;
 
-  constructor(code: string, message: string, pos?: Pos | null) {
-    super(code, message);
+  /** `opts.usage`: a 2.8 `UsageError` (the CLI adds "Try '<program> --help'"). */
+  constructor(code: string, message: string, pos?: Pos | null, opts?: NixErrorOptions) {
+    super(code, message, opts);
     this.name = 'EvalError';
     this.pos = pos;
   }
@@ -148,8 +149,9 @@ function withNewline(s: string): string {
   return s.endsWith('\n') ? s : s + '\n';
 }
 
-/** Full stderr text for an evaluation error, as `nix-instantiate` 2.8 prints it. */
-export function renderEvalError(e: EvalError, opts: { showTrace: boolean }): string {
+/** Full stderr text for an evaluation error, as `nix-instantiate` 2.8 prints
+ *  it; `programName` (argv[0]) for a usage error's hint. */
+export function renderEvalError(e: EvalError, opts: { showTrace: boolean; programName?: string }): string {
   let out = `error: ${decode(e.message)}\n`;
   out += renderPosBlock(e.pos);
   if (e.suggestion) out = withNewline(out) + `       ${e.suggestion}\n`;
@@ -158,5 +160,7 @@ export function renderEvalError(e: EvalError, opts: { showTrace: boolean }): str
   } else if (e.frames.length > 0) {
     out = withNewline(out) + `(use '--show-trace' to show detailed location information)\n`;
   }
-  return withNewline(out);
+  out = withNewline(out);
+  if (e.usage && opts.programName !== undefined) out += `Try '${opts.programName} --help' for more information.\n`;
+  return out;
 }

@@ -55,6 +55,8 @@ export class EvalState {
   private readonly srcToStore = new Map<string, string>();
   /** Lines printed by `builtins.trace` go here (defaults to io.trace / stderr). */
   trace: (line: string) => void;
+  /** Search path entries found missing (2.8 warns once per entry: searchPathResolved). */
+  readonly missingSearchPath = new Set<string>();
 
   constructor(opts: EvalOptions) {
     this.io = opts.io;

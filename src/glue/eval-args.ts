@@ -108,6 +108,8 @@ export interface JobBase {
   env: NodeJS.ProcessEnv;
   storeDir: string;
   cwd?: string;
+  /** argv[0] as invoked (usage errors name it). */
+  programName?: string;
 }
 
 /** An EvalJob with the defaults filled in from the environment. */
@@ -131,5 +133,6 @@ export function baseJob(b: JobBase, ea: EvalArgs): EvalJob {
     storeDir: b.storeDir,
     system: currentSystem(b.settings),
     experimentalFeatures: [...b.settings.experimentalFeatures()],
+    programName: b.programName,
   };
 }

@@ -44,6 +44,8 @@ export interface EvalJob {
   gcRoot?: string;
   /** `nix eval --apply F`: a function applied to the selected value. */
   apply?: string;
+  /** argv[0] as invoked, for a usage error's "Try '<program> --help'" line (none without it). */
+  programName?: string;
 }
 
 export interface EvalOutput {
@@ -79,8 +81,9 @@ export function makeState(job: EvalJob, bridge: StoreBridge | undefined, err: (l
     showTrace: job.showTrace,
     home: job.home,
     extraBuiltins: (r) => {
-      registerDerivation(r, io, new Set(job.experimentalFeatures ?? []));
-      registerFetchers(r, io);
+      const features = new Set(job.experimentalFeatures ?? []);
+      registerDerivation(r, io, features);
+      registerFetchers(r, io, features);
     },
   });
   return { state, io };
@@ -164,8 +167,8 @@ function findFile(state: EvalState, name: string): string {
 }
 
 /** Render any error as 2.8 prints it (`error: …`), never a stack trace. */
-export function renderError(e: unknown, showTrace: boolean): string {
-  if (e instanceof EvalError) return renderEvalError(e, { showTrace });
+export function renderError(e: unknown, showTrace: boolean, programName?: string): string {
+  if (e instanceof EvalError) return renderEvalError(e, { showTrace, programName });
   if (isStackOverflow(e)) return 'error: stack overflow (possible infinite recursion)\n';
   if (isNixError(e)) return `error: ${e.message}\n${e.hint ? e.hint + '\n' : ''}`;
   const err = e as Error;
@@ -219,7 +222,7 @@ export function runEvalJob(job: EvalJob, bridge?: StoreBridge, fallback: boolean
     if (fallback !== false && (e instanceof NeedWorker || (overflow && fallback === true))) {
       return { stdout: new Uint8Array(), stderr: '', status: 1, needWorker: true };
     }
-    out.stderr += Buffer.from(renderError(e, job.showTrace), 'utf8').toString('latin1');
+    out.stderr += Buffer.from(renderError(e, job.showTrace, job.programName), 'utf8').toString('latin1');
     res.status = isNixError(e) ? e.exitCode : 1;
   }
   res.stdout = out.bytes();

@@ -103,7 +103,9 @@ export async function runReference(cases: Case[], env: NodeJS.ProcessEnv, cwd: s
 }
 
 export function tixJob(expr: string, env: NodeJS.ProcessEnv, cwd: string, root: NixRoot, patch: Partial<EvalJob> = {}): EvalJob {
-  const job = baseJob({ settings: loadSettings(env), env, storeDir: root.storeDir, cwd }, emptyEvalArgs());
+  // Invoked as the reference is (usage errors name argv[0]).
+  const programName = join(REF_BIN, 'nix-instantiate');
+  const job = baseJob({ settings: loadSettings(env), env, storeDir: root.storeDir, cwd, programName }, emptyEvalArgs());
   job.mode = 'eval';
   job.strict = true;
   job.inputs = [{ kind: 'expr', text: Buffer.from(expr, 'utf8').toString('latin1') }];

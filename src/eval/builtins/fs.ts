@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { COREPKGS_PREFIX } from '../corepkgs.js';
 import { importDerivation, isDerivationPath } from '../imported-drv.js';
 import type { BuiltinRegistry } from './registry.js';
-import { hashHex } from './strings.js';
+import { checkHashAlgo, hashHex } from './strings.js';
 import { mkStr } from './util.js';
 
 /** Coerce to an absolute path and make its context available (IFD). */
@@ -32,6 +32,39 @@ export function realisePath(state: EvalState, v: Lazy, pos: Pos | undefined): st
   if (ctx.size > 0) state.io.realiseContext([...ctx]);
   state.checkSourcePath(p, pos);
   return p;
+}
+
+/**
+ * 2.8's `realisePath` helper of import, readFile, readDir, hashFile and
+ * pathExists, with its trace frames: coercion errors get `while realising
+ * the context of a path`, failures to realise the context or to pass the
+ * pure-mode check (which then has no position of its own) `while realising
+ * the context of path '…'`. With `checkPure` false the check is left to the
+ * caller (pathExists).
+ */
+function realisePathTraced(state: EvalState, v: Lazy, pos: Pos | undefined, checkPure = true): string {
+  const ctx = new Set<string>();
+  let p: string;
+  try {
+    p = coerceToPath(state, v, ctx, pos);
+  } catch (e) {
+    throw withFrame(e, pos, 'while realising the context of a path');
+  }
+  try {
+    if (ctx.size > 0) state.io.realiseContext([...ctx]);
+    if (checkPure) state.checkSourcePath(p, null);
+  } catch (e) {
+    throw withFrame(e, pos, `while realising the context of path '${p}'`);
+  }
+  return p;
+}
+
+function withFrame(e: unknown, pos: Pos | undefined, msg: string): unknown {
+  if (e instanceof EvalError) {
+    if (e.pos === undefined) e.pos = pos;
+    e.addFrame(msg, pos);
+  }
+  return e;
 }
 
 function latin1(b: Uint8Array): string {
@@ -66,8 +99,17 @@ function findFile(state: EvalState, list: Lazy[], name: string, pos: Pos | undef
     const ctx = new Set<string>();
     let base = coerceToString(state, pl, ctx, { coerceMore: false, copyToStore: false }, pos);
     if (ctx.size > 0) state.io.realiseContext([...ctx]);
+    const given = base;
     // 2.8 resolveSearchPathElem: entries are made absolute against the cwd.
     if (!base.startsWith('/')) base = process.cwd() + '/' + base;
+    if (!given.includes('://') && !state.io.pathExists(canonPath(base))) {
+      // …and a missing one is skipped with a warning, once.
+      if (!state.missingSearchPath.has(given)) {
+        state.missingSearchPath.add(given);
+        state.trace(`warning: Nix search path entry '${given}' does not exist, ignoring`);
+      }
+      continue;
+    }
     const full = canonPath(base + suffix);
     if (state.io.pathExists(full)) return new NixPath(full);
   }
@@ -118,15 +160,15 @@ function builtinPath(state: EvalState, a: NixAttrs, pos: Pos | undefined): Value
 
 export function register(r: BuiltinRegistry): void {
   r.add('import', 1, (args, pos, state) => { const p = args[0];
-    const path = realisePath(state, p!, pos);
+    const path = realisePathTraced(state, p!, pos);
     return isDerivationPath(state, path) ? importDerivation(state, path) : state.evalFile(path);
   });
   r.add('scopedImport', 2, (args, pos, state) => { const s = args[0], p = args[1];
     const scope = forceAttrs(s!, pos);
-    return state.evalFileScoped(scope, realisePath(state, p!, pos));
+    return state.evalFileScoped(scope, realisePathTraced(state, p!, pos));
   });
   r.add('readFile', 1, (args, pos, state) => { const p = args[0];
-    const path = realisePath(state, p!, pos);
+    const path = realisePathTraced(state, p!, pos);
     const bytes = state.io.readFile(path);
     if (bytes.includes(0)) {
       // A plain Error in 2.8: no position.
@@ -135,23 +177,22 @@ export function register(r: BuiltinRegistry): void {
     return latin1(bytes);
   });
   r.add('readDir', 1, (args, pos, state) => { const p = args[0];
-    const path = realisePath(state, p!, pos);
+    const path = realisePathTraced(state, p!, pos);
     const m = new Map<string, Lazy>();
     for (const [n, t] of state.io.readDir(path)) m.set(n, t);
     return NixAttrs.fromMap(m);
   });
   r.add('pathExists', 1, (args, pos, state) => { const p = args[0];
-    const ctx = new Set<string>();
-    const path = coerceToPath(state, p!, ctx, pos);
-    if (ctx.size > 0) state.io.realiseContext([...ctx]);
+    const path = realisePathTraced(state, p!, pos, false);
     // 2.8: a path outside the allowed ones "does not exist" in pure mode.
     if (!state.isAllowedPath(path)) return false;
     return state.io.pathExists(path);
   });
   r.add('hashFile', 2, (args, pos, state) => { const a = args[0], p = args[1];
     const algo = forceStr(a!, pos);
-    const path = realisePath(state, p!, pos);
-    return hashHex(algo, latin1(state.io.readFile(path)), pos);
+    checkHashAlgo(algo);
+    const path = realisePathTraced(state, p!, pos);
+    return hashHex(algo, latin1(state.io.readFile(path)));
   });
   r.add('findFile', 2, (args, pos, state) => { const l = args[0], n = args[1]; return findFile(state, forceList(l!, pos), forceStr(n!, pos), pos); });
   r.add('toPath', 1, (args, pos, state) => { const p = args[0];

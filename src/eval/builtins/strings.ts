@@ -18,11 +18,16 @@ import { coerceStr, mkStr } from './util.js';
 
 const HASH_ALGOS = new Set(['md5', 'sha1', 'sha256', 'sha512']);
 
-export function hashHex(algo: string, data: string, pos?: import('../ast.js').Pos): string {
-  if (!HASH_ALGOS.has(algo)) {
-    throw new EvalError(EvalErrorCode.E_EVAL, `unknown hash algorithm '${algo}'`, pos);
-  }
+export function hashHex(algo: string, data: string): string {
+  checkHashAlgo(algo);
   return createHash(algo).update(Buffer.from(data, 'latin1')).digest('hex');
+}
+
+export function checkHashAlgo(algo: string): void {
+  if (!HASH_ALGOS.has(algo)) {
+    // 2.8's parseHashType throws a UsageError: no position, a usage hint.
+    throw new EvalError(EvalErrorCode.E_EVAL, `unknown hash algorithm '${algo}'`, null, { usage: true });
+  }
 }
 
 export function register(r: BuiltinRegistry): void {
@@ -92,7 +97,7 @@ export function register(r: BuiltinRegistry): void {
   r.add('hashString', 2, (args, pos) => { const a = args[0], v = args[1];
     const algo = forceStr(a!, pos);
     const s = forceStr(v!, pos);
-    return hashHex(algo, s, pos);
+    return hashHex(algo, s);
   });
   r.add('baseNameOf', 1, (args, pos, state) => { const v = args[0];
     const ctx = new Set<string>();
