@@ -4,7 +4,7 @@
  * boolean settings as `--NAME` / `--no-NAME`, and the short build flags.
  * Commands call `takeCommonFlags` first and parse what is left themselves.
  */
-import { NixError, CoreErrorCode, parseUnitFlagValue } from '../core/index.js';
+import { NixError, CoreErrorCode, SETTING_ALIASES, parseUnitFlagValue, settingType, type SettingType } from '../core/index.js';
 import type { CliContext } from './context.js';
 
 /** A 2.8 `UsageError`: the error report adds "Try '<program> --help' for more information.". */
@@ -60,8 +60,28 @@ export function commonFlagArity(a: string, knownSettings: ReadonlySet<string> = 
   if (SETTING_FLAGS[a] !== undefined) return 1;
   if (BOOL_FLAGS[a] !== undefined) return 0;
   if (a === '--extra-experimental-features' || a === '--experimental-features') return 1;
-  if (a.startsWith('--extra-') && knownSettings.has(a.slice(8))) return 1;
-  return a.startsWith('--') && knownSettings.has(a.slice(2)) ? 1 : 0;
+  if (a.startsWith('--extra-') && (knownSettings.has(a.slice(8)) || flagSettingType(a.slice(8)) === 'list')) return 1;
+  if (!a.startsWith('--')) return 0;
+  const type = flagSettingType(a.slice(2));
+  return knownSettings.has(a.slice(2)) || (type !== undefined && type !== 'bool' && type !== 'sandbox') ? 1 : 0;
+}
+
+/**
+ * The type of a setting that 2.8 takes as a flag by its name (`--log-lines N`,
+ * `--pure-eval`): the settings themselves, not their deprecated aliases.
+ */
+function flagSettingType(name: string): SettingType | undefined {
+  return SETTING_ALIASES.has(name) ? undefined : settingType(name);
+}
+
+/** 2.8's flags for Boolean settings, `--NAME` and `--no-NAME`, and `--relaxed-sandbox`. */
+function boolSettingFlag(a: string): [string, string] | undefined {
+  if (a === '--relaxed-sandbox') return ['sandbox', 'relaxed'];
+  if (!a.startsWith('--')) return undefined;
+  const name = a.slice(2);
+  if (flagSettingType(name) === 'bool') return [name, 'true'];
+  if (name.startsWith('no-') && flagSettingType(name.slice(3)) === 'bool') return [name.slice(3), 'false'];
+  return undefined;
 }
 
 export interface CommonFlags {
@@ -104,7 +124,8 @@ const PSEUDO_SETTING_FLAGS = new Set(['--log-format', '--eval-store']);
 export function applySettingFlag(args: string[], i: number, ctx: CliContext, knownSettings: ReadonlySet<string> = new Set()): { taken: number; unknown?: string } {
   const a = args[i]!;
   const n = commonFlagArity(a, knownSettings);
-  if (n === 0 && BOOL_FLAGS[a] === undefined) return { taken: 0 };
+  const bool = BOOL_FLAGS[a] ?? boolSettingFlag(a);
+  if (n === 0 && bool === undefined) return { taken: 0 };
   if (i + n >= args.length) throw missingFlagArgs(a, n);
   if (a === '--option') {
     const name = args[i + 1]!;
@@ -117,7 +138,7 @@ export function applySettingFlag(args: string[], i: number, ctx: CliContext, kno
     }
   }
   if (n === 0) {
-    const [name, value] = BOOL_FLAGS[a]!;
+    const [name, value] = bool!;
     ctx.settings.set(name, value);
     return { taken: 1 };
   }

@@ -115,6 +115,12 @@ const CASES: Case[] = [
   ].map((flag) => ({ prog, args: withFlags(prog, flag) }))),
   { prog: 'nix-store', args: ['-jx', '-q', '--hash', '/nonexistent'] },
   { prog: 'nix', args: ['eval', '-j', 'x', '--expr', '1'] },
+  // Any setting by name as a flag (not its aliases; extra- only for lists; --no- only for Booleans).
+  ...PROGS.flatMap((prog) => [
+    ['--log-lines', '5'], ['--log-lines', 'x'], ['--http-connections', '-1'], ['--extra-substituters', ''], ['--no-keep-going'],
+    ['--relaxed-sandbox'], ['--no-fsync-metadata'], ['--pure-eval', '--no-pure-eval'], ['--build-cores', '2'],
+    ['--extra-binary-caches', 'x'], ['--extra-max-jobs', '1'], ['--no-log-lines'], ['--connect-timeout'],
+  ].map((flag) => ({ prog, args: withFlags(prog, flag) }))),
   // Good values through the same paths stay silent.
   ...PROGS.map((prog) => ({ prog, args: withFlags(prog, ['-j', 'auto', '--cores', '1K', '--timeout', '2M', '--option', 'sandbox', 'relaxed', '--option', 'keep-going', 'yes']) })),
 ];
