@@ -99,10 +99,19 @@ export interface CommonFlags {
 /** A bad value for a setting flag (`-j x`, `--cores x`) is a usage error, as in 2.8. */
 function setFromFlag(ctx: CliContext, name: string, value: string): boolean {
   try {
-    return ctx.settings.setUser(name, value);
+    return setAndWarn(ctx, name, value);
   } catch (e) {
     if (e instanceof NixError) throw usageError(e.message);
     throw e;
+  }
+}
+
+/** Set, printing the warnings 2.8 prints as the value is set (unknown experimental features). */
+function setAndWarn(ctx: CliContext, name: string, value: string): boolean {
+  try {
+    return ctx.settings.setUser(name, value);
+  } finally {
+    for (const w of ctx.settings.takeSetWarnings()) ctx.stderr.write(w + '\n');
   }
 }
 
@@ -130,7 +139,7 @@ export function applySettingFlag(args: string[], i: number, ctx: CliContext, kno
   if (a === '--option') {
     const name = args[i + 1]!;
     try {
-      return { taken: 3, unknown: ctx.settings.setUser(name, args[i + 2]!) ? undefined : name };
+      return { taken: 3, unknown: setAndWarn(ctx, name, args[i + 2]!) ? undefined : name };
     } catch (e) {
       if (!(e instanceof NixError)) throw e;
       ctx.stderr.write(`warning: error: ${e.message}\n`);

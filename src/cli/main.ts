@@ -43,6 +43,8 @@ export async function main(programName: string, args: string[], ctx?: CliContext
     // nix.conf/NIX_CONFIG could not be read (a bad value, an illegal line): 2.8 stops before the command line.
     return reportError(e, bareContext(name));
   }
+  // Warnings nix.conf/NIX_CONFIG gave as they were read (2.8 prints them at start-up).
+  for (const w of context.settings.takeSetWarnings()) context.stderr.write(w + '\n');
   const table = programName === 'tix' ? TIX_SUBCOMMANDS : PROGRAMS;
   const mod = table[name];
   try {

@@ -66,3 +66,9 @@ test('loadSettings reads nix.conf then NIX_CONFIG and collects unknown names fro
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('unknown experimental features are warned about as they are set, once per value', () => {
+  const s = loaded('experimental-features = nix-command x x\nextra-experimental-features = flakes fetch-closure y\n');
+  assert.deepEqual(s.takeSetWarnings(), ["warning: unknown experimental feature 'x'", "warning: unknown experimental feature 'y'"]);
+  assert.deepEqual(s.takeSetWarnings(), []);
+});

@@ -17,6 +17,8 @@ export class Settings {
   /** Names the user wrote that 2.8 does not know, not yet warned about. */
   private readonly unknown = new Set<string>();
   private unknownWarned = false;
+  /** Warnings 2.8 prints as a value is set (unknown experimental features), not yet printed. */
+  private readonly setWarnings: string[] = [];
 
   /**
    * Set a setting the user wrote (nix.conf, NIX_CONFIG, `--option`, a setting
@@ -28,11 +30,21 @@ export class Settings {
   setUser(name: string, value: string): boolean {
     const bad = settingValueError(name, value);
     if (bad !== undefined) throw new NixError(CoreErrorCode.E_SETTING_INVALID, bad);
+    if (name === 'experimental-features' || name === 'extra-experimental-features') {
+      for (const f of new Set(splitWords(value))) {
+        if (!KNOWN_EXPERIMENTAL_FEATURES.has(f)) this.setWarnings.push(`warning: unknown experimental feature '${f}'`);
+      }
+    }
     const known = isKnownSetting(name);
     // 2.8 ignores `extra-NAME` unless NAME is a list (`extra-max-jobs` must not add to max-jobs);
     // other unknown names are kept, as tix's CLI-only pseudo settings live in the same map.
     if (known || !name.startsWith('extra-')) this.set(name, value);
     return known;
+  }
+
+  /** The warnings setting values gave (2.8 prints them at once); each is returned once. */
+  takeSetWarnings(): string[] {
+    return this.setWarnings.splice(0);
   }
 
   /** Record an unknown name for `takeUnknownWarnings` (ignored once they were taken, as 2.8 warns once). */
@@ -161,6 +173,9 @@ export class Settings {
     return [...names].sort().map((n) => [n, this.getRaw(n) ?? '']);
   }
 }
+
+/** The experimental features 2.8 knows (measured: others draw "unknown experimental feature"). */
+const KNOWN_EXPERIMENTAL_FEATURES = new Set(['ca-derivations', 'impure-derivations', 'flakes', 'nix-command', 'recursive-nix', 'no-url-literals', 'fetch-closure']);
 
 function splitWords(s: string): string[] {
   return s.split(/\s+/).filter((w) => w !== '');

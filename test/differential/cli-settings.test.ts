@@ -121,6 +121,12 @@ const CASES: Case[] = [
     ['--relaxed-sandbox'], ['--no-fsync-metadata'], ['--pure-eval', '--no-pure-eval'], ['--build-cores', '2'],
     ['--extra-binary-caches', 'x'], ['--extra-max-jobs', '1'], ['--no-log-lines'], ['--connect-timeout'],
   ].map((flag) => ({ prog, args: withFlags(prog, flag) }))),
+  // Unknown experimental features: warned as the value is set (before the unknown-setting warnings).
+  ...PROGS.map((prog) => ({
+    prog,
+    args: withFlags(prog, ['--option', 'experimental-features', 'x x nix-command', '--option', 'foo', '1', '--extra-experimental-features', 'y flakes']),
+    NIX_CONFIG: 'extra-experimental-features = z recursive-nix',
+  })),
   // Good values through the same paths stay silent.
   ...PROGS.map((prog) => ({ prog, args: withFlags(prog, ['-j', 'auto', '--cores', '1K', '--timeout', '2M', '--option', 'sandbox', 'relaxed', '--option', 'keep-going', 'yes']) })),
 ];
