@@ -11,7 +11,7 @@ test('the table holds 2.8 show-config\'s 91 settings and 22 aliases, each alias 
 test('known names: settings, aliases, tix\'s own; extra- only for lists', () => {
   const cases: [string, boolean][] = [
     ['max-jobs', true], ['sandbox', true], ['build-max-jobs', true], ['gc-keep-outputs', true],
-    ['fsync-store-paths', true], ['recursive-nix-max-depth', true], ['recursive-nix-fixed-output', true],
+    ['fsync-store-paths', true], ['max-log-size', true], ['recursive-nix-max-depth', true], ['recursive-nix-fixed-output', true],
     ['extra-substituters', true], ['extra-binary-caches', true], ['extra-build-sandbox-paths', true],
     ['extra-experimental-features', true], ['extra-trusted-users', true],
     ['extra-max-jobs', false], ['extra-sandbox', false], ['extra-foo', false], ['extra-build-max-jobs', false],

@@ -96,6 +96,8 @@ export const SETTING_ALIASES: ReadonlyMap<string, string> = new Map([
 /** tix's own settings (not in 2.8): see docs/deviations.md and docs/recursive-builds.md. */
 export const TIX_SETTINGS: ReadonlyMap<string, SettingType> = new Map([
   ['fsync-store-paths', 'bool'],
+  // The serve protocol's name for 2.8's max-build-log-size, which tix's builds also read from the settings.
+  ['max-log-size', 'u64'],
   ['recursive-nix-fixed-output', 'string'],
   ['recursive-nix-max-depth', 'u32'],
 ]);

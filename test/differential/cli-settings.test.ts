@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { haveReference, makeRoot, runRef, runTix, type NixRoot } from '../harness/index.js';
 
 const BASE_CONF = 'build-users-group =\nsubstituters =\nsandbox = false\nexperimental-features = nix-command recursive-nix\n';
-const TIX_OWN = ['fsync-store-paths', 'recursive-nix-fixed-output', 'recursive-nix-max-depth'];
+const TIX_OWN = ['fsync-store-paths', 'recursive-nix-fixed-output', 'recursive-nix-max-depth', 'max-log-size'];
 const HASH = '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881';
 
 interface Case {
@@ -67,7 +67,7 @@ const CASES: Case[] = [
   ...PROGS.map((prog) => ({
     prog,
     args: withFlags(prog, ['--option', 'recursive-nix-max-depth', '4', '--option', 'foo', '1']),
-    conf: 'fsync-store-paths = true\nrecursive-nix-fixed-output = allow',
+    conf: 'fsync-store-paths = true\nrecursive-nix-fixed-output = allow\nmax-log-size = 1000000',
   })),
   // Where 2.8 prints the warning: not for options after the first positional argument,
   // not when a parse error comes first; before a later usage error.
