@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Settings, loadSettings } from './settings.js';
@@ -71,4 +71,19 @@ test('unknown experimental features are warned about as they are set, once per v
   const s = loaded('experimental-features = nix-command x x\nextra-experimental-features = flakes fetch-closure y\n');
   assert.deepEqual(s.takeSetWarnings(), ["warning: unknown experimental feature 'x'", "warning: unknown experimental feature 'y'"]);
   assert.deepEqual(s.takeSetWarnings(), []);
+});
+
+test('include: relative to the including file, named that way when missing; !include may be missing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tix-settings-'));
+  try {
+    writeFileSync(join(dir, 'nix.conf'), 'include sub/a.conf\n!include nope.conf\n');
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'a.conf'), 'include b.conf\n');
+    writeFileSync(join(dir, 'sub', 'b.conf'), 'cores = 5\n');
+    assert.equal(loadSettings({ NIX_CONF_DIR: dir }).getInt('cores', 0), 5);
+    writeFileSync(join(dir, 'sub', 'a.conf'), 'include c.conf\n');
+    assert.throws(() => loadSettings({ NIX_CONF_DIR: dir }), { message: `file '${join(dir, 'sub', 'c.conf')}' included from '${join(dir, 'sub', 'a.conf')}' not found` });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@
  * Reading files happens here (core may do IO); `formats` never sees settings.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NixError, CoreErrorCode } from './errors.js';
 import { isKnownSetting, settingValueError } from './known-settings.js';
 
@@ -124,11 +124,14 @@ export class Settings {
       if (line === '') continue;
       const inc = /^(!?)include\s+(.*)$/.exec(line);
       if (inc) {
-        const content = readInclude?.(inc[2]!.trim());
+        // Relative to the including file, as 2.8 resolves (and names) it.
+        const path = inc[2]!.trim();
+        const full = path.startsWith('/') || !origin.startsWith('/') ? path : join(dirname(origin), path);
+        const content = readInclude?.(full);
         if (content === undefined && inc[1] !== '!') {
-          throw new NixError(CoreErrorCode.E_SETTING_INVALID, `file '${inc[2]}' included from '${origin}' not found`, { usage: true });
+          throw new NixError(CoreErrorCode.E_SETTING_INVALID, `file '${full}' included from '${origin}' not found`);
         }
-        if (content !== undefined) this.loadText(content, inc[2]!, readInclude);
+        if (content !== undefined) this.loadText(content, full, readInclude);
         continue;
       }
       const eq = line.indexOf('=');

@@ -108,6 +108,8 @@ const CASES: Case[] = [
     { prog, args: withFlags(prog, []), NIX_CONFIG: 'keep-going' },
   ]),
   { prog: 'nix-daemon', args: ['--stdio'], NIX_CONFIG: 'timeout = x' },
+  { prog: 'nix-instantiate', args: RUNS['nix-instantiate']!, conf: 'include missing.conf' },
+  { prog: 'nix-instantiate', args: RUNS['nix-instantiate']!, conf: '!include missing.conf\nfoo = 1 # comment\n  bar   =  a  b ' },
   // Bad values given to setting flags: usage errors.
   ...PROGS.flatMap((prog) => [
     ['-j', 'x'], ['--max-jobs', '-1'], ['--cores', 'x'], ['--cores', '1.5K'], ['--cores', '4194304K'], ['--timeout', 'x'],
