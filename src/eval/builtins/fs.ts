@@ -13,7 +13,7 @@ import { NixError } from '../../core/index.js';
 import { baseNameOf, canonPath, dirOf } from '../paths.js';
 import type { EvalState } from '../state.js';
 import {
-  NixAttrs, NixPath, force, forceAttrs, forceBool, forceStr, forceStringValue, strOf, ctxOf,
+  NixAttrs, NixPath, force, forceAttrs, isFunction, showType, forceBool, forceStr, forceStringValue, strOf, ctxOf,
   type Lazy, type Value,
 } from '../value.js';
 import { forceList } from '../list.js';
@@ -71,7 +71,7 @@ function latin1(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 }
 
-function parseSha256(s: string, pos: Pos | undefined): string | undefined {
+function parseSha256(s: string, pos: Pos | null | undefined): string | undefined {
   if (s === '') return undefined;
   try {
     return parseHash(s, 'sha256').base16;
@@ -136,7 +136,8 @@ function addPath(state: EvalState, o: CopyToStoreOptions, pos: Pos | undefined):
 function filterFn(fl: Lazy | undefined, pos: Pos | undefined): CopyToStoreOptions['filter'] {
   if (fl === undefined) return undefined;
   const f = force(fl);
-  return (path, type) => forceBool(call1(call1(f, new NixPath(path), pos), type, pos), pos);
+  // 2.8 passes the path as a plain string.
+  return (path, type) => forceBool(call1(call1(f, path, pos), type, pos), pos);
 }
 
 function builtinPath(state: EvalState, a: NixAttrs, pos: Pos | undefined): Value {
@@ -147,12 +148,14 @@ function builtinPath(state: EvalState, a: NixAttrs, pos: Pos | undefined): Value
   let filter: CopyToStoreOptions['filter'];
   for (const k of a.keys()) {
     const v = a.get(k)!;
-    if (k === 'path') path = realisePath(state, v, pos);
-    else if (k === 'name') name = forceStr(v, pos);
+    // 2.8 checks each argument at its attribute (the filter at the call).
+    const at = a.posOf(k) ?? pos;
+    if (k === 'path') path = realisePath(state, v, at);
+    else if (k === 'name') name = forceStr(v, at);
     else if (k === 'filter') filter = filterFn(v, pos);
-    else if (k === 'recursive') recursive = forceBool(v, pos);
-    else if (k === 'sha256') sha256 = parseSha256(forceStr(v, pos), pos);
-    else throw new EvalError(EvalErrorCode.E_EVAL, `unsupported argument '${k}' to 'addPath'`, pos);
+    else if (k === 'recursive') recursive = forceBool(v, at);
+    else if (k === 'sha256') sha256 = parseSha256(forceStr(v, at), null); // newHashAllowEmpty: no position
+    else throw new EvalError(EvalErrorCode.E_EVAL, `unsupported argument '${k}' to 'addPath'`, at);
   }
   if (path === undefined) throw new EvalError(EvalErrorCode.E_EVAL, "'path' required", pos);
   return addPath(state, { path, name: name ?? baseNameOf(path), recursive, filter, expectedSha256: sha256 }, pos);
@@ -218,7 +221,11 @@ export function register(r: BuiltinRegistry): void {
   r.add('path', 1, (args, pos, state) => { const a = args[0]; return builtinPath(state, forceAttrs(a!, pos), pos); });
   r.add('filterSource', 2, (args, pos, state) => { const f = args[0], p = args[1];
     const path = realisePath(state, p!, pos);
-    return addPath(state, { path, name: baseNameOf(path), recursive: true, filter: filterFn(f!, pos) }, pos);
+    const fv = force(f!);
+    if (!isFunction(fv)) {
+      throw new EvalError(EvalErrorCode.E_TYPE, `first argument in call to 'filterSource' is not a function but ${showType(fv)}`, pos);
+    }
+    return addPath(state, { path, name: baseNameOf(path), recursive: true, filter: filterFn(fv, pos) }, pos);
   });
   r.add('toFile', 2, (args, pos, state) => { const n = args[0], s = args[1];
     const name = forceStr(n!, pos);
