@@ -108,8 +108,9 @@ export function callN(f: Value, args: Lazy[], pos: Pos | undefined): Value {
       const functor = force(f.get('__functor')!);
       f = callN(functor, [f, args[i++]!], pos);
     } else {
+      // Without a call site (2.8's mkApp: map, mapAttrs, …) it has no position.
       throw new EvalError(EvalErrorCode.E_TYPE,
-        `attempt to call something which is not a function but ${showType(f)}`, pos);
+        `attempt to call something which is not a function but ${showType(f)}`, pos ?? null);
     }
   }
   return f;

@@ -138,7 +138,8 @@ export class Compiler {
       let at = 0;
       for (const d of depths) {
         while (at < d) { cur = cur[0]; at++; }
-        const attrs = forceAttrs(cur[1], pos);
+        // 2.8's evalAttrs checks a `with` set without a position.
+        const attrs = forceAttrs(cur[1], null);
         const v = attrs.get(name);
         if (v !== undefined) return v;
       }

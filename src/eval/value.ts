@@ -300,7 +300,7 @@ export function forceBool(v: Lazy, pos?: Pos): boolean {
   throw wrongType(x, 'a Boolean', pos);
 }
 
-export function forceAttrs(v: Lazy, pos?: Pos): NixAttrs {
+export function forceAttrs(v: Lazy, pos?: Pos | null): NixAttrs {
   const x = force(v);
   if (x instanceof NixAttrs) return x;
   throw wrongType(x, 'a set', pos);

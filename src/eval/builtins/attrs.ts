@@ -8,7 +8,7 @@ import type { Pos } from '../ast.js';
 import { missingAttr } from '../compile.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
 import {
-  Lambda, NixAttrs, PrimOp, PrimOpApp, force, forceAttrs, forceStr, wrongType,
+  Lambda, NixAttrs, PrimOp, PrimOpApp, force, forceAttrs, forceFunction, forceStr, wrongType,
   type Lazy,
 } from '../value.js';
 import { forceList } from '../list.js';
@@ -36,7 +36,8 @@ export function register(r: BuiltinRegistry): void {
     const a = forceAttrs(s!, pos);
     const names = a.names;
     const values: Lazy[] = new Array(names.length);
-    for (let i = 0; i < names.length; i++) values[i] = app2(f!, names[i]!, a.valueAt(i), pos);
+    // 2.8's mkApp: the application has no call site.
+    for (let i = 0; i < names.length; i++) values[i] = app2(f!, names[i]!, a.valueAt(i), undefined);
     return new NixAttrs(names, values, null);
   });
   r.add('removeAttrs', 2, (args, pos) => { const s = args[0], l = args[1];
@@ -74,9 +75,10 @@ export function register(r: BuiltinRegistry): void {
     return out;
   });
   r.add('zipAttrsWith', 2, (args, pos) => { const f = args[0], l = args[1];
+    forceFunction(f!, pos); // 2.8 checks the function first…
     const groups = new Map<string, Lazy[]>();
     for (const e of forceList(l!, pos)) {
-      const a = forceAttrs(e, pos);
+      const a = forceAttrs(e, null); // …and the elements without a position
       for (const k of a.keys()) {
         let g = groups.get(k);
         if (!g) groups.set(k, (g = []));
@@ -84,7 +86,7 @@ export function register(r: BuiltinRegistry): void {
       }
     }
     const m = new Map<string, Lazy>();
-    for (const [k, vs] of groups) m.set(k, app2(f!, k, vs, pos));
+    for (const [k, vs] of groups) m.set(k, app2(f!, k, vs, undefined)); // mkApp: no call site
     return NixAttrs.fromMap(m);
   });
   r.add('functionArgs', 1, (args, pos) => { const f = args[0];
@@ -124,7 +126,9 @@ function listToAttrs(xs: Lazy[], pos: Pos | undefined): NixAttrs {
     const a = forceAttrs(xs[i]!, pos);
     const ni = a.indexOf('name');
     if (ni < 0) throw missingAttr('name', a, pos!, 'listToAttrs');
-    const name = forceStr(a.valueAt(ni), pos);
+    const nv = force(a.valueAt(ni));
+    // 2.8 checks the name at its attribute.
+    const name = typeof nv === 'string' ? nv : forceStr(nv, a.positions?.[ni] ?? pos);
     if (seen === null && a.indexOf('value') < 0) seen = new Set(names.slice(0, i));
     if (seen !== null) {
       if (!seen.has(name) && a.indexOf('value') < 0) throw missingAttr('value', a, pos!, 'listToAttrs');

@@ -10,6 +10,7 @@ import { call1, call2, callN, traceSettings } from '../call.js';
 import { add } from '../arith.js';
 import { eqLazy, lessThan } from '../compare.js';
 import { EvalError, EvalErrorCode } from '../errors.js';
+import { missingAttr } from '../compile.js';
 import {
   Lambda, NixAttrs, PrimOp, Thunk, force, forceAttrs, forceBool, forceInt, forceStr, intToNumber, isFunction,
   wrongType, type Lazy, type Value,
@@ -237,11 +238,11 @@ function keyOf(v: Value): string | null {
 /** 2.8 `genericClosure`: BFS over `startSet` with `operator`, deduplicated by `key`. */
 function genericClosure(args: NixAttrs, pos: Pos | undefined): Lazy[] {
   const start = args.get('startSet');
-  if (start === undefined) throw new EvalError(EvalErrorCode.E_MISSING_ATTR, "attribute 'startSet' required", pos);
-  const op = args.get('operator');
-  if (op === undefined) throw new EvalError(EvalErrorCode.E_MISSING_ATTR, "attribute 'operator' required", pos);
-  const fn = forceFn(op, pos);
+  if (start === undefined) throw missingAttr('startSet', args, pos, 'genericClosure');
   const queue: Lazy[] = [...forceList(start, pos)];
+  const op = args.get('operator');
+  if (op === undefined) throw missingAttr('operator', args, pos, 'genericClosure');
+  const fn = force(op);
   const fastSeen = new Set<string>();
   const slowSeen: Value[] = [];
   let firstKey: Value | undefined;
@@ -267,7 +268,8 @@ function genericClosure(args: NixAttrs, pos: Pos | undefined): Lazy[] {
       slowSeen.push(key);
     }
     out.push(e);
-    for (const n of forceList(call1(fn, e, pos), pos)) queue.push(n);
+    // 2.8 applies the operator with mkApp: no call site.
+    for (const n of forceList(call1(fn, e, undefined), pos)) queue.push(n);
   }
   return out;
 }
