@@ -85,3 +85,21 @@ test('eval corpus (attrs, lists, json files): --json output agrees', { skip: !ha
     root.cleanup();
   }
 });
+
+test('eval corpus (error-places file): whole stderr with --show-trace agrees', { skip: !haveReference() && 'reference Nix not installed', timeout: 600_000 }, async () => {
+  const cases = loadCorpus().filter((c) => /^error-places:/.test(c.id));
+  assert.ok(cases.length >= 100, `error-places has ${cases.length} expressions`);
+  const root = makeRoot();
+  try {
+    const work = makeFixtures(root);
+    const env = corpusEnv(root, work);
+    const args = ['--eval', '--strict', '--show-trace'];
+    const [ref, tix] = await Promise.all([runReference(cases, env, work, args), runTixBatch(cases, env, work, root, { showTrace: true })]);
+    await retryReference(cases, ref, tix, env, work, args, root.dir);
+    const bad = [...compare(cases, ref, tix).map(showMismatch), ...compareStderr(cases, ref, tix, root.dir).map(showStderrMismatch)];
+    console.log(`eval corpus --show-trace (error-places): ${cases.length} expressions, ${bad.length} differ`);
+    assert.deepEqual(bad, []);
+  } finally {
+    root.cleanup();
+  }
+});
