@@ -3,7 +3,7 @@
  * `nix-build`, … that dispatches on its own name (like Nix's single binary).
  */
 import { basename } from 'node:path';
-import { Settings, nixDirs } from '../core/index.js';
+import { Settings, nixDirs, settingWarningsBefore } from '../core/index.js';
 import { defaultContext, type CliContext } from './context.js';
 import { runModule } from './dispatch.js';
 import { reportError } from './report-error.js';
@@ -41,7 +41,9 @@ export async function main(programName: string, args: string[], ctx?: CliContext
     context = ctx ?? defaultContext(name);
   } catch (e) {
     // nix.conf/NIX_CONFIG could not be read (a bad value, an illegal line): 2.8 stops before the command line.
-    return reportError(e, bareContext(name));
+    const bare = bareContext(name);
+    for (const w of settingWarningsBefore(e)) bare.stderr.write(w + '\n');
+    return reportError(e, bare);
   }
   // Warnings nix.conf/NIX_CONFIG gave as they were read (2.8 prints them at start-up).
   for (const w of context.settings.takeSetWarnings()) context.stderr.write(w + '\n');

@@ -214,13 +214,29 @@ function tryRead(p: string): string | undefined {
   }
 }
 
+/** Warnings the settings gave before loading them failed (2.8 prints them before the error). */
+const warningsBeforeError = new WeakMap<object, string[]>();
+
+export function settingWarningsBefore(e: unknown): string[] {
+  return (typeof e === 'object' && e !== null && warningsBeforeError.get(e)) || [];
+}
+
 /** Load settings the way Nix does: `$NIX_CONF_DIR/nix.conf`, then `NIX_CONFIG`. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const s = new Settings();
+  try {
+    loadInto(s, env);
+  } catch (e) {
+    if (typeof e === 'object' && e !== null) warningsBeforeError.set(e, s.takeSetWarnings());
+    throw e;
+  }
+  return s;
+}
+
+function loadInto(s: Settings, env: NodeJS.ProcessEnv): void {
   const dirs = nixDirs(env);
   const confFile = join(dirs.confDir, 'nix.conf');
   const text = tryRead(confFile);
   if (text !== undefined) s.loadText(text, confFile, (p) => tryRead(p.startsWith('/') ? p : join(dirs.confDir, p)));
   if (env.NIX_CONFIG) s.loadText(env.NIX_CONFIG, 'NIX_CONFIG');
-  return s;
 }

@@ -109,6 +109,7 @@ const CASES: Case[] = [
   ]),
   { prog: 'nix-daemon', args: ['--stdio'], NIX_CONFIG: 'timeout = x' },
   { prog: 'nix-instantiate', args: RUNS['nix-instantiate']!, conf: 'include missing.conf' },
+  { prog: 'nix-store', args: RUNS['nix-store']!, conf: 'experimental-features = x\nfoo = 1\nkeep-going = x' },
   { prog: 'nix-instantiate', args: RUNS['nix-instantiate']!, conf: '!include missing.conf\nfoo = 1 # comment\n  bar   =  a  b ' },
   // Bad values given to setting flags: usage errors.
   ...PROGS.flatMap((prog) => [
