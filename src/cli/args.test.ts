@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { NixError, Settings, nixDirs } from '../core/index.js';
-import { commonFlagArity, takeCommonFlags, warnUnknownSettings } from './args.js';
+import { commonFlagArity, reachArg, takeCommonFlags, warnUnknownSettings } from './args.js';
 import type { CliContext } from './context.js';
 
 function context(programName = 'nix-store', settings = new Settings()): { ctx: CliContext; err: () => string } {
@@ -63,4 +63,18 @@ test('unknown settings: only those before the given positional argument, with co
   warnUnknownSettings(ctx, common, 1); // the first positional, `f`, is rest[1]
   warnUnknownSettings(ctx, common);
   assert.equal(err(), "warning: unknown setting 'mid'\nwarning: unknown setting 'zeta'\n");
+});
+
+test('deferred setting flags report at their place among the command\'s own arguments', () => {
+  const settings = new Settings();
+  settings.loadText('zz = 1\n', 'test');
+  const { ctx, err } = context('nix-instantiate', settings);
+  const common = takeCommonFlags(['--option', 'cores', 'x', 'f', '--option', 'max-jobs', 'y', 'g', '-j', 'z', 'h'], ctx, undefined, { defer: true });
+  assert.deepEqual(common.rest, ['f', 'g']); // parsing stops at the bad flag value, as 2.8's does
+  assert.equal(err(), '');
+  warnUnknownSettings(ctx, common, 0);
+  assert.equal(err(), "warning: error: setting 'cores' has invalid value 'x'\nwarning: unknown setting 'zz'\n");
+  reachArg(ctx, common, 1);
+  assert.equal(err(), "warning: error: setting 'cores' has invalid value 'x'\nwarning: unknown setting 'zz'\nwarning: error: configuration setting 'max-jobs' should be 'auto' or an integer\n");
+  assert.throws(() => reachArg(ctx, common, 2), (e: unknown) => e instanceof NixError && e.usage && /max-jobs/.test(e.message));
 });

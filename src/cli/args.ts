@@ -5,6 +5,7 @@
  * Commands call `takeCommonFlags` first and parse what is left themselves.
  */
 import { NixError, CoreErrorCode, SETTING_ALIASES, parseUnitFlagValue, settingType, type SettingType } from '../core/index.js';
+import { Writable } from 'node:stream';
 import type { CliContext } from './context.js';
 
 /** A 2.8 `UsageError`: the error report adds "Try '<program> --help' for more information.". */
@@ -94,6 +95,8 @@ export interface CommonFlags {
    * given before the first positional argument (`warnUnknownSettings`).
    */
   unknownSettings: [name: string, restIndex: number][];
+  /** With `defer`: what the setting flags report, in order, for `reachArg`; else empty. */
+  events: SettingEvent[];
 }
 
 /** A bad value for a setting flag (`-j x`, `--cores x`) is a usage error, as in 2.8. */
@@ -169,9 +172,13 @@ export function applySettingFlag(args: string[], i: number, ctx: CliContext, kno
  * Consume common flags, applying them to `ctx.settings`. `knownSettings`, when
  * given, lets `--<name> value` set any setting by name as Nix allows.
  */
-export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: ReadonlySet<string> = new Set()): CommonFlags {
+export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: ReadonlySet<string> = new Set(), opts: { defer?: boolean } = {}): CommonFlags {
   const rest: string[] = [];
   const unknownSettings: [string, number][] = [];
+  const events: SettingEvent[] = [];
+  // Deferred, what a setting flag prints or throws waits for `reachArg` at its place among `rest`.
+  const stderr = new Writable({ write: (c, _e, cb) => { events.push({ at: rest.length, warning: String(c) }); cb(); } });
+  const flagCtx: CliContext = opts.defer ? { ...ctx, stderr } : ctx;
   let verbosity = 3;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -179,10 +186,17 @@ export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: 
       rest.push(...args.slice(i));
       break;
     }
-    const { taken, unknown } = applySettingFlag(args, i, ctx, knownSettings);
-    if (taken > 0) {
-      if (unknown !== undefined) unknownSettings.push([unknown, rest.length]);
-      i += taken - 1;
+    let applied: { taken: number; unknown?: string };
+    try {
+      applied = applySettingFlag(args, i, flagCtx, knownSettings);
+    } catch (e) {
+      if (!opts.defer || !(e instanceof NixError)) throw e;
+      events.push({ at: rest.length, error: e }); // 2.8 stops parsing there
+      break;
+    }
+    if (applied.taken > 0) {
+      if (applied.unknown !== undefined) unknownSettings.push([applied.unknown, rest.length]);
+      i += applied.taken - 1;
     } else if (a === '-v' || a === '--verbose') {
       verbosity++;
     } else if (/^-v+$/.test(a)) {
@@ -191,7 +205,28 @@ export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: 
       rest.push(a);
     }
   }
-  return { rest, verbosity, unknownSettings };
+  return { rest, verbosity, unknownSettings, events };
+}
+
+/** A deferred report of a setting flag: a warning to print or an error to throw. */
+export interface SettingEvent {
+  at: number;
+  warning?: string;
+  error?: NixError;
+}
+
+/**
+ * For commands that parse `rest` themselves after `takeCommonFlags(…, { defer: true })`:
+ * call before handling `rest[i]`, so the setting flags given before it report
+ * (`warning: error: …`, a bad value's usage error) in 2.8's order among the
+ * command's own parse errors and the unknown-setting warning.
+ */
+export function reachArg(ctx: CliContext, common: CommonFlags, i: number): void {
+  while (common.events.length > 0 && common.events[0]!.at <= i) {
+    const ev = common.events.shift()!;
+    if (ev.error !== undefined) throw ev.error;
+    ctx.stderr.write(ev.warning!);
+  }
 }
 
 /**
@@ -202,6 +237,7 @@ export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: 
  * Call it there; later calls print nothing.
  */
 export function warnUnknownSettings(ctx: CliContext, common?: CommonFlags, upTo = Infinity): void {
+  if (common !== undefined) reachArg(ctx, common, upTo);
   for (const [name, at] of common?.unknownSettings ?? []) if (at <= upTo) ctx.settings.noteUnknown(name);
   for (const line of ctx.settings.takeUnknownWarnings()) ctx.stderr.write(line + '\n');
 }

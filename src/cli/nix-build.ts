@@ -14,7 +14,7 @@ import { NixError, CoreErrorCode, loadSettings, nixDirs } from '../core/index.js
 import type { DerivedPath, Store } from '../store/index.js';
 import { readDerivation } from '../build/index.js';
 import { baseJob, bytes, emptyEvalArgs, runEvalJobInWorker, takeEvalFlag } from '../glue/index.js';
-import { missingArg, takeCommonFlags, usageError, warnUnknownSettings } from './args.js';
+import { missingArg, reachArg, takeCommonFlags, usageError, warnUnknownSettings } from './args.js';
 import type { CliContext } from './context.js';
 import { makeWarmUpDir, removeStaleWarmUps, removeWarmUpDir, warmUpBase } from './warm-up-dir.js';
 import { addPermRoot, expandShortFlags, openBuildSession, printMissing, reportBuildError, NO_GC_ROOT_WARNING } from './progress-build.js';
@@ -30,12 +30,13 @@ interface Flags {
 }
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const common = takeCommonFlags(expandShortFlags(argv), ctx);
+  const common = takeCommonFlags(expandShortFlags(argv), ctx, undefined, { defer: true });
   const ea = emptyEvalArgs();
   const f: Flags = { files: [], attrs: [], fromArgs: false, outLink: 'result', noOutLink: false, dryRun: false, mode: 'normal' };
   const rest = common.rest;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
+    reachArg(ctx, common, i);
     const n = takeEvalFlag(rest, i, ea);
     if (n > 0) {
       i += n - 1;

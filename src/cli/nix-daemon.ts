@@ -20,7 +20,7 @@ import { makeRecursiveHook, openLocalStore, storeUri } from '../glue/index.js';
 import {
   currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon, warmUpDaemon, type PathInfoCacheOptions,
 } from '../protocol/index.js';
-import { takeCommonFlags, warnUnknownSettings } from './args.js';
+import { reachArg, takeCommonFlags, warnUnknownSettings } from './args.js';
 import type { CliContext } from './context.js';
 import { makeWarmUpDir, removeWarmUpDir, warmUpBase } from './warm-up-dir.js';
 
@@ -114,10 +114,11 @@ function spliceToDaemon(ctx: CliContext, socketPath: string): Promise<number> {
 }
 
 export async function run(args: string[], ctx: CliContext): Promise<number> {
-  const common = takeCommonFlags(args, ctx);
+  const common = takeCommonFlags(args, ctx, undefined, { defer: true });
   const { rest, verbosity } = common;
   let stdio = false;
-  for (const a of rest) {
+  for (const [i, a] of rest.entries()) {
+    reachArg(ctx, common, i);
     if (a === '--stdio') stdio = true;
     else if (a === '--daemon') continue;
     else if (a === '--help') {

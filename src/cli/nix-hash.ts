@@ -7,7 +7,7 @@
  */
 import { compressHash, encodeBase32, parseHash, type Hash, type HashType } from '../formats/index.js';
 import { hashFile, hashPath } from '../store/index.js';
-import { takeCommonFlags, usageError, warnUnknownSettings } from './args.js';
+import { reachArg, takeCommonFlags, usageError, warnUnknownSettings } from './args.js';
 import { hashTypeArg } from './hash-type-arg.js';
 import type { CliContext } from './context.js';
 
@@ -23,10 +23,11 @@ interface Opts {
 
 function parseArgs(args: string[], ctx: CliContext): Opts {
   const o: Opts = { type: 'md5', flat: false, base32: false, sri: false, truncate: false, op: 'hash', items: [] };
-  const common = takeCommonFlags(args, ctx);
+  const common = takeCommonFlags(args, ctx, undefined, { defer: true });
   const rest = common.rest;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
+    reachArg(ctx, common, i);
     if (a === '--flat') o.flat = true;
     else if (a === '--base32') o.base32 = true;
     else if (a === '--sri') o.sri = true;

@@ -7,7 +7,7 @@
 import { baseJob, bytes, emptyEvalArgs, takeEvalFlag, type EvalJob } from '../glue/index.js';
 import { runEvalJobAndPrint } from './eval-output.js';
 import { resolve } from 'node:path';
-import { missingArg, takeCommonFlags, usageError, warnUnknownSettings } from './args.js';
+import { missingArg, reachArg, takeCommonFlags, usageError, warnUnknownSettings } from './args.js';
 import type { CliContext } from './context.js';
 
 function readStdin(ctx: CliContext): Promise<string> {
@@ -20,7 +20,7 @@ function readStdin(ctx: CliContext): Promise<string> {
 }
 
 export async function run(argv: string[], ctx: CliContext): Promise<number> {
-  const common = takeCommonFlags(argv, ctx);
+  const common = takeCommonFlags(argv, ctx, undefined, { defer: true });
   const rest = common.rest;
   const ea = emptyEvalArgs();
   const files: string[] = [];
@@ -30,6 +30,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   let gcRoot: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
+    reachArg(ctx, common, i);
     const n = takeEvalFlag(rest, i, ea);
     if (n > 0) { i += n - 1; continue; }
     const arg = () => {

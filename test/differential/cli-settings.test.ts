@@ -93,6 +93,24 @@ const CASES: Case[] = [
   { prog: 'nix', args: ['--option', 'foo', '1', 'eval', '--option', 'bar', '1', '--expr', '1'] },
   { prog: 'nix-daemon', args: ['--option', 'foo', '1', '--bogus'] },
   { prog: 'nix-daemon', args: ['--option', 'foo', '1', '--stdio'], warningsOnly: true },
+  // Setting flags after the first positional argument report in 2.8's order: after the
+  // unknown-setting warning, and after (or before) the command's own parse errors.
+  ...[
+    ['nix-instantiate', '--eval', '-E', '1', '-j', 'x'],
+    ['nix-instantiate', '--eval', '-E', '1', '--option', 'max-jobs', 'x', '--option', 'experimental-features', 'q'],
+    ['nix-instantiate', '-j', 'x', '--bogus'],
+    ['nix-instantiate', '--bogus', '-j', 'x'],
+    ['nix-instantiate', '--eval', '-E', '1', '--option'],
+    ['nix-instantiate', '-j', 'x', '--version'],
+    ['nix-build', './missing.nix', '--cores', 'x'],
+    ['nix-build', '--cores', 'x', '--bogus'],
+    ['nix-hash', '--type', 'sha256', '--to-base32', HASH, '-j', 'x'],
+    ['nix-hash', '--type', 'sha256', '--to-base32', HASH, '--option', 'cores', 'x'],
+    ['nix-daemon', '--bogus', '-j', 'x'],
+    ['nix-daemon', '-j', 'x', '--bogus'],
+    ['nix-store', '-q', '--hash', '/nonexistent', '-j', 'x'],
+    ['nix', 'eval', '--expr', '1', '-j', 'x'],
+  ].map(([prog, ...args]) => ({ prog: prog!, args, conf: 'zz = 1' })),
   // Bad values given with --option: a warning, and the command goes on.
   ...PROGS.flatMap((prog) => [
     ['keep-going', 'x'], ['cores', 'x'], ['max-jobs', 'x'], ['sandbox', 'yes'], ['timeout', '1.5'], ['build-max-jobs', '-1'], ['log-lines', ''],
