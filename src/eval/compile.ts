@@ -314,9 +314,12 @@ export class Compiler {
   }
 
   private call(e: A.Call, scope: Scope): Code {
+    const prim = basePrimOp(this.state, e.fn, scope);
+    // The function is compiled before its arguments, as 2.8 binds them (the
+    // first undefined variable reported is the function's).
+    const fnCode = prim !== null && prim.arity === e.args.length && e.args.length <= 2 ? null : this.compile(e.fn, scope);
     const args = e.args.map((a) => this.c(a, scope).lazy);
     const pos = e.pos;
-    const prim = basePrimOp(this.state, e.fn, scope);
     if (prim !== null && prim.arity === args.length) {
       // A builtin applied to all its arguments: no lookup, no dispatch on the function.
       // callPrimOp inlined (one JS call less; a call is dear in the cold tiers).
@@ -342,7 +345,7 @@ export class Compiler {
         };
       }
     }
-    const fn = this.compile(e.fn, scope);
+    const fn = fnCode ?? this.compile(e.fn, scope);
     if (args.length === 1) {
       const a0 = args[0]!;
       return (env) => {
