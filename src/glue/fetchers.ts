@@ -223,6 +223,48 @@ function fetchGit(io: GlueIO, a: FetchArgs, pos?: Pos): Value {
   }
 }
 
+/** 2.8 `fetchMercurial`'s arguments: a URL (coerced) or `url`, `rev`, `name`. */
+function fetchHgArgs(state: EvalState, v: Lazy, pos: Pos | undefined): FetchArgs {
+  const x = force(v);
+  const str = (y: Lazy, at: Pos | undefined) => coerceToString(state, y, new Set(), { coerceMore: false, copyToStore: false }, at);
+  if (!(x instanceof NixAttrs)) return { url: str(x, pos) };
+  const a: FetchArgs = { url: '' };
+  for (const k of x.keys()) {
+    const at = x.posOf(k) ?? pos;
+    if (k === 'url') a.url = str(x.get(k)!, at);
+    else if (k === 'rev') a.rev = forceStrNoCtx(x.get(k)!, at);
+    else if (k === 'name') a.name = forceStrNoCtx(x.get(k)!, at);
+    else throw err(`unsupported argument '${k}' to 'fetchMercurial'`, at);
+  }
+  if (a.url === '') throw err(`'url' argument required`, pos);
+  return a;
+}
+
+/** Whether `prog` can be executed from PATH (as execvp would find it). */
+function onPath(prog: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => {
+    try {
+      fs.accessSync(join(d || '.', prog), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * tix does not fetch Mercurial repositories. Without `hg` on PATH it fails
+ * exactly as 2.8 does there (its child's exec error, then 'hg failed with
+ * exit code 1' while fetching the input); with `hg` it says it cannot.
+ */
+function fetchMercurial(io: GlueIO, pureEval: boolean, a: FetchArgs): Value {
+  if (pureEval && a.rev === undefined) throw err("in pure evaluation mode, 'fetchMercurial' requires a Mercurial revision", null);
+  const input = `hg+${a.url.includes('://') ? a.url : 'file://' + a.url}`;
+  if (onPath('hg')) throw err(`fetching the input '${input}' is not supported by tix`, null);
+  io.trace("\x1b[31;1merror:\x1b[0m executing '\x1b[35;1mhg\x1b[0m': \x1b[35;1mNo such file or directory\x1b[0m");
+  throw err('hg failed with exit code 1', null).addFrame(`while fetching the input '${input}'`, null);
+}
+
 export function registerFetchers(r: BuiltinRegistry, io: GlueIO, features: ReadonlySet<string> = new Set()): void {
   // 2.8 checks the experimental feature before looking at the argument.
   if (!features.has('flakes')) {
@@ -233,5 +275,6 @@ export function registerFetchers(r: BuiltinRegistry, io: GlueIO, features: Reado
   r.add('fetchurl', 1, (args, pos) => fetchurl(io, fetchArgs(args[0]!, pos, 'fetchurl'), pos));
   r.add('fetchTarball', 1, (args, pos) => fetchTarball(io, fetchArgs(args[0]!, pos, 'fetchTarball'), pos));
   r.add('fetchGit', 1, (args, pos, state) => fetchGit(io, fetchGitArgs(state, args[0]!, pos), pos));
+  r.add('fetchMercurial', 1, (args, pos, state) => fetchMercurial(io, state.pureEval, fetchHgArgs(state, args[0]!, pos)));
   void forceAttrs;
 }
