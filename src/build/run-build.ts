@@ -139,6 +139,11 @@ function builtinIsConfined(settings: DerivationGoal['worker']['settings']): bool
   return (sandbox !== 'false' && sandbox !== '') || (process.getuid?.() === 0 && settings.getString('build-users-group', '') !== '');
 }
 
+/** 2.8's max-build-log-size; the serve protocol's client gives it as max-log-size, which wins. */
+function maxLogSize(settings: DerivationGoal['worker']['settings']): number {
+  return settings.getInt('max-log-size', settings.getInt('max-build-log-size', 0));
+}
+
 function cores(goal: DerivationGoal): number {
   const v = goal.worker.settings.getRaw('cores');
   if (v !== undefined && /^\d+$/.test(v)) return Number(v);
@@ -246,10 +251,10 @@ async function runBuildIn(goal: DerivationGoal, drv: BuildDrv, finalPaths: Map<s
     const jsonLog = new BuilderJsonLog(logger, act);
     // Watch at once: Node drops the output of a child that exits before anyone listens.
     const monitored = monitorBuilder(proc, {
-      maxSilentTime: settings.getInt('max-silent-time', settings.getInt('build-max-silent-time', 0)),
-      timeout: settings.getInt('timeout', settings.getInt('build-timeout', 0)),
+      maxSilentTime: settings.getInt('max-silent-time', 0),
+      timeout: settings.getInt('timeout', 0),
       tailLines: settings.getInt('log-lines', 10),
-      maxLogSize: settings.getInt('max-log-size', settings.getInt('build-max-log-size', 0)),
+      maxLogSize: maxLogSize(settings),
       onData: (c) => sink?.write(c),
       onLine: (line) => logger.result(act, ResultType.BuildLogLine, [line]),
       isEvent: (line) => jsonLog.handle(line),
@@ -323,12 +328,12 @@ function builderFailed(goal: DerivationGoal, drv: BuildDrv, res: MonitorResult):
   if (res.kind === 'cancelled') return failure(BuildStatus.MiscFailure, undefined, { cancelled: true });
   const settings = goal.worker.settings;
   if (res.kind === 'logLimit') {
-    const limit = settings.getInt('max-log-size', settings.getInt('build-max-log-size', 0));
+    const limit = maxLogSize(settings);
     const msg = `building of '${goal.derivedPathString()}' from .drv file killed after writing more than ${limit} bytes of log output`;
     return failure(BuildStatus.LogLimitExceeded, new NixError(BuildErrorCode.E_BUILD_FAILED, msg));
   }
   if (res.kind === 'silent' || res.kind === 'timeout') {
-    const secs = res.kind === 'silent' ? settings.getInt('max-silent-time', 0) : settings.getInt('timeout', settings.getInt('build-timeout', 0));
+    const secs = res.kind === 'silent' ? settings.getInt('max-silent-time', 0) : settings.getInt('timeout', 0);
     const msg = `building of '${goal.derivedPathString()}' from .drv file timed out after ${secs} seconds${res.kind === 'silent' ? ' of silence' : ''}`;
     return failure(BuildStatus.TimedOut, new NixError(BuildErrorCode.E_TIMED_OUT, msg, { exitCode: 101 }));
   }

@@ -109,6 +109,16 @@ function resolve(name: string): { setting: string; type: SettingType } | undefin
   return type === undefined ? undefined : { setting, type };
 }
 
+/** The name a value given as `name` is kept under: an alias's setting, `extra-` kept
+ *  (2.8's aliases set the setting itself, so readers need only its own name). */
+export function canonicalSettingName(name: string): string {
+  if (name.startsWith('extra-')) {
+    const alias = SETTING_ALIASES.get(name.slice(6));
+    return alias === undefined ? name : `extra-${alias}`;
+  }
+  return SETTING_ALIASES.get(name) ?? name;
+}
+
 /** Whether 2.8 (or tix, for its own settings) accepts `name`; `extra-NAME` only for list settings. */
 export function isKnownSetting(name: string): boolean {
   if (name.startsWith('extra-')) return resolve(name.slice(6))?.type === 'list';

@@ -87,3 +87,15 @@ test('include: relative to the including file, named that way when missing; !inc
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a value given through an alias is kept under the setting itself, so readers need one name', () => {
+  const s = new Settings();
+  assert.equal(s.setUser('build-max-log-size', '100'), true);
+  assert.equal(s.getInt('max-build-log-size', 0), 100);
+  s.setUser('binary-caches', 'a');
+  s.setUser('extra-binary-caches', 'b');
+  assert.deepEqual(s.getList('substituters', []), ['a', 'b']);
+  s.setUser('max-build-log-size', '7');
+  assert.equal(s.getInt('max-build-log-size', 0), 7, 'the later value wins, as for one setting');
+  assert.equal(s.has('build-max-log-size'), false);
+});

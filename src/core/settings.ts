@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NixError, CoreErrorCode } from './errors.js';
-import { isKnownSetting, settingValueError } from './known-settings.js';
+import { canonicalSettingName, isKnownSetting, settingValueError } from './known-settings.js';
 
 export class Settings {
   private readonly values = new Map<string, string>();
@@ -38,7 +38,7 @@ export class Settings {
     const known = isKnownSetting(name);
     // 2.8 ignores `extra-NAME` unless NAME is a list (`extra-max-jobs` must not add to max-jobs);
     // other unknown names are kept, as tix's CLI-only pseudo settings live in the same map.
-    if (known || !name.startsWith('extra-')) this.set(name, value);
+    if (known || !name.startsWith('extra-')) this.set(canonicalSettingName(name), value);
     return known;
   }
 

@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TIX_BIN, haveReference, makeRoot, runRef, runTix, type NixRoot } from '../harness/index.js';
+import { sameOnRoot } from '../harness/compare.js';
 
 function graphNix(counter: string, n: number): string {
   return `let
@@ -138,6 +139,21 @@ test('max-log-size kills a chatty builder (2.8 does not enforce it for local bui
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /killed after writing more than 100 bytes of log output/);
     assert.deepEqual(readdirSync(root.storeDir).filter((n) => n.includes('chatty') && !n.endsWith('.drv')), []);
+  } finally {
+    root.cleanup();
+  }
+});
+
+test('max-build-log-size, or its alias build-max-log-size, kills a chatty builder as 2.8 does', { skip: !haveReference(), timeout: 60_000 }, () => {
+  const root = makeRoot();
+  try {
+    writeFileSync(join(root.dir, 'c.nix'), `derivation { name = "chatty2"; system = "x86_64-linux"; builder = "/bin/bash";
+      args = [ "-c" "for i in 1 2 3 4 5 6 7 8 9 10; do echo 0123456789012345678901234567890123456789; /bin/sleep 0.05; done; echo > $out" ]; }`);
+    for (const name of ['max-build-log-size', 'build-max-log-size']) {
+      const r = sameOnRoot(root, 'nix-build', ['c.nix', '--no-out-link', '--option', name, '100']);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /killed after writing more than 100 bytes of log output/);
+    }
   } finally {
     root.cleanup();
   }
