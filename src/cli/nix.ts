@@ -100,6 +100,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     if (flag !== undefined) throw usageError(`unrecognised flag '${flag}'`);
     throw usageError(`'nix ${key}' requires a sub-command.`);
   }
+  // 2.8 checks this once the command is known, for every `nix` command.
+  ctx.settings.requireExperimental('nix-command');
   return runModule(mod, `nix ${key}`, [...words, ...rest], ctx);
 }
 

@@ -150,6 +150,12 @@ const CASES: Case[] = [
   })),
   // Good values through the same paths stay silent.
   ...PROGS.map((prog) => ({ prog, args: withFlags(prog, ['-j', 'auto', '--cores', '1K', '--timeout', '2M', '--option', 'sandbox', 'relaxed', '--option', 'keep-going', 'yes']) })),
+  // Every `nix` command needs nix-command, checked once the command is known.
+  { prog: 'nix', args: ['eval', '--expr', '1'], conf: 'experimental-features = recursive-nix' },
+  { prog: 'nix', args: ['store', 'ping'], conf: 'experimental-features =' },
+  { prog: 'nix', args: ['path-info', '/nonexistent'], conf: 'experimental-features =' },
+  { prog: 'nix', args: ['--extra-experimental-features', 'nix-command', 'eval', '--expr', '1'], conf: 'experimental-features =' },
+  { prog: 'nix', args: ['bogus'], conf: 'experimental-features =' },
 ];
 
 function run(root: NixRoot, c: Case, ref: boolean): { status: number; stdout: string; stderr: string } {
