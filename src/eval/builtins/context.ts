@@ -85,11 +85,13 @@ export function register(r: BuiltinRegistry): void {
   r.add('unsafeDiscardStringContext', 1, (args, pos, state) => { const v = args[0];
     return coerceStr(state, v!, new Set(), pos);
   });
-  r.add('unsafeDiscardOutputDependency', 1, (args, pos) => { const v = args[0];
-    const x = forceStringValue(v!, pos);
+  r.add('unsafeDiscardOutputDependency', 1, (args, pos, state) => { const v = args[0];
+    // 2.8 coerces (paths are copied, sets with outPath/__toString accepted).
+    const ctxIn = new Set<string>();
+    const s = coerceStr(state, v!, ctxIn, pos);
     const ctx = new Set<string>();
-    for (const c of ctxOf(x)) ctx.add(c.startsWith('=') ? c.slice(1) : c);
-    return mkStr(strOf(x), ctx);
+    for (const c of ctxIn) ctx.add(c.startsWith('=') ? c.slice(1) : c);
+    return mkStr(s, ctx);
   });
   r.add('appendContext', 2, (args, pos, state) => { const v = args[0], c = args[1];
     const x = forceStringValue(v!, pos);

@@ -231,10 +231,11 @@ export function register(r: BuiltinRegistry): void {
     const name = forceStr(n!, pos);
     const sv = forceStringValue(s!, pos);
     const refs: string[] = [];
-    for (const c of ctxOf(sv)) {
+    // 2.8 walks the context in sorted order and names the first derivation reference.
+    for (const c of [...ctxOf(sv)].sort()) {
       if (c.startsWith('=') || c.startsWith('!')) {
         throw new EvalError(EvalErrorCode.E_EVAL,
-          `in 'toFile': the file '${name}' cannot refer to derivation outputs`, pos);
+          `in 'toFile': the file named '${name}' must not contain a reference to a derivation but contains (${c})`, pos);
       }
       refs.push(c);
     }
