@@ -126,8 +126,8 @@ function parseOutputHash(b: DrvBuild, io: GlueIO): Hash {
   const algo = b.outputHashAlgo ? b.outputHashAlgo : undefined;
   let type: HashType | undefined;
   if (algo !== undefined) {
-    if (!isHashType(algo)) throw err(`unknown hash algorithm '${algo}'`, pos);
-    type = parseHashType(algo);
+    // parseHashTypeOpt: an unknown name is no type at all.
+    if (isHashType(algo)) type = parseHashType(algo);
   }
   const s = b.outputHash!;
   if (s === '') {

@@ -46,12 +46,23 @@ function fetchArgs(v: Lazy, pos: Pos | undefined, what: string): FetchArgs {
   for (const k of x.keys()) {
     const at = x.posOf(k) ?? pos;
     if (k === 'url') a.url = urlOf(x.get(k)!, at);
-    else if (k === 'sha256') a.sha256 = forceStrNoCtx(x.get(k)!, at);
+    else if (k === 'sha256') a.sha256 = checkedSha256(forceStrNoCtx(x.get(k)!, at));
     else if (k === 'name') a.name = forceStrNoCtx(x.get(k)!, at);
     else throw err(`unsupported argument '${k}' to '${what}'`, at);
   }
   if (a.url === undefined) throw err(`'url' argument required`, pos);
   return a as FetchArgs;
+}
+
+/** 2.8 parses the hash with the arguments (newHashAllowEmpty): its errors have no position. */
+function checkedSha256(s: string): string {
+  if (s === '') return s;
+  try {
+    parseHash(s, 'sha256');
+  } catch (e) {
+    throw err((e as Error).message, null);
+  }
+  return s;
 }
 
 const GIT_ATTRS = ['type', 'url', 'ref', 'rev', 'shallow', 'submodules', 'lastModified', 'revCount', 'narHash', 'allRefs', 'name'];
