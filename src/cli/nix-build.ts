@@ -85,7 +85,7 @@ interface Target {
 }
 
 async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: CliContext, store: Store): Promise<Target[] | number> {
-  const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
+  const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir, programName: ctx.programName }, ea);
   job.mode = 'instantiate';
   job.readWrite = true;
   if (f.attrs.length > 0) job.attrPaths = f.attrs.map(bytes);

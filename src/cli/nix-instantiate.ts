@@ -59,7 +59,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     }
   }
   warnUnknownSettings(ctx, common);
-  const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
+  const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir, programName: ctx.programName }, ea);
   job.mode = findFile ? 'find-file' : parseOnly ? 'parse' : evalOnly ? 'eval' : 'instantiate';
   job.output = output;
   job.location = location;

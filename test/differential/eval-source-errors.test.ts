@@ -49,6 +49,7 @@ const FILES: Array<[string, string]> = [
   ['fetchurl-bad-escape.nix', 'builtins.fetchurl "file:///a%zz"\n'],
   ['fetchurl-nul-escape.nix', 'builtins.fetchurl "file:///a%00b"\n'],
   ['fetchurl-dir.nix', 'builtins.fetchurl "file://${toString ./sub}"\n'],
+  ['usage-error.nix', 'builtins.hashString "sha3" "hello"\n'],
 ];
 
 test('NUL bytes, unterminated last lines and system errors are reported as by 2.8', { skip: !haveReference(), timeout: 300_000 }, () => {
@@ -60,6 +61,9 @@ test('NUL bytes, unterminated last lines and system errors are reported as by 2.
     for (const [name] of FILES) {
       sameOnRoot(root, 'nix-instantiate', ['--eval', '--strict', join(dir, name)], { cwd: dir });
     }
+    // A usage error's hint names the program (each command passes its name to the evaluation).
+    sameOnRoot(root, 'nix-build', [join(dir, 'usage-error.nix')], { cwd: dir });
+    sameOnRoot(root, 'nix', ['eval', '--file', join(dir, 'usage-error.nix')], { cwd: dir });
     for (const name of ['path-missing.nix', 'filter-missing.nix']) {
       sameOnRoot(root, 'nix-instantiate', ['--eval', '--strict', '--show-trace', join(dir, name)], { cwd: dir });
     }

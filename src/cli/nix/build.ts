@@ -89,7 +89,7 @@ async function evaluate(f: Flags, ea: ReturnType<typeof emptyEvalArgs>, ctx: Cli
     }
     return targets;
   }
-  const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
+  const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir, programName: ctx.programName }, ea);
   job.mode = 'instantiate';
   job.readWrite = true;
   job.attrPaths = (f.installables.length > 0 ? f.installables : ['']).map(bytes);

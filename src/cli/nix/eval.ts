@@ -50,7 +50,7 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
     return 1;
   }
   if (installables.length > 1) throw usageError(`'nix eval' takes exactly one installable (got ${installables.length})`);
-  const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir }, ea);
+  const job = baseJob({ settings: ctx.settings, env: ctx.env, storeDir: ctx.dirs.storeDir, programName: ctx.programName }, ea);
   job.mode = 'nix-eval';
   job.output = output;
   // Nix 2.8 evaluates `--file` impurely; only `--expr` (and flakes) are pure by default.
