@@ -14,6 +14,7 @@ import { parse } from './parser.js';
 import { baseNameOf, canonPath, dirOf } from './paths.js';
 import { Scope } from './scope.js';
 import { showExpr } from './show-expr.js';
+import { filterLogText } from '../core/index.js';
 import { COREPKGS_PREFIX, corepkgsSource } from './corepkgs.js';
 import {
   NixAttrs, NixString, Thunk, force, forceAttrs, showType, type Env, type Lazy, type Value,
@@ -33,7 +34,7 @@ export interface EvalOptions {
   readonly pureEval?: boolean;
   /** `$HOME` for `~/` path literals. */
   readonly home?: string;
-  /** Pure mode: paths (besides the store) that may be read, e.g. the `--file` given. */
+  /** Pure mode: paths that may be read from the start (2.8 allows only what was fetched or built). */
   readonly allowedPaths?: readonly string[];
   /** `--show-trace`: record call frames (costs a little per call). */
   readonly showTrace?: boolean;
@@ -46,7 +47,7 @@ export class EvalState {
   readonly searchPath: readonly SearchPathEntry[];
   readonly pureEval: boolean;
   readonly home: string | undefined;
-  private readonly allowedPaths: readonly string[];
+  private readonly allowedPaths: Set<string>;
   readonly compiler: Compiler;
   readonly baseScope: Scope;
   readonly baseEnv: Env;
@@ -60,13 +61,19 @@ export class EvalState {
 
   constructor(opts: EvalOptions) {
     this.io = opts.io;
-    this.searchPath = opts.searchPath ?? [];
     this.pureEval = opts.pureEval ?? false;
+    // 2.8 pure mode has no search path (-I and NIX_PATH are ignored; only <nix/…> resolves).
+    this.searchPath = this.pureEval ? [] : opts.searchPath ?? [];
     this.home = opts.home;
-    this.allowedPaths = opts.allowedPaths ?? [];
+    this.allowedPaths = new Set(opts.allowedPaths ?? []);
     this.compiler = new Compiler(this);
     traceSettings.showTrace = opts.showTrace ?? false;
-    this.trace = (line) => (this.io.trace ? this.io.trace(line) : process.stderr.write(line + '\n'));
+    // Each line is one log message to 2.8's logger, which filters it (tabs, escapes).
+    this.trace = (raw) => {
+      const line = filterLogText(raw, true);
+      if (this.io.trace) this.io.trace(line);
+      else process.stderr.write(line + '\n');
+    };
     const { scopeVars, env, builtins } = createBuiltins(this, opts.extraBuiltins);
     this.baseScope = new Scope(null, scopeVars);
     this.baseEnv = env;
@@ -123,6 +130,7 @@ export class EvalState {
     if (core !== undefined) {
       return this.evalExpr(this.parseSource({ origin: 'file', path, text: core }, '/'));
     }
+    this.checkSourcePath(path, null);
     const resolved = this.resolveExprPath(path);
     let v = this.importCache.get(resolved);
     if (v === undefined) {
@@ -157,11 +165,26 @@ export class EvalState {
     return call1(f, arg, pos);
   }
 
-  /** Pure mode (2.8 `checkSourcePath`): only the store and allowed paths may be read. */
+  /** Pure mode (2.8 `checkSourcePath`): only allowed paths may be read: what
+   *  fetchers fetched and the outputs built for the evaluation, not the rest of
+   *  the store (2.8 forbids reading a `toFile` result or listing the store). */
   isAllowedPath(path: string): boolean {
     if (!this.pureEval || path.startsWith(COREPKGS_PREFIX)) return true;
-    const under = (root: string) => path === root || path.startsWith(root.endsWith('/') ? root : root + '/');
-    return under(this.storeDir) || this.allowedPaths.some(under);
+    for (const root of this.allowedPaths) {
+      if (path === root || path.startsWith(root.endsWith('/') ? root : root + '/')) return true;
+    }
+    return false;
+  }
+
+  /** 2.8 `allowPath`: `path` (and what is under it) may be read in pure mode. */
+  allowPath(path: string): void {
+    if (this.pureEval) this.allowedPaths.add(path);
+  }
+
+  /** Make a context available (IFD); in pure mode the outputs built for it may be read. */
+  realiseContext(context: readonly string[]): void {
+    const outputs = this.io.realiseContext(context);
+    if (outputs) for (const p of outputs) this.allowPath(p);
   }
 
   checkSourcePath(path: string, pos?: A.Pos | null): void {

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  EvalError, EvalErrorCode, NixAttrs, NixPath, NixString, coerceToString, showType, force, forceAttrs, forceStrNoCtx, mkInt,
+  EvalError, EvalErrorCode, NixAttrs, NixPath, NixString, coerceToString, showType, force, forceAttrs, forceStrNoCtx, mkInt, showPosParens, strOf,
   type BuiltinRegistry, type EvalState, type Lazy, type Pos, type Value,
 } from '../eval/index.js';
 import { Hash, hashBytes, parseHash, encodeBase32 } from '../formats/index.js';
@@ -122,6 +122,20 @@ function baseNameOfUrl(url: string): string {
   return i >= 0 ? noQuery.slice(i + 1) : noQuery;
 }
 
+/** 2.8 pure mode: a fetch needs the hash of what it fetches. */
+function pureFetch(state: EvalState, a: FetchArgs, who: string): FetchArgs {
+  if (state.pureEval && (a.sha256 === undefined || a.sha256 === '')) {
+    throw err(`in pure evaluation mode, '${who}' requires a 'sha256' argument`, null);
+  }
+  return a;
+}
+
+/** What a fetcher fetched may be read in pure mode (2.8 allowPath). */
+function allowed(state: EvalState, v: Value): Value {
+  if (v instanceof NixString) state.allowPath(v.s);
+  return v;
+}
+
 function storeString(p: string): Value {
   return new NixString(p, new Set([p]));
 }
@@ -176,8 +190,10 @@ function fetchTarball(io: GlueIO, a: FetchArgs, pos?: Pos): Value {
   try {
     const r = spawnSync('tar', ['-xf', file, '-C', tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
     if (r.status !== 0) throw err(`unable to unpack '${a.url}': ${r.stderr?.toString().trim() ?? 'tar failed'}`, pos);
+    // As 2.8: the one top-level entry is the result (a file too); any other count is an error.
     const entries = fs.readdirSync(tmp);
-    const root = entries.length === 1 && fs.statSync(join(tmp, entries[0]!)).isDirectory() ? join(tmp, entries[0]!) : tmp;
+    if (entries.length !== 1) throw err(`tarball '${a.url}' contains an unexpected number of top-level files`, null);
+    const root = join(tmp, entries[0]!);
     return storeString(addTree(io, root, a.name ?? 'source', a.sha256, a.url, pos));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -283,9 +299,18 @@ export function registerFetchers(r: BuiltinRegistry, io: GlueIO, features: Reado
       throw err("experimental Nix feature 'flakes' is disabled; use '--extra-experimental-features flakes' to override", null);
     });
   }
-  r.add('fetchurl', 1, (args, pos) => fetchurl(io, fetchArgs(args[0]!, pos, 'fetchurl'), pos));
-  r.add('fetchTarball', 1, (args, pos) => fetchTarball(io, fetchArgs(args[0]!, pos, 'fetchTarball'), pos));
-  r.add('fetchGit', 1, (args, pos, state) => fetchGit(io, fetchGitArgs(state, args[0]!, pos), pos));
+  r.add('fetchurl', 1, (args, pos, state) => allowed(state, fetchurl(io, pureFetch(state, fetchArgs(args[0]!, pos, 'fetchurl'), 'fetchurl'), pos)));
+  r.add('fetchTarball', 1, (args, pos, state) =>
+    allowed(state, fetchTarball(io, pureFetch(state, fetchArgs(args[0]!, pos, 'fetchTarball'), 'fetchTarball'), pos)));
+  r.add('fetchGit', 1, (args, pos, state) => {
+    const a = fetchGitArgs(state, args[0]!, pos);
+    if (state.pureEval && a.rev === undefined) {
+      throw err(`in pure evaluation mode, 'fetchTree' requires a locked input, at ${pos ? showPosParens(pos) : 'undefined position'}`, null);
+    }
+    const v = fetchGit(io, a, pos);
+    if (v instanceof NixAttrs) state.allowPath(strOf(force(v.get('outPath')!) as NixString));
+    return v;
+  });
   r.add('fetchMercurial', 1, (args, pos, state) => fetchMercurial(io, state.pureEval, fetchHgArgs(state, args[0]!, pos)));
   void forceAttrs;
 }

@@ -208,21 +208,23 @@ export class GlueIO extends PlainFsIO {
     return super.isValidPath(storePath);
   }
 
-  override realiseContext(context?: readonly string[]): void {
+  override realiseContext(context?: readonly string[]): readonly string[] {
     const missing: string[] = [];
+    const outputs: string[] = [];
     for (const c of context ?? []) {
       const path = c.startsWith('=') ? c.slice(1) : c.startsWith('!') ? c.slice(c.indexOf('!', 1) + 1) : c;
       if (c.startsWith('!')) {
         const out = c.slice(1, c.indexOf('!', 1));
         const drv = this.readDerivation(path);
         const o = drv.outputs.get(out);
+        if (o && o.path !== '') outputs.push(o.path);
         if (o && o.path !== '' && fs.existsSync(Buffer.from(o.path, 'latin1'))) continue;
         missing.push(c);
       } else if (!fs.existsSync(Buffer.from(path, 'latin1'))) {
         missing.push(c);
       }
     }
-    if (missing.length === 0) return;
+    if (missing.length === 0) return outputs;
     this.checkValid(missing);
     if (!this.o.bridge) {
       const first = missing[0]!;
@@ -230,6 +232,7 @@ export class GlueIO extends PlainFsIO {
       throw ioError(`cannot build '${p}' during evaluation because the option 'read-only mode' is enabled`);
     }
     this.o.bridge.realise(missing);
+    return outputs;
   }
 
   /** 2.8 realiseContext: every context path (a derivation for an output)

@@ -29,7 +29,7 @@ import { mkStr } from './util.js';
 export function realisePath(state: EvalState, v: Lazy, pos: Pos | undefined): string {
   const ctx = new Set<string>();
   const p = coerceToPath(state, v, ctx, pos);
-  if (ctx.size > 0) state.io.realiseContext([...ctx]);
+  if (ctx.size > 0) state.realiseContext([...ctx]);
   state.checkSourcePath(p, pos);
   return p;
 }
@@ -51,7 +51,7 @@ function realisePathTraced(state: EvalState, v: Lazy, pos: Pos | undefined, chec
     throw withFrame(e, pos, 'while realising the context of a path');
   }
   try {
-    if (ctx.size > 0) state.io.realiseContext([...ctx]);
+    if (ctx.size > 0) state.realiseContext([...ctx]);
     if (checkPure) state.checkSourcePath(p, null);
   } catch (e) {
     throw withFrame(e, pos, `while realising the context of path '${p}'`);
@@ -98,7 +98,7 @@ function findFile(state: EvalState, list: Lazy[], name: string, pos: Pos | undef
     else continue;
     const ctx = new Set<string>();
     let base = coerceToString(state, pl, ctx, { coerceMore: false, copyToStore: false }, pos);
-    if (ctx.size > 0) state.io.realiseContext([...ctx]);
+    if (ctx.size > 0) state.realiseContext([...ctx]);
     const given = base;
     // 2.8 resolveSearchPathElem: entries are made absolute against the cwd.
     if (!base.startsWith('/')) base = process.cwd() + '/' + base;
@@ -204,6 +204,7 @@ export function register(r: BuiltinRegistry): void {
     return mkStr(canonPath(s), ctx);
   });
   r.add('storePath', 1, (args, pos, state) => { const p = args[0];
+    if (state.pureEval) throw new EvalError(EvalErrorCode.E_RESTRICTED, "'builtins.storePath' is not allowed in pure evaluation mode", pos);
     const ctx = new Set<string>();
     let path = canonPath(coerceToPath(state, p!, ctx, pos));
     const dir = state.storeDir + '/';
