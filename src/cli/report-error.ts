@@ -1,12 +1,13 @@
 /** Print an error the way Nix does (`error: …`) and choose the exit status. */
-import { isNixError } from '../core/index.js';
+import { errorLines, filterLogText, isNixError } from '../core/index.js';
 import type { CliContext } from './context.js';
 
 export function reportError(e: unknown, ctx: CliContext): number {
   if (isNixError(e)) {
     const showTrace = ctx.settings.getBool('show-trace', false);
-    let text = `error: ${e.message}\n`;
+    let text = `${errorLines(e.message)}\n`;
     if (showTrace) for (const t of e.traces) text += `       … ${t}\n`;
+    text = filterLogText(text);
     // Nix prints usage hints on their own line, unindented.
     if (e.hint) text += `${e.hint}\n`;
     else if (e.usage) text += `Try '${ctx.programName} --help' for more information.\n`;

@@ -64,6 +64,58 @@ export const CoreErrorCode = {
   E_INTERRUPTED: 'E0007',
 } as const;
 
+/**
+ * The `error: …` line(s) of a message as 2.8 prints them: the lines after the
+ * first indented under it, every line right-trimmed (an empty one stays
+ * empty), trailing empty lines dropped. No final newline.
+ */
+export function errorLines(message: string): string {
+  const lines = `error: ${message}`.split('\n').map((l, i) => (i === 0 ? l : l === '' ? l : `       ${l}`).trimEnd());
+  while (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines.join('\n');
+}
+
+/**
+ * What 2.8's logger does to a message on a non-terminal stderr: ANSI escape
+ * sequences and CR/BEL dropped, tabs expanded to the next multiple of 8 of a
+ * column counted over the whole message (a newline counts as one column and
+ * does not reset it). `bytes`: `s` holds UTF-8 bytes one per char, so a
+ * continuation byte takes no column.
+ */
+export function filterLogText(s: string, bytes = false): string {
+  if (!/[\t\r\x07\x1b]/.test(s)) return s;
+  let t = '';
+  let w = 0;
+  for (let i = 0; i < s.length;) {
+    const c = s[i]!;
+    if (c === '\x1b') {
+      i++;
+      if (s[i] === '[') {
+        i++;
+        while (i < s.length && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x3f) i++;
+        while (i < s.length && s.charCodeAt(i) >= 0x20 && s.charCodeAt(i) <= 0x2f) i++;
+        if (i < s.length && s.charCodeAt(i) >= 0x40 && s.charCodeAt(i) <= 0x7e) i++;
+      } else if (i < s.length && s.charCodeAt(i) >= 0x40 && s.charCodeAt(i) <= 0x5f) i++;
+    } else if (c === '\t') {
+      i++;
+      t += ' ';
+      w++;
+      while (w % 8 !== 0) {
+        t += ' ';
+        w++;
+      }
+    } else if (c === '\r' || c === '\x07') {
+      i++;
+    } else {
+      t += c;
+      const code = s.charCodeAt(i);
+      if (!bytes || code < 0x80 || code > 0xbf) w++;
+      i++;
+    }
+  }
+  return t;
+}
+
 export function isNixError(e: unknown): e is NixError {
   return e instanceof NixError;
 }

@@ -8,7 +8,7 @@
  *   `CatchableError`; only those are caught by `builtins.tryEval`.
  * - Code table: eval owns E03xx.
  */
-import { NixError, type NixErrorOptions } from '../core/index.js';
+import { NixError, errorLines, filterLogText, type NixErrorOptions } from '../core/index.js';
 import type { Pos } from './ast.js';
 
 export const EvalErrorCode = {
@@ -152,7 +152,9 @@ function withNewline(s: string): string {
 /** Full stderr text for an evaluation error, as `nix-instantiate` 2.8 prints
  *  it; `programName` (argv[0]) for a usage error's hint. */
 export function renderEvalError(e: EvalError, opts: { showTrace: boolean; programName?: string }): string {
-  let out = `error: ${decode(e.message)}\n`;
+  // 2.8 prints an empty message (`throw ""`) as one empty line, nothing else.
+  if (e.message === '') return '\n';
+  let out = `${errorLines(decode(e.message))}\n`;
   out += renderPosBlock(e.pos);
   if (e.suggestion) out = withNewline(out) + `       ${e.suggestion}\n`;
   if (opts.showTrace) {
@@ -160,7 +162,8 @@ export function renderEvalError(e: EvalError, opts: { showTrace: boolean; progra
   } else if (e.frames.length > 0) {
     out = withNewline(out) + `(use '--show-trace' to show detailed location information)\n`;
   }
-  out = withNewline(out);
+  // One log message in 2.8: its logger filters it as a whole (tabs, escapes).
+  out = filterLogText(withNewline(out));
   if (e.usage && opts.programName !== undefined) out += `Try '${opts.programName} --help' for more information.\n`;
   return out;
 }

@@ -50,6 +50,13 @@ const FILES: Array<[string, string]> = [
   ['fetchurl-nul-escape.nix', 'builtins.fetchurl "file:///a%00b"\n'],
   ['fetchurl-dir.nix', 'builtins.fetchurl "file://${toString ./sub}"\n'],
   ['usage-error.nix', 'builtins.hashString "sha3" "hello"\n'],
+  ['multi-line-1.nix', 'throw "a  \\nb"\n'],
+  ['multi-line-2.nix', 'throw "x\\n\\n\\ny\\n\\n"\n'],
+  ['multi-line-3.nix', 'throw "\\n\\ta\\t"\n'],
+  ['empty-message.nix', 'builtins.seq (throw "") 1\n'],
+  ['tab-in-excerpt.nix', 'let\n\tx = y;\nin x\n'],
+  ['tab-in-message.nix', 'throw "xy\\tb\\n1234567890\\tc \u00c3\u00a9\\td"\n'],
+  ['tab-in-trace.nix', 'builtins.trace "a\\tb\\rc \u00c3\u00a9\\td" 1\n'],
 ];
 
 test('NUL bytes, unterminated last lines and system errors are reported as by 2.8', { skip: !haveReference(), timeout: 300_000 }, () => {
