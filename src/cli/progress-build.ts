@@ -48,6 +48,13 @@ export async function openBuildSession(ctx: CliContext, o: SessionOptions): Prom
   // A daemon's build log and activities arrive over the connection; show them as 2.8's client does.
   if (store instanceof RemoteStore) store.opts.logger ??= logger;
   if (buildOpsOf(store) === undefined) store = withBuildOps(store, { settings: ctx.settings, logDir: ctx.dirs.logDir, env: ctx.env });
+  // Builds the store starts itself (import-from-derivation during an evaluation) log as the session's do.
+  const ops = buildOpsOf(store);
+  if (ops !== undefined) {
+    ops.opts.logger ??= logger;
+    ops.opts.verboseBuild ??= logger.isVerbose();
+    ops.opts.logError ??= (e) => logger.error(e.message);
+  }
   const session: BuildSession = {
     store,
     logger,

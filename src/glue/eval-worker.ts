@@ -25,8 +25,12 @@ function makeBridge(port: MessagePort, flagBuf: SharedArrayBuffer): StoreBridge 
     Atomics.wait(flag, 0, 0);
     const m = receiveMessageOnPort(port);
     if (m === undefined) throw new Error('Assertion failed: no reply from the store thread');
-    const reply = m.message as { result?: unknown; error?: string };
-    if (reply.error !== undefined) throw ioError(reply.error);
+    const reply = m.message as { result?: unknown; error?: string; status?: number };
+    if (reply.error !== undefined) {
+      const e = ioError(reply.error);
+      if (reply.status !== undefined) Object.assign(e, { exitCode: reply.status });
+      throw e;
+    }
     return reply.result;
   };
   return {

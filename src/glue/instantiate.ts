@@ -8,6 +8,7 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import type { Store, DerivedPath, TextToAdd } from '../store/index.js';
 import { StoreDir } from '../formats/index.js';
+import { isNixError } from '../core/index.js';
 import { runEvalJob, type EvalJob, type EvalOutput } from './eval-job.js';
 import { DeferredBridge, type WriteOp } from './deferred-store.js';
 
@@ -155,11 +156,12 @@ export async function runEvalJobsInWorker(jobs: EvalJob[], opts: RunOptions = {}
   };
   port1.on('message', (m: { op: string; args: unknown[] }) => {
     void (async () => {
-      let reply: { result?: unknown; error?: string };
+      let reply: { result?: unknown; error?: string; status?: number };
       try {
         reply = { result: await handle(await getStore(), m.op, m.args) };
       } catch (e) {
-        reply = { error: (e as Error).message ?? String(e) };
+        // The status goes with the message: a failed build ends the evaluation with 2.8's 100–104.
+        reply = { error: (e as Error).message ?? String(e), status: isNixError(e) ? e.exitCode : undefined };
       }
       port1.postMessage(reply);
       Atomics.store(flag, 0, 1);

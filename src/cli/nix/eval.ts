@@ -58,5 +58,5 @@ export async function run(argv: string[], ctx: CliContext): Promise<number> {
   job.attrPaths = [bytes(installables[0] ?? '')];
   job.inputs = [expr !== undefined ? { kind: 'expr', text: bytes(expr) } : { kind: 'file', path: bytes(resolve(file!)) }];
   if (apply !== undefined) job.apply = bytes(apply);
-  return runEvalJobAndPrint(job, ctx);
+  return runEvalJobAndPrint(job, ctx, { newCli: true, verbosity: 3 });
 }
