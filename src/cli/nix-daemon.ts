@@ -18,7 +18,7 @@ import type { BuildMode, DerivedPath, Store } from '../store/index.js';
 import { buildOpsOf, withBuildOps } from '../build/index.js';
 import { makeRecursiveHook, openLocalStore, storeUri } from '../glue/index.js';
 import {
-  currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon, warmUpDaemon, type PathInfoCacheOptions,
+  ProtocolErrorCode, currentOpContext, currentOpLogger, defaultSocketPath, isRemoteStoreUri, serveConnection, startDaemon, warmUpDaemon, type PathInfoCacheOptions,
 } from '../protocol/index.js';
 import { reachArg, takeCommonFlags, warnUnknownSettings } from './args.js';
 import type { CliContext } from './context.js';
@@ -140,6 +140,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       const out = ctx.stdout as NodeJS.WritableStream;
       const conn = serveConnection({ input: ctx.stdin, output: out, destroy: () => out.end() }, store, { trusted: true, settings: ctx.settings, logger, pathInfoCache: stillOnDisk(store) });
       await conn.done;
+      if (conn.endedInHandshake) throw new NixError(ProtocolErrorCode.E_PROTOCOL_EOF, 'unexpected end-of-file');
       return 0;
     }
     // Listened for from here: a signal during the warm-up ends it, and the daemon never listens.

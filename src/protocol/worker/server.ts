@@ -46,6 +46,9 @@ export interface Duplex {
 export interface ServerConnection {
   /** Resolves when the session ended (never rejects). */
   readonly done: Promise<void>;
+  /** Once `done` resolved: whether the input ended before the handshake did
+   *  (2.8's `nix-daemon --stdio` then fails with "unexpected end-of-file"). */
+  readonly endedInHandshake: boolean;
   close(): void;
 }
 
@@ -95,10 +98,12 @@ export function serveConnection(
     closed = true;
     d.destroy();
   };
+  let endedInHandshake = false;
   const done = runSession(d, store, opts)
+    .then((end) => { endedInHandshake = end === 'eof-in-handshake'; })
     .catch((e: unknown) => opts.logger?.log(Verbosity.Error, `error: unexpected daemon failure: ${String(e)}`))
     .finally(close);
-  const conn = { done, close };
+  const conn = { done, close, get endedInHandshake() { return endedInHandshake; } };
   allConnections.add(conn);
   return conn;
 }
@@ -112,7 +117,7 @@ function isEof(e: unknown): boolean {
   return e instanceof NixError && e.code === ProtocolErrorCode.E_PROTOCOL_EOF;
 }
 
-async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<void> {
+async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<'eof-in-handshake' | undefined> {
   const source = new StreamChunkSource(d.input);
   const reader = new WireReader(source);
   const sink = new SocketSink(d.output);
@@ -121,7 +126,7 @@ async function runSession(d: Duplex, store: Store, opts: ServeOptions): Promise<
     minor = await handshakeServer(reader, sink, opts);
   } catch (e) {
     if (!isEof(e)) opts.logger?.log(Verbosity.Debug, `handshake failed: ${errorInfo(e).message}`);
-    return;
+    return isEof(e) ? 'eof-in-handshake' : undefined;
   }
   const state: SessionState = {
     storeDir: store.storeDir,
