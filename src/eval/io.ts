@@ -61,8 +61,8 @@ export interface EvalIO {
   isValidPath(storePath: string): boolean;
   /** Make the given context available on disk before reading a path that has
    *  it (import-from-derivation). Elements are in context encoding
-   *  (`/nix/store/x`, `=…drv`, `!out!…drv`). Read-only IO may throw. */
-  /** Returns the derivation outputs it made available (pure mode lets them be read). */
+   *  (`/nix/store/x`, `=…drv`, `!out!…drv`). Read-only IO may throw. Returns
+   *  the derivation outputs it made available (pure mode lets them be read). */
   realiseContext(context: readonly string[]): readonly string[] | void;
   /** Optional: write a trace/warning line to stderr (`trace: …`). */
   trace?(line: string): void;

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  EvalError, EvalErrorCode, NixAttrs, NixPath, NixString, coerceToString, showType, force, forceAttrs, forceStrNoCtx, mkInt, showPosParens, strOf,
+  EvalError, EvalErrorCode, NixAttrs, NixPath, NixString, coerceToString, showType, force, forceStrNoCtx, mkInt, showPosParens, strOf,
   type BuiltinRegistry, type EvalState, type Lazy, type Pos, type Value,
 } from '../eval/index.js';
 import { Hash, hashBytes, parseHash, encodeBase32 } from '../formats/index.js';
@@ -38,10 +38,18 @@ function urlOf(v: Lazy, pos: Pos | undefined): string {
 }
 
 /** 2.8 `fetch` (fetchurl, fetchTarball): a URL string, or a set of `url`,
- *  `sha256`, `name`, each checked at its attribute's position. */
-function fetchArgs(v: Lazy, pos: Pos | undefined, what: string): FetchArgs {
+ *  `sha256`, `name`, each checked at its attribute's position; in pure mode
+ *  the hash of what is fetched is required. */
+function fetchArgs(state: EvalState, v: Lazy, pos: Pos | undefined, what: string): FetchArgs {
   const x = force(v);
-  if (!(x instanceof NixAttrs)) return { url: urlOf(x, pos) };
+  const a: FetchArgs = x instanceof NixAttrs ? setFetchArgs(x, pos, what) : { url: urlOf(x, pos) };
+  if (state.pureEval && (a.sha256 === undefined || a.sha256 === '')) {
+    throw err(`in pure evaluation mode, '${what}' requires a 'sha256' argument`, null);
+  }
+  return a;
+}
+
+function setFetchArgs(x: NixAttrs, pos: Pos | undefined, what: string): FetchArgs {
   const a: Partial<FetchArgs> = {};
   for (const k of x.keys()) {
     const at = x.posOf(k) ?? pos;
@@ -52,6 +60,11 @@ function fetchArgs(v: Lazy, pos: Pos | undefined, what: string): FetchArgs {
   }
   if (a.url === undefined) throw err(`'url' argument required`, pos);
   return a as FetchArgs;
+}
+
+/** A fetcher's string argument: coerced as 2.8's fetchers do, never copied to the store. */
+function coerceArg(state: EvalState, v: Lazy, pos: Pos | undefined): string {
+  return coerceToString(state, v, new Set(), { coerceMore: false, copyToStore: false }, pos);
 }
 
 /** 2.8 parses the hash with the arguments (newHashAllowEmpty): its errors have no position. */
@@ -71,14 +84,14 @@ const GIT_ATTRS = ['type', 'url', 'ref', 'rev', 'shallow', 'submodules', 'lastMo
  *  attributes libfetchers checks, with its position-less texts. */
 function fetchGitArgs(state: EvalState, v: Lazy, pos: Pos | undefined): FetchArgs {
   const x = force(v);
-  if (!(x instanceof NixAttrs)) return { url: coerceToString(state, x, new Set(), { coerceMore: false, copyToStore: false }, pos) };
+  if (!(x instanceof NixAttrs)) return { url: coerceArg(state, x, pos) };
   const a: Partial<FetchArgs> = {};
   const json: string[] = [];
   for (const k of x.keys()) {
     const at = x.posOf(k) ?? pos;
     const val = force(x.get(k)!);
     if (typeof val === 'string' || val instanceof NixString || val instanceof NixPath) {
-      const s = coerceToString(state, val, new Set(), { coerceMore: false, copyToStore: false }, at);
+      const s = coerceArg(state, val, at);
       if (k === 'url' || k === 'name' || k === 'rev' || k === 'ref') a[k] = s;
       json.push(`${JSON.stringify(k)}:${JSON.stringify(s)}`);
     } else if (typeof val === 'boolean' || typeof val === 'number' || typeof val === 'bigint') {
@@ -120,14 +133,6 @@ function baseNameOfUrl(url: string): string {
   const noQuery = url.replace(/[?#].*$/, '');
   const i = noQuery.lastIndexOf('/');
   return i >= 0 ? noQuery.slice(i + 1) : noQuery;
-}
-
-/** 2.8 pure mode: a fetch needs the hash of what it fetches. */
-function pureFetch(state: EvalState, a: FetchArgs, who: string): FetchArgs {
-  if (state.pureEval && (a.sha256 === undefined || a.sha256 === '')) {
-    throw err(`in pure evaluation mode, '${who}' requires a 'sha256' argument`, null);
-  }
-  return a;
 }
 
 /** What a fetcher fetched may be read in pure mode (2.8 allowPath). */
@@ -253,12 +258,11 @@ function fetchGit(io: GlueIO, a: FetchArgs, pos?: Pos): Value {
 /** 2.8 `fetchMercurial`'s arguments: a URL (coerced) or `url`, `rev`, `name`. */
 function fetchHgArgs(state: EvalState, v: Lazy, pos: Pos | undefined): FetchArgs {
   const x = force(v);
-  const str = (y: Lazy, at: Pos | undefined) => coerceToString(state, y, new Set(), { coerceMore: false, copyToStore: false }, at);
-  if (!(x instanceof NixAttrs)) return { url: str(x, pos) };
+  if (!(x instanceof NixAttrs)) return { url: coerceArg(state, x, pos) };
   const a: FetchArgs = { url: '' };
   for (const k of x.keys()) {
     const at = x.posOf(k) ?? pos;
-    if (k === 'url') a.url = str(x.get(k)!, at);
+    if (k === 'url') a.url = coerceArg(state, x.get(k)!, at);
     else if (k === 'rev') a.rev = forceStrNoCtx(x.get(k)!, at);
     else if (k === 'name') a.name = forceStrNoCtx(x.get(k)!, at);
     else throw err(`unsupported argument '${k}' to 'fetchMercurial'`, at);
@@ -299,9 +303,8 @@ export function registerFetchers(r: BuiltinRegistry, io: GlueIO, features: Reado
       throw err("experimental Nix feature 'flakes' is disabled; use '--extra-experimental-features flakes' to override", null);
     });
   }
-  r.add('fetchurl', 1, (args, pos, state) => allowed(state, fetchurl(io, pureFetch(state, fetchArgs(args[0]!, pos, 'fetchurl'), 'fetchurl'), pos)));
-  r.add('fetchTarball', 1, (args, pos, state) =>
-    allowed(state, fetchTarball(io, pureFetch(state, fetchArgs(args[0]!, pos, 'fetchTarball'), 'fetchTarball'), pos)));
+  r.add('fetchurl', 1, (args, pos, state) => allowed(state, fetchurl(io, fetchArgs(state, args[0]!, pos, 'fetchurl'), pos)));
+  r.add('fetchTarball', 1, (args, pos, state) => allowed(state, fetchTarball(io, fetchArgs(state, args[0]!, pos, 'fetchTarball'), pos)));
   r.add('fetchGit', 1, (args, pos, state) => {
     const a = fetchGitArgs(state, args[0]!, pos);
     if (state.pureEval && a.rev === undefined) {
@@ -312,5 +315,4 @@ export function registerFetchers(r: BuiltinRegistry, io: GlueIO, features: Reado
     return v;
   });
   r.add('fetchMercurial', 1, (args, pos, state) => fetchMercurial(io, state.pureEval, fetchHgArgs(state, args[0]!, pos)));
-  void forceAttrs;
 }

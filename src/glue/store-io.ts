@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import { Hash, StoreDir, StorePath, hashBytes, parseDerivation, type Derivation } from '../formats/index.js';
-import { EvalError, PlainFsIO, ioError, type CopyToStoreOptions } from '../eval/index.js';
+import { EvalError, PlainFsIO, contextPath, ioError, type CopyToStoreOptions } from '../eval/index.js';
 import { dumpPathSync, hashFileSync } from './nar-sync.js';
 import { DeferredBridge, NeedWorker } from './deferred-store.js';
 
@@ -212,7 +212,7 @@ export class GlueIO extends PlainFsIO {
     const missing: string[] = [];
     const outputs: string[] = [];
     for (const c of context ?? []) {
-      const path = c.startsWith('=') ? c.slice(1) : c.startsWith('!') ? c.slice(c.indexOf('!', 1) + 1) : c;
+      const path = contextPath(c);
       if (c.startsWith('!')) {
         const out = c.slice(1, c.indexOf('!', 1));
         const drv = this.readDerivation(path);
@@ -227,9 +227,7 @@ export class GlueIO extends PlainFsIO {
     if (missing.length === 0) return outputs;
     this.checkValid(missing);
     if (!this.o.bridge) {
-      const first = missing[0]!;
-      const p = first.startsWith('!') ? first.slice(first.indexOf('!', 1) + 1) : first.replace(/^=/, '');
-      throw ioError(`cannot build '${p}' during evaluation because the option 'read-only mode' is enabled`);
+      throw ioError(`cannot build '${contextPath(missing[0]!)}' during evaluation because the option 'read-only mode' is enabled`);
     }
     this.o.bridge.realise(missing);
     return outputs;
@@ -242,7 +240,7 @@ export class GlueIO extends PlainFsIO {
     const bridge = this.o.bridge;
     if (!bridge) return;
     for (const c of missing) {
-      const path = c.startsWith('=') ? c.slice(1) : c.startsWith('!') ? c.slice(c.indexOf('!', 1) + 1) : c;
+      const path = contextPath(c);
       if (bridge instanceof DeferredBridge && bridge.pending.has(path)) continue;
       if (!bridge.isValidPath(path)) throw ioError(`path '${path}' is not valid`);
     }

@@ -17,7 +17,7 @@ import {
   Lambda, NixAttrs, NixFloat, NixPath, NixString, PrimOp, PrimOpApp, Thunk, canReplaceCell, force, forceStrNoCtx, mkString,
   showType, type Lazy, type Value,
 } from '../value.js';
-import { listElem } from '../list.js';
+import { listElem, settleListElem } from '../list.js';
 import type { BuiltinRegistry } from './registry.js';
 import { parseJSON } from './json-parse.js';
 
@@ -207,24 +207,14 @@ function write(state: EvalState, lz: Lazy, ctx: Set<string>, pos: Pos | undefine
   throw new EvalError(EvalErrorCode.E_TYPE, `cannot convert ${showType(v)} to JSON`, at).addFrame('message for the trace', pos);
 }
 
-/** Force a container slot, leaving the value in place of the thunk. */
-function slot(xs: Lazy[], i: number): Lazy {
-  const x = xs[i]!;
-  if (!(x instanceof Thunk) || !x.evaluated) return x;
-  const v = x.value as Value;
-  if (canReplaceCell(v)) xs[i] = v;
-  return v;
-}
-
 function writeList(state: EvalState, v: Lazy[], ctx: Set<string>, pos: Pos | undefined, out: Sink, strict: boolean): void {
   out.byte(91);
   // try/finally: like 2.8's RAII writers, an error still closes the brackets.
   try {
     for (let i = 0; i < v.length; i++) {
       if (i > 0) out.byte(44);
-      const x = listElem(v, i);
-      write(state, x, ctx, pos, out, strict);
-      if (x instanceof Thunk) slot(v, i);
+      write(state, listElem(v, i), ctx, pos, out, strict);
+      settleListElem(v, i);
     }
   } finally {
     out.byte(93);
