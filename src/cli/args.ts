@@ -177,8 +177,10 @@ export function takeCommonFlags(args: string[], ctx: CliContext, knownSettings: 
   const unknownSettings: [string, number][] = [];
   const events: SettingEvent[] = [];
   // Deferred, what a setting flag prints or throws waits for `reachArg` at its place among `rest`.
-  const stderr = new Writable({ write: (c, _e, cb) => { events.push({ at: rest.length, warning: String(c) }); cb(); } });
-  const flagCtx: CliContext = opts.defer ? { ...ctx, stderr } : ctx;
+  const flagCtx: CliContext = !opts.defer ? ctx : {
+    ...ctx,
+    stderr: new Writable({ write: (c, _e, cb) => { events.push({ at: rest.length, warning: String(c) }); cb(); } }),
+  };
   let verbosity = 3;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;

@@ -17,11 +17,12 @@ export interface CliContext {
 
 export type CommandModule = { run(args: string[], ctx: CliContext): Promise<number> };
 
-export function defaultContext(programName: string): CliContext {
+/** `settings`: what to use instead of nix.conf and NIX_CONFIG (after they failed to load). */
+export function defaultContext(programName: string, settings?: Settings): CliContext {
   return {
     programName,
     env: process.env,
-    settings: loadSettings(process.env),
+    settings: settings ?? loadSettings(process.env),
     dirs: nixDirs(process.env),
     stdout: process.stdout,
     stderr: process.stderr,

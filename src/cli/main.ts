@@ -3,7 +3,7 @@
  * `nix-build`, … that dispatches on its own name (like Nix's single binary).
  */
 import { basename } from 'node:path';
-import { Settings, nixDirs, settingWarningsBefore } from '../core/index.js';
+import { Settings, settingWarningsBefore } from '../core/index.js';
 import { defaultContext, type CliContext } from './context.js';
 import { runModule } from './dispatch.js';
 import { reportError } from './report-error.js';
@@ -41,7 +41,7 @@ export async function main(programName: string, args: string[], ctx?: CliContext
     context = ctx ?? defaultContext(name);
   } catch (e) {
     // nix.conf/NIX_CONFIG could not be read (a bad value, an illegal line): 2.8 stops before the command line.
-    const bare = bareContext(name);
+    const bare = defaultContext(name, new Settings());
     for (const w of settingWarningsBefore(e)) bare.stderr.write(w + '\n');
     return reportError(e, bare);
   }
@@ -58,11 +58,6 @@ export async function main(programName: string, args: string[], ctx?: CliContext
   } catch (e) {
     return reportError(e, context);
   }
-}
-
-function bareContext(programName: string): CliContext {
-  const env = process.env;
-  return { programName, env, settings: new Settings(), dirs: nixDirs(env), stdout: process.stdout, stderr: process.stderr, stdin: process.stdin };
 }
 
 /** Used by `bin/*`: run and exit with the status. */

@@ -65,6 +65,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       if (a.startsWith('-') && !GLOBAL_FLAGS_WITH_ARG.has(a) && !OTHER_GLOBAL_FLAGS.has(a) && !/^-v+$/.test(a)) {
         throw usageError(`unrecognised flag '${a}'`);
       }
+      // The first positional argument (a command word too).
+      if (!a.startsWith('-')) warnUnknownSettings(ctx);
     }
     if (GLOBAL_FLAGS_WITH_TWO.has(a)) {
       rest.push(a, args[i + 1] ?? '', args[i + 2] ?? '');
@@ -73,14 +75,10 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       rest.push(a, args[i + 1] ?? '');
       i += 1;
     } else if (words.length < 2 && !sawPositional && !a.startsWith('-') && isCommandPrefix([...words, a])) {
-      if (words.length === 0) warnUnknownSettings(ctx);
       words.push(a);
     } else {
       // Command words come before the command's own positional arguments.
-      if (!a.startsWith('-')) {
-        if (words.length === 0 && !sawPositional) warnUnknownSettings(ctx);
-        sawPositional = true;
-      }
+      if (!a.startsWith('-')) sawPositional = true;
       rest.push(a);
     }
   }

@@ -141,13 +141,13 @@ export function followLinksToStorePath(store: Store, arg: string, cwd: string): 
   return sd.toStorePath(abs)[0];
 }
 
-/** Nix `printMissing`. */
 /** The stored build log of a derivation (or of an output path's deriver), from the builder's log dir or the store behind it. */
 export async function getBuildLogOf(store: Store, path: StorePath): Promise<Uint8Array | undefined> {
   const ops = buildOpsOf(store);
   return ops ? ops.getBuildLog(path) : store.getBuildLog?.(path);
 }
 
+/** Nix `printMissing`. */
 export async function printMissing(session: BuildSession, paths: DerivedPath[]): Promise<void> {
   const { store, logger } = session;
   const act = logger.startActivity(ActivityType.Unknown, 'querying info about missing paths', [], 0, Verbosity.Debug);
